@@ -1,0 +1,182 @@
+/** Tensor algebra (keops-reference §1.7). Everything is row-major, as KeOps (C_CONTIGUOUS). */
+import type { OpDef, Param } from '../types.js';
+import { mk } from '../node.js';
+import { dimError, listParam, paramError, plist, prod } from './util.js';
+
+const G = 'tensor';
+
+/**
+ * The loop plan of TensorDot(f, g, dimsf, dimsg, contf, contg, permute?), computed once per params
+ * array. Semantics of keopscore's TensorDot: numpy.tensordot of the row-major reshapes, contracting
+ * axis contf[t] of f with axis contg[t] of g; the kept axes (those of f, then those of g, in order)
+ * are then reordered so that kept axis k lands at output position permute[k].
+ */
+interface TensorDotPlan {
+  /** extent of each loop variable: the kept axes, then the contracted ones */
+  loop: number[];
+  /** per loop variable: its stride in f, in g and in the output */
+  sf: number[];
+  sg: number[];
+  so: number[];
+}
+
+const rowMajorStrides = (dims: readonly number[]): number[] => {
+  const s = new Array<number>(dims.length).fill(1);
+  for (let k = dims.length - 2; k >= 0; k--) s[k] = s[k + 1]! * dims[k + 1]!;
+  return s;
+};
+
+function tensorDotPlan(params: readonly Param[]): TensorDotPlan {
+  const [df, dg, cf, cg] = [0, 1, 2, 3].map((k) => plist(params, k)) as [readonly number[], readonly number[], readonly number[], readonly number[]];
+  const keepF = df.map((_, k) => k).filter((k) => !cf.includes(k));
+  const keepG = dg.map((_, k) => k).filter((k) => !cg.includes(k));
+  const nKeep = keepF.length + keepG.length;
+  const permute = params.length > 4 ? plist(params, 4) : Array.from({ length: nKeep }, (_, k) => k);
+  const keepDims = [...keepF.map((k) => df[k]!), ...keepG.map((k) => dg[k]!)];
+  const outShape = new Array<number>(nKeep);
+  keepDims.forEach((d, k) => (outShape[permute[k]!] = d));
+  const stF = rowMajorStrides(df);
+  const stG = rowMajorStrides(dg);
+  const stO = rowMajorStrides(outShape);
+  const plan: TensorDotPlan = { loop: [], sf: [], sg: [], so: [] };
+  const push = (n: number, f: number, g: number, o: number): void => {
+    plan.loop.push(n);
+    plan.sf.push(f);
+    plan.sg.push(g);
+    plan.so.push(o);
+  };
+  keepF.forEach((a, k) => push(df[a]!, stF[a]!, 0, stO[permute[k]!]!));
+  keepG.forEach((b, k) => push(dg[b]!, 0, stG[b]!, stO[permute[keepF.length + k]!]!));
+  cf.forEach((a, t) => push(df[a]!, stF[a]!, stG[cg[t]!]!, 0));
+  return plan;
+}
+
+const plans = new WeakMap<readonly Param[], TensorDotPlan>();
+
+function tensorDotDim(op: string, d: readonly number[], p: readonly Param[]): number {
+  const df = listParam(op, p, 0, 2, 'dimsf', 1);
+  const dg = listParam(op, p, 1, 3, 'dimsg', 1);
+  const cf = listParam(op, p, 2, 4, 'contf');
+  const cg = listParam(op, p, 3, 5, 'contg');
+  if (prod(df) !== d[0]) throw dimError(`${op}: the product of dimsf [${df.join(',')}] is ${prod(df)}, but the first argument has dim ${d[0]}`, 'dimsf must reshape $0', 0);
+  if (prod(dg) !== d[1]) throw dimError(`${op}: the product of dimsg [${dg.join(',')}] is ${prod(dg)}, but the second argument has dim ${d[1]}`, 'dimsg must reshape $1', 1);
+  if (cf.length !== cg.length) throw paramError(`${op} contracts ${cf.length} axes of f but ${cg.length} axes of g`, undefined, 5);
+  const axes = (c: readonly number[], n: number, pos: number, what: string): void => {
+    if (c.some((a) => a < 0 || a >= n) || new Set(c).size !== c.length)
+      throw paramError(`${op} ${what} [${c.join(',')}] must be distinct axes in 0..${n - 1}`, undefined, pos);
+  };
+  axes(cf, df.length, 4, 'contf');
+  axes(cg, dg.length, 5, 'contg');
+  cf.forEach((a, t) => {
+    if (df[a] !== dg[cg[t]!]) throw dimError(`${op} contracts axis ${a} of f (size ${df[a]}) with axis ${cg[t]} of g (size ${dg[cg[t]!]})`, undefined, 5);
+  });
+  const nKeep = df.length + dg.length - 2 * cf.length;
+  if (p.length > 4) {
+    const perm = listParam(op, p, 4, 6, 'permute');
+    if (perm.length !== nKeep || [...perm].sort((x, y) => x - y).some((x, k) => x !== k))
+      throw paramError(`${op} permute [${perm.join(',')}] must be a permutation of 0..${nKeep - 1}`, undefined, 6);
+  }
+  return (d[0]! * d[1]!) / prod(cf.map((a) => df[a]!)) ** 2;
+}
+
+export const TENSOR_OPS: readonly OpDef[] = [
+  {
+    name: 'MatVecMult',
+    group: G,
+    doc: 'MatVecMult(A,v): A (a row-major (dim A/dim v) x dim v matrix) times v',
+    sig: ['f', 'f'],
+    dim: (d) => {
+      if (d[0]! % d[1]! !== 0) throw dimError(`MatVecMult needs dim A divisible by dim v, got ${d[0]} and ${d[1]}`, 'A must be a matrix with dim v columns: $0, $1', 0);
+      return d[0]! / d[1]!;
+    },
+    eval: ([A, v], _p, out) => {
+      const dv = v!.length;
+      for (let i = 0; i < out.length; i++) {
+        let s = 0;
+        for (let k = 0; k < dv; k++) s += A![i * dv + k]! * v![k]!;
+        out[i] = s;
+      }
+    },
+  },
+  {
+    name: 'VecMatMult',
+    group: G,
+    doc: 'VecMatMult(v,A): v times A (a row-major dim v x (dim A/dim v) matrix)',
+    sig: ['f', 'f'],
+    dim: (d) => {
+      if (d[1]! % d[0]! !== 0) throw dimError(`VecMatMult needs dim A divisible by dim v, got ${d[1]} and ${d[0]}`, 'A must be a matrix with dim v rows: $0, $1', 1);
+      return d[1]! / d[0]!;
+    },
+    eval: ([v, A], _p, out) => {
+      const n = out.length;
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let k = 0; k < v!.length; k++) s += v![k]! * A![k * n + i]!;
+        out[i] = s;
+      }
+    },
+  },
+  {
+    name: 'TensorProd',
+    group: G,
+    doc: 'TensorProd(f,g): outer product, out[k*dim g+l] = f_k*g_l',
+    sig: ['f', 'f'],
+    dim: (d) => d[0]! * d[1]!,
+    eval: ([f, g], _p, out) => {
+      const dg = g!.length;
+      for (let k = 0; k < f!.length; k++) for (let l = 0; l < dg; l++) out[k * dg + l] = f![k]! * g![l]!;
+    },
+  },
+  {
+    name: 'TensorDot',
+    group: G,
+    doc: 'TensorDot(f,g,dimsf,dimsg,contf,contg[,permute]): numpy tensordot of row-major tensors; kept axis k goes to output axis permute[k]',
+    sig: ['f', 'f', 'l', 'l', 'l', 'l', 'l?'],
+    dim: (d, p) => tensorDotDim('TensorDot', d, p),
+    eval: ([f, g], params, out) => {
+      let plan = plans.get(params);
+      if (!plan) plans.set(params, (plan = tensorDotPlan(params)));
+      const { loop, sf, sg, so } = plan;
+      const n = loop.length;
+      out.fill(0);
+      const idx = new Array<number>(n).fill(0);
+      let [of, og, oo] = [0, 0, 0];
+      for (;;) {
+        out[oo] = out[oo]! + f![of]! * g![og]!;
+        // odometer over the loop variables, last one fastest
+        let k = n - 1;
+        for (; k >= 0; k--) {
+          if (++idx[k]! < loop[k]!) {
+            of += sf[k]!;
+            og += sg[k]!;
+            oo += so[k]!;
+            break;
+          }
+          idx[k] = 0;
+          of -= sf[k]! * (loop[k]! - 1);
+          og -= sg[k]! * (loop[k]! - 1);
+          oo -= so[k]! * (loop[k]! - 1);
+        }
+        if (k < 0) break;
+      }
+    },
+  },
+  {
+    name: 'Kron',
+    group: G,
+    doc: 'Kron(f,g,dimsf,dimsg): Kronecker product of the row-major tensors, as np.kron(...).ravel()',
+    sig: ['f', 'f', 'l', 'l'],
+    dim: (d, p) => {
+      const df = listParam('Kron', p, 0, 2, 'dimsf', 1);
+      const dg = listParam('Kron', p, 1, 3, 'dimsg', 1);
+      if (df.length !== dg.length) throw paramError(`Kron needs dimsf and dimsg of equal length, got ${df.length} and ${dg.length}`, undefined, 3);
+      return tensorDotDim('Kron', d, [df, dg, [], []]);
+    },
+    expand: ([f, g], p) => {
+      const n = plist(p, 0).length;
+      const evens = Array.from({ length: n }, (_, k) => 2 * k);
+      const odds = evens.map((k) => k + 1);
+      return mk('TensorDot', [f!, g!], [plist(p, 0), plist(p, 1), [], [], [...evens, ...odds]]);
+    },
+  },
+];

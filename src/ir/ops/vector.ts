@@ -1,0 +1,273 @@
+/** Vector operations (keops-reference §1.6). Macros (SqNorm2, SqDist, ...) expand into core ops. */
+import type { Node, OpDef } from '../types.js';
+import { mk } from '../node.js';
+import { broadcastDim, dimError, intParam, paramError, pint, scalarDim } from './util.js';
+
+const G = 'vector';
+
+// core-op builders used by the expansions (no simplification here: the simplifier is separate)
+const Sum = (f: Node): Node => mk('Sum', [f]);
+const Square = (f: Node): Node => mk('Square', [f]);
+const Mult = (f: Node, g: Node): Node => mk('Mult', [f, g]);
+const Subtract = (f: Node, g: Node): Node => mk('Subtract', [f, g]);
+const sqNorm2 = (f: Node): Node => Sum(Square(f));
+
+/** Dispatch of WeightedSqNorm on the dimension of the weight s, for a vector of dimension D. */
+function weightedKind(op: string, ds: number, D: number): 'iso' | 'diag' | 'sym' {
+  if (ds === 1) return 'iso';
+  if (ds === D) return 'diag';
+  if (ds === D * D) return 'sym';
+  throw dimError(
+    `${op} needs a weight of dimension 1, ${D} or ${D * D} for vectors of dimension ${D}, got ${ds}`,
+    `the weight is a scalar, a diagonal or a ${D}x${D} matrix: $0`,
+    0,
+  );
+}
+
+function weightedSqNorm(s: Node, f: Node): Node {
+  switch (weightedKind('WeightedSqNorm', s.dim, f.dim)) {
+    case 'iso':
+      return Mult(s, sqNorm2(f));
+    case 'diag':
+      return Sum(Mult(s, Square(f)));
+    case 'sym':
+      return Sum(Mult(s, mk('TensorProd', [f, f])));
+  }
+}
+
+/** Max / Min / ArgMax / ArgMin: strict comparison, so ties keep the first index (as KeOps). */
+function extremum(name: string, doc: string, better: (x: number, best: number) => boolean, arg: boolean): OpDef {
+  return {
+    name,
+    group: G,
+    doc,
+    sig: ['f'],
+    dim: () => 1,
+    eval: ([f], _p, out) => {
+      let best = f![0]!;
+      let at = 0;
+      for (let k = 1; k < f!.length; k++)
+        if (better(f![k]!, best)) {
+          best = f![k]!;
+          at = k;
+        }
+      out[0] = arg ? at : best;
+    },
+  };
+}
+
+export const VECTOR_OPS: readonly OpDef[] = [
+  {
+    name: 'Sum',
+    group: G,
+    doc: 'Sum(f): sum of the components of f',
+    sig: ['f'],
+    dim: () => 1,
+    eval: ([f], _p, out) => {
+      let s = 0;
+      for (let k = 0; k < f!.length; k++) s += f![k]!;
+      out[0] = s;
+    },
+  },
+  {
+    name: 'SumT',
+    group: G,
+    doc: 'SumT(f,d): the scalar f copied into d components (adjoint of Sum)',
+    sig: ['f', 'i'],
+    internal: true,
+    dim: (d, p) => {
+      scalarDim('SumT', d, 0);
+      return intParam('SumT', p, 0, 1, 'dimension', 1);
+    },
+    eval: ([f], _p, out) => {
+      out.fill(f![0]!);
+    },
+  },
+  extremum('Max', 'Max(f): largest component of f', (x, b) => x > b, false),
+  extremum('Min', 'Min(f): smallest component of f', (x, b) => x < b, false),
+  extremum('ArgMax', 'ArgMax(f): index of the largest component, as a float (first index on ties)', (x, b) => x > b, true),
+  extremum('ArgMin', 'ArgMin(f): index of the smallest component, as a float (first index on ties)', (x, b) => x < b, true),
+  {
+    name: 'Scalprod',
+    group: G,
+    doc: 'Scalprod(f,g) = f|g: dot product of vectors of equal dimension (a scalar argument s gives s*Sum(other), as KeOps)',
+    sig: ['f', 'f'],
+    commutative: true,
+    print: { symbol: '|', style: 'infix', level: 5 },
+    dim: (d) => {
+      if (d[0] !== d[1] && d[0] !== 1 && d[1] !== 1)
+        throw dimError(`Scalprod needs equal dimensions, got ${d[0]} and ${d[1]}`, 'Scalprod needs equal dims: $0, $1', 1);
+      return 1;
+    },
+    eval: ([a, b], _p, out) => {
+      const s = (v: Float64Array): number => v.reduce((x, y) => x + y, 0);
+      if (a!.length !== b!.length) out[0] = a!.length === 1 ? a![0]! * s(b!) : s(a!) * b![0]!;
+      else {
+        let acc = 0;
+        for (let k = 0; k < a!.length; k++) acc += a![k]! * b![k]!;
+        out[0] = acc;
+      }
+    },
+  },
+  { name: 'SqNorm2', group: G, doc: 'SqNorm2(f) = Sum(f**2)', sig: ['f'], dim: () => 1, expand: ([f]) => sqNorm2(f!) },
+  { name: 'Norm2', group: G, doc: 'Norm2(f) = Sqrt(f|f)', sig: ['f'], dim: () => 1, expand: ([f]) => mk('Sqrt', [mk('Scalprod', [f!, f!])]) },
+  {
+    name: 'Normalize',
+    group: G,
+    doc: 'Normalize(f) = Rsqrt(SqNorm2(f))*f (the zero vector maps to 0)',
+    sig: ['f'],
+    dim: (d) => d[0]!,
+    expand: ([f]) => Mult(mk('Rsqrt', [sqNorm2(f!)]), f!),
+  },
+  {
+    name: 'SqDist',
+    group: G,
+    doc: 'SqDist(f,g) = SqNorm2(f-g) (equal dimensions, or a scalar broadcast as in f-g)',
+    sig: ['f', 'f'],
+    dim: (d) => {
+      if (d[0] !== d[1] && d[0] !== 1 && d[1] !== 1)
+        throw dimError(`SqDist needs equal dimensions, got ${d[0]} and ${d[1]}`, 'SqDist needs equal dims: $0, $1', 1);
+      return 1;
+    },
+    expand: ([f, g]) => sqNorm2(Subtract(f!, g!)),
+  },
+  {
+    name: 'SqNormIso',
+    group: G,
+    doc: 'SqNormIso(s,f) = s*SqNorm2(f), s a scalar',
+    sig: ['f', 'f'],
+    dim: (d) => (scalarDim('SqNormIso', d, 0, 'weight'), 1),
+    expand: ([s, f]) => Mult(s!, sqNorm2(f!)),
+  },
+  {
+    name: 'SqNormDiag',
+    group: G,
+    doc: 'SqNormDiag(s,f) = Sum(s*f**2), dim s = dim f',
+    sig: ['f', 'f'],
+    dim: (d) => (broadcastDim('SqNormDiag', d), 1),
+    expand: ([s, f]) => Sum(Mult(s!, Square(f!))),
+  },
+  {
+    name: 'SymSqNorm',
+    group: G,
+    doc: 'SymSqNorm(A,f) = Sum(A*TensorProd(f,f)) = sum_kl A[k*D+l] f_k f_l, A a row-major DxD matrix',
+    sig: ['f', 'f'],
+    dim: (d) => {
+      const D = d[1]!;
+      if (d[0] !== D * D)
+        throw dimError(`SymSqNorm needs a matrix of dimension ${D * D} for a vector of dimension ${D}, got ${d[0]}`, `dim A must be the square of dim f: $0, $1`, 0);
+      return 1;
+    },
+    expand: ([A, f]) => Sum(Mult(A!, mk('TensorProd', [f!, f!]))),
+  },
+  {
+    name: 'WeightedSqNorm',
+    group: G,
+    doc: 'WeightedSqNorm(s,f): SqNormIso, SqNormDiag or SymSqNorm according to dim s = 1, D or D*D',
+    sig: ['f', 'f'],
+    dim: (d) => (weightedKind('WeightedSqNorm', d[0]!, d[1]!), 1),
+    expand: ([s, f]) => weightedSqNorm(s!, f!),
+  },
+  {
+    name: 'WeightedSqDist',
+    group: G,
+    doc: 'WeightedSqDist(s,f,g) = WeightedSqNorm(s,f-g)',
+    sig: ['f', 'f', 'f'],
+    dim: (d) => {
+      const D = broadcastDim('WeightedSqDist', [d[1]!, d[2]!]);
+      weightedKind('WeightedSqDist', d[0]!, D);
+      return 1;
+    },
+    expand: ([s, f, g]) => weightedSqNorm(s!, Subtract(f!, g!)),
+  },
+  {
+    name: 'Elem',
+    group: G,
+    doc: 'Elem(f,m): component m of f (0-based)',
+    sig: ['f', 'i'],
+    dim: (d, p) => {
+      const m = intParam('Elem', p, 0, 1, 'index');
+      if (m < 0 || m >= d[0]!) throw paramError(`Elem index ${m} is out of range for a vector of dim ${d[0]}`, 'the index must be in 0..dim-1: $0', 1);
+      return 1;
+    },
+    eval: ([f], p, out) => {
+      out[0] = f![pint(p, 0)]!;
+    },
+  },
+  {
+    name: 'ElemT',
+    group: G,
+    doc: 'ElemT(f,n,m): vector of dimension n, zero except f at index m (adjoint of Elem)',
+    sig: ['f', 'i', 'i'],
+    dim: (d, p) => {
+      scalarDim('ElemT', d, 0);
+      const n = intParam('ElemT', p, 0, 1, 'dimension', 1);
+      const m = intParam('ElemT', p, 1, 2, 'index');
+      if (m < 0 || m >= n) throw paramError(`ElemT index ${m} is out of range for a vector of dim ${n}`, undefined, 2);
+      return n;
+    },
+    eval: ([f], p, out) => {
+      out.fill(0);
+      out[pint(p, 1)] = f![0]!;
+    },
+  },
+  {
+    name: 'Extract',
+    group: G,
+    doc: 'Extract(f,start,d): the components start..start+d-1 of f',
+    sig: ['f', 'i', 'i'],
+    dim: (d, p) => {
+      const start = intParam('Extract', p, 0, 1, 'start', 0);
+      const len = intParam('Extract', p, 1, 2, 'dimension', 1);
+      if (start + len > d[0]!)
+        throw paramError(`Extract(start=${start}, dim=${len}) is out of bounds for a vector of dim ${d[0]}`, 'start+dim must be <= the dimension of $0', 2);
+      return len;
+    },
+    eval: ([f], p, out) => {
+      out.set(f!.subarray(pint(p, 0), pint(p, 0) + out.length));
+    },
+  },
+  {
+    name: 'ExtractT',
+    group: G,
+    doc: 'ExtractT(f,start,D): vector of dimension D, zero except f at start..start+dim f-1 (adjoint of Extract)',
+    sig: ['f', 'i', 'i'],
+    dim: (d, p) => {
+      const start = intParam('ExtractT', p, 0, 1, 'start', 0);
+      const D = intParam('ExtractT', p, 1, 2, 'dimension', 1);
+      if (start + d[0]! > D)
+        throw paramError(`ExtractT(start=${start}) of a vector of dim ${d[0]} does not fit in dim ${D}`, 'start + dim of $0 must be <= D', 2);
+      return D;
+    },
+    eval: ([f], p, out) => {
+      out.fill(0);
+      out.set(f!, pint(p, 0));
+    },
+  },
+  {
+    name: 'Concat',
+    group: G,
+    doc: 'Concat(f,g): the vector [f, g]',
+    sig: ['f', 'f'],
+    dim: (d) => d[0]! + d[1]!,
+    eval: ([f, g], _p, out) => {
+      out.set(f!, 0);
+      out.set(g!, f!.length);
+    },
+  },
+  {
+    name: 'OneHot',
+    group: G,
+    doc: 'OneHot(f,D): 1 at index (int)(f+0.5) (C truncation), 0 elsewhere; an out-of-range index gives the zero vector (KeOps does not check)',
+    sig: ['f', 'i'],
+    dim: (d, p) => {
+      scalarDim('OneHot', d, 0);
+      return intParam('OneHot', p, 0, 1, 'dimension', 1);
+    },
+    eval: ([f], _p, out) => {
+      out.fill(0);
+      const k = Math.trunc(f![0]! + 0.5);
+      if (k >= 0 && k < out.length) out[k] = 1;
+    },
+  },
+];

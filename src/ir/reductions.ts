@@ -1,0 +1,70 @@
+import { DimError } from './types.js';
+
+/**
+ * The reduction registry: every `<Name>_Reduction(...)` the language accepts, with its argument
+ * signature, its dimension rules and the shape of what it returns.
+ *
+ * `sig` lists the arguments in source order: `f` the formula, `K` an integer (KMin family),
+ * `tag` 0 (output indexed by i, reduce over j) or 1 (output indexed by j, reduce over i), `g` a second
+ * formula (the weight of LogSumExpWeight and SumSoftMaxWeight).
+ *
+ * Each reduction also states its fold semantics in `ref` terms (see runtime/ref): what the output is
+ * for a row, given the terms f(i, j) (and g(i, j)) over the reduction set in increasing index order.
+ */
+export interface ReductionDef {
+  name: string;
+  doc: string;
+  sig: readonly ('f' | 'K' | 'tag' | 'g')[];
+  /** Checks the dims of f (and g, K); throws DimError. */
+  check?(fdim: number, gdim: number | undefined, K: number | undefined): void;
+  /** The outputs, in order. Each has a per-row shape (after the row axis). */
+  outputs(fdim: number, gdim: number | undefined, K: number | undefined): OutputSpec[];
+  /** Sum-like reductions accept the sum schemes (block, kahan, float64 accumulator). */
+  sumLike: boolean;
+  /** Whether KeOps can differentiate it (used by the autodiff issue). */
+  differentiable: boolean;
+}
+
+/** One output array of a reduction: per-row shape and element kind. */
+export interface OutputSpec {
+  name: 'values' | 'indices';
+  /** The shape of one row's output (the full array is (rows, ...rowShape)). */
+  rowShape: number[];
+  kind: 'float' | 'index';
+}
+
+const values = (rowShape: number[]): OutputSpec => ({ name: 'values', rowShape, kind: 'float' });
+const indices = (rowShape: number[]): OutputSpec => ({ name: 'indices', rowShape, kind: 'index' });
+const kShape = (K: number, D: number): number[] => (D === 1 ? [K] : [K, D]);
+const scalarF = (name: string) => (fdim: number) => {
+  if (fdim !== 1) throw new DimError(`${name} needs a scalar formula, got dimension ${fdim}`, `${name} reduces a scalar f; use Sum, Max, ... for vector formulas`);
+};
+
+const list: ReductionDef[] = [
+  { name: 'Sum', doc: 'Σ f over the reduction index.', sig: ['f', 'tag'], outputs: (d) => [values([d])], sumLike: true, differentiable: true },
+  { name: 'Max', doc: 'Component-wise maximum (−inf for an empty set).', sig: ['f', 'tag'], outputs: (d) => [values([d])], sumLike: false, differentiable: false },
+  { name: 'Min', doc: 'Component-wise minimum (+inf for an empty set).', sig: ['f', 'tag'], outputs: (d) => [values([d])], sumLike: false, differentiable: false },
+  { name: 'ArgMax', doc: 'Index of the maximum per component (smallest index on ties, 0 for an empty set).', sig: ['f', 'tag'], outputs: (d) => [indices([d])], sumLike: false, differentiable: false },
+  { name: 'ArgMin', doc: 'Index of the minimum per component (smallest index on ties, 0 for an empty set).', sig: ['f', 'tag'], outputs: (d) => [indices([d])], sumLike: false, differentiable: false },
+  { name: 'Max_ArgMax', doc: 'Maximum and its index.', sig: ['f', 'tag'], outputs: (d) => [values([d]), indices([d])], sumLike: false, differentiable: false },
+  { name: 'Min_ArgMin', doc: 'Minimum and its index.', sig: ['f', 'tag'], outputs: (d) => [values([d]), indices([d])], sumLike: false, differentiable: false },
+  { name: 'KMin', doc: 'The K smallest values per component, ascending (+inf when K exceeds the set).', sig: ['f', 'K', 'tag'], outputs: (d, _g, K) => [values(kShape(K!, d))], sumLike: false, differentiable: false },
+  { name: 'ArgKMin', doc: 'Indices of the K smallest values per component (stable; 0 when K exceeds the set).', sig: ['f', 'K', 'tag'], outputs: (d, _g, K) => [indices(kShape(K!, d))], sumLike: false, differentiable: false },
+  { name: 'KMin_ArgKMin', doc: 'The K smallest values and their indices.', sig: ['f', 'K', 'tag'], outputs: (d, _g, K) => [values(kShape(K!, d)), indices(kShape(K!, d))], sumLike: false, differentiable: false },
+  { name: 'Max_SumShiftExp', doc: 'Raw log-sum-exp accumulator (m, s) = (max f, Σ exp(f − m)); f scalar.', sig: ['f', 'tag'], check: scalarF('Max_SumShiftExp'), outputs: () => [values([2])], sumLike: true, differentiable: true },
+  { name: 'Max_SumShiftExpWeight', doc: 'Raw weighted accumulator (m, Σ exp(f − m)·g); f scalar.', sig: ['f', 'tag', 'g'], check: scalarF('Max_SumShiftExpWeight'), outputs: (_d, g) => [values([1 + g!])], sumLike: true, differentiable: true },
+  { name: 'LogSumExp', doc: 'log Σ exp(f), stabilised (−inf for an empty set); f scalar.', sig: ['f', 'tag'], check: scalarF('LogSumExp'), outputs: () => [values([1])], sumLike: true, differentiable: true },
+  { name: 'LogSumExpWeight', doc: 'log Σ exp(f)·g per component of g, stabilised; f scalar, g positive.', sig: ['f', 'tag', 'g'], check: scalarF('LogSumExpWeight'), outputs: (_d, g) => [values([g!])], sumLike: true, differentiable: true },
+  { name: 'SumSoftMaxWeight', doc: 'Σ exp(f)·g / Σ exp(f), stabilised (NaN = 0/0 for an empty set); f scalar.', sig: ['f', 'tag', 'g'], check: scalarF('SumSoftMaxWeight'), outputs: (_d, g) => [values([g!])], sumLike: true, differentiable: true },
+];
+
+/** Every reduction by name (without the `_Reduction` suffix). */
+export const REDUCTIONS: Readonly<Record<string, ReductionDef>> = Object.fromEntries(list.map((r) => [r.name, r]));
+/** The reductions in a stable order. */
+export const REDUCTION_LIST: readonly ReductionDef[] = list;
+
+/** The reduction named by a callee such as `Sum_Reduction`, or undefined. */
+export function reductionOf(callee: string): ReductionDef | undefined {
+  const m = /^(\w+)_Reduction$/.exec(callee);
+  return m ? REDUCTIONS[m[1]!] : undefined;
+}
