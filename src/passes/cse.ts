@@ -1,0 +1,31 @@
+import { mk, rewrite, topoOrder } from '../ir/node.js';
+import { OPS } from '../ir/ops/index.js';
+import type { Kernel } from '../ir/kernel.js';
+import type { Node } from '../ir/types.js';
+
+/**
+ * Common-subexpression elimination. Hash-consing already makes structurally equal subtrees one node;
+ * this pass also merges commutative twins (`a*b` and `b*a`): the later one is replaced by the one
+ * already in the DAG. Shared nodes are then computed once by every backend (and shown as `let`
+ * bindings by `--emit ir`).
+ */
+export function cse(kernel: Kernel): Kernel {
+  const roots = kernel.formula2 ? [kernel.formula, kernel.formula2] : [kernel.formula];
+  const present = new Set(topoOrder(roots));
+  const memo = new Map<Node, Node>();
+  const f = (n: Node): Node => {
+    if (!OPS[n.op]?.commutative || n.args.length !== 2) return n;
+    const twin = mk(n.op, [n.args[1]!, n.args[0]!], n.params);
+    return present.has(twin) && twin.id < n.id ? twin : n;
+  };
+  const out: Kernel = { ...kernel, formula: rewrite(kernel.formula, f, memo) };
+  if (kernel.formula2) out.formula2 = rewrite(kernel.formula2, f, memo);
+  return out;
+}
+
+/** Nodes used more than once in a kernel (leaves excluded): what CSE shares. */
+export function sharedNodes(roots: readonly Node[]): Set<Node> {
+  const uses = new Map<Node, number>();
+  for (const n of topoOrder(roots)) for (const a of n.args) uses.set(a, (uses.get(a) ?? 0) + 1);
+  return new Set([...uses].filter(([n, c]) => c > 1 && n.args.length > 0).map(([n]) => n));
+}
