@@ -1,0 +1,110 @@
+import { InputError } from '../../src/diagnostics/index.js';
+
+/**
+ * Block-sparse ranges in KeOps's 6-array format (keops-reference.md §3). Interval arrays are (n, 2)
+ * row-major pairs [start, end); slices are end offsets into the matching redranges array.
+ *
+ * - `ranges_i`, `slices_i`, `redranges_j`: used when the reduction runs over j (tag 0).
+ * - `ranges_j`, `slices_j`, `redranges_i`: used when the reduction runs over i (tag 1).
+ */
+export interface Ranges {
+  ranges_i: Int32Array;
+  slices_i: Int32Array;
+  redranges_j: Int32Array;
+  ranges_j: Int32Array;
+  slices_j: Int32Array;
+  redranges_i: Int32Array;
+}
+
+/** The six array names, in KeOps's tuple order. */
+export const RANGES_KEYS = ['ranges_i', 'slices_i', 'redranges_j', 'ranges_j', 'slices_j', 'redranges_i'] as const;
+export type RangesKey = (typeof RANGES_KEYS)[number];
+
+/** Anything that holds integers: a typed array (int32, int64, float with integer values) or a list. */
+export type IntArrayLike = Int32Array | BigInt64Array | Uint32Array | Float64Array | Float32Array | ArrayLike<number> | ArrayLike<bigint>;
+/** One ranges array as given by a user: plain integers, or `{ data, shape }`. */
+export type RangesArrayInput = IntArrayLike | { data: IntArrayLike; shape: readonly number[] };
+/** Ranges as given by a user: the 6-tuple in KeOps's order, or an object keyed by name. */
+export type RangesInput = readonly RangesArrayInput[] | Partial<Record<RangesKey, RangesArrayInput>>;
+
+function toInt32(name: string, input: RangesArrayInput, pairs: boolean): Int32Array {
+  const arr = 'data' in (input as object) && !ArrayBuffer.isView(input) && !Array.isArray(input) ? (input as { data: IntArrayLike; shape: readonly number[] }) : undefined;
+  const data = (arr ? arr.data : input) as ArrayLike<number | bigint>;
+  if (arr) {
+    const want = pairs ? 'two columns (n, 2)' : 'one dimension (n,)';
+    const ok = pairs ? arr.shape.length === 2 && arr.shape[1] === 2 : arr.shape.length === 1;
+    if (!ok) throw new InputError(`ranges array ${name} has shape (${arr.shape.join(', ')}), expected ${want}`);
+  }
+  if (pairs && data.length % 2 !== 0) throw new InputError(`ranges array ${name} has ${data.length} values; it must hold [start, end) pairs (shape (n, 2))`);
+  const out = new Int32Array(data.length);
+  for (let k = 0; k < data.length; k++) {
+    const v = Number(data[k]);
+    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new InputError(`ranges array ${name}[${k}] = ${String(data[k])} is not a non-negative 32-bit integer`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Normalise user ranges to Int32Array form and check their shapes (not yet their bounds). */
+export function toRanges(input: RangesInput): Ranges {
+  const get = (k: RangesKey, pos: number): RangesArrayInput => {
+    const v = Array.isArray(input) ? (input as readonly RangesArrayInput[])[pos] : (input as Partial<Record<RangesKey, RangesArrayInput>>)[k];
+    if (v === undefined) throw new InputError(`ranges: missing array ${k} (ranges need the six arrays ${RANGES_KEYS.join(', ')})`);
+    return v;
+  };
+  if (Array.isArray(input) && input.length !== 6) throw new InputError(`ranges must have 6 arrays (${RANGES_KEYS.join(', ')}), got ${input.length}`);
+  const r = Object.fromEntries(RANGES_KEYS.map((k, pos) => [k, toInt32(k, get(k, pos), !k.startsWith('slices'))])) as unknown as Ranges;
+  return r;
+}
+
+/**
+ * Check ranges against the problem size before any work: every interval inside [0, M] (i side) or
+ * [0, N] (j side) with start ≤ end, slices non-decreasing, within their redranges array, and one slice
+ * per cluster. Throws InputError naming the first bad entry.
+ */
+export function validateRanges(r: Ranges, M: number, N: number): void {
+  const intervals = (name: RangesKey, a: Int32Array, max: number, what: string): void => {
+    for (let k = 0; k < a.length; k += 2) {
+      const s = a[k]!;
+      const e = a[k + 1]!;
+      if (s > e) throw new InputError(`ranges: ${name}[${k / 2}] = [${s}, ${e}) has start > end`);
+      if (e > max) throw new InputError(`ranges: ${name}[${k / 2}] = [${s}, ${e}) is out of bounds for ${what} = ${max}`);
+    }
+  };
+  const slices = (name: RangesKey, s: Int32Array, clusters: number, red: Int32Array, redName: string): void => {
+    if (s.length !== clusters) throw new InputError(`ranges: ${name} has ${s.length} entries but there are ${clusters} clusters (one end offset per cluster)`);
+    let prev = 0;
+    for (let k = 0; k < s.length; k++) {
+      if (s[k]! < prev) throw new InputError(`ranges: ${name} must be non-decreasing, but ${name}[${k}] = ${s[k]} < ${prev}`);
+      if (s[k]! > red.length / 2) throw new InputError(`ranges: ${name}[${k}] = ${s[k]} is past the end of ${redName} (${red.length / 2} intervals)`);
+      prev = s[k]!;
+    }
+  };
+  intervals('ranges_i', r.ranges_i, M, 'M');
+  intervals('redranges_j', r.redranges_j, N, 'N');
+  intervals('ranges_j', r.ranges_j, N, 'N');
+  intervals('redranges_i', r.redranges_i, M, 'M');
+  slices('slices_i', r.slices_i, r.ranges_i.length / 2, r.redranges_j, 'redranges_j');
+  slices('slices_j', r.slices_j, r.ranges_j.length / 2, r.redranges_i, 'redranges_i');
+}
+
+/** The triplet a reduction with this tag uses: (output ranges, slices, reduction ranges). */
+export function rangesFor(r: Ranges, tag: 0 | 1): { out: Int32Array; slices: Int32Array; red: Int32Array } {
+  return tag === 0 ? { out: r.ranges_i, slices: r.slices_i, red: r.redranges_j } : { out: r.ranges_j, slices: r.slices_j, red: r.redranges_i };
+}
+
+/** Swap the two triplets (the ranges of the transposed problem), as KeOps's `swap_axes`. */
+export function swapAxes(r: Ranges): Ranges {
+  return { ranges_i: r.ranges_j, slices_i: r.slices_j, redranges_j: r.redranges_i, ranges_j: r.ranges_i, slices_j: r.slices_i, redranges_i: r.redranges_j };
+}
+
+/**
+ * For each output row, the cluster that covers it (−1 if none). When clusters overlap the later one
+ * wins, as on KeOps's CPU backend.
+ */
+export function rowClusters(r: Ranges, tag: 0 | 1, rows: number): Int32Array {
+  const { out } = rangesFor(r, tag);
+  const cluster = new Int32Array(rows).fill(-1);
+  for (let k = 0; k < out.length / 2; k++) for (let i = out[2 * k]!; i < out[2 * k + 1]!; i++) cluster[i] = k;
+  return cluster;
+}

@@ -1,0 +1,188 @@
+import { topoOrder } from '../../src/ir/node.js';
+import { OPS } from '../../src/ir/ops/index.js';
+import { kernelOutputs, type Kernel } from '../../src/ir/kernel.js';
+import { DEP_I, DEP_J, type Node } from '../../src/ir/types.js';
+import { rangesFor, rowClusters, type Ranges } from '../ranges/index.js';
+
+/** One output of a kernel run: a row-major array of shape `shape`. Index outputs hold integers. */
+export interface RefOutput {
+  name: 'values' | 'indices';
+  kind: 'float' | 'index';
+  shape: number[];
+  data: Float64Array;
+}
+
+/** The inputs of a reference run: one float64 array per kernel argument index, and the sizes. */
+export interface RefInputs {
+  /** Row-major data by variable index: (M, dim), (N, dim) or (dim,). */
+  arrays: ReadonlyMap<number, ArrayLike<number>>;
+  M: number;
+  N: number;
+  ranges?: Ranges;
+}
+
+/**
+ * A straightforward float64 evaluator of a whole kernel: for each output row, walk the reduction
+ * set in order (all of [0, N) or [0, M), or the row's cluster's intervals when ranges are given),
+ * evaluate the formula per pair by walking the IR, and apply the reduction's definition directly
+ * (two passes for the log-sum-exp family). It is the oracle for every backend: simple over fast.
+ *
+ * Edge cases follow KeOps's CPU backend: rows no range covers get the reduction's neutral value
+ * (Sum 0, Min +inf, Max −inf, indices 0, LogSumExp −inf, SumSoftMaxWeight NaN); ties go to the first
+ * index met; K larger than the set leaves +inf with index 0.
+ */
+export function evaluateRef(kernel: Kernel, inputs: RefInputs): RefOutput[] {
+  const { M, N, ranges } = inputs;
+  const tag = kernel.tag;
+  const rows = tag === 0 ? M : N;
+  const roots = kernel.formula2 ? [kernel.formula, kernel.formula2] : [kernel.formula];
+  const order = topoOrder(roots);
+  for (const n of order) {
+    if (n.op !== 'Var' && !OPS[n.op]?.eval) throw new Error(`internal: no reference semantics for ${n.op} (it should have been expanded by the passes)`);
+  }
+  const buf = new Map<Node, Float64Array>(order.map((n) => [n, new Float64Array(n.dim)]));
+  // nodes that do not depend on the reduction index are evaluated once per output row
+  const redDep = tag === 0 ? DEP_J : DEP_I;
+  const outer = order.filter((n) => !(n.deps & redDep));
+  const inner = order.filter((n) => n.deps & redDep);
+  const evalNodes = (nodes: Node[], i: number, j: number): void => {
+    for (const n of nodes) {
+      const out = buf.get(n)!;
+      if (n.op === 'Var') {
+        const [index, dim, cat] = n.params as [number, number, number];
+        const src = inputs.arrays.get(index);
+        if (!src) throw new Error(`internal: no data for variable ${index}`);
+        const row = cat === 0 ? i : cat === 1 ? j : 0;
+        for (let k = 0; k < dim; k++) out[k] = src[row * dim + k]!;
+      } else {
+        const def = OPS[n.op]!;
+        def.eval!(n.args.map((a) => buf.get(a)!), n.params, out);
+      }
+    }
+  };
+
+  const specs = kernelOutputs(kernel);
+  const outputs: RefOutput[] = specs.map((s) => {
+    const shape = [rows, ...s.rowShape];
+    return { name: s.name, kind: s.kind, shape, data: new Float64Array(shape.reduce((a, b) => a * b, 1)) };
+  });
+  const width = specs.map((s) => s.rowShape.reduce((a, b) => a * b, 1));
+  const cluster = ranges ? rowClusters(ranges, tag, rows) : undefined;
+  const tri = ranges ? rangesFor(ranges, tag) : undefined;
+  const fdim = kernel.formula.dim;
+  const gdim = kernel.formula2?.dim ?? 0;
+
+  for (let r = 0; r < rows; r++) {
+    // the reduction set, in walk order (duplicates in ranges are visited twice, as KeOps)
+    const set: number[] = [];
+    if (!tri) for (let s = 0; s < (tag === 0 ? N : M); s++) set.push(s);
+    else if (cluster![r]! >= 0) {
+      const k = cluster![r]!;
+      const from = k === 0 ? 0 : tri.slices[k - 1]!;
+      for (let l = from; l < tri.slices[k]!; l++) for (let s = tri.red[2 * l]!; s < tri.red[2 * l + 1]!; s++) set.push(s);
+    }
+    const fs: Float64Array[] = [];
+    const gs: Float64Array[] = [];
+    const i0 = tag === 0 ? r : 0;
+    const j0 = tag === 0 ? 0 : r;
+    evalNodes(outer, i0, j0);
+    for (const s of set) {
+      evalNodes(inner, tag === 0 ? r : s, tag === 0 ? s : r);
+      fs.push(buf.get(kernel.formula)!.slice());
+      if (kernel.formula2) gs.push(buf.get(kernel.formula2)!.slice());
+    }
+    const rowOut = outputs.map((o, k) => o.data.subarray(r * width[k]!, (r + 1) * width[k]!));
+    reduceRow(kernel, fs, gs, set, fdim, gdim, rowOut);
+  }
+  return outputs;
+}
+
+/** Apply the reduction's definition to one row's terms. */
+function reduceRow(kernel: Kernel, fs: Float64Array[], gs: Float64Array[], idx: number[], D: number, E: number, out: Float64Array[]): void {
+  const name = kernel.reduction.name;
+  const n = fs.length;
+  const best = (k: number, better: (a: number, b: number) => boolean, init: number): [number, number] => {
+    let v = init;
+    let at = 0;
+    for (let t = 0; t < n; t++) if (better(fs[t]![k]!, v)) [v, at] = [fs[t]![k]!, idx[t]!];
+    return [v, at];
+  };
+  const lt = (a: number, b: number): boolean => a < b;
+  const gt = (a: number, b: number): boolean => a > b;
+  switch (name) {
+    case 'Sum':
+      for (let k = 0; k < D; k++) {
+        let s = 0;
+        for (let t = 0; t < n; t++) s += fs[t]![k]!;
+        out[0]![k] = s;
+      }
+      return;
+    case 'Max':
+    case 'Min':
+    case 'ArgMax':
+    case 'ArgMin':
+    case 'Max_ArgMax':
+    case 'Min_ArgMin': {
+      const isMax = name.startsWith('Max') || name === 'ArgMax';
+      for (let k = 0; k < D; k++) {
+        const [v, at] = best(k, isMax ? gt : lt, isMax ? -Infinity : Infinity);
+        if (name === 'ArgMax' || name === 'ArgMin') out[0]![k] = at;
+        else {
+          out[0]![k] = v;
+          if (out[1]) out[1][k] = at;
+        }
+      }
+      return;
+    }
+    case 'KMin':
+    case 'ArgKMin':
+    case 'KMin_ArgKMin': {
+      const K = kernel.K!;
+      for (let k = 0; k < D; k++) {
+        // stable: sort the (value, position) pairs by value, ties by walk order
+        // only values < +inf are ever inserted (NaN and +inf never compare smaller), as KeOps
+        const order = Array.from({ length: n }, (_, t) => t)
+          .filter((t) => fs[t]![k]! < Infinity)
+          .sort((a, b) => fs[a]![k]! - fs[b]![k]! || a - b);
+        for (let l = 0; l < K; l++) {
+          const has = l < order.length;
+          const v = has ? fs[order[l]!]![k]! : Infinity;
+          const at = has ? idx[order[l]!]! : 0;
+          if (name === 'ArgKMin') out[0]![l * D + k] = at;
+          else {
+            out[0]![l * D + k] = v;
+            if (out[1]) out[1][l * D + k] = at;
+          }
+        }
+      }
+      return;
+    }
+  }
+  // the log-sum-exp family: f is scalar
+  let m = -Infinity;
+  for (let t = 0; t < n; t++) m = Math.max(m, fs[t]![0]!);
+  const w = fs.map((f) => (n === 0 || m === -Infinity ? 0 : Math.exp(f[0]! - m)));
+  const s = w.reduce((a, b) => a + b, 0);
+  const sg = new Float64Array(E);
+  for (let t = 0; t < n; t++) for (let k = 0; k < E; k++) sg[k] += w[t]! * gs[t]![k]!;
+  switch (name) {
+    case 'Max_SumShiftExp':
+      out[0]![0] = m;
+      out[0]![1] = s;
+      return;
+    case 'Max_SumShiftExpWeight':
+      out[0]![0] = m;
+      out[0]!.set(sg, 1);
+      return;
+    case 'LogSumExp':
+      out[0]![0] = n === 0 ? -Infinity : m + Math.log(s);
+      return;
+    case 'LogSumExpWeight':
+      for (let k = 0; k < E; k++) out[0]![k] = n === 0 ? -Infinity : m + Math.log(sg[k]!);
+      return;
+    case 'SumSoftMaxWeight':
+      for (let k = 0; k < E; k++) out[0]![k] = sg[k]! / s;
+      return;
+  }
+  throw new Error(`internal: reduction ${name} has no reference semantics`);
+}
