@@ -1,0 +1,155 @@
+import { InputError, type SourceFile } from '../diagnostics/index.js';
+import { frontend, optimize, fail, type PassHook } from '../passes/pipeline.js';
+import { diag } from '../diagnostics/index.js';
+import { kernelOutputs, type ArgInfo, type Kernel } from '../ir/kernel.js';
+import { printKernel } from '../ir/print.js';
+import { evaluateRef } from '../../runtime/ref/index.js';
+import { toRanges, validateRanges, type RangesInput } from '../../runtime/ranges/index.js';
+import { prepareArgs, type ArgsInput, type FloatDtype } from './inputs.js';
+
+/** Options of {@link compile} and {@link compileModule}. */
+export interface CompileOptions {
+  /** File name shown in diagnostics (default `<formula>`). */
+  file?: string;
+  /** Which kernel of a module {@link compile} returns (required when the text has several). */
+  kernel?: string;
+  /** Called after each stage with the kernel IR (`typecheck`, then each pass of the pipeline). */
+  onPass?: PassHook;
+}
+
+/** Backends this build can run. */
+export type Backend = 'ref' | 'auto';
+export const BACKENDS: readonly Backend[] = ['ref', 'auto'];
+
+/** Options of {@link CompiledKernel.run}. */
+export interface RunOptions {
+  /** `ref` (float64 reference evaluator) or `auto` (the best available; `ref` in this version). */
+  backend?: Backend;
+  /** Block-sparse ranges (KeOps's 6 arrays, as a tuple or keyed by name). */
+  ranges?: RangesInput;
+}
+
+/** One output array of a run. Values have the inputs' dtype; indices are int64. */
+export interface KernelOutput {
+  name: 'values' | 'indices';
+  shape: number[];
+  data: Float32Array | Float64Array | BigInt64Array;
+}
+
+/** What a run returns: the outputs in order, plus `values` / `indices` shortcuts. */
+export interface RunResult {
+  outputs: KernelOutput[];
+  values?: KernelOutput;
+  indices?: KernelOutput;
+}
+
+/**
+ * A compiled kernel: knows its arguments and output shapes, and runs on typed arrays.
+ * Instances come from {@link compile} or {@link compileModule}; they are never half-built.
+ */
+export class CompiledKernel {
+  /** The optimised kernel IR (after every pass). */
+  readonly ir: Kernel;
+  constructor(ir: Kernel) {
+    this.ir = ir;
+  }
+  get name(): string {
+    return this.ir.name;
+  }
+  /** The arrays the kernel takes, sorted by variable index. */
+  get args(): readonly ArgInfo[] {
+    return this.ir.args;
+  }
+  /** 0: output rows are indexed by i (reduce over j); 1: indexed by j. */
+  get tag(): 0 | 1 {
+    return this.ir.tag;
+  }
+  /** The output shapes for sizes M and N: (M, ...) for tag 0, (N, ...) for tag 1. */
+  outputShapes(M: number, N: number): { name: 'values' | 'indices'; kind: 'float' | 'index'; shape: number[] }[] {
+    const rows = this.ir.tag === 0 ? M : N;
+    return kernelOutputs(this.ir).map((o) => ({ name: o.name, kind: o.kind, shape: [rows, ...o.rowShape] }));
+  }
+  /** The kernel as text: arguments, shared subexpressions and the reduction. */
+  toString(): string {
+    return printKernel(this.ir);
+  }
+  /**
+   * Run the kernel. `args` by name (`{ x, y, b }`) or positional (in `args` order); each a Float32Array
+   * or Float64Array (row-major) or `{ data, shape }`. Throws InputError on bad shapes, dtypes or ranges.
+   */
+  run(args: ArgsInput, options: RunOptions = {}): RunResult {
+    const backend = options.backend ?? 'auto';
+    if (!BACKENDS.includes(backend)) throw new InputError(`unknown backend '${String(backend)}'; this build has: ${BACKENDS.join(', ')}`);
+    const prep = prepareArgs(this.ir, args);
+    const ranges = options.ranges === undefined ? undefined : toRanges(options.ranges);
+    if (ranges) validateRanges(ranges, prep.M, prep.N);
+    const outs = evaluateRef(this.ir, { arrays: prep.arrays, M: prep.M, N: prep.N, ranges });
+    return toResult(outs, prep.dtype);
+  }
+}
+
+function toResult(outs: { name: 'values' | 'indices'; kind: 'float' | 'index'; shape: number[]; data: Float64Array }[], dtype: FloatDtype): RunResult {
+  const outputs: KernelOutput[] = outs.map((o) => ({
+    name: o.name,
+    shape: o.shape,
+    data: o.kind === 'index' ? BigInt64Array.from(o.data, (v) => BigInt(v)) : dtype === 'float32' ? Float32Array.from(o.data) : o.data,
+  }));
+  const r: RunResult = { outputs };
+  for (const o of outputs) r[o.name] = o;
+  return r;
+}
+
+/** A compiled module: every kernel of a `.keo` text. */
+export interface CompiledModule {
+  kernels: CompiledKernel[];
+  source: SourceFile;
+  /** The kernel with this name; throws a KEO2010 diagnostic error listing the names otherwise. */
+  kernel(name: string): CompiledKernel;
+}
+
+/** Compile every kernel of a `.keo` module (or formula string). Throws KeopsError on any user error. */
+export function compileModule(source: string, options: CompileOptions = {}): CompiledModule {
+  const { program, source: src } = frontend(source, options.file);
+  const kernels = program.kernels.map((k) => new CompiledKernel(optimize(k, options.onPass)));
+  return {
+    kernels,
+    source: src,
+    kernel(name: string): CompiledKernel {
+      const k = kernels.find((c) => c.name === name);
+      if (!k) throw fail([diag('KernelNotFound', `no kernel named '${name}'; this file has ${kernels.map((c) => c.name).join(', ')}`)], src);
+      return k;
+    },
+  };
+}
+
+/**
+ * Compile one kernel from a `.keo` text or a single reduction string, e.g.
+ * `compile('Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)', ['x = Vi(3)', 'y = Vj(3)', 'b = Vj(1)'])`.
+ * `aliases` are KeOps-style declarations (`name = Vi(dim)` takes its position in the list as index).
+ * Throws KeopsError with every diagnostic when the text is invalid.
+ */
+export function compile(source: string, aliasesOrOptions?: readonly string[] | CompileOptions, maybeOptions: CompileOptions = {}): CompiledKernel {
+  const aliases = Array.isArray(aliasesOrOptions) ? (aliasesOrOptions as readonly string[]) : undefined;
+  const options = (aliases ? maybeOptions : (aliasesOrOptions as CompileOptions | undefined)) ?? {};
+  const text = aliases ? `${aliasesToDeclarations(aliases).join('\n')}\n${source}` : source;
+  const mod = compileModule(text, options);
+  if (options.kernel) return mod.kernel(options.kernel);
+  if (mod.kernels.length > 1) {
+    throw fail([diag('AmbiguousKernel', `this text has ${mod.kernels.length} kernels (${mod.kernels.map((k) => k.name).join(', ')}); say which one with { kernel: NAME }`)], mod.source);
+  }
+  return mod.kernels[0]!;
+}
+
+/**
+ * KeOps aliases to `.keo` declarations: `x = Vi(3)` at list position k becomes `x = Vi(k, 3)`;
+ * `x = Vi(k, 3)` and `x = Var(k, 3, 0)` are kept; a bare `Vi(k, 3)` gets a placeholder name.
+ */
+export function aliasesToDeclarations(aliases: readonly string[]): string[] {
+  return aliases.map((a, k) => {
+    if (/[\n;#]/.test(a)) throw new InputError(`alias ${JSON.stringify(a)} must be a single declaration like "x = Vi(3)"`);
+    const short = /^\s*([A-Za-z_]\w*)\s*=\s*(Vi|Vj|Pm|Vx|Vy)\s*\(\s*(\d+)\s*\)\s*$/.exec(a);
+    if (short) return `${short[1]} = ${short[2]}(${k}, ${short[3]})`;
+    if (/^\s*(Vi|Vj|Pm|Vx|Vy|Var)\s*\(/.test(a)) return `_alias${k} = ${a.trim()}`;
+    return a.trim();
+  });
+}

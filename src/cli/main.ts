@@ -1,0 +1,210 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { KeopsError, InputError, formatDiagnostics } from '../diagnostics/index.js';
+import { parseModule } from '../syntax/parse.js';
+import { SourceFile } from '../diagnostics/index.js';
+import { frontend } from '../passes/pipeline.js';
+import { typecheck } from '../passes/typecheck.js';
+import { compileModule, BACKENDS, type CompiledKernel, type RunResult } from '../api/compile.js';
+import { printKernel } from '../ir/print.js';
+import { loadNpy, loadNpz, saveNpy, saveNpz, type NdArray } from '../../runtime/npy/index.js';
+import { RANGES_KEYS, type RangesInput } from '../../runtime/ranges/index.js';
+import type { Diagnostic } from '../diagnostics/index.js';
+
+/** Exit codes: 0 success, 1 user error (diagnostics, bad input), 2 internal error. */
+class Exit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+function readSource(file: string): string {
+  if (!existsSync(file)) throw new InputError(`cannot read ${file}: no such file`);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+function pickKernel(kernels: CompiledKernel[], name: string | undefined, file: string): CompiledKernel {
+  if (name) {
+    const k = kernels.find((c) => c.name === name);
+    if (!k) throw new InputError(`${file} has no kernel named '${name}'; its kernels are ${kernels.map((c) => c.name).join(', ')}`);
+    return k;
+  }
+  if (kernels.length > 1) throw new InputError(`${file} has ${kernels.length} kernels (${kernels.map((c) => c.name).join(', ')}); choose one with --kernel NAME`);
+  return kernels[0]!;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `keopsc check`: parse and type-check, print diagnostics. */
+function check(file: string, opts: { json?: boolean }, out: (s: string) => void): number {
+  const text = readSource(file);
+  const source = new SourceFile(file, text);
+  const parsed = parseModule(text, file);
+  let diagnostics: Diagnostic[] = parsed.diagnostics;
+  let kernels: string[] = [];
+  if (!diagnostics.length && parsed.module) {
+    const checked = typecheck(parsed.module, source);
+    diagnostics = checked.diagnostics;
+    kernels = checked.program?.kernels.map((k) => k.name) ?? [];
+  }
+  if (opts.json) {
+    out(JSON.stringify({ file, ok: diagnostics.length === 0, kernels, diagnostics }, null, 2));
+  } else if (diagnostics.length) {
+    out(formatDiagnostics(diagnostics, source));
+  } else {
+    out(`${file}: ok (${kernels.length} kernel${kernels.length === 1 ? '' : 's'}: ${kernels.join(', ')})`);
+  }
+  return diagnostics.length ? 1 : 0;
+}
+
+/** `keopsc compile`: print the AST or the IR after each stage. */
+function compileCmd(file: string, opts: { emit: string; kernel?: string; target?: string }, out: (s: string) => void): number {
+  const text = readSource(file);
+  if (opts.target) throw new InputError(`--target ${opts.target} is not available in this version of keopsc; use --emit ast|ir`);
+  if (opts.emit === 'ast') {
+    const { module } = frontend(text, file);
+    out(JSON.stringify(module, (k, v) => (k === 'span' || k === 'calleeSpan' || k === 'nameSpan' || k === 'opSpan' ? `${v.line}:${v.col}` : v), 2));
+    return 0;
+  }
+  const stages: string[] = [];
+  const mod = compileModule(text, {
+    file,
+    onPass: (stage, k) => {
+      if (!opts.kernel || opts.kernel === k.name) stages.push(`# after ${stage}\n${printKernel(k)}`);
+    },
+  });
+  if (opts.kernel) pickKernel(mod.kernels, opts.kernel, file);
+  out(stages.join('\n\n'));
+  return 0;
+}
+
+function toArg(arr: NdArray, name: string, path: string): { data: Float32Array | Float64Array; shape: number[] } {
+  if (arr.dtype !== 'float32' && arr.dtype !== 'float64') {
+    throw new InputError(`${path} (argument ${name}) has dtype ${arr.dtype}; kernel arguments must be float32 or float64`);
+  }
+  return { data: arr.data as Float32Array | Float64Array, shape: arr.shape };
+}
+
+/** `keopsc run`: load .npy arguments, run a kernel, write .npy/.npz or print. */
+function run(file: string, opts: { kernel?: string; arg: string[]; ranges?: string; backend: string; output?: string }, out: (s: string) => void): number {
+  const text = readSource(file);
+  const mod = compileModule(text, { file });
+  const kernel = pickKernel(mod.kernels, opts.kernel, file);
+  const args: Record<string, { data: Float32Array | Float64Array; shape: number[] }> = {};
+  for (const a of opts.arg) {
+    const m = /^([A-Za-z_]\w*)=(.+)$/.exec(a);
+    if (!m) throw new InputError(`--arg expects NAME=PATH.npy, got '${a}'`);
+    const [, name, path] = m as unknown as [string, string, string];
+    if (args[name]) throw new InputError(`argument ${name} is given twice`);
+    args[name] = toArg(loadNpy(path), name, path);
+  }
+  let ranges: RangesInput | undefined;
+  if (opts.ranges) {
+    const z = loadNpz(opts.ranges);
+    const missing = RANGES_KEYS.filter((k) => !z.has(k));
+    if (missing.length) throw new InputError(`${opts.ranges} lacks the ranges array${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (it needs ${RANGES_KEYS.join(', ')})`);
+    ranges = Object.fromEntries(
+      RANGES_KEYS.map((k) => {
+        const arr = z.get(k)!;
+        if (arr.dtype !== 'int32' && arr.dtype !== 'int64') throw new InputError(`${opts.ranges}: ${k} has dtype ${arr.dtype}; ranges arrays must be int32 or int64`);
+        return [k, { data: arr.data as Int32Array | BigInt64Array, shape: arr.shape }];
+      }),
+    );
+  }
+  const result = kernel.run(args, { backend: opts.backend as 'ref', ranges });
+  writeResult(result, opts.output, out);
+  return 0;
+}
+
+function writeResult(result: RunResult, output: string | undefined, out: (s: string) => void): void {
+  const nd = (o: RunResult['outputs'][number]): NdArray => ({
+    dtype: o.data instanceof BigInt64Array ? 'int64' : o.data instanceof Float32Array ? 'float32' : 'float64',
+    shape: o.shape,
+    data: o.data,
+  });
+  if (output) {
+    if (output.endsWith('.npz')) saveNpz(output, Object.fromEntries(result.outputs.map((o) => [o.name, nd(o)])));
+    else if (result.outputs.length > 1) throw new InputError(`this kernel returns ${result.outputs.map((o) => o.name).join(' and ')}; write them to a .npz file (-o out.npz)`);
+    else if (output.endsWith('.npy')) saveNpy(output, nd(result.outputs[0]!));
+    else throw new InputError(`-o ${output}: the output file must end in .npy or .npz`);
+    return;
+  }
+  for (const o of result.outputs) out(formatArray(o.name, o.shape, o.data));
+}
+
+function formatArray(name: string, shape: number[], data: ArrayLike<number | bigint>): string {
+  const rows = shape[0] ?? 1;
+  const width = rows ? data.length / rows : 0;
+  const lines = [`${name}: shape (${shape.join(', ')})`];
+  const show = Math.min(rows, 20);
+  for (let r = 0; r < show; r++) {
+    const row = Array.from({ length: width }, (_, k) => String(data[r * width + k]));
+    lines.push(`  [${row.join(', ')}]`);
+  }
+  if (rows > show) lines.push(`  ... (${rows - show} more rows; write them with -o FILE.npy)`);
+  return lines.join('\n');
+}
+
+/** The CLI entry point. Returns the exit code (also sets process.exitCode when run as a program). */
+export async function main(argv: string[], io: { out?: (s: string) => void; err?: (s: string) => void } = {}): Promise<number> {
+  const out = io.out ?? ((s: string) => process.stdout.write(`${s}\n`));
+  const err = io.err ?? ((s: string) => process.stderr.write(`${s}\n`));
+  let code = 0;
+  const program = new Command()
+    .name('keopsc')
+    .description('Compile and run KeOps-style kernel formulas (.keo files).')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) });
+  program
+    .command('check')
+    .description('parse and type-check a .keo file; exit 1 on errors')
+    .argument('<file>', '.keo file')
+    .option('--json', 'machine-readable diagnostics')
+    .action((file: string, opts: { json?: boolean }) => {
+      code = check(file, opts, out);
+    });
+  program
+    .command('run')
+    .description('run a kernel on .npy arguments')
+    .argument('<file>', '.keo file')
+    .option('-k, --kernel <name>', 'kernel to run (optional when the file has one)')
+    .option('-a, --arg <name=path>', 'an argument as NAME=PATH.npy (repeat for each)', collect, [])
+    .option('-r, --ranges <file.npz>', 'block-sparse ranges (.npz with ranges_i, slices_i, redranges_j, ranges_j, slices_j, redranges_i)')
+    .addOption(new Option('-b, --backend <name>', 'backend').choices([...BACKENDS]).default('auto'))
+    .option('-o, --output <file>', 'write the result to OUT.npy (or OUT.npz for two outputs); prints it otherwise')
+    .action((file: string, opts: { kernel?: string; arg: string[]; ranges?: string; backend: string; output?: string }) => {
+      code = run(file, opts, out);
+    });
+  program
+    .command('compile')
+    .description('show what the compiler makes of a .keo file')
+    .argument('<file>', '.keo file')
+    .addOption(new Option('--emit <stage>', 'what to print').choices(['ast', 'ir']).default('ir'))
+    .option('-k, --kernel <name>', 'only this kernel')
+    .option('-t, --target <target>', 'code generation target (not available in this version)')
+    .action((file: string, opts: { emit: string; kernel?: string; target?: string }) => {
+      code = compileCmd(file, opts, out);
+    });
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) code = e.exitCode === 0 ? 0 : 1;
+    else if (e instanceof KeopsError) {
+      err(e.message);
+      code = 1;
+    } else if (e instanceof Exit) code = e.code;
+    else {
+      err(`keopsc: internal error (please report it): ${e instanceof Error ? e.stack : String(e)}`);
+      code = 2;
+    }
+  }
+  if (io.out === undefined) process.exitCode = code;
+  return code;
+}

@@ -1,0 +1,24 @@
+/**
+ * keopsc: a compiler and runtime for KeOps-style kernel formulas.
+ *
+ * ```ts
+ * import { compile } from 'keopsc';
+ * const k = compile(`x = Vi(0, 3); y = Vj(1, 3); b = Vj(2, 1)
+ *                    gauss = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)`);
+ * const { values } = k.run({ x, y, b });
+ * ```
+ * @packageDocumentation
+ */
+export { compile, compileModule, aliasesToDeclarations, CompiledKernel, BACKENDS, type Backend, type CompileOptions, type CompiledModule, type RunOptions, type RunResult, type KernelOutput } from './api/compile.js';
+export { prepareArgs, type ArgsInput, type ArrayInput, type PreparedArgs, type FloatDtype } from './api/inputs.js';
+export { KeopsError, InputError, formatDiagnostic, formatDiagnostics, SourceFile, DIAGNOSTICS, type Diagnostic, type Span } from './diagnostics/index.js';
+export { parseModule, parseFormula } from './syntax/parse.js';
+export type { Module, Expr, Statement } from './syntax/ast.js';
+export { PASSES, frontend, optimize, type Pass } from './passes/pipeline.js';
+export { OPS, OP_LIST } from './ir/ops/index.js';
+export { REDUCTIONS, REDUCTION_LIST, type ReductionDef } from './ir/reductions.js';
+export { printKernel, printNode } from './ir/print.js';
+export type { Kernel, ArgInfo } from './ir/kernel.js';
+export type { Node, OpDef } from './ir/types.js';
+export { evaluateRef } from '../runtime/ref/index.js';
+export { toRanges, validateRanges, swapAxes, RANGES_KEYS, type Ranges, type RangesInput } from '../runtime/ranges/index.js';
