@@ -1,0 +1,124 @@
+import { expect } from 'chai';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/cli/main.js';
+import { loadNpy, loadNpz, saveNpy, saveNpz, ndarray } from '../runtime/npy/index.js';
+import { expectClose } from './helpers/data.js';
+
+/** Run the CLI in-process; returns the exit code and what it printed. */
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['node', 'keopsc', ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('keopsc run', () => {
+  let dir: string;
+  const p = (name: string) => join(dir, name);
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keopsc-cli-'));
+    writeFileSync(p('sum.keo'), 'x = Vi(0, 1)\ny = Vj(1, 1)\nk = Sum_Reduction(x + y, 0)\n');
+    writeFileSync(p('two.keo'), 'x = Vi(0, 1)\ny = Vj(1, 1)\nlo = Min_ArgMin_Reduction(x + y, 0)\nhi = Max_Reduction(x + y, 1)\n');
+    saveNpy(p('x.npy'), ndarray(Float64Array.from([0, 1, 2, 3, 4, 5]), [6, 1]));
+    saveNpy(p('x1d.npy'), ndarray(Float64Array.from([0, 1, 2, 3, 4, 5]), [6]));
+    saveNpy(p('y.npy'), ndarray(Float64Array.from([0, 10, 20, 30, 40]), [5, 1]));
+    saveNpy(p('y32.npy'), ndarray(Float32Array.from([0, 10, 20, 30, 40]), [5, 1]));
+    saveNpy(p('y2.npy'), ndarray(Float64Array.from([0, 10, 20, 30, 40, 50]), [3, 2]));
+    saveNpy(p('yint.npy'), ndarray(Int32Array.from([0, 10, 20, 30, 40]), [5, 1]));
+    writeFileSync(p('junk.npy'), 'not a numpy file');
+    const I = (a: number[], ...shape: number[]) => ndarray(BigInt64Array.from(a.map(BigInt)), shape);
+    saveNpz(p('ranges.npz'), {
+      ranges_i: I([0, 2, 2, 4], 2, 2), slices_i: I([1, 3], 2), redranges_j: I([0, 2, 0, 2, 2, 5], 3, 2),
+      ranges_j: I([0, 2, 2, 5], 2, 2), slices_j: I([2, 3], 2), redranges_i: I([0, 2, 2, 4, 2, 4], 3, 2),
+    });
+    saveNpz(p('bad-ranges.npz'), {
+      ranges_i: I([0, 2, 2, 9], 2, 2), slices_i: I([1, 3], 2), redranges_j: I([0, 2, 0, 2, 2, 5], 3, 2),
+      ranges_j: I([0, 2, 2, 5], 2, 2), slices_j: I([2, 3], 2), redranges_i: I([0, 2, 2, 4, 2, 4], 3, 2),
+    });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes the result as .npy with the inputs dtype', async () => {
+    const r = await cli('run', p('sum.keo'), '--arg', `x=${p('x.npy')}`, '--arg', `y=${p('y.npy')}`, '-o', p('out.npy'));
+    expect(r.code, r.err).to.equal(0);
+    const out = loadNpy(p('out.npy'));
+    expect(out.dtype).to.equal('float64');
+    expect(out.shape).to.deep.equal([6, 1]);
+    expectClose(out.data as Float64Array, [100, 105, 110, 115, 120, 125]);
+  });
+
+  it('accepts (M,) arrays for dim-1 variables and honours --ranges (§3.2)', async () => {
+    const r = await cli('run', p('sum.keo'), '-a', `x=${p('x1d.npy')}`, '-a', `y=${p('y.npy')}`, '--ranges', p('ranges.npz'), '-o', p('r.npy'));
+    expect(r.code, r.err).to.equal(0);
+    expectClose(loadNpy(p('r.npy')).data as Float64Array, [10, 12, 110, 115, 0, 0]);
+  });
+
+  it('writes two-output reductions as .npz with values and int64 indices, choosing --kernel', async () => {
+    const r = await cli('run', p('two.keo'), '--kernel', 'lo', '-a', `x=${p('x.npy')}`, '-a', `y=${p('y.npy')}`, '-o', p('two.npz'));
+    expect(r.code, r.err).to.equal(0);
+    const z = loadNpz(p('two.npz'));
+    expect([...z.keys()]).to.deep.equal(['values', 'indices']);
+    expect(z.get('indices')!.dtype).to.equal('int64');
+    expectClose(z.get('values')!.data as Float64Array, [0, 1, 2, 3, 4, 5]);
+  });
+
+  it('prints the result without -o', async () => {
+    const r = await cli('run', p('two.keo'), '-k', 'hi', '-a', `x=${p('x.npy')}`, '-a', `y=${p('y.npy')}`);
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.contain('values: shape (5, 1)');
+    expect(r.out).to.contain('[45]');
+  });
+
+  const bad: [string, () => string[], RegExp][] = [
+    ['a missing argument', () => ['run', p('sum.keo'), '-a', `x=${p('x.npy')}`], /missing argument y: Vj\(1\), shape \(N, 1\)/],
+    ['an unknown argument', () => ['run', p('sum.keo'), '-a', `x=${p('x.npy')}`, '-a', `y=${p('y.npy')}`, '-a', `z=${p('y.npy')}`], /no argument named 'z'/],
+    ['a wrong shape', () => ['run', p('sum.keo'), '-a', `x=${p('x.npy')}`, '-a', `y=${p('y2.npy')}`], /y is Vj\(1\): expected shape \(N, 1\) or \(N,\), got \(3, 2\)/],
+    ['mixed dtypes', () => ['run', p('sum.keo'), '-a', `x=${p('x.npy')}`, '-a', `y=${p('y32.npy')}`], /mix dtypes/],
+    ['an integer array', () => ['run', p('sum.keo'), '-a', `x=${p('x.npy')}`, '-a', `y=${p('yint.npy')}`], /dtype int32; kernel arguments must be float32 or float64/],
+    ['a malformed .npy', () => ['run', p('sum.keo'), '-a', `x=${p('x.npy')}`, '-a', `y=${p('junk.npy')}`], /junk\.npy/],
+    ['a missing file', () => ['run', p('sum.keo'), '-a', `x=${p('nope.npy')}`, '-a', `y=${p('y.npy')}`], /nope\.npy/],
+    ['ranges out of bounds', () => ['run', p('sum.keo'), '-a', `x=${p('x.npy')}`, '-a', `y=${p('y.npy')}`, '--ranges', p('bad-ranges.npz')], /ranges_i\[1\] = \[2, 9\) is out of bounds for M = 6/],
+    ['two kernels without --kernel', () => ['run', p('two.keo'), '-a', `x=${p('x.npy')}`, '-a', `y=${p('y.npy')}`], /choose one with --kernel/],
+    ['two outputs to .npy', () => ['run', p('two.keo'), '-k', 'lo', '-a', `x=${p('x.npy')}`, '-a', `y=${p('y.npy')}`, '-o', p('o.npy')], /\.npz/],
+    ['a bad --arg', () => ['run', p('sum.keo'), '-a', 'x'], /NAME=PATH/],
+    ['an unknown backend', () => ['run', p('sum.keo'), '--backend', 'tpu'], /tpu/],
+    ['a missing .keo file', () => ['run', p('none.keo')], /none\.keo/],
+  ];
+  for (const [what, args, msg] of bad) {
+    it(`fails with one clear line on ${what}`, async () => {
+      const r = await cli(...args());
+      expect(r.code).to.equal(1);
+      expect(r.err).to.match(msg);
+      expect(r.err).to.not.match(/\n\s+at /); // no stack trace
+      expect(r.err.trim().split('\n')).to.have.length(1);
+    });
+  }
+});
+
+describe('keopsc compile --emit', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keopsc-cli-'));
+    writeFileSync(join(dir, 'g.keo'), 'x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\ng = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)\n');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('ir prints the kernel after every pass', async () => {
+    const r = await cli('compile', join(dir, 'g.keo'), '--emit', 'ir');
+    expect(r.code, r.err).to.equal(0);
+    for (const s of ['typecheck', 'expand', 'autodiff', 'simplify', 'cse']) expect(r.out).to.contain(`# after ${s}`);
+    const [typed, , , simplified] = r.out.split('# after ').slice(1);
+    expect(typed).to.contain('SqDist(x,y)');
+    expect(simplified).to.contain('g = Sum_Reduction(b*Exp((-1/2)*Sum((x-y)**2)), 0)');
+  });
+
+  it('ast prints the syntax tree as JSON', async () => {
+    const r = await cli('compile', join(dir, 'g.keo'), '--emit', 'ast');
+    expect(r.code, r.err).to.equal(0);
+    const ast = JSON.parse(r.out);
+    expect(ast.statements).to.have.length(4);
+    expect(ast.statements[3].value.callee).to.equal('Sum_Reduction');
+  });
+});
