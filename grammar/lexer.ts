@@ -13,7 +13,7 @@
 import { createToken, createTokenInstance, Lexer, type IToken, type TokenType } from 'chevrotain';
 
 // --- skipped ---------------------------------------------------------------------------------
-export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\f\v]+/, group: Lexer.SKIPPED });
+export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\f\v\uFEFF]+/, group: Lexer.SKIPPED });
 export const Comment = createToken({ name: 'Comment', pattern: /#[^\n]*/, group: Lexer.SKIPPED });
 
 // --- separators ------------------------------------------------------------------------------

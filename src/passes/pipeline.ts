@@ -51,7 +51,11 @@ export function optimize(kernel: Kernel, hook?: PassHook): Kernel {
       k = pass.run(k);
     } catch (e) {
       if (e instanceof PassError) throw fail([diag(e.kind, e.message, e.span, e.hint)], kernel.source);
-      if (e instanceof DimError) throw fail([diag(e.kind === 'BadConstant' ? 'DivisionByZero' : e.kind, e.message, kernel.span, e.hint)], kernel.source);
+      if (e instanceof DimError) {
+        const kind = e.kind === 'BadConstant' ? 'DivisionByZero' : e.kind;
+        const at = new PassError(kind, e.message, kernel, kind === 'DivisionByZero' ? 'Divide' : undefined, e.hint);
+        throw fail([diag(kind, e.message, at.span, e.hint)], kernel.source);
+      }
       throw e;
     }
     hook?.(pass.name, k);

@@ -56,6 +56,10 @@ class Elaborator {
   private readonly spans = new Map<Node, Span>();
   private readonly kernels: Kernel[] = [];
   private readonly kernelNames = new Map<string, Span>();
+  /** Names whose declaration or definition failed (already reported: uses stay silent). */
+  private readonly failed = new Set<string>();
+  /** Every name the file assigns, to keep automatic kernel names clear of them. */
+  private readonly assigned = new Set<string>();
   private nextFree = 0;
 
   constructor(
@@ -96,8 +100,9 @@ class Elaborator {
       if (node) {
         this.decls.set(st.name, node);
         this.spans.set(node, st.value.span);
-      }
+      } else this.failed.add(st.name);
     }
+    for (const st of this.module.statements) if (st.kind === 'assign') this.assigned.add(st.name);
     // later definitions, to explain a use that comes before the definition
     for (const st of this.module.statements) if (st.kind === 'assign' && !isVarCall(st.value)) this.laterDefs.set(st.name, st.nameSpan);
   }
@@ -180,12 +185,15 @@ class Elaborator {
     const value = st.value;
     const depth = exprDepth(value);
     if (depth > MAX_DEPTH) {
-      this.error('TooDeep', `this formula is nested ${depth} levels deep; the limit is ${MAX_DEPTH}`, st.span, 'split it into named definitions (`A = ...` then use A)');
+      this.error('TooDeep', `this formula is nested ${depth} levels deep; the limit is ${MAX_DEPTH}`, st.span, 'split it into named definitions (`A = ...` then use A); a chain a + b + c + ... counts one level per operator');
       return;
     }
     const red = value.kind === 'call' ? reductionOf(value.callee) : undefined;
     if (st.kind === 'assign') {
-      if (!this.checkName(st.name, st.nameSpan)) return;
+      if (!this.checkName(st.name, st.nameSpan)) {
+        this.failed.add(st.name);
+        return;
+      }
       if (this.decls.has(st.name) || this.defs.has(st.name) || this.kernelNames.has(st.name)) {
         this.error('Redefinition', `'${st.name}' is defined twice`, st.nameSpan, 'each name is defined once; pick a new name');
         return;
@@ -194,11 +202,13 @@ class Elaborator {
       else {
         const node = this.expr(value);
         this.defs.set(st.name, { node, span: st.nameSpan });
+        if (!node) this.failed.add(st.name);
       }
       return;
     }
     if (red) {
-      const name = this.kernels.length === 0 && !this.kernelNames.has('kernel') ? 'kernel' : `kernel${this.kernels.length + 1}`;
+      let name = 'kernel';
+      for (let n = 2; this.assigned.has(name) || this.kernelNames.has(name); n++) name = `kernel${n}`;
       this.kernel(name, value as CallExpr, red, st.span);
       return;
     }
@@ -298,6 +308,7 @@ class Elaborator {
   private name(name: string, span: Span): Node | undefined {
     const d = this.decls.get(name);
     if (d) return d;
+    if (this.failed.has(name)) return undefined;
     const def = this.defs.get(name);
     if (def) return def.node; // undefined when the definition had errors (already reported)
     if (this.kernelNames.has(name)) {
@@ -318,7 +329,7 @@ class Elaborator {
 
   private binary(e: Extract<Expr, { kind: 'binary' }>): Node | undefined {
     if (e.op === '**') return this.power(e);
-    if (e.op === '/' && e.right.kind === 'number' && e.right.value === 0) {
+    if (e.op === '/' && literalValue(e.right) === 0) {
       this.error('DivisionByZero', 'division by the constant zero', e.right.span);
       return undefined;
     }
@@ -358,6 +369,10 @@ class Elaborator {
       return undefined;
     }
     const def = OPS[e.callee];
+    if (!def && (this.decls.has(e.callee) || this.defs.has(e.callee))) {
+      this.error('UnknownOp', `'${e.callee}' is a ${this.decls.has(e.callee) ? 'variable' : 'definition'}, not an operation`, e.calleeSpan, `to take component k of a vector, write Elem(${e.callee}, k)`);
+      return undefined;
+    }
     if (!def) {
       const near = suggest(e.callee, [...Object.keys(OPS), ...Object.keys(REDUCTIONS).map((r) => `${r}_Reduction`), ...Object.keys(VAR_CTORS)]);
       this.error('UnknownOp', `unknown operation '${e.callee}'`, e.calleeSpan, near ? `did you mean '${near}'?` : 'see grammar/README.md for the list of operations');
@@ -417,7 +432,7 @@ class Elaborator {
       fargs.push(this.freshVar(fargs[0]!.dim, (1 - (v.params[2] as number)) as Cat, e.span));
       fexprs.push(e);
     }
-    return this.build(def.name, fargs, params, e, fexprs);
+    return this.build(def.name, fargs, params, e, fexprs, e.args);
   }
 
   /** A new variable at the next free index (Grad without e, as KeOps). */
@@ -428,8 +443,9 @@ class Elaborator {
     return Var(index, dim, cat);
   }
 
-  /** mk with DimError turned into a diagnostic. `argExprs` are the expressions of the formula args. */
-  private build(op: string, args: Node[], params: Param[], e: Expr, argExprs: Expr[]): Node | undefined {
+  /** mk with DimError turned into a diagnostic. `argExprs` are the expressions of the formula args
+   * (for `$k` in hints), `srcExprs` every argument in source order (DimError.arg indexes them). */
+  private build(op: string, args: Node[], params: Param[], e: Expr, argExprs: Expr[], srcExprs: readonly Expr[] = argExprs): Node | undefined {
     const depth = 1 + Math.max(0, ...args.map((a) => a.depth));
     if (depth > MAX_DEPTH) {
       this.error('TooDeep', `this formula is nested more than ${MAX_DEPTH} levels deep once its definitions are substituted`, e.span, 'deeply chained definitions make a formula too deep to compile; restructure it, e.g. as a sum of independent terms');
@@ -439,7 +455,7 @@ class Elaborator {
       return mk(op, args, params);
     } catch (err) {
       if (!(err instanceof DimError)) throw err;
-      const at = err.arg !== undefined && argExprs[err.arg] ? argExprs[err.arg]!.span : e.span;
+      const at = err.arg !== undefined && srcExprs[err.arg] ? srcExprs[err.arg]!.span : e.span;
       const hint = err.hint?.replace(/\$(\d+)/g, (_m, k: string) => this.describe(argExprs[Number(k)], args[Number(k)]));
       this.error(err.kind, err.message, at, hint);
       return undefined;
@@ -486,6 +502,13 @@ function isVarCall(e: Expr): e is CallExpr {
   return e.kind === 'call' && e.callee in VAR_CTORS;
 }
 
+/** The value of a number literal (optionally negated), or undefined. */
+function literalValue(e: Expr): number | undefined {
+  if (e.kind === 'number') return e.value;
+  if (e.kind === 'unary' && e.operand.kind === 'number') return -e.operand.value;
+  return undefined;
+}
+
 /** The value of an integer literal (optionally negated), or undefined. */
 export function intLiteral(e: Expr): number | undefined {
   if (e.kind === 'number') return e.isInt && Number.isSafeInteger(e.value) ? e.value : undefined;
@@ -512,7 +535,8 @@ export function suggest(name: string, candidates: readonly string[]): string | u
     const d = editDistance(a, c.toLowerCase());
     if (d < bestD) [best, bestD] = [c, d];
   }
-  return best !== undefined && bestD <= Math.max(1, Math.floor(name.length / 3)) ? best : undefined;
+  const limit = name.length <= 1 ? 0 : Math.max(1, Math.floor(name.length / 3));
+  return best !== undefined && bestD <= limit ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {

@@ -42,7 +42,7 @@ export const OTHER_OPS: readonly OpDef[] = [
     dim: (d, p) => {
       scalarDim('BSpline', d, 1, 'sampling point x');
       const order = intParam('BSpline', p, 0, 2, 'order', 0);
-      if (d[0]! < order + 2) throw paramError(`BSpline of order ${order} needs at least ${order + 2} knots, got ${d[0]}`, 'too few knots in $0', 2);
+      if (d[0]! < order + 2) throw paramError(`BSpline of order ${order} needs at least ${order + 2} knots, got ${d[0]}`, 'BSpline of order k needs at least k + 2 knots: $0', 2);
       return d[0]! - order - 1;
     },
     // keopscore's in-place scheme on a buffer of K-1 values, then the first K-order-1 are kept.

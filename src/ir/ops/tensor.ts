@@ -58,8 +58,8 @@ function tensorDotDim(op: string, d: readonly number[], p: readonly Param[]): nu
   const dg = listParam(op, p, 1, 3, 'dimsg', 1);
   const cf = listParam(op, p, 2, 4, 'contf');
   const cg = listParam(op, p, 3, 5, 'contg');
-  if (prod(df) !== d[0]) throw dimError(`${op}: the product of dimsf [${df.join(',')}] is ${prod(df)}, but the first argument has dim ${d[0]}`, 'dimsf must reshape $0', 0);
-  if (prod(dg) !== d[1]) throw dimError(`${op}: the product of dimsg [${dg.join(',')}] is ${prod(dg)}, but the second argument has dim ${d[1]}`, 'dimsg must reshape $1', 1);
+  if (prod(df) !== d[0]) throw dimError(`${op}: the product of dimsf [${df.join(',')}] is ${prod(df)}, but the first argument has dim ${d[0]}`, 'dimsf must multiply to the dimension of the first argument: $0', 0);
+  if (prod(dg) !== d[1]) throw dimError(`${op}: the product of dimsg [${dg.join(',')}] is ${prod(dg)}, but the second argument has dim ${d[1]}`, 'dimsg must multiply to the dimension of the second argument: $1', 1);
   if (cf.length !== cg.length) throw paramError(`${op} contracts ${cf.length} axes of f but ${cg.length} axes of g`, undefined, 5);
   const axes = (c: readonly number[], n: number, pos: number, what: string): void => {
     if (c.some((a) => a < 0 || a >= n) || new Set(c).size !== c.length)

@@ -220,7 +220,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
       const start = intParam('Extract', p, 0, 1, 'start', 0);
       const len = intParam('Extract', p, 1, 2, 'dimension', 1);
       if (start + len > d[0]!)
-        throw paramError(`Extract(start=${start}, dim=${len}) is out of bounds for a vector of dim ${d[0]}`, 'start+dim must be <= the dimension of $0', 2);
+        throw paramError(`Extract(start=${start}, dim=${len}) is out of bounds for a vector of dim ${d[0]}`, 'start + dim must not exceed the dimension of the vector: $0', 2);
       return len;
     },
     eval: ([f], p, out) => {
@@ -236,7 +236,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
       const start = intParam('ExtractT', p, 0, 1, 'start', 0);
       const D = intParam('ExtractT', p, 1, 2, 'dimension', 1);
       if (start + d[0]! > D)
-        throw paramError(`ExtractT(start=${start}) of a vector of dim ${d[0]} does not fit in dim ${D}`, 'start + dim of $0 must be <= D', 2);
+        throw paramError(`ExtractT(start=${start}) of a vector of dim ${d[0]} does not fit in dim ${D}`, 'start + the dimension of the inserted vector must not exceed D: $0', 2);
       return D;
     },
     eval: ([f], p, out) => {
