@@ -1,7 +1,8 @@
 /**
- * The shared types of the formula IR. Kept free of imports so that op definitions, the node factory
- * and the passes can all depend on it without cycles.
+ * The shared types of the formula IR. Kept free of run-time imports so that op definitions, the node
+ * factory and the passes can all depend on it without cycles.
  */
+import type { ScalarBuilder, SExpr } from '../lower/scalar.js';
 
 /** A compile-time parameter of an op: an integer (Elem index, Pow exponent, ...), an integer list
  * (TensorDot dims), or a number (the value of a constant). */
@@ -87,6 +88,12 @@ export interface OpDef {
   dim(argDims: readonly number[], params: readonly Param[]): number;
   eval?(args: readonly Float64Array[], params: readonly Param[], out: Float64Array): void;
   expand?(args: readonly Node[], params: readonly Param[]): Node;
+  /**
+   * Lowering to the scalar kernel IR (src/lower/scalar.ts): given the scalar components of each
+   * formula argument (`args[k]` has length = that argument's dim), return the `dim` components of the
+   * result, built with `S`. Must compute exactly what `eval` computes. Every op with `eval` has it.
+   */
+  lower?(args: readonly (readonly SExpr[])[], params: readonly Param[], S: ScalarBuilder, dim: number): SExpr[];
   /** f(a, b) = f(b, a): the simplifier may reorder the arguments. */
   commutative?: boolean;
   print?: PrintSpec;

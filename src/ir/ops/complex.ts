@@ -6,67 +6,66 @@
  */
 import type { Node, OpDef } from '../types.js';
 import { mk } from '../node.js';
-import { complexBroadcastDim, dimError, evenDim, type EvalFn, intParam, paramError, scalarDim } from './util.js';
+import { type Alg, complexBroadcastDim, computed, dimError, evenDim, intParam, paramError, scalarDim, sum0, type V } from './util.js';
 
 const G = 'complex';
 
-/** An element-wise complex op: out = fn(a, b) on each (re, im) pair, complex scalars broadcast. */
-function complexMap(fn: (ar: number, ai: number, br: number, bi: number) => [number, number]): EvalFn {
-  return ([a, b], _p, out) => {
-    const sa = a!.length === 2 ? 0 : 1;
-    const sb = b!.length === 2 ? 0 : 1;
-    for (let k = 0; k < out.length; k += 2) {
-      const [re, im] = fn(a![k * sa]!, a![k * sa + 1]!, b![k * sb]!, b![k * sb + 1]!);
-      out[k] = re;
-      out[k + 1] = im;
-    }
+/** An element-wise complex op: out = fn(a, b) on each (re, im) pair, a complex scalar (dim 2) broadcast (§1.2). */
+function complexBinary(name: string, doc: string, fn: <T>(A: Alg<T>, ar: T, ai: T, br: T, bi: T) => readonly [T, T], commutative: boolean): OpDef {
+  return {
+    name,
+    group: G,
+    doc,
+    sig: ['f', 'f'],
+    dim: (d) => complexBroadcastDim(name, d),
+    ...computed(<T>(A: Alg<T>, [a, b]: readonly ArrayLike<T>[], _p: unknown, dim: number) => {
+      const sa = a!.length === 2 ? 0 : 1;
+      const sb = b!.length === 2 ? 0 : 1;
+      const out: T[] = [];
+      for (let k = 0; k < dim; k += 2) out.push(...fn(A, a![k * sa]!, a![k * sa + 1]!, b![k * sb]!, b![k * sb + 1]!));
+      return out;
+    }),
+    ...(commutative ? { commutative } : {}),
   };
 }
 
-function complexBinary(name: string, doc: string, fn: Parameters<typeof complexMap>[0], commutative: boolean): OpDef {
-  return { name, group: G, doc, sig: ['f', 'f'], dim: (d) => complexBroadcastDim(name, d), eval: complexMap(fn), ...(commutative ? { commutative } : {}) };
-}
-
 /** A one-argument complex op: each (re, im) pair gives `outPerPair` reals. */
-function complexUnary(name: string, doc: string, outPerPair: 1 | 2, fn: (re: number, im: number, out: Float64Array, at: number) => void): OpDef {
+function complexUnary(name: string, doc: string, outPerPair: 1 | 2, fn: <T>(A: Alg<T>, re: T, im: T) => readonly V<T>[]): OpDef {
   return {
     name,
     group: G,
     doc,
     sig: ['f'],
     dim: (d) => (evenDim(name, d) / 2) * outPerPair,
-    eval: ([f], _p, out) => {
-      for (let k = 0; k < f!.length; k += 2) fn(f![k]!, f![k + 1]!, out, (k / 2) * outPerPair);
-    },
+    ...computed(<T>(A: Alg<T>, [f]: readonly ArrayLike<T>[]) => {
+      const out: V<T>[] = [];
+      for (let k = 0; k < f!.length; k += 2) out.push(...fn(A, f![k]!, f![k + 1]!));
+      return out;
+    }),
   };
 }
 
 /** A real vector of dim n to a complex vector of dim 2n. */
-function realToComplex(name: string, doc: string, fn: (x: number) => [number, number]): OpDef {
+function realToComplex(name: string, doc: string, fn: <T>(A: Alg<T>, x: T) => readonly [V<T>, V<T>]): OpDef {
   return {
     name,
     group: G,
     doc,
     sig: ['f'],
     dim: (d) => 2 * d[0]!,
-    eval: ([f], _p, out) => {
-      for (let k = 0; k < f!.length; k++) [out[2 * k], out[2 * k + 1]] = fn(f![k]!);
-    },
+    ...computed((A, [f]) => Array.from(f!).flatMap((x) => fn(A, x))),
   };
 }
 
 const sqAbs = (f: Node): Node => mk('ComplexSquareAbs', [f]);
 
 export const COMPLEX_OPS: readonly OpDef[] = [
-  complexUnary('ComplexReal', 'real parts of a complex vector', 1, (re, _im, out, at) => (out[at] = re)),
-  complexUnary('ComplexImag', 'imaginary parts of a complex vector', 1, (_re, im, out, at) => (out[at] = im)),
-  realToComplex('Real2Complex', 'f + 0i', (x) => [x, 0]),
-  realToComplex('Imag2Complex', '0 + f i', (x) => [0, x]),
-  complexUnary('Conj', 'complex conjugate', 2, (re, im, out, at) => {
-    out[at] = re;
-    out[at + 1] = -im;
-  }),
-  complexUnary('ComplexSquareAbs', '|z|^2 of each entry', 1, (re, im, out, at) => (out[at] = re * re + im * im)),
+  complexUnary('ComplexReal', 'real parts of a complex vector', 1, (_A, re) => [re]),
+  complexUnary('ComplexImag', 'imaginary parts of a complex vector', 1, (_A, _re, im) => [im]),
+  realToComplex('Real2Complex', 'f + 0i', (_A, x) => [x, 0]),
+  realToComplex('Imag2Complex', '0 + f i', (_A, x) => [0, x]),
+  complexUnary('Conj', 'complex conjugate', 2, (A, re, im) => [re, A.neg(im)]),
+  complexUnary('ComplexSquareAbs', '|z|^2 of each entry', 1, (A, re, im) => [A.add(A.mul(re, re), A.mul(im, im))]),
   { name: 'ComplexAbs', group: G, doc: '|z| of each entry, = Sqrt(ComplexSquareAbs(f))', sig: ['f'], dim: (d) => evenDim('ComplexAbs', d) / 2, expand: ([f]) => mk('Sqrt', [sqAbs(f!)]) },
   {
     name: 'ComplexAngle',
@@ -82,15 +81,7 @@ export const COMPLEX_OPS: readonly OpDef[] = [
     doc: 'sum of the complex entries (dim 2)',
     sig: ['f'],
     dim: (d) => (evenDim('ComplexSum', d), 2),
-    eval: ([f], _p, out) => {
-      let [re, im] = [0, 0];
-      for (let k = 0; k < f!.length; k += 2) {
-        re += f![k]!;
-        im += f![k + 1]!;
-      }
-      out[0] = re;
-      out[1] = im;
-    },
+    ...computed((A, [f]) => [0, 1].map((part) => sum0(A, Array.from({ length: f!.length / 2 }, (_, k) => f![2 * k + part]!)))),
   },
   {
     name: 'ComplexSumT',
@@ -104,16 +95,11 @@ export const COMPLEX_OPS: readonly OpDef[] = [
       if (n % 2 !== 0) throw paramError(`ComplexSumT dimension must be even, got ${n}`, undefined, 1);
       return n;
     },
-    eval: ([f], _p, out) => {
-      for (let k = 0; k < out.length; k += 2) {
-        out[k] = f![0]!;
-        out[k + 1] = f![1]!;
-      }
-    },
+    ...computed((_A, [f], _p, dim) => Array.from({ length: dim }, (_, k) => f![k % 2]!)),
   },
-  complexBinary('ComplexAdd', 'complex f+g', (ar, ai, br, bi) => [ar + br, ai + bi], true),
-  complexBinary('ComplexSubtract', 'complex f-g', (ar, ai, br, bi) => [ar - br, ai - bi], false),
-  complexBinary('ComplexMult', 'complex f*g', (ar, ai, br, bi) => [ar * br - ai * bi, ar * bi + ai * br], true),
+  complexBinary('ComplexAdd', 'complex f+g', (A, ar, ai, br, bi) => [A.add(ar, br), A.add(ai, bi)], true),
+  complexBinary('ComplexSubtract', 'complex f-g', (A, ar, ai, br, bi) => [A.sub(ar, br), A.sub(ai, bi)], false),
+  complexBinary('ComplexMult', 'complex f*g', (A, ar, ai, br, bi) => [A.sub(A.mul(ar, br), A.mul(ai, bi)), A.add(A.mul(ar, bi), A.mul(ai, br))], true),
   {
     name: 'ComplexDivide',
     group: G,
@@ -132,15 +118,14 @@ export const COMPLEX_OPS: readonly OpDef[] = [
       scalarDim('ComplexRealScal', d, k, 'real factor');
       return evenDim('ComplexRealScal', d, 1 - k);
     },
-    eval: ([a, b], _p, out) => {
+    ...computed((A, [a, b], _p, dim) => {
       const [s, z] = a!.length === 1 ? [a![0]!, b!] : [b![0]!, a!];
-      for (let k = 0; k < out.length; k++) out[k] = s * z[k]!;
-    },
+      return Array.from({ length: dim }, (_, k) => A.mul(s, z[k]!));
+    }),
   },
-  complexUnary('ComplexExp', 'complex exponential: e^re (cos im, sin im)', 2, (re, im, out, at) => {
-    const r = Math.exp(re);
-    out[at] = r * Math.cos(im);
-    out[at + 1] = r * Math.sin(im);
+  complexUnary('ComplexExp', 'complex exponential: e^re (cos im, sin im)', 2, (A, re, im) => {
+    const r = A.exp(re);
+    return [A.mul(r, A.cos(im)), A.mul(r, A.sin(im))];
   }),
-  realToComplex('ComplexExp1j', 'e^(i f) = (cos f, sin f) for real f', (x) => [Math.cos(x), Math.sin(x)]),
+  realToComplex('ComplexExp1j', 'e^(i f) = (cos f, sin f) for real f', (A, x) => [A.cos(x), A.sin(x)]),
 ];

@@ -1,7 +1,7 @@
 /** Tensor algebra (keops-reference §1.7). Everything is row-major, as KeOps (C_CONTIGUOUS). */
 import type { OpDef, Param } from '../types.js';
 import { mk } from '../node.js';
-import { dimError, listParam, paramError, plist, prod } from './util.js';
+import { computed, dimError, listParam, paramError, plist, prod, sum0 } from './util.js';
 
 const G = 'tensor';
 
@@ -89,14 +89,11 @@ export const TENSOR_OPS: readonly OpDef[] = [
       if (d[0]! % d[1]! !== 0) throw dimError(`MatVecMult needs dim A divisible by dim v, got ${d[0]} and ${d[1]}`, 'A must be a matrix with dim v columns: $0, $1', 0);
       return d[0]! / d[1]!;
     },
-    eval: ([A, v], _p, out) => {
+    // out_i = 0 + M[i,0]*v_0 + M[i,1]*v_1 + ...
+    ...computed((A, [M, v], _p, dim) => {
       const dv = v!.length;
-      for (let i = 0; i < out.length; i++) {
-        let s = 0;
-        for (let k = 0; k < dv; k++) s += A![i * dv + k]! * v![k]!;
-        out[i] = s;
-      }
-    },
+      return Array.from({ length: dim }, (_, i) => sum0(A, Array.from({ length: dv }, (_, k) => A.mul(M![i * dv + k]!, v![k]!))));
+    }),
   },
   {
     name: 'VecMatMult',
@@ -107,14 +104,10 @@ export const TENSOR_OPS: readonly OpDef[] = [
       if (d[1]! % d[0]! !== 0) throw dimError(`VecMatMult needs dim A divisible by dim v, got ${d[1]} and ${d[0]}`, 'A must be a matrix with dim v rows: $0, $1', 1);
       return d[1]! / d[0]!;
     },
-    eval: ([v, A], _p, out) => {
-      const n = out.length;
-      for (let i = 0; i < n; i++) {
-        let s = 0;
-        for (let k = 0; k < v!.length; k++) s += v![k]! * A![k * n + i]!;
-        out[i] = s;
-      }
-    },
+    // out_i = 0 + v_0*M[0,i] + v_1*M[1,i] + ...
+    ...computed((A, [v, M], _p, n) =>
+      Array.from({ length: n }, (_, i) => sum0(A, Array.from({ length: v!.length }, (_, k) => A.mul(v![k]!, M![k * n + i]!)))),
+    ),
   },
   {
     name: 'TensorProd',
@@ -122,10 +115,7 @@ export const TENSOR_OPS: readonly OpDef[] = [
     doc: 'TensorProd(f,g): outer product, out[k*dim g+l] = f_k*g_l',
     sig: ['f', 'f'],
     dim: (d) => d[0]! * d[1]!,
-    eval: ([f, g], _p, out) => {
-      const dg = g!.length;
-      for (let k = 0; k < f!.length; k++) for (let l = 0; l < dg; l++) out[k * dg + l] = f![k]! * g![l]!;
-    },
+    ...computed((A, [f, g], _p, dim) => Array.from({ length: dim }, (_, kl) => A.mul(f![Math.floor(kl / g!.length)]!, g![kl % g!.length]!))),
   },
   {
     name: 'TensorDot',
@@ -133,16 +123,17 @@ export const TENSOR_OPS: readonly OpDef[] = [
     doc: 'TensorDot(f,g,dimsf,dimsg,contf,contg[,permute]): numpy tensordot of row-major tensors; kept axis k goes to output axis permute[k]',
     sig: ['f', 'f', 'l', 'l', 'l', 'l', 'l?'],
     dim: (d, p) => tensorDotDim('TensorDot', d, p),
-    eval: ([f, g], params, out) => {
+    // Every output starts at 0 and accumulates its products in odometer order (at compile time when lowered).
+    ...computed((A, [f, g], params, dim) => {
       let plan = plans.get(params);
       if (!plan) plans.set(params, (plan = tensorDotPlan(params)));
       const { loop, sf, sg, so } = plan;
       const n = loop.length;
-      out.fill(0);
+      const out = Array.from({ length: dim }, () => A.c(0));
       const idx = new Array<number>(n).fill(0);
       let [of, og, oo] = [0, 0, 0];
       for (;;) {
-        out[oo] = out[oo]! + f![of]! * g![og]!;
+        out[oo] = A.add(out[oo]!, A.mul(f![of]!, g![og]!));
         // odometer over the loop variables, last one fastest
         let k = n - 1;
         for (; k >= 0; k--) {
@@ -157,9 +148,9 @@ export const TENSOR_OPS: readonly OpDef[] = [
           og -= sg[k]! * (loop[k]! - 1);
           oo -= so[k]! * (loop[k]! - 1);
         }
-        if (k < 0) break;
+        if (k < 0) return out;
       }
-    },
+    }),
   },
   {
     name: 'Kron',

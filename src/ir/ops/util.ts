@@ -1,14 +1,17 @@
 /**
  * Shared helpers of the op registry: the broadcasting dimension rules of keops-reference §1.2
- * (written once, used by every element-wise op), parameter access and checks, the element-wise eval
- * loops, and small constructors so that each simple math op is one line.
+ * (written once, used by every element-wise op), parameter access and checks, the scalar algebra
+ * that gives each op its eval and its lowering from one declaration (with the broadcasting loops),
+ * and small constructors so that each simple math op is one line.
  *
  * Convention for DimError.arg: the index of the offending argument in source order (the op's `sig`),
  * so a bad integer parameter points at its own position. Hints may name formula argument k as `$k`.
  */
+import { SCALAR_FNS, type ScalarBuilder, type ScalarFn, type SExpr } from '../../lower/scalar.js';
 import { DimError, type OpDef, type Param, type PrintSpec } from '../types.js';
 
 export type EvalFn = NonNullable<OpDef['eval']>;
+export type LowerFn = NonNullable<OpDef['lower']>;
 export type DimFn = OpDef['dim'];
 export type Group = OpDef['group'];
 
@@ -134,39 +137,133 @@ export function equalDims(op: string, dims: readonly number[], j: number, k: num
 }
 
 // ---------------------------------------------------------------------------------------------
-// element-wise evaluation with scalar broadcasting
+// one declaration for eval and lower: ops are written over a scalar algebra
 
-export type Fn1 = (x: number, params: readonly Param[]) => number;
-export type Fn2 = (x: number, y: number) => number;
-export type Fn3 = (x: number, y: number, z: number) => number;
+/**
+ * The scalar functions of the kernel IR (src/lower/scalar.ts), over values of type T: over numbers
+ * (`numAlg`, each function is exactly `SCALAR_FNS[fn].eval`) an op's computation is its float64 `eval`;
+ * over scalar expressions (`symAlg(S)`) the same code builds its lowering. So eval and lower are one
+ * declaration and agree bit for bit. Arguments may be plain numbers (constants).
+ */
+export type V<T> = T | number;
+type UnaryFn = 'neg' | 'exp' | 'log' | 'sin' | 'cos' | 'asin' | 'acos' | 'atan' | 'sqrt' | 'rsqrt' | 'abs' | 'floor' | 'round';
+type BinaryFn = 'add' | 'sub' | 'mul' | 'div' | 'atan2' | 'pow' | 'lt' | 'le' | 'eq' | 'ne';
+export type Alg<T> = { readonly [F in UnaryFn]: (a: V<T>) => T } & { readonly [F in BinaryFn]: (a: V<T>, b: V<T>) => T } & {
+  /** c != 0 ? a : b (c is a 0/1 comparison result) */
+  readonly select: (c: V<T>, a: V<T>, b: V<T>) => T;
+  /** A value as a T (a number becomes a constant). */
+  readonly c: (v: V<T>) => T;
+};
+type Same<X, Y> = [X] extends [Y] ? ([Y] extends [X] ? true : false) : false;
+/** Compile-time check: the unions above are exactly the ScalarFns (a new function must get an arity here). */
+const _allScalarFns: Same<ScalarFn, UnaryFn | BinaryFn | 'select'> = true;
+void _allScalarFns;
 
-export function map1(fn: Fn1): EvalFn {
+// Built on first use: SCALAR_FNS lives in a module that imports this one (cRound, cPow).
+let NUM: Alg<number> | undefined;
+
+/** The float64 algebra: each function is `SCALAR_FNS[fn].eval`. */
+export function numAlg(): Alg<number> {
+  if (!NUM) {
+    const a: Record<string, unknown> = { c: (v: number) => v };
+    for (const [fn, spec] of Object.entries(SCALAR_FNS)) a[fn] = spec.eval;
+    NUM = a as Alg<number>;
+  }
+  return NUM;
+}
+
+const SYM = new WeakMap<ScalarBuilder, Alg<SExpr>>();
+
+/** The algebra of scalar expressions built (hash-consed, constant-folded) by S. */
+export function symAlg(S: ScalarBuilder): Alg<SExpr> {
+  let alg = SYM.get(S);
+  if (!alg) {
+    const c = (v: V<SExpr>): SExpr => (typeof v === 'number' ? S.c(v) : v);
+    const a: Record<string, unknown> = { c };
+    for (const fn of Object.keys(SCALAR_FNS) as ScalarFn[]) a[fn] = (...xs: V<SExpr>[]) => S.op(fn, ...xs.map(c));
+    alg = a as Alg<SExpr>;
+    SYM.set(S, alg);
+  }
+  return alg;
+}
+
+/**
+ * An op's computation over any algebra: the components of each formula argument in, the `dim`
+ * components of the result out. Control flow may depend on dims and params only (never on values),
+ * so over scalar expressions every loop unrolls at compile time into straight-line code.
+ */
+export type Compute = <T>(A: Alg<T>, args: readonly ArrayLike<T>[], params: readonly Param[], dim: number) => readonly V<T>[];
+
+/** `eval` (over numbers) and `lower` (over scalar expressions) of an op, from its one computation. */
+export function computed(fn: Compute): { eval: EvalFn; lower: LowerFn } {
+  return {
+    eval: (args, params, out) => {
+      const r = fn(numAlg(), args, params, out.length);
+      for (let k = 0; k < out.length; k++) out[k] = r[k]!;
+    },
+    lower: (args, params, S, dim) => {
+      const A = symAlg(S);
+      return fn(A, args, params, dim).map((v) => A.c(v));
+    },
+  };
+}
+
+/** Component k of a formula argument under scalar broadcasting (§1.2): a dimension-1 argument applies to every component. */
+export function bcast<T>(a: ArrayLike<T>, k: number): T {
+  return a[a.length === 1 ? 0 : k]!;
+}
+
+/** An element-wise scalar function: `xs` holds component k of each argument. */
+export type Elementwise = <T>(A: Alg<T>, xs: readonly T[], params: readonly Param[]) => T;
+
+/** eval of an element-wise op with scalar broadcasting (no allocation per component). */
+export function mapEval(fn: Elementwise): EvalFn {
   return (args, params, out) => {
-    const a = args[0]!;
-    for (let k = 0; k < out.length; k++) out[k] = fn(a[k]!, params);
+    const A = numAlg();
+    const xs = new Array<number>(args.length);
+    for (let k = 0; k < out.length; k++) {
+      for (let j = 0; j < args.length; j++) xs[j] = bcast(args[j]!, k);
+      out[k] = fn(A, xs, params);
+    }
   };
 }
 
-export function map2(fn: Fn2): EvalFn {
-  return (args, _params, out) => {
-    const a = args[0]!;
-    const b = args[1]!;
-    const sa = a.length === 1 ? 0 : 1;
-    const sb = b.length === 1 ? 0 : 1;
-    for (let k = 0; k < out.length; k++) out[k] = fn(a[k * sa]!, b[k * sb]!);
+/** lower of an element-wise op with scalar broadcasting: the same function over scalar expressions. */
+export function lowerMap(fn: Elementwise): LowerFn {
+  return (args, params, S, dim) => {
+    const A = symAlg(S);
+    return Array.from({ length: dim }, (_, k) => fn(A, args.map((a) => bcast(a, k)), params));
   };
 }
 
-export function map3(fn: Fn3): EvalFn {
-  return (args, _params, out) => {
-    const a = args[0]!;
-    const b = args[1]!;
-    const c = args[2]!;
-    const sa = a.length === 1 ? 0 : 1;
-    const sb = b.length === 1 ? 0 : 1;
-    const sc = c.length === 1 ? 0 : 1;
-    for (let k = 0; k < out.length; k++) out[k] = fn(a[k * sa]!, b[k * sb]!, c[k * sc]!);
-  };
+export type F1 = <T>(A: Alg<T>, x: T, params: readonly Param[]) => T;
+export type F2 = <T>(A: Alg<T>, x: T, y: T) => T;
+export type F3 = <T>(A: Alg<T>, x: T, y: T, z: T) => T;
+
+const elementwise = (fn: Elementwise): { eval: EvalFn; lower: LowerFn } => ({ eval: mapEval(fn), lower: lowerMap(fn) });
+
+// generic scalar helpers (C semantics from the scalar functions)
+
+/** 0 + x0 + x1 + ...: KeOps's summation, left to right from a zero accumulator (a lone -0 sums to +0). */
+export function sum0<T>(A: Alg<T>, xs: ArrayLike<V<T>>): T {
+  let s: V<T> = 0;
+  for (let k = 0; k < xs.length; k++) s = A.add(s, xs[k]!);
+  return A.c(s);
+}
+
+/** C truncation toward zero (the (int) cast, on values): floor, or -floor(-y) below 0. */
+export function trunc<T>(A: Alg<T>, y: V<T>): T {
+  return A.select(A.lt(y, 0), A.neg(A.floor(A.neg(y))), A.floor(y));
+}
+
+/** C `fmin`: a NaN argument is ignored (a < b ? a : b when both are numbers; the other one when one is NaN). */
+export function fmin<T>(A: Alg<T>, a: V<T>, b: V<T>): T {
+  return A.select(A.lt(a, b), a, A.select(A.ne(b, b), a, b));
+}
+
+/** a if x < a, b if x > b, else x (NaN stays NaN). */
+export function clamp<T>(A: Alg<T>, x: V<T>, a: V<T>, b: V<T>): T {
+  return A.select(A.lt(x, a), a, A.select(A.lt(b, x), b, x));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,19 +271,21 @@ export function map3(fn: Fn3): EvalFn {
 
 type Extra = Partial<Omit<OpDef, 'name' | 'group' | 'doc'>>;
 
-/** A one-argument element-wise op (output dim = input dim). */
-export function unary(group: Group, name: string, doc: string, fn: Fn1, extra: Extra = {}): OpDef {
-  return { name, group, doc, sig: ['f'], dim: (d) => d[0]!, eval: map1(fn), ...extra };
+/** A one-argument element-wise op (output dim = input dim): a scalar function name or a composition. */
+export function unary(group: Group, name: string, doc: string, fn: F1 | UnaryFn, extra: Extra = {}): OpDef {
+  const e: Elementwise = typeof fn === 'string' ? (A, xs) => A[fn](xs[0]!) : (A, xs, p) => fn(A, xs[0]!, p);
+  return { name, group, doc, sig: ['f'], dim: (d) => d[0]!, ...elementwise(e), ...extra };
 }
 
 /** A two-argument element-wise op with scalar broadcasting (§1.2). */
-export function binary(group: Group, name: string, doc: string, fn: Fn2, extra: Extra = {}): OpDef {
-  return { name, group, doc, sig: ['f', 'f'], dim: (d) => broadcastDim(name, d), eval: map2(fn), ...extra };
+export function binary(group: Group, name: string, doc: string, fn: F2 | BinaryFn, extra: Extra = {}): OpDef {
+  const e: Elementwise = typeof fn === 'string' ? (A, xs) => A[fn](xs[0]!, xs[1]!) : (A, xs) => fn(A, xs[0]!, xs[1]!);
+  return { name, group, doc, sig: ['f', 'f'], dim: (d) => broadcastDim(name, d), ...elementwise(e), ...extra };
 }
 
 /** A three-argument element-wise op with scalar broadcasting (§1.2). */
-export function ternary(group: Group, name: string, doc: string, fn: Fn3, extra: Extra = {}): OpDef {
-  return { name, group, doc, sig: ['f', 'f', 'f'], dim: (d) => broadcastDim(name, d), eval: map3(fn), ...extra };
+export function ternary(group: Group, name: string, doc: string, fn: F3, extra: Extra = {}): OpDef {
+  return { name, group, doc, sig: ['f', 'f', 'f'], dim: (d) => broadcastDim(name, d), ...elementwise((A, xs) => fn(A, xs[0]!, xs[1]!, xs[2]!)), ...extra };
 }
 
 export const infix = (symbol: string, level: number): PrintSpec => ({ symbol, style: 'infix', level });
@@ -195,6 +294,9 @@ export const postfix = (symbol: string, level: number): PrintSpec => ({ symbol, 
 
 // ---------------------------------------------------------------------------------------------
 // C scalar semantics
+
+// cRound and cPow stay function declarations: src/lower/scalar.ts uses them while this module may
+// still be loading (the two modules import each other), which hoisting makes safe.
 
 /** C `round`: halves go away from zero (2.5 → 3, −2.5 → −3), unlike Math.round. */
 export function cRound(x: number): number {
@@ -208,11 +310,4 @@ export function cPow(x: number, y: number): number {
   if (x === 1 || y === 0) return 1;
   if (x === -1 && (y === Infinity || y === -Infinity)) return 1;
   return Math.pow(x, y);
-}
-
-/** C `fmin`: a NaN argument is ignored. */
-export function cFmin(a: number, b: number): number {
-  if (Number.isNaN(a)) return b;
-  if (Number.isNaN(b)) return a;
-  return a < b ? a : b;
 }

@@ -1,7 +1,7 @@
 /** Variables and constants (keops-reference §1.3). */
 import { DimError, type OpDef } from '../types.js';
 import { RatCst } from '../node.js';
-import { intParam, paramError, pint } from './util.js';
+import { computed, intParam, paramError, pint } from './util.js';
 
 export const VARIABLE_OPS: readonly OpDef[] = [
   {
@@ -23,9 +23,7 @@ export const VARIABLE_OPS: readonly OpDef[] = [
     doc: 'IntCst(n): the integer constant n (a scalar)',
     sig: ['i'],
     dim: (_d, p) => (intParam('IntCst', p, 0, 0, 'value'), 1),
-    eval: (_a, p, out) => {
-      out[0] = pint(p, 0);
-    },
+    ...computed((_A, _a, p) => [pint(p, 0)]),
   },
   {
     name: 'RatCst',
@@ -39,9 +37,7 @@ export const VARIABLE_OPS: readonly OpDef[] = [
       if (q === 0) throw new DimError('RatCst has a zero denominator', undefined, 1, 'BadConstant');
       return 1;
     },
-    eval: (_a, p, out) => {
-      out[0] = pint(p, 0) / pint(p, 1);
-    },
+    ...computed((A, _a, p) => [A.div(pint(p, 0), pint(p, 1))]),
   },
   {
     name: 'Zero',
@@ -49,9 +45,7 @@ export const VARIABLE_OPS: readonly OpDef[] = [
     doc: 'Zero(d): the zero vector of dimension d',
     sig: ['i'],
     dim: (_d, p) => intParam('Zero', p, 0, 0, 'dimension', 1),
-    eval: (_a, _p, out) => {
-      out.fill(0);
-    },
+    ...computed((_A, _a, _p, dim) => new Array<number>(dim).fill(0)),
   },
   {
     name: 'Cst',
@@ -63,9 +57,7 @@ export const VARIABLE_OPS: readonly OpDef[] = [
       if (typeof p[0] !== 'number') throw new DimError('Cst expects a number', undefined, 0, 'BadConstant');
       return 1;
     },
-    eval: (_a, p, out) => {
-      out[0] = pint(p, 0);
-    },
+    ...computed((_A, _a, p) => [pint(p, 0)]),
   },
   {
     name: 'IntInv',

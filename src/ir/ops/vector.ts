@@ -1,7 +1,7 @@
 /** Vector operations (keops-reference §1.6). Macros (SqNorm2, SqDist, ...) expand into core ops. */
 import type { Node, OpDef } from '../types.js';
 import { mk } from '../node.js';
-import { broadcastDim, dimError, intParam, paramError, pint, scalarDim } from './util.js';
+import { type Alg, broadcastDim, computed, dimError, intParam, paramError, pint, scalarDim, sum0, trunc } from './util.js';
 
 const G = 'vector';
 
@@ -35,24 +35,27 @@ function weightedSqNorm(s: Node, f: Node): Node {
   }
 }
 
-/** Max / Min / ArgMax / ArgMin: strict comparison, so ties keep the first index (as KeOps). */
-function extremum(name: string, doc: string, better: (x: number, best: number) => boolean, arg: boolean): OpDef {
+/**
+ * Max / Min / ArgMax / ArgMin: a chain of strict comparisons from component 0, so ties keep the first
+ * index (as KeOps) and a NaN component is never better (a NaN first component stays the result).
+ */
+function extremum(name: string, doc: string, better: <T>(A: Alg<T>, x: T, best: T) => T, arg: boolean): OpDef {
   return {
     name,
     group: G,
     doc,
     sig: ['f'],
     dim: () => 1,
-    eval: ([f], _p, out) => {
-      let best = f![0]!;
-      let at = 0;
-      for (let k = 1; k < f!.length; k++)
-        if (better(f![k]!, best)) {
-          best = f![k]!;
-          at = k;
-        }
-      out[0] = arg ? at : best;
-    },
+    ...computed(<T>(A: Alg<T>, [f]: readonly ArrayLike<T>[]) => {
+      let best: T = f![0]!;
+      let at = A.c(0);
+      for (let k = 1; k < f!.length; k++) {
+        const b = better(A, f![k]!, best);
+        best = A.select(b, f![k]!, best);
+        at = A.select(b, k, at);
+      }
+      return [arg ? at : best];
+    }),
   };
 }
 
@@ -63,11 +66,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
     doc: 'Sum(f): sum of the components of f',
     sig: ['f'],
     dim: () => 1,
-    eval: ([f], _p, out) => {
-      let s = 0;
-      for (let k = 0; k < f!.length; k++) s += f![k]!;
-      out[0] = s;
-    },
+    ...computed((A, [f]) => [sum0(A, f!)]),
   },
   {
     name: 'SumT',
@@ -79,14 +78,12 @@ export const VECTOR_OPS: readonly OpDef[] = [
       scalarDim('SumT', d, 0);
       return intParam('SumT', p, 0, 1, 'dimension', 1);
     },
-    eval: ([f], _p, out) => {
-      out.fill(f![0]!);
-    },
+    ...computed((_A, [f], _p, dim) => Array.from({ length: dim }, () => f![0]!)),
   },
-  extremum('Max', 'Max(f): largest component of f', (x, b) => x > b, false),
-  extremum('Min', 'Min(f): smallest component of f', (x, b) => x < b, false),
-  extremum('ArgMax', 'ArgMax(f): index of the largest component, as a float (first index on ties)', (x, b) => x > b, true),
-  extremum('ArgMin', 'ArgMin(f): index of the smallest component, as a float (first index on ties)', (x, b) => x < b, true),
+  extremum('Max', 'Max(f): largest component of f', (A, x, b) => A.lt(b, x), false),
+  extremum('Min', 'Min(f): smallest component of f', (A, x, b) => A.lt(x, b), false),
+  extremum('ArgMax', 'ArgMax(f): index of the largest component, as a float (first index on ties)', (A, x, b) => A.lt(b, x), true),
+  extremum('ArgMin', 'ArgMin(f): index of the smallest component, as a float (first index on ties)', (A, x, b) => A.lt(x, b), true),
   {
     name: 'Scalprod',
     group: G,
@@ -99,15 +96,10 @@ export const VECTOR_OPS: readonly OpDef[] = [
         throw dimError(`Scalprod needs equal dimensions, got ${d[0]} and ${d[1]}`, 'Scalprod needs equal dims: $0, $1', 1);
       return 1;
     },
-    eval: ([a, b], _p, out) => {
-      const s = (v: Float64Array): number => v.reduce((x, y) => x + y, 0);
-      if (a!.length !== b!.length) out[0] = a!.length === 1 ? a![0]! * s(b!) : s(a!) * b![0]!;
-      else {
-        let acc = 0;
-        for (let k = 0; k < a!.length; k++) acc += a![k]! * b![k]!;
-        out[0] = acc;
-      }
-    },
+    ...computed((A, [a, b]) => {
+      if (a!.length !== b!.length) return [a!.length === 1 ? A.mul(a![0]!, sum0(A, b!)) : A.mul(sum0(A, a!), b![0]!)];
+      return [sum0(A, Array.from({ length: a!.length }, (_, k) => A.mul(a![k]!, b![k]!)))];
+    }),
   },
   { name: 'SqNorm2', group: G, doc: 'SqNorm2(f) = Sum(f**2)', sig: ['f'], dim: () => 1, expand: ([f]) => sqNorm2(f!) },
   { name: 'Norm2', group: G, doc: 'Norm2(f) = Sqrt(f|f)', sig: ['f'], dim: () => 1, expand: ([f]) => mk('Sqrt', [mk('Scalprod', [f!, f!])]) },
@@ -190,9 +182,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
       if (m < 0 || m >= d[0]!) throw paramError(`Elem index ${m} is out of range for a vector of dim ${d[0]}`, 'the index must be in 0..dim-1: $0', 1);
       return 1;
     },
-    eval: ([f], p, out) => {
-      out[0] = f![pint(p, 0)]!;
-    },
+    ...computed((_A, [f], p) => [f![pint(p, 0)]!]),
   },
   {
     name: 'ElemT',
@@ -206,10 +196,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
       if (m < 0 || m >= n) throw paramError(`ElemT index ${m} is out of range for a vector of dim ${n}`, undefined, 2);
       return n;
     },
-    eval: ([f], p, out) => {
-      out.fill(0);
-      out[pint(p, 1)] = f![0]!;
-    },
+    ...computed((_A, [f], p, dim) => Array.from({ length: dim }, (_, k) => (k === pint(p, 1) ? f![0]! : 0))),
   },
   {
     name: 'Extract',
@@ -223,9 +210,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
         throw paramError(`Extract(start=${start}, dim=${len}) is out of bounds for a vector of dim ${d[0]}`, 'start + dim must not exceed the dimension of the vector: $0', 2);
       return len;
     },
-    eval: ([f], p, out) => {
-      out.set(f!.subarray(pint(p, 0), pint(p, 0) + out.length));
-    },
+    ...computed((_A, [f], p, dim) => Array.from({ length: dim }, (_, k) => f![pint(p, 0) + k]!)),
   },
   {
     name: 'ExtractT',
@@ -239,10 +224,10 @@ export const VECTOR_OPS: readonly OpDef[] = [
         throw paramError(`ExtractT(start=${start}) of a vector of dim ${d[0]} does not fit in dim ${D}`, 'start + the dimension of the inserted vector must not exceed D: $0', 2);
       return D;
     },
-    eval: ([f], p, out) => {
-      out.fill(0);
-      out.set(f!, pint(p, 0));
-    },
+    ...computed((_A, [f], p, dim) => {
+      const start = pint(p, 0);
+      return Array.from({ length: dim }, (_, k) => (k >= start && k < start + f!.length ? f![k - start]! : 0));
+    }),
   },
   {
     name: 'Concat',
@@ -250,10 +235,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
     doc: 'Concat(f,g): the vector [f, g]',
     sig: ['f', 'f'],
     dim: (d) => d[0]! + d[1]!,
-    eval: ([f, g], _p, out) => {
-      out.set(f!, 0);
-      out.set(g!, f!.length);
-    },
+    ...computed((_A, [f, g]) => [...Array.from(f!), ...Array.from(g!)]),
   },
   {
     name: 'OneHot',
@@ -264,10 +246,10 @@ export const VECTOR_OPS: readonly OpDef[] = [
       scalarDim('OneHot', d, 0);
       return intParam('OneHot', p, 0, 1, 'dimension', 1);
     },
-    eval: ([f], _p, out) => {
-      out.fill(0);
-      const k = Math.trunc(f![0]! + 0.5);
-      if (k >= 0 && k < out.length) out[k] = 1;
-    },
+    // component k is ((int)(f+0.5) == k): 1 at most once, and nowhere for NaN or an out-of-range index
+    ...computed((A, [f], _p, dim) => {
+      const t = trunc(A, A.add(f![0]!, 0.5));
+      return Array.from({ length: dim }, (_, k) => A.eq(t, k));
+    }),
   },
 ];

@@ -1,0 +1,93 @@
+import { topoOrder } from '../ir/node.js';
+import { OPS } from '../ir/ops/index.js';
+import { kernelOutputs, type Kernel } from '../ir/kernel.js';
+import type { OutputSpec } from '../ir/reductions.js';
+import { DEP_I, DEP_J, type Cat, type Node } from '../ir/types.js';
+import { ScalarBuilder, scalarOrder, type SExpr } from './scalar.js';
+
+/** The reduction part of a plan: which reduction, with its sizes. Each target prints its init /
+ * fold (with the reduction index) / merge / finalise from this. */
+export interface ReductionPlan {
+  /** Registry name: Sum, Max, ..., KMin, LogSumExp, SumSoftMaxWeight, ... */
+  name: string;
+  /** Dimension of f. */
+  D: number;
+  /** K of the KMin family. */
+  K: number;
+  /** Dimension of the weight g (0 without one). */
+  E: number;
+  sumLike: boolean;
+  outputs: OutputSpec[];
+}
+
+/** Where a scalar statement runs: once per call, once per output row, or once per (row, index) pair. */
+export type Stage = 'param' | 'outer' | 'inner';
+
+/**
+ * A kernel lowered for code generation, shared by every target: the reduction, and flat lists of
+ * scalar statements per stage (in dependency order) with the input components each stage loads.
+ * "row" is the output index (i for tag 0, j for tag 1); "red" is the reduction index.
+ */
+export interface KernelPlan {
+  kernel: Kernel;
+  tag: 0 | 1;
+  reduction: ReductionPlan;
+  /** The scalar components of f (and g). */
+  f: SExpr[];
+  g: SExpr[];
+  /** Non-leaf statements by stage. */
+  stmts: Record<Stage, SExpr[]>;
+  /** Input components by stage. */
+  loads: Record<Stage, SExpr[]>;
+  /** The category of the output rows (0 = i for tag 0, 1 = j for tag 1). */
+  rowCat: Cat;
+  /** True when a Sum reduces a formula that is identically zero: no work is needed. */
+  zero: boolean;
+}
+
+/** Lower an optimised kernel to its plan. Throws an internal error for an op with no lowering. */
+export function lowerKernel(kernel: Kernel): KernelPlan {
+  const S = new ScalarBuilder();
+  const roots = kernel.formula2 ? [kernel.formula, kernel.formula2] : [kernel.formula];
+  const vals = new Map<Node, SExpr[]>();
+  for (const n of topoOrder(roots)) {
+    if (n.op === 'Var') {
+      const [index, dim, cat] = n.params as [number, number, Cat];
+      vals.set(n, Array.from({ length: dim }, (_, c) => S.input(index, c, cat)));
+      continue;
+    }
+    const def = OPS[n.op];
+    if (!def?.lower) throw new Error(`internal: ${n.op} has no lowering (it should have been expanded by the passes)`);
+    const out = def.lower(
+      n.args.map((a) => vals.get(a)!),
+      n.params,
+      S,
+      n.dim,
+    );
+    if (out.length !== n.dim) throw new Error(`internal: the lowering of ${n.op} gave ${out.length} components for dimension ${n.dim}`);
+    vals.set(n, out);
+  }
+  const f = vals.get(kernel.formula)!;
+  const g = kernel.formula2 ? vals.get(kernel.formula2)! : [];
+  const tag = kernel.tag;
+  const redDep = tag === 0 ? DEP_J : DEP_I;
+  const rowDep = tag === 0 ? DEP_I : DEP_J;
+  const stageOf = (n: SExpr): Stage => (n.deps & redDep ? 'inner' : n.deps & rowDep ? 'outer' : 'param');
+  const stmts: Record<Stage, SExpr[]> = { param: [], outer: [], inner: [] };
+  const loads: Record<Stage, SExpr[]> = { param: [], outer: [], inner: [] };
+  for (const n of scalarOrder([...f, ...g])) {
+    if (n.fn === 'const') continue;
+    (n.fn === 'input' ? loads : stmts)[stageOf(n)].push(n);
+  }
+  const red = kernel.reduction;
+  const reduction: ReductionPlan = {
+    name: red.name,
+    D: kernel.formula.dim,
+    K: kernel.K ?? 0,
+    E: kernel.formula2?.dim ?? 0,
+    sumLike: red.sumLike,
+    outputs: kernelOutputs(kernel),
+  };
+  const zero = red.name === 'Sum' && f.every((x) => x.fn === 'const' && x.value === 0);
+  return { kernel, tag, reduction, f, g, stmts, loads, rowCat: tag === 0 ? 0 : 1, zero };
+}
