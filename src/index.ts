@@ -9,7 +9,9 @@
  * ```
  * @packageDocumentation
  */
-export { compile, compileModule, aliasesToDeclarations, CompiledKernel, BACKENDS, type Backend, type CompileOptions, type CompiledModule, type RunOptions, type RunResult, type KernelOutput } from './api/compile.js';
+export { compile, compileModule, aliasesToDeclarations, CompiledKernel, BACKENDS, SUM_SCHEMES, type SumScheme, type Backend, type CompileOptions, type CompiledModule, type RunOptions, type RunResult, type KernelOutput } from './api/compile.js';
+export { Genred, reductionString, axisToTag, type GenredFunction, type GenredOptions, type GenredResult, type GenredPair, type GenredReduction, type GenredCallArg, type TwoOutputReduction, type PassThroughRunOptions } from './api/genred.js';
+export { LazyTensor, Vi, Vj, Pm, lazyCacheInfo, clearLazyCache, type LazyArrayInput, type LazyOperand, type LazyRunOptions, type ValuesAndIndices } from './api/lazy.js';
 export { prepareArgs, type ArgsInput, type ArrayInput, type PreparedArgs, type FloatDtype } from './api/inputs.js';
 export { KeopsError, InputError, formatDiagnostic, formatDiagnostics, SourceFile, DIAGNOSTICS, type Diagnostic, type Span } from './diagnostics/index.js';
 export { parseModule, parseFormula } from './syntax/parse.js';
@@ -21,4 +23,7 @@ export { printKernel, printNode } from './ir/print.js';
 export type { Kernel, ArgInfo } from './ir/kernel.js';
 export type { Node, OpDef } from './ir/types.js';
 export { evaluateRef } from '../runtime/ref/index.js';
+export { lowerKernel, type KernelPlan, type ReductionPlan } from './lower/plan.js';
+export { ScalarBuilder, SCALAR_FNS, type SExpr, type ScalarFn } from './lower/scalar.js';
+export { printJs, type JsCodeOptions } from './targets/js.js';
 export { toRanges, validateRanges, swapAxes, RANGES_KEYS, type Ranges, type RangesInput } from '../runtime/ranges/index.js';

@@ -231,3 +231,13 @@ describe('modules', () => {
     }
   });
 });
+
+describe('KeOps aliases', () => {
+  it('make every alias an argument, used or not (one array per alias, as KeOps)', () => {
+    const k = compile('Sum_Reduction(x, 1)', ['x = Vi(3)', 'y = Vj(3)']);
+    expect(k.args.map((a) => a.name)).to.deep.equal(['x', 'y']);
+    // N comes from y even though the formula does not use it
+    const r = k.run({ x: Float64Array.from([1, 2, 3]), y: new Float64Array(6) });
+    expect(Array.from(r.values!.data as Float64Array)).to.deep.equal([1, 2, 3, 1, 2, 3]);
+  });
+});

@@ -6,6 +6,10 @@ import { printKernel } from '../ir/print.js';
 import { evaluateRef } from '../../runtime/ref/index.js';
 import { toRanges, validateRanges, type RangesInput } from '../../runtime/ranges/index.js';
 import { prepareArgs, type ArgsInput, type FloatDtype } from './inputs.js';
+import { lowerKernel, type KernelPlan } from '../lower/plan.js';
+import { printJs, type JsCodeOptions } from '../targets/js.js';
+import { runJs } from '../../runtime/js/index.js';
+import { defaultThreads } from '../../runtime/js/pool.js';
 
 /** Options of {@link compile} and {@link compileModule}. */
 export interface CompileOptions {
@@ -15,18 +19,39 @@ export interface CompileOptions {
   kernel?: string;
   /** Called after each stage with the kernel IR (`typecheck`, then each pass of the pipeline). */
   onPass?: PassHook;
+  /** Every declared variable is an argument of every kernel, even where unused (set by
+   * {@link compile} when it is given KeOps aliases: one array per alias, as KeOps). */
+  allDeclaredAreArgs?: boolean;
 }
 
 /** Backends this build can run. */
-export type Backend = 'ref' | 'auto';
-export const BACKENDS: readonly Backend[] = ['ref', 'auto'];
+export type Backend = 'ref' | 'js' | 'auto';
+export const BACKENDS: readonly Backend[] = ['ref', 'js', 'auto'];
+
+/** Summation schemes of Sum-type reductions (keops-reference §2). */
+export type SumScheme = 'auto' | 'block' | 'kahan' | 'direct';
+export const SUM_SCHEMES: readonly SumScheme[] = ['auto', 'block', 'kahan', 'direct'];
 
 /** Options of {@link CompiledKernel.run}. */
 export interface RunOptions {
-  /** `ref` (float64 reference evaluator) or `auto` (the best available; `ref` in this version). */
+  /**
+   * `js` (generated JavaScript, multi-threaded for large problems), `ref` (the float64 reference
+   * evaluator: slow, exact, the oracle of the tests) or `auto` (the fastest available: `js`).
+   */
   backend?: Backend;
   /** Block-sparse ranges (KeOps's 6 arrays, as a tuple or keyed by name). */
   ranges?: RangesInput;
+  /**
+   * How Sum-type reductions accumulate: `block` (default: partial sums of √N terms), `kahan`
+   * (compensated) or `direct`. The log-sum-exp family always uses its stable online update.
+   */
+  sumScheme?: SumScheme;
+  /** Accumulator type of Sum-type reductions: `float64` gives float32 data a double accumulator. */
+  dtypeAcc?: 'auto' | 'float32' | 'float64';
+  /** Threads for large problems (default: the machine's cores). Small problems use the calling thread. */
+  threads?: number;
+  /** A preallocated array that receives the values output (same dtype as the inputs, right length). */
+  out?: Float32Array | Float64Array;
 }
 
 /** One output array of a run. Values have the inputs' dtype; indices are int64. */
@@ -81,22 +106,76 @@ export class CompiledKernel {
     const backend = options.backend ?? 'auto';
     if (!BACKENDS.includes(backend)) throw new InputError(`unknown backend '${String(backend)}'; this build has: ${BACKENDS.join(', ')}`);
     const prep = prepareArgs(this.ir, args);
+    const code = this.codeOptions(options, prep.dtype);
+    const threads = options.threads ?? defaultThreads();
+    if (!Number.isInteger(threads) || threads < 1) throw new InputError(`threads must be a positive integer, got ${String(options.threads)}`);
     const ranges = options.ranges === undefined ? undefined : toRanges(options.ranges);
     if (ranges) validateRanges(ranges, prep.M, prep.N);
-    const outs = evaluateRef(this.ir, { arrays: prep.arrays, M: prep.M, N: prep.N, ranges });
-    return toResult(outs, prep.dtype);
+    const out = options.out === undefined ? undefined : this.checkOut(options.out, prep);
+    if (backend === 'ref') {
+      const result = toResult(evaluateRef(this.ir, { arrays: prep.arrays, M: prep.M, N: prep.N, ranges }), prep.dtype);
+      if (out) {
+        out.set(result.outputs[0]!.data as Float64Array);
+        result.outputs[0]!.data = out;
+      }
+      return result;
+    }
+    this.planCache ??= lowerKernel(this.ir);
+    return toResult(runJs(this.planCache, { ...prep, ranges }, code, threads, out), prep.dtype);
+  }
+
+  private planCache?: KernelPlan;
+
+  /** The lowered plan (shared by every code generator). */
+  get plan(): KernelPlan {
+    return (this.planCache ??= lowerKernel(this.ir));
+  }
+
+  /** The JS source generated for these options (what `backend: 'js'` runs). */
+  jsSource(options: { dtype?: 'float32' | 'float64'; sumScheme?: SumScheme; dtypeAcc?: 'auto' | 'float32' | 'float64' } = {}): string {
+    return printJs(this.plan, this.codeOptions(options, options.dtype ?? 'float64'));
+  }
+
+  /** Resolve and check the code options against the reduction and the dtype (KeOps's rules). */
+  private codeOptions(options: Pick<RunOptions, 'sumScheme' | 'dtypeAcc'>, dtype: 'float32' | 'float64'): JsCodeOptions {
+    const red = this.ir.reduction;
+    const scheme = options.sumScheme ?? 'auto';
+    if (!SUM_SCHEMES.includes(scheme)) throw new InputError(`unknown sumScheme '${String(scheme)}'; use one of ${SUM_SCHEMES.join(', ')}`);
+    if (scheme !== 'auto' && scheme !== 'direct' && !red.sumLike) throw new InputError(`sumScheme '${scheme}' applies to Sum-type reductions only, not ${red.name}; use 'direct' or leave it out`);
+    if (scheme === 'kahan' && red.name !== 'Sum') throw new InputError(`sumScheme 'kahan' applies to Sum_Reduction only; ${red.name} uses a stable online update`);
+    const acc = options.dtypeAcc ?? 'auto';
+    if (acc !== 'auto' && acc !== 'float32' && acc !== 'float64') throw new InputError(`dtypeAcc must be 'auto', 'float32' or 'float64', got '${String(acc)}'`);
+    if (acc !== 'auto' && !red.sumLike) throw new InputError(`dtypeAcc applies to Sum-type reductions only, not ${red.name}`);
+    if (acc === 'float32' && dtype === 'float64') throw new InputError(`dtypeAcc 'float32' cannot accumulate float64 data; use 'float64' or leave it out`);
+    return { dtype, sumScheme: scheme === 'auto' ? (red.name === 'Sum' ? 'block' : 'direct') : scheme === 'block' && red.name !== 'Sum' ? 'direct' : scheme, accDtype: acc === 'auto' ? dtype : acc };
+  }
+
+  private checkOut(out: unknown, prep: { dtype: FloatDtype; M: number; N: number }): Float32Array | Float64Array {
+    const first = this.outputShapes(prep.M, prep.N)[0]!;
+    if (first.kind !== 'float') throw new InputError(`out= receives the values output, but ${this.ir.reduction.name} returns only indices`);
+    const Want = prep.dtype === 'float32' ? Float32Array : Float64Array;
+    const size = first.shape.reduce((a, b) => a * b, 1);
+    if (!(out instanceof Want)) throw new InputError(`out must be a ${Want.name} (the inputs are ${prep.dtype})`);
+    if (out.length !== size) throw new InputError(`out has ${out.length} values but the output has shape (${first.shape.join(', ')}) = ${size} values`);
+    return out;
   }
 }
 
-function toResult(outs: { name: 'values' | 'indices'; kind: 'float' | 'index'; shape: number[]; data: Float64Array }[], dtype: FloatDtype): RunResult {
+function toResult(outs: { name: 'values' | 'indices'; kind: 'float' | 'index'; shape: number[]; data: Float32Array | Float64Array }[], dtype: FloatDtype): RunResult {
   const outputs: KernelOutput[] = outs.map((o) => ({
     name: o.name,
     shape: o.shape,
-    data: o.kind === 'index' ? BigInt64Array.from(o.data, (v) => BigInt(v)) : dtype === 'float32' ? Float32Array.from(o.data) : o.data,
+    data: o.kind === 'index' ? toInt64(o.data) : dtype === 'float32' && !(o.data instanceof Float32Array) ? Float32Array.from(o.data) : o.data,
   }));
   const r: RunResult = { outputs };
   for (const o of outputs) r[o.name] = o;
   return r;
+}
+
+function toInt64(a: Float32Array | Float64Array): BigInt64Array {
+  const out = new BigInt64Array(a.length);
+  for (let k = 0; k < a.length; k++) out[k] = BigInt(a[k]!);
+  return out;
 }
 
 /** A compiled module: every kernel of a `.keo` text. */
@@ -109,7 +188,7 @@ export interface CompiledModule {
 
 /** Compile every kernel of a `.keo` module (or formula string). Throws KeopsError on any user error. */
 export function compileModule(source: string, options: CompileOptions = {}): CompiledModule {
-  const { program, source: src } = frontend(source, options.file);
+  const { program, source: src } = frontend(source, options.file, { allDeclaredAreArgs: options.allDeclaredAreArgs });
   const kernels = program.kernels.map((k) => new CompiledKernel(optimize(k, options.onPass)));
   return {
     kernels,
@@ -132,7 +211,7 @@ export function compile(source: string, aliasesOrOptions?: readonly string[] | C
   const aliases = Array.isArray(aliasesOrOptions) ? (aliasesOrOptions as readonly string[]) : undefined;
   const options = (aliases ? maybeOptions : (aliasesOrOptions as CompileOptions | undefined)) ?? {};
   const text = aliases ? `${aliasesToDeclarations(aliases).join('\n')}\n${source}` : source;
-  const mod = compileModule(text, options);
+  const mod = compileModule(text, aliases ? { ...options, allDeclaredAreArgs: true } : options);
   if (options.kernel) return mod.kernel(options.kernel);
   if (mod.kernels.length > 1) {
     throw fail([diag('AmbiguousKernel', `this text has ${mod.kernels.length} kernels (${mod.kernels.map((k) => k.name).join(', ')}); say which one with { kernel: NAME }`)], mod.source);

@@ -5,18 +5,13 @@ import { parseModule } from '../syntax/parse.js';
 import { SourceFile } from '../diagnostics/index.js';
 import { frontend } from '../passes/pipeline.js';
 import { typecheck } from '../passes/typecheck.js';
-import { compileModule, BACKENDS, type CompiledKernel, type RunResult } from '../api/compile.js';
+import { compileModule, BACKENDS, SUM_SCHEMES, type Backend, type CompiledKernel, type RunResult, type SumScheme } from '../api/compile.js';
 import { printKernel } from '../ir/print.js';
 import { loadNpy, loadNpz, saveNpy, saveNpz, type NdArray } from '../../runtime/npy/index.js';
 import { RANGES_KEYS, type RangesInput } from '../../runtime/ranges/index.js';
 import type { Diagnostic } from '../diagnostics/index.js';
 
-/** Exit codes: 0 success, 1 user error (diagnostics, bad input), 2 internal error. */
-class Exit extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
-  }
-}
+// Exit codes: 0 success, 1 user error (diagnostics, bad input), 2 internal error.
 
 function readSource(file: string): string {
   if (!existsSync(file)) throw new InputError(`cannot read ${file}: no such file`);
@@ -92,7 +87,18 @@ function toArg(arr: NdArray, name: string, path: string): { data: Float32Array |
 }
 
 /** `keopsc run`: load .npy arguments, run a kernel, write .npy/.npz or print. */
-function run(file: string, opts: { kernel?: string; arg: string[]; ranges?: string; backend: string; output?: string }, out: (s: string) => void): number {
+interface RunCliOptions {
+  kernel?: string;
+  arg: string[];
+  ranges?: string;
+  backend: string;
+  output?: string;
+  sumScheme: string;
+  dtypeAcc: string;
+  threads?: string;
+}
+
+function run(file: string, opts: RunCliOptions, out: (s: string) => void): number {
   const text = readSource(file);
   const mod = compileModule(text, { file });
   const kernel = pickKernel(mod.kernels, opts.kernel, file);
@@ -117,7 +123,9 @@ function run(file: string, opts: { kernel?: string; arg: string[]; ranges?: stri
       }),
     );
   }
-  const result = kernel.run(args, { backend: opts.backend as 'ref', ranges });
+  const threads = opts.threads === undefined ? undefined : Number(opts.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new InputError(`--threads must be a positive integer, got '${opts.threads}'`);
+  const result = kernel.run(args, { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads });
   writeResult(result, opts.output, out);
   return 0;
 }
@@ -179,7 +187,10 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .option('-r, --ranges <file.npz>', 'block-sparse ranges (.npz with ranges_i, slices_i, redranges_j, ranges_j, slices_j, redranges_i)')
     .addOption(new Option('-b, --backend <name>', 'backend').choices([...BACKENDS]).default('auto'))
     .option('-o, --output <file>', 'write the result to OUT.npy (or OUT.npz for two outputs); prints it otherwise')
-    .action((file: string, opts: { kernel?: string; arg: string[]; ranges?: string; backend: string; output?: string }) => {
+    .addOption(new Option('--sum-scheme <scheme>', 'summation scheme of Sum reductions').choices([...SUM_SCHEMES]).default('auto'))
+    .addOption(new Option('--dtype-acc <dtype>', 'accumulator type of Sum-type reductions').choices(['auto', 'float32', 'float64']).default('auto'))
+    .option('-j, --threads <n>', 'threads for large problems (default: all cores)')
+    .action((file: string, opts: RunCliOptions) => {
       code = run(file, opts, out);
     });
   program
@@ -199,8 +210,7 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     else if (e instanceof KeopsError) {
       err(e.message);
       code = 1;
-    } else if (e instanceof Exit) code = e.code;
-    else {
+    } else {
       err(`keopsc: internal error (please report it): ${e instanceof Error ? e.stack : String(e)}`);
       code = 2;
     }

@@ -38,8 +38,14 @@ interface Definition {
  * dimensions and categories, and build the formula IR of every kernel. Every problem becomes a
  * diagnostic; elaboration goes on after an error so that all the errors of a file are reported.
  */
-export function typecheck(module: Module, source: SourceFile): { program?: Program; diagnostics: Diagnostic[] } {
-  return new Elaborator(module, source).run();
+export function typecheck(module: Module, source: SourceFile, options: TypecheckOptions = {}): { program?: Program; diagnostics: Diagnostic[] } {
+  return new Elaborator(module, source, options).run();
+}
+
+export interface TypecheckOptions {
+  /** Every declared variable is an argument of every kernel, used or not (KeOps's (formula, aliases)
+   * calls: one array per alias). By default a kernel's arguments are the variables it uses. */
+  allDeclaredAreArgs?: boolean;
 }
 
 class Elaborator {
@@ -65,6 +71,7 @@ class Elaborator {
   constructor(
     private readonly module: Module,
     private readonly source: SourceFile,
+    private readonly options: TypecheckOptions,
   ) {}
 
   run(): { program?: Program; diagnostics: Diagnostic[] } {
@@ -260,7 +267,8 @@ class Elaborator {
       this.error('DimMismatch', e.message, call.args[0]!.span, e.hint);
       return;
     }
-    const vars = variablesOf(g ? [f, g] : [f]);
+    const used = variablesOf(g ? [f, g] : [f]);
+    const vars = this.options.allDeclaredAreArgs ? [...new Set([...this.decls.values(), ...used])].sort((a, b) => (a.params[0] as number) - (b.params[0] as number)) : used;
     const args: ArgInfo[] = vars.map((v) => {
       const [index, dim, cat] = v.params as [number, number, Cat];
       return { name: this.indexNames.get(index) ?? `Var${index}`, index, dim, cat };

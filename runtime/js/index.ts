@@ -1,0 +1,69 @@
+import type { KernelPlan } from '../../src/lower/plan.js';
+import type { JsCodeOptions } from '../../src/targets/js.js';
+import type { Ranges } from '../ranges/index.js';
+import { rangesFor } from '../ranges/index.js';
+import { compileJs } from './compile.js';
+import { defaultThreads, runParallel, shared } from './pool.js';
+
+/** Tuning of the JS backend. `parallelMinPairs`: problems with fewer pairs run on the calling thread
+ * (a thread hand-off costs about 0.1 ms); tests set it to 0 to exercise the pool on small data. */
+export const JS_CONFIG = { parallelMinPairs: 1 << 18 };
+
+/** The outputs of a JS run, before the API converts indices to int64. */
+export interface JsOutput {
+  name: 'values' | 'indices';
+  kind: 'float' | 'index';
+  shape: number[];
+  data: Float32Array | Float64Array;
+}
+
+/**
+ * Run a kernel plan with generated JS. `arrays` holds the inputs by variable index (all of `dtype`);
+ * `threads` (default: the machine's cores) applies to problems large enough to gain from it.
+ * `out` optionally receives the values output (checked by the caller).
+ */
+export function runJs(
+  plan: KernelPlan,
+  inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; dtype: 'float32' | 'float64'; ranges?: Ranges },
+  code: JsCodeOptions,
+  threads = defaultThreads(),
+  out?: Float32Array | Float64Array,
+): JsOutput[] {
+  const { fn, source } = compileJs(plan, code);
+  const rows = plan.tag === 0 ? inp.M : inp.N;
+  const outputs: JsOutput[] = plan.reduction.outputs.map((o, k) => {
+    const shape = [rows, ...o.rowShape];
+    const size = shape.reduce((a, b) => a * b, 1);
+    const data = o.kind === 'index' ? new Float64Array(size) : k === 0 && out ? out : inp.dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
+    return { name: o.name, kind: o.kind, shape, data };
+  });
+  const R = inp.ranges ? rangesFor(inp.ranges, plan.tag) : null;
+  const maxIndex = Math.max(-1, ...inp.arrays.keys());
+  const A: (Float32Array | Float64Array | undefined)[] = Array.from({ length: maxIndex + 1 }, (_, k) => inp.arrays.get(k));
+  const pairs = R ? rows * 64 + (R.red.length ? estimatePairs(R) : 0) : rows * (plan.tag === 0 ? inp.N : inp.M);
+  const nThreads = Math.max(1, Math.min(Math.floor(threads), rows));
+  if (nThreads === 1 || pairs < JS_CONFIG.parallelMinPairs) {
+    fn(A, outputs.map((o) => o.data), inp.M, inp.N, 0, rows, R);
+    return outputs;
+  }
+  const sA = A.map((a) => (a ? shared(a) : undefined));
+  const sO = outputs.map((o) => shared(o.data));
+  const sR = R ? { out: shared(R.out), slices: shared(R.slices), red: shared(R.red) } : null;
+  runParallel(source, fn as never, { A: sA, O: sO, M: inp.M, N: inp.N, R: sR, rows }, nThreads);
+  outputs.forEach((o, k) => {
+    if (sO[k] !== o.data) o.data.set(sO[k]! as never);
+  });
+  return outputs;
+}
+
+/** Total pairs a ranges run visits (rows × their reduction lengths), to decide on threads. */
+function estimatePairs(R: { out: Int32Array; slices: Int32Array; red: Int32Array }): number {
+  let total = 0;
+  for (let c = 0; c < R.out.length / 2; c++) {
+    const la = c === 0 ? 0 : R.slices[c - 1]!;
+    let len = 0;
+    for (let l = la; l < R.slices[c]!; l++) len += R.red[2 * l + 1]! - R.red[2 * l]!;
+    total += (R.out[2 * c + 1]! - R.out[2 * c]!) * len;
+  }
+  return total;
+}

@@ -1,0 +1,285 @@
+import type { KernelPlan, ReductionPlan } from '../lower/plan.js';
+import type { SExpr } from '../lower/scalar.js';
+
+/** Options that change the generated code (they are part of the cache key). */
+export interface JsCodeOptions {
+  /** The data type. A float32 kernel computes each term in float64, rounds it to float32
+   * (Math.fround) and accumulates in `accDtype`. */
+  dtype: 'float32' | 'float64';
+  /** Summation scheme of Sum-like reductions (keops-reference §2). */
+  sumScheme: 'block' | 'kahan' | 'direct';
+  /** Accumulator type of Sum-like reductions (float64 for float32 data avoids most rounding). */
+  accDtype: 'float32' | 'float64';
+}
+
+/**
+ * The JS target: prints a kernel plan as the body of a factory that returns
+ * `kernel(A, O, M, N, r0, r1, R)`, computing output rows [r0, r1):
+ * - `A[index]` is the typed array of input variable `index` (row-major);
+ * - `O[0]` receives the values (or the indices of Arg reductions), `O[1]` the indices of
+ *   two-output reductions; index outputs are Float64Arrays holding integers;
+ * - `R` is null (dense) or `{ out, slices, red }`, the ranges triplet of the kernel's tag.
+ * The source is self-contained (no closure), so worker threads compile it too.
+ */
+export function printJs(plan: KernelPlan, opts: JsCodeOptions): string {
+  return new JsPrinter(plan, opts).print();
+}
+
+/** C round and C pow, as in src/ir/ops/util.ts (the reference semantics). */
+const PRELUDE = `function cRound(x) {
+  if (!Number.isFinite(x)) return x;
+  const t = Math.trunc(x);
+  return Math.abs(x - t) >= 0.5 ? t + Math.sign(x) : t;
+}
+function cPow(x, y) {
+  if (x === 1 || y === 0) return 1;
+  if (x === -1 && (y === Infinity || y === -Infinity)) return 1;
+  return Math.pow(x, y);
+}`;
+
+class JsPrinter {
+  private readonly f32: boolean;
+  private readonly red: ReductionPlan;
+  constructor(
+    private readonly plan: KernelPlan,
+    private readonly opts: JsCodeOptions,
+  ) {
+    this.f32 = opts.dtype === 'float32';
+    this.red = plan.reduction;
+  }
+
+  /** Round an accumulator value. */
+  private FA(e: string): string {
+    return this.f32 && this.opts.accDtype === 'float32' ? `Math.fround(${e})` : e;
+  }
+
+  private lit(v: number): string {
+    const x = this.f32 ? Math.fround(v) : v;
+    if (Number.isNaN(x)) return 'NaN';
+    if (x === Infinity) return 'Infinity';
+    if (x === -Infinity) return '-Infinity';
+    if (Object.is(x, -0)) return '-0';
+    return x < 0 ? `(${x})` : String(x);
+  }
+
+  /** The name (or literal) of a scalar node. */
+  private ref(n: SExpr): string {
+    if (n.fn === 'const') return this.lit(n.value);
+    if (n.fn === 'input') return `x${n.input!.index}_${n.input!.comp}`;
+    return `t${n.id}`;
+  }
+
+  private stmt(n: SExpr): string {
+    const a = n.args.map((x) => this.ref(x));
+    const e = ((): string => {
+      switch (n.fn) {
+        case 'add': return `${a[0]} + ${a[1]}`;
+        case 'sub': return `${a[0]} - ${a[1]}`;
+        case 'mul': return `${a[0]} * ${a[1]}`;
+        case 'div': return `${a[0]} / ${a[1]}`;
+        case 'neg': return `-${a[0]}`;
+        case 'exp': case 'log': case 'sin': case 'cos': case 'asin': case 'acos': case 'atan': case 'sqrt': case 'abs': case 'floor':
+          return `Math.${n.fn}(${a[0]})`;
+        case 'atan2': return `Math.atan2(${a[0]}, ${a[1]})`;
+        case 'rsqrt': return `(${a[0]} === 0 ? 0 : 1 / Math.sqrt(${a[0]}))`;
+        case 'round': return `cRound(${a[0]})`;
+        case 'pow': return `cPow(${a[0]}, ${a[1]})`;
+        case 'lt': return `(${a[0]} < ${a[1]} ? 1 : 0)`;
+        case 'le': return `(${a[0]} <= ${a[1]} ? 1 : 0)`;
+        case 'eq': return `(${a[0]} === ${a[1]} ? 1 : 0)`;
+        case 'ne': return `(${a[0]} !== ${a[1]} ? 1 : 0)`;
+        case 'select': return `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`;
+        default: throw new Error(`internal: no JS for scalar ${n.fn}`);
+      }
+    })();
+    return `const t${n.id} = ${e};`;
+  }
+
+  /** Load statements for the input components of a stage, reading row `idx`. */
+  private loads(stage: 'param' | 'outer' | 'inner', idx: string): string[] {
+    const dims = new Map(this.plan.kernel.args.map((a) => [a.index, a.dim]));
+    return this.plan.loads[stage].map((n) => {
+      const { index, comp } = n.input!;
+      const d = dims.get(index)!;
+      const at = stage === 'param' ? `${comp}` : d === 1 ? idx : `${idx} * ${d} + ${comp}`;
+      return `const x${index}_${comp} = A${index}[${at}];`;
+    });
+  }
+
+  print(): string {
+    const { plan, red } = this;
+    const used = [...new Set([...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner].map((n) => n.input!.index))].sort((a, b) => a - b);
+    // float32 kernels compute each term in float64 and round it to float32 before the reduction
+    const rounded = (xs: SExpr[], p: string) => xs.map((x, k) => (this.f32 && x.fn !== 'const' ? { name: `${p}${k}`, line: `const ${p}${k} = Math.fround(${this.ref(x)});` } : { name: this.ref(x), line: '' }));
+    const fr = rounded(plan.f, 'f');
+    const gr = rounded(plan.g, 'g');
+    const acc = this.accumulator(
+      fr.map((x) => x.name),
+      gr.map((x) => x.name),
+    );
+    const roundLines = [...fr, ...gr].map((x) => x.line).filter(Boolean);
+    const body = (sFrom: string, sTo: string): string[] => {
+      const fold = (into: 'acc' | 'tmp') => [...this.loads('inner', 's'), ...plan.stmts.inner.map((n) => this.stmt(n)), ...roundLines, ...acc.fold(into)];
+      if (acc.block) {
+        return [
+          `for (let s0 = ${sFrom}; s0 < ${sTo}; s0 += P) {`,
+          `  const s1 = Math.min(${sTo}, s0 + P);`,
+          ...acc.initTmp.map((l) => `  ${l}`),
+          `  for (let s = s0; s < s1; s++) {`,
+          ...fold('tmp').map((l) => `    ${l}`),
+          '  }',
+          ...acc.merge.map((l) => `  ${l}`),
+          '}',
+        ];
+      }
+      return [`for (let s = ${sFrom}; s < ${sTo}; s++) {`, ...fold('acc').map((l) => `  ${l}`), '}'];
+    };
+    const row = (inner: string[]): string[] => [
+      ...this.loads('outer', 'r'),
+      ...plan.stmts.outer.map((n) => this.stmt(n)),
+      ...acc.init,
+      ...inner,
+      ...acc.finalize,
+    ];
+    const indent = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
+    const NR = plan.tag === 0 ? 'N' : 'M';
+    const lines: string[] = [
+      '"use strict";',
+      PRELUDE,
+      `// kernel ${plan.kernel.name}: ${red.name}_Reduction, tag ${plan.tag}, ${this.opts.dtype}, sum scheme ${this.opts.sumScheme}, accumulator ${this.opts.accDtype}`,
+      'return function kernel(A, O, M, N, r0, r1, R) {',
+      ...used.map((i) => `  const A${i} = A[${i}];`),
+      '  const O0 = O[0], O1 = O[1];',
+      `  const NR = ${NR};`,
+      '  const P = NR < 10 ? 100 : Math.floor(Math.sqrt(NR));',
+      ...indent(acc.decl, 2),
+    ];
+    if (plan.zero) {
+      lines.push(`  O0.fill(0, r0 * ${red.D}, r1 * ${red.D});`, '};');
+      return lines.join('\n');
+    }
+    lines.push(
+      ...indent(this.loads('param', '0'), 2),
+      ...indent(plan.stmts.param.map((n) => this.stmt(n)), 2),
+      '  if (R === null) {',
+      '    for (let r = r0; r < r1; r++) {',
+      ...indent(row(body('0', 'NR')), 6),
+      '    }',
+      '    return;',
+      '  }',
+      '  const Rout = R.out, Rsl = R.slices, Rred = R.red;',
+      '  // rows that no range covers get the neutral value',
+      '  for (let r = r0; r < r1; r++) {',
+      ...indent([...acc.init, ...acc.finalize], 4),
+      '  }',
+      '  const nc = Rout.length >> 1;',
+      '  for (let c = 0; c < nc; c++) {',
+      '    const ra = Math.max(Rout[2 * c], r0), rb = Math.min(Rout[2 * c + 1], r1);',
+      '    if (ra >= rb) continue;',
+      '    const la = c === 0 ? 0 : Rsl[c - 1], lb = Rsl[c];',
+      '    for (let r = ra; r < rb; r++) {',
+      ...indent(row(['for (let l = la; l < lb; l++) {', '  const sa = Rred[2 * l], sb = Rred[2 * l + 1];', ...indent(body('sa', 'sb'), 2), '}']), 6),
+      '    }',
+      '  }',
+      '};',
+    );
+    return lines.join('\n');
+  }
+
+  /** Init / fold / merge / finalise of the reduction, as JS lines. */
+  private accumulator(f: string[], g: string[]): { decl: string[]; init: string[]; fold: (into: 'acc' | 'tmp') => string[]; block: boolean; initTmp: string[]; merge: string[]; finalize: string[] } {
+    const { red } = this;
+    const D = red.D;
+    const ks = Array.from({ length: D }, (_, k) => k);
+    const FA = (e: string) => this.FA(e);
+    const none = { block: false, initTmp: [] as string[], merge: [] as string[] };
+    switch (red.name) {
+      case 'Sum': {
+        const scheme = this.opts.sumScheme;
+        const decl = ks.map((k) => `let a${k} = 0${scheme === 'kahan' ? `, c${k} = 0` : ''}${scheme === 'block' ? `, b${k} = 0` : ''};`);
+        const init = ks.map((k) => `a${k} = 0;${scheme === 'kahan' ? ` c${k} = 0;` : ''}`);
+        const finalize = ks.map((k) => `O0[r * ${D} + ${k}] = a${k};`);
+        if (scheme === 'kahan') {
+          const fold = () => ks.map((k) => `{ const y = ${FA(`${f[k]} - c${k}`)}; const t = ${FA(`a${k} + y`)}; c${k} = ${FA(`${FA(`t - a${k}`)} - y`)}; a${k} = t; }`);
+          return { decl, init, fold, finalize, ...none };
+        }
+        if (scheme === 'block') {
+          const fold = () => ks.map((k) => `b${k} = ${FA(`b${k} + ${f[k]}`)};`);
+          return { decl, init, fold, finalize, block: true, initTmp: ks.map((k) => `b${k} = 0;`), merge: ks.map((k) => `a${k} = ${FA(`a${k} + b${k}`)};`) };
+        }
+        return { decl, init, fold: () => ks.map((k) => `a${k} = ${FA(`a${k} + ${f[k]}`)};`), finalize, ...none };
+      }
+      case 'Max':
+      case 'Min':
+      case 'ArgMax':
+      case 'ArgMin':
+      case 'Max_ArgMax':
+      case 'Min_ArgMin': {
+        const isMax = red.name === 'Max' || red.name === 'ArgMax' || red.name === 'Max_ArgMax';
+        const cmp = isMax ? '>' : '<';
+        const init = ks.map((k) => `m${k} = ${isMax ? '-Infinity' : 'Infinity'}; i${k} = 0;`);
+        const fold = () => ks.map((k) => `if (${f[k]} ${cmp} m${k}) { m${k} = ${f[k]}; i${k} = s; }`);
+        const finalize = ks.flatMap((k) => {
+          if (red.name === 'ArgMax' || red.name === 'ArgMin') return [`O0[r * ${D} + ${k}] = i${k};`];
+          if (red.name === 'Max' || red.name === 'Min') return [`O0[r * ${D} + ${k}] = m${k};`];
+          return [`O0[r * ${D} + ${k}] = m${k};`, `O1[r * ${D} + ${k}] = i${k};`];
+        });
+        return { decl: ks.map((k) => `let m${k} = 0, i${k} = 0;`), init, fold, finalize, ...none };
+      }
+      case 'KMin':
+      case 'ArgKMin':
+      case 'KMin_ArgKMin': {
+        const K = red.K;
+        const decl = [`const kv = new Float64Array(${K * D}), ki = new Float64Array(${K * D});`];
+        const init = ['kv.fill(Infinity); ki.fill(0);'];
+        // stable insertion: strict <, so equal values stay after the ones already kept
+        const fold = () =>
+          ks.map(
+            (k) =>
+              `{ const v = ${f[k]}; if (v < kv[${(K - 1) * D + k}]) { let l = ${K - 1}; while (l > 0 && v < kv[(l - 1) * ${D} + ${k}]) { kv[l * ${D} + ${k}] = kv[(l - 1) * ${D} + ${k}]; ki[l * ${D} + ${k}] = ki[(l - 1) * ${D} + ${k}]; l--; } kv[l * ${D} + ${k}] = v; ki[l * ${D} + ${k}] = s; } }`,
+          );
+        const w = K * D;
+        const finalize =
+          red.name === 'KMin'
+            ? [`for (let q = 0; q < ${w}; q++) O0[r * ${w} + q] = kv[q];`]
+            : red.name === 'ArgKMin'
+              ? [`for (let q = 0; q < ${w}; q++) O0[r * ${w} + q] = ki[q];`]
+              : [`for (let q = 0; q < ${w}; q++) { O0[r * ${w} + q] = kv[q]; O1[r * ${w} + q] = ki[q]; }`];
+        return { decl, init, fold, finalize, ...none };
+      }
+    }
+    // the log-sum-exp family: online (max, sums) update; f is scalar
+    const weights =
+      red.name === 'Max_SumShiftExp' || red.name === 'LogSumExp' ? ['1'] : red.name === 'SumSoftMaxWeight' ? ['1', ...g] : g;
+    const W = weights.map((_, k) => k);
+    const decl = [`let m = -Infinity${W.map((k) => `, s${k} = 0`).join('')};`];
+    const init = [`m = -Infinity;${W.map((k) => ` s${k} = 0;`).join('')}`];
+    const fv = f[0]!;
+    const fold = () => [
+      `if (${fv} > m) { const q = ${FA(`Math.exp(${FA(`m - ${fv}`)})`)};${W.map((k) => ` s${k} = ${FA(`${FA(`s${k} * q`)} + ${weights[k]}`)};`).join('')} m = ${fv}; }`,
+      `else if (${fv} !== -Infinity) { const q = ${FA(`Math.exp(${FA(`${fv} - m`)})`)};${W.map((k) => ` s${k} = ${FA(`s${k} + ${weights[k] === '1' ? 'q' : FA(`q * ${weights[k]}`)}`)};`).join('')} }`,
+    ];
+    const E = red.E;
+    let finalize: string[];
+    switch (red.name) {
+      case 'Max_SumShiftExp':
+        finalize = ['O0[r * 2] = m; O0[r * 2 + 1] = s0;'];
+        break;
+      case 'Max_SumShiftExpWeight':
+        finalize = [`O0[r * ${1 + E}] = m;`, ...W.map((k) => `O0[r * ${1 + E} + ${1 + k}] = s${k};`)];
+        break;
+      case 'LogSumExp':
+        finalize = ['O0[r] = m + Math.log(s0);'];
+        break;
+      case 'LogSumExpWeight':
+        finalize = W.map((k) => `O0[r * ${E} + ${k}] = m + Math.log(s${k});`);
+        break;
+      case 'SumSoftMaxWeight':
+        finalize = g.map((_, k) => `O0[r * ${E} + ${k}] = s${k + 1} / s0;`);
+        break;
+      default:
+        throw new Error(`internal: no JS for reduction ${red.name}`);
+    }
+    return { decl, init, fold, finalize, ...none };
+  }
+}

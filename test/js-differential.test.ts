@@ -1,0 +1,104 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { compile } from '../src/index.js';
+import { JS_CONFIG } from '../runtime/js/index.js';
+import { DECLS, anyFormula, specText, type Spec } from './helpers/gen.js';
+import { rng } from './helpers/data.js';
+import { expectClose } from './helpers/data.js';
+
+/**
+ * Differential test of the JS backend against the reference evaluator: random formulas from the op
+ * registry's generator, random reductions and tags, random sizes (including M or N = 1 and sizes that
+ * do not divide the thread chunks), random ranges, one and two threads, float64 and float32.
+ */
+const REDUCTIONS = [
+  (f: string, tag: number) => `Sum_Reduction(${f}, ${tag})`,
+  (f: string, tag: number) => `Max_Reduction(${f}, ${tag})`,
+  (f: string, tag: number) => `Min_ArgMin_Reduction(${f}, ${tag})`,
+  (f: string, tag: number) => `ArgMax_Reduction(${f}, ${tag})`,
+  (f: string, tag: number) => `KMin_ArgKMin_Reduction(${f}, 3, ${tag})`,
+  (f: string, tag: number) => `LogSumExp_Reduction(Sum(${f}), ${tag})`,
+  (f: string, tag: number) => `SumSoftMaxWeight_Reduction(Sum(${f}), ${tag}, ${f})`,
+  (f: string, tag: number) => `LogSumExpWeight_Reduction(Sum(${f}), ${tag}, Exp(-Abs(${f}) / (1 + Abs(${f}))))`, // a weight in [1/e, 1]: no float32 underflow
+];
+const SIZES = [1, 2, 7, 33, 130];
+
+/** Random valid ranges for M rows of i and N rows of j: contiguous clusters, random kept blocks. */
+function randomRanges(M: number, N: number, seed: number) {
+  const r = rng(seed);
+  const cuts = (n: number) => {
+    const c = [0];
+    while (c[c.length - 1]! < n) c.push(Math.min(n, c[c.length - 1]! + 1 + Math.floor(r() * n * 0.5)));
+    return c.slice(1).map((e, k) => [c[k]!, e] as [number, number]);
+  };
+  const ci = cuts(M), cj = cuts(N);
+  const keep = ci.map(() => cj.map(() => r() < 0.6));
+  const side = (rows: [number, number][], cols: [number, number][], k: (a: number, b: number) => boolean) => {
+    const red: number[] = [], slices: number[] = [];
+    rows.forEach((_, a) => {
+      cols.forEach((c, b) => k(a, b) && red.push(...c));
+      slices.push(red.length / 2);
+    });
+    return { out: Int32Array.from(rows.flat()), slices: Int32Array.from(slices), red: Int32Array.from(red) };
+  };
+  const I = side(ci, cj, (a, b) => keep[a]![b]!);
+  const J = side(cj, ci, (b, a) => keep[a]![b]!);
+  return { ranges_i: I.out, slices_i: I.slices, redranges_j: I.red, ranges_j: J.out, slices_j: J.slices, redranges_i: J.red };
+}
+
+describe('JS backend vs the reference evaluator (differential, random formulas)', function () {
+  this.timeout(120000);
+  const saved = JS_CONFIG.parallelMinPairs;
+  before(() => (JS_CONFIG.parallelMinPairs = 0)); // exercise the worker pool on small problems
+  after(() => (JS_CONFIG.parallelMinPairs = saved));
+
+  it('agrees on random kernels, sizes, ranges, threads and dtypes', () => {
+    const arb = fc.record({
+      spec: anyFormula(),
+      red: fc.integer({ min: 0, max: REDUCTIONS.length - 1 }),
+      tag: fc.integer({ min: 0, max: 1 }),
+      M: fc.constantFrom(...SIZES),
+      N: fc.constantFrom(...SIZES),
+      ranges: fc.boolean(),
+      threads: fc.constantFrom(1, 2, 3),
+      f32: fc.boolean(),
+      seed: fc.integer({ min: 1, max: 1e6 }),
+    });
+    fc.assert(
+      fc.property(arb, ({ spec, red, tag, M, N, ranges, threads, f32, seed }) => {
+        const text = `${DECLS}\nk = ${REDUCTIONS[red]!(specText(spec as Spec), tag)}`;
+        const k = compile(text);
+        const r = rng(seed);
+        const make = (n: number) => (f32 ? Float32Array.from({ length: n }, () => 4 * r() - 2) : Float64Array.from({ length: n }, () => 4 * r() - 2));
+        const args = Object.fromEntries(
+          k.args.map((a) => {
+            const rows = a.cat === 0 ? M : a.cat === 1 ? N : 1;
+            const data = make(rows * a.dim);
+            return [a.name, a.cat === 2 ? { data, shape: [a.dim] } : { data, shape: [rows, a.dim] }];
+          }),
+        );
+        const hasI = k.args.some((a) => a.cat === 0), hasJ = k.args.some((a) => a.cat === 1);
+        const rg = ranges ? randomRanges(hasI ? M : 1, hasJ ? N : 1, seed) : undefined;
+        const ref = k.run(args, { backend: 'ref', ranges: rg });
+        const js = k.run(args, { backend: 'js', ranges: rg, threads });
+        for (const o of ref.outputs) {
+          const mine = js[o.name]!;
+          expect(mine.shape).to.deep.equal(o.shape);
+          const want = Array.from(o.data as ArrayLike<number | bigint>, Number);
+          if (o.name === 'indices') {
+            // an index may differ only where the values tie within rounding (float32 rounding of f)
+            if (!f32) expectClose(mine.data, want, 0, 0, `${text}\nindices`);
+          } else {
+            const tol = f32 ? 2e-4 : 1e-9;
+            try {
+              expectClose(mine.data, want, tol, tol, 'values');
+            } catch (e) {
+              throw new Error(`${text}\nM=${M} N=${N} ranges=${ranges} threads=${threads} f32=${f32}\n${(e as Error).message}`);
+            }
+          }
+        }
+      }),
+      { seed: 7, numRuns: 250 },
+    );
+  });
+});
