@@ -1,0 +1,81 @@
+/**
+ * `npm run bench`: throughput of the Gaussian kernel sum a_i = Σ_j exp(-|x_i - y_j|² / 2) b_j
+ * (D = 3, float32) on each available backend, next to a plain-JS double loop written here.
+ *
+ *   npm run bench                         # N = M in 1e3, 1e4, 1e5
+ *   npm run bench -- --sizes 1000,20000 --threads 2
+ *
+ * Large sizes are timed on a slice of the output rows (all N columns), so that a run stays short;
+ * the throughput (pairs/s) is what is compared. The machine is shared and noisy: compare ratios
+ * measured in one run.
+ */
+import { availableParallelism } from 'node:os';
+import { compile, type Backend } from '../src/index.js';
+
+const argv = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const k = argv.indexOf(`--${name}`);
+  return k >= 0 ? argv[k + 1] : undefined;
+};
+const sizes = (opt('sizes') ?? '1000,10000,100000').split(',').map(Number);
+const maxThreads = Number(opt('threads') ?? availableParallelism());
+const budget = Number(opt('pairs') ?? 4e8); // pairs per timed run at most
+
+const kernel = compile('x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\ngauss = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)');
+
+let seed = 42;
+const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+const f32 = (n: number) => Float32Array.from({ length: n }, rand);
+
+/** The plain double loop: what a careful JS programmer writes by hand. */
+function plainLoop(x: Float32Array, y: Float32Array, b: Float32Array, M: number, N: number, out: Float32Array): void {
+  for (let i = 0; i < M; i++) {
+    const x0 = x[3 * i]!, x1 = x[3 * i + 1]!, x2 = x[3 * i + 2]!;
+    let s = 0;
+    for (let j = 0; j < N; j++) {
+      const d0 = x0 - y[3 * j]!, d1 = x1 - y[3 * j + 1]!, d2 = x2 - y[3 * j + 2]!;
+      s += Math.exp(-0.5 * (d0 * d0 + d1 * d1 + d2 * d2)) * b[j]!;
+    }
+    out[i] = s;
+  }
+}
+
+function time(fn: () => void, minMs = 300): number {
+  fn(); // warm up (compile, JIT)
+  let n = 0;
+  const t0 = performance.now();
+  do {
+    fn();
+    n++;
+  } while (performance.now() - t0 < minMs);
+  return (performance.now() - t0) / n / 1000;
+}
+
+const fmt = (v: number) => (v >= 1e9 ? `${(v / 1e9).toFixed(2)} G` : `${(v / 1e6).toFixed(1)} M`);
+console.log(`Gaussian kernel sum, D = 3, float32, Node ${process.version}, ${availableParallelism()} cores`);
+console.log('backend          N = M      rows timed   time/run      pairs/s    vs plain JS');
+const row = (name: string, N: number, rows: number, secs: number, base?: number) => {
+  const rate = (rows * N) / secs;
+  console.log(`${name.padEnd(16)} ${String(N).padStart(7)}  ${String(rows).padStart(10)}   ${(secs * 1e3).toFixed(2).padStart(8)} ms   ${fmt(rate).padStart(9)}   ${base ? `${(rate / base).toFixed(2)}×` : ''}`);
+  return rate;
+};
+
+for (const N of sizes) {
+  const rows = Math.max(1, Math.min(N, Math.floor(budget / N)));
+  const x = f32(rows * 3), y = f32(N * 3), b = f32(N);
+  const out = new Float32Array(rows);
+  const base = row('plain JS loop', N, rows, time(() => plainLoop(x, y, b, rows, N, out)));
+  const args = { x: { data: x, shape: [rows, 3] }, y: { data: y, shape: [N, 3] }, b: { data: b, shape: [N, 1] } };
+  const backends: [string, Backend, number][] = [['js, 1 thread', 'js', 1]];
+  if (maxThreads > 1) backends.push([`js, ${maxThreads} threads`, 'js', maxThreads]);
+  if (rows * N <= 4e6) backends.push(['ref (float64)', 'ref', 1]);
+  for (const [name, backend, threads] of backends) row(name, N, rows, time(() => kernel.run(args, { backend, threads })), base);
+}
+
+// call overhead: a tiny problem, many calls
+{
+  const x = f32(30), y = f32(30), b = f32(10);
+  const args = { x: { data: x, shape: [10, 3] }, y: { data: y, shape: [10, 3] }, b: { data: b, shape: [10, 1] } };
+  const secs = time(() => kernel.run(args, { backend: 'js' }), 500);
+  console.log(`\ncall overhead, N = M = 10 on js: ${(secs * 1e6).toFixed(1)} µs per call`);
+}
