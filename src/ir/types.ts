@@ -67,6 +67,19 @@ export interface PrintSpec {
   level: number;
 }
 
+/** The constructors a derivative rule builds with. */
+export interface GradBuilder {
+  /** The simplifying constructor of the simplify pass. */
+  smart(op: string, args: readonly Node[], params?: readonly Param[]): Node;
+  /** Reduce a contribution to dimension d: the identity when dims agree, the Sum of the components
+   * when d = 1 (a broadcast scalar argument). */
+  sumTo(c: Node, d: number): Node;
+  /** A constant. */
+  cst(v: number): Node;
+  /** Reverse-mode gradient of f with respect to v along e, for rules that need it (e.g. Max via ArgMax). */
+  gradOf(f: Node, v: Node, e: Node): Node;
+}
+
 /**
  * A registry entry: everything the compiler knows about one op.
  *
@@ -94,6 +107,18 @@ export interface OpDef {
    * result, built with `S`. Must compute exactly what `eval` computes. Every op with `eval` has it.
    */
   lower?(args: readonly (readonly SExpr[])[], params: readonly Param[], S: ScalarBuilder, dim: number): SExpr[];
+  /**
+   * Reverse-mode derivative rule (the autodiff pass, src/passes/autodiff.ts). Given this node `out`
+   * = op(args; params) and a cotangent `G` (a formula of dimension out.dim), return for each formula
+   * argument its contribution (∂out/∂arg)ᵀ·G, a formula of that argument's dimension, or undefined
+   * when the argument gets none. Build results with `B.smart` (simplifying constructor) so that
+   * gradients stay compact; `B.sumTo(c, d)` reduces a contribution to dimension d (a scalar argument
+   * broadcast to a vector receives the Sum of its contributions).
+   */
+  grad?(args: readonly Node[], params: readonly Param[], out: Node, G: Node, B: GradBuilder): (Node | undefined)[];
+  /** 'zero': the gradient is zero wherever it exists (Floor, Sign, comparisons, Arg ops, ...).
+   * 'error': not differentiable (KeOps cannot either): differentiating it is a diagnostic. */
+  noGrad?: 'zero' | 'error';
   /** f(a, b) = f(b, a): the simplifier may reorder the arguments. */
   commutative?: boolean;
   print?: PrintSpec;

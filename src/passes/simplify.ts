@@ -106,6 +106,7 @@ const RULES: Record<string, Rule> = {
     if (isConst(a!) && b!.op === 'Add' && isConst(b!.args[0]!)) return add(add(a!, b!.args[0]!), b!.args[1]!);
     if (a!.op === 'Minus' && b!.op === 'Minus') return neg(add(a!.args[0]!, b!.args[0]!));
     if (b!.op === 'Minus') return sub(a!, b!.args[0]!);
+    if (b!.op === 'Mult' && (constValue(b!.args[0]!) ?? 0) < 0 && !isConst(a!)) return sub(a!, mul(neg(b!.args[0]!), b!.args[1]!)); // x + (-c)·y → x − c·y
     if (a!.op === 'Minus') return sub(b!, a!.args[0]!);
     const [ca, xa] = coeff(a!);
     const [cb, xb] = coeff(b!);
@@ -153,6 +154,9 @@ const RULES: Record<string, Rule> = {
     if (a!.op === 'Minus') return neg(mul(a!.args[0]!, b!));
     if (b!.op === 'Minus') return neg(mul(a!, b!.args[0]!));
     if (a === b) return smart('Square', [a!]);
+    // SumT(s, d) is s broadcast to dimension d: multiply by the scalar instead
+    if (b!.op === 'SumT' && a!.dim === b!.dim) return mul(b!.args[0]!, a!);
+    if (a!.op === 'SumT' && b!.dim === a!.dim) return mul(a!.args[0]!, b!);
     if (a!.op === 'Exp' && b!.op === 'Exp') return smart('Exp', [add(a!.args[0]!, b!.args[0]!)]);
     if (a!.op === 'Exp') return mul(b!, a!); // Exp factors to the right
     return undefined;
@@ -210,20 +214,41 @@ const RULES: Record<string, Rule> = {
   },
   Scalprod([a, b]) {
     if (isZero(a!) || isZero(b!)) return Zero(1);
+    if (a!.op === 'ElemT') return mul(a!.args[0]!, smart('Elem', [b!], [a!.params[1]!]));
+    if (b!.op === 'ElemT') return mul(b!.args[0]!, smart('Elem', [a!], [b!.params[1]!]));
+    if (a!.op === 'SumT') return mul(a!.args[0]!, smart('Sum', [b!]));
+    if (b!.op === 'SumT') return mul(b!.args[0]!, smart('Sum', [a!]));
     if (a!.dim === 1) return mul(a!, b!);
     if (a === b) return smart('Sum', [smart('Square', [a!])]);
     if (a!.op === 'Minus') return neg(smart('Scalprod', [a!.args[0]!, b!]));
     if (b!.op === 'Minus') return neg(smart('Scalprod', [a!, b!.args[0]!]));
     if (a!.op === 'Mult' && a!.args[0]!.dim === 1 && a!.args[1]!.dim === a!.dim) return mul(a!.args[0]!, smart('Scalprod', [a!.args[1]!, b!]));
     if (b!.op === 'Mult' && b!.args[0]!.dim === 1 && b!.args[1]!.dim === b!.dim) return mul(b!.args[0]!, smart('Scalprod', [a!, b!.args[1]!]));
+    if (a!.op === 'Mult' && a!.args[1]!.dim === 1 && a!.args[0]!.dim === a!.dim) return mul(a!.args[1]!, smart('Scalprod', [a!.args[0]!, b!]));
+    if (b!.op === 'Mult' && b!.args[1]!.dim === 1 && b!.args[0]!.dim === b!.dim) return mul(b!.args[1]!, smart('Scalprod', [a!, b!.args[0]!]));
     return undefined;
   },
   SumT([a], [d]) {
     if (isZero(a!)) return Zero(d as number);
     return undefined;
   },
-  Elem([a]) {
+  Elem([a], [m]) {
     if (isZero(a!)) return Zero(1);
+    const k = m as number;
+    const el = (x: Node): Node => (x.dim === 1 ? x : smart('Elem', [x], [k]));
+    switch (a!.op) {
+      case 'ElemT':
+        return a!.params[1] === k ? a!.args[0] : Zero(1);
+      case 'SumT':
+        return a!.args[0];
+      case 'Add':
+      case 'Subtract':
+      case 'Mult':
+      case 'Divide':
+        return smart(a!.op, [el(a!.args[0]!), el(a!.args[1]!)]);
+      case 'Minus':
+        return neg(el(a!.args[0]!));
+    }
     return undefined;
   },
 };

@@ -1,6 +1,6 @@
 /** Other operations (keops-reference §1.10): soft-DTW and B-spline bases. */
 import type { OpDef } from '../types.js';
-import { type Alg, computed, fmin, intParam, paramError, pint, scalarDim } from './util.js';
+import { type Alg, computed, fmin, type GradFn, gradN, intParam, paramError, pint, scalarDim, type V } from './util.js';
 
 const G = 'other';
 
@@ -11,26 +11,65 @@ const G = 'other';
  * minimum. Lowered, the n x m cells unroll into straight-line code.
  */
 function softDtw<T>(A: Alg<T>, x: ArrayLike<T>, y: ArrayLike<T>, g: T): T {
+  return softDtwTable(A, x, y, g)[y.length - 1]![x.length - 1]!;
+}
+
+/** The cost (x_i - y_j)². */
+function sqDiff<T>(A: Alg<T>, x: ArrayLike<T>, y: ArrayLike<T>, i: number, j: number): T {
+  const d = A.sub(x[i]!, y[j]!);
+  return A.mul(d, d);
+}
+
+/** Every cell of the soft-DTW programme: r[j][i] = r(i, j). */
+function softDtwTable<T>(A: Alg<T>, x: ArrayLike<T>, y: ArrayLike<T>, g: T): T[][] {
   const n = x.length;
-  const col = new Array<T>(n); // r(., j-1), then r(., j)
-  const cost = (i: number, j: number): T => {
-    const d = A.sub(x[i]!, y[j]!);
-    return A.mul(d, d);
-  };
-  col[0] = cost(0, 0);
-  for (let i = 1; i < n; i++) col[i] = A.add(cost(i, 0), col[i - 1]!);
+  const cost = (i: number, j: number): T => sqDiff(A, x, y, i, j);
+  const first = new Array<T>(n);
+  first[0] = cost(0, 0);
+  for (let i = 1; i < n; i++) first[i] = A.add(cost(i, 0), first[i - 1]!);
+  const r = [first];
   for (let j = 1; j < y.length; j++) {
-    let diag = col[0]!; // r(i-1, j-1)
-    col[0] = A.add(cost(0, j), col[0]!);
+    const prev = r[j - 1]!;
+    const col = new Array<T>(n);
+    col[0] = A.add(cost(0, j), prev[0]!);
     for (let i = 1; i < n; i++) {
-      const [a, b, c] = [diag, col[i]!, col[i - 1]!]; // r(i-1,j-1), r(i,j-1), r(i-1,j)
+      const [a, b, c] = [prev[i - 1]!, prev[i]!, col[i - 1]!]; // r(i-1,j-1), r(i,j-1), r(i-1,j)
       const mn = fmin(A, fmin(A, a, b), c);
-      const e = (r: T): T => A.exp(A.div(A.sub(mn, r), g));
-      diag = col[i]!;
+      const e = (v: T): T => A.exp(A.div(A.sub(mn, v), g));
       col[i] = A.sub(A.add(cost(i, j), mn), A.mul(g, A.log(A.add(A.add(e(a), e(b)), e(c)))));
     }
+    r.push(col);
   }
-  return col[n - 1]!;
+  return r;
+}
+
+/**
+ * The gradient of soft-DTW with respect to x and y, concatenated (KeOps's GradSoftDTW_SqDist): the
+ * forward table r, then the backward pass of Cuturi & Blondel (2017). e(i,j) = ∂r(n-1,m-1)/∂r(i,j)
+ * sums, over the successors s of (i,j), e(s) times the weight of r(i,j) in r(s), which is
+ * exp((r(s) - r(i,j) - cost(s))/γ) (the soft-min weight; 1 on the first row and column, where r is
+ * a plain cumulative sum). Then ∂/∂x_i = Σ_j 2(x_i - y_j) e(i,j) and ∂/∂y_j = -Σ_i 2(x_i - y_j) e(i,j).
+ */
+function softDtwGrad<T>(A: Alg<T>, x: ArrayLike<T>, y: ArrayLike<T>, g: T): V<T>[] {
+  const [n, m] = [x.length, y.length];
+  const r = softDtwTable(A, x, y, g);
+  const weight = (i: number, j: number, si: number, sj: number): T => A.exp(A.div(A.sub(A.sub(r[sj]![si]!, r[j]![i]!), sqDiff(A, x, y, si, sj)), g));
+  const e = Array.from({ length: m }, () => new Array<V<T>>(n));
+  const gx = new Array<V<T>>(n).fill(0);
+  const gy = new Array<V<T>>(m).fill(0);
+  for (let j = m - 1; j >= 0; j--)
+    for (let i = n - 1; i >= 0; i--) {
+      const terms: T[] = [];
+      if (i + 1 < n) terms.push(A.mul(weight(i, j, i + 1, j), e[j]![i + 1]!));
+      if (j + 1 < m) terms.push(A.mul(weight(i, j, i, j + 1), e[j + 1]![i]!));
+      if (i + 1 < n && j + 1 < m) terms.push(A.mul(weight(i, j, i + 1, j + 1), e[j + 1]![i + 1]!));
+      const eij: V<T> = terms.length ? terms.reduce((s, t) => A.add(s, t)) : 1;
+      e[j]![i] = eij;
+      const t = A.mul(A.mul(2, A.sub(x[i]!, y[j]!)), eij);
+      gx[i] = A.add(gx[i]!, t);
+      gy[j] = A.sub(gy[j]!, t);
+    }
+  return [...gx, ...gy];
 }
 
 /**
@@ -60,6 +99,10 @@ export const OTHER_OPS: readonly OpDef[] = [
     sig: ['f', 'f', 'f'],
     dim: (d) => (scalarDim('SoftDTW_SqDist', d, 2, 'gamma'), 1),
     ...computed((A, [x, y, gamma]) => [softDtw(A, x!, y!, gamma![0]!)]),
+    // Not differentiable yet: KeOps differentiates x and y through a dedicated op (GradSoftDTW_SqDist,
+    // a forward-backward pass, not a compact formula of the other ops), and raises for gamma.
+    // GRAD_SOFTDTW_OP and softDtwGradRule below are that op and this rule, ready to be registered.
+    noGrad: 'error',
   },
   {
     name: 'BSpline',
@@ -73,5 +116,33 @@ export const OTHER_OPS: readonly OpDef[] = [
       return d[0]! - order - 1;
     },
     ...computed((A, [t, x], p, dim) => bspline(A, t!, x![0]!, pint(p, 0), dim)),
+    noGrad: 'error', // KeOps: not differentiable
   },
 ];
+
+/**
+ * KeOps's GradSoftDTW_SqDist(x,y,gamma): the gradient of SoftDTW_SqDist(x,y,gamma) with respect to x
+ * and y, concatenated (dim x + dim y). Not registered yet (adding an op to OP_LIST needs entries in the
+ * registry-wide test tables): to make SoftDTW_SqDist differentiable, add it to OTHER_OPS and replace
+ * SoftDTW_SqDist's `noGrad: 'error'` with `grad: softDtwGradRule`.
+ */
+export const GRAD_SOFTDTW_OP: OpDef = {
+  name: 'GradSoftDTW_SqDist',
+  group: G,
+  doc: 'GradSoftDTW_SqDist(x,y,gamma): gradient of SoftDTW_SqDist(x,y,gamma) with respect to x and y, concatenated (internal)',
+  sig: ['f', 'f', 'f'],
+  internal: true,
+  dim: (d) => (scalarDim('GradSoftDTW_SqDist', d, 2, 'gamma'), d[0]! + d[1]!),
+  ...computed((A, [x, y, gamma]) => softDtwGrad(A, x!, y!, gamma![0]!)),
+  noGrad: 'error', // as KeOps
+};
+
+/**
+ * The derivative rule of SoftDTW_SqDist through GRAD_SOFTDTW_OP (x and y only). Caveat: KeOps raises
+ * when gamma depends on the variable; a rule cannot tell (it does not see the variable), so gamma
+ * would silently get no gradient.
+ */
+export const softDtwGradRule: GradFn = gradN((o, [x, y, gamma], _out, g) => {
+  const both = o.mul(o.op('GradSoftDTW_SqDist', x!, y!, gamma!), g);
+  return [o.opp('Extract', [both], [0, x!.dim]), o.opp('Extract', [both], [x!.dim, y!.dim]), undefined];
+});

@@ -1,7 +1,7 @@
 /** Tensor algebra (keops-reference §1.7). Everything is row-major, as KeOps (C_CONTIGUOUS). */
-import type { OpDef, Param } from '../types.js';
+import type { Node, OpDef, Param } from '../types.js';
 import { mk } from '../node.js';
-import { computed, dimError, listParam, paramError, plist, prod, sum0 } from './util.js';
+import { computed, dimError, type GradOps, gradN, listParam, paramError, plist, prod, sum0 } from './util.js';
 
 const G = 'tensor';
 
@@ -53,6 +53,37 @@ function tensorDotPlan(params: readonly Param[]): TensorDotPlan {
 
 const plans = new WeakMap<readonly Param[], TensorDotPlan>();
 
+/**
+ * The derivative of TensorDot(f, g, dimsf, dimsg, contf, contg, permute): each argument's gradient
+ * is again a TensorDot, of the output gradient G (shaped as the output) with the other argument,
+ * contracting the output axes that came from the other argument, and permuted back into the
+ * argument's axis order.
+ */
+function tensorDotGrad(o: GradOps, [f, g]: readonly Node[], G: Node, params: readonly Param[]): Node[] {
+  const [df, dg, cf, cg] = [0, 1, 2, 3].map((k) => plist(params, k)) as [readonly number[], readonly number[], readonly number[], readonly number[]];
+  const keepF = df.map((_, k) => k).filter((k) => !cf.includes(k));
+  const keepG = dg.map((_, k) => k).filter((k) => !cg.includes(k));
+  const nF = keepF.length;
+  const permute = params.length > 4 ? plist(params, 4) : Array.from({ length: nF + keepG.length }, (_, k) => k);
+  const outShape = new Array<number>(permute.length);
+  [...keepF.map((k) => df[k]!), ...keepG.map((k) => dg[k]!)].forEach((d, k) => (outShape[permute[k]!] = d));
+  const posF = keepF.map((_, k) => permute[k]!); // output position of each kept axis of f
+  const posG = keepG.map((_, t) => permute[nF + t]!); // ... of each kept axis of g
+  const ascending = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
+  const isId = (p: readonly number[]): boolean => p.every((x, k) => x === k);
+  const dot = (a: Node, b: Node, ps: readonly (readonly number[])[], perm: number[]): Node => o.opp('TensorDot', [a, b], isId(perm) ? ps : [...ps, perm]);
+  // d/df = TensorDot(G, g): contract the g positions of G with g's kept axes. Kept: the f positions of
+  // G (ascending; position permute[k] is f axis keepF[k]), then g's contracted axes (ascending; g axis
+  // cg[t] is f axis cf[t]); the permutation sends each to its f axis.
+  const permF = [...ascending(posF).map((p) => keepF[posF.indexOf(p)]!), ...ascending(cg).map((a) => cf[cg.indexOf(a)]!)];
+  const gradF = dot(G, g!, [outShape, dg, posG, keepG], permF);
+  // d/dg = TensorDot(f, G): contract f's kept axes with their positions in G. Kept: f's contracted axes
+  // (ascending; f axis cf[t] is g axis cg[t]), then the g positions of G (ascending).
+  const permG = [...ascending(cf).map((a) => cg[cf.indexOf(a)]!), ...ascending(posG).map((p) => keepG[posG.indexOf(p)]!)];
+  const gradG = dot(f!, G, [df, outShape, keepF, posF], permG);
+  return [gradF, gradG];
+}
+
 function tensorDotDim(op: string, d: readonly number[], p: readonly Param[]): number {
   const df = listParam(op, p, 0, 2, 'dimsf', 1);
   const dg = listParam(op, p, 1, 3, 'dimsg', 1);
@@ -94,6 +125,8 @@ export const TENSOR_OPS: readonly OpDef[] = [
       const dv = v!.length;
       return Array.from({ length: dim }, (_, i) => sum0(A, Array.from({ length: dv }, (_, k) => A.mul(M![i * dv + k]!, v![k]!))));
     }),
+    // dA = G vᵀ (outer product), dv = Aᵀ G
+    grad: gradN((o, [M, v], _out, g) => [o.op('TensorProd', g, v!), o.op('VecMatMult', g, M!)]),
   },
   {
     name: 'VecMatMult',
@@ -108,6 +141,8 @@ export const TENSOR_OPS: readonly OpDef[] = [
     ...computed((A, [v, M], _p, n) =>
       Array.from({ length: n }, (_, i) => sum0(A, Array.from({ length: v!.length }, (_, k) => A.mul(v![k]!, M![k * n + i]!)))),
     ),
+    // dv = A G, dA = v Gᵀ
+    grad: gradN((o, [v, M], _out, g) => [o.op('MatVecMult', M!, g), o.op('TensorProd', v!, g)]),
   },
   {
     name: 'TensorProd',
@@ -116,6 +151,8 @@ export const TENSOR_OPS: readonly OpDef[] = [
     sig: ['f', 'f'],
     dim: (d) => d[0]! * d[1]!,
     ...computed((A, [f, g], _p, dim) => Array.from({ length: dim }, (_, kl) => A.mul(f![Math.floor(kl / g!.length)]!, g![kl % g!.length]!))),
+    // G seen as a dim f x dim g matrix: df = G g, dg = Gᵀ f
+    grad: gradN((o, [f, h], _out, g) => [o.op('MatVecMult', g, h!), o.op('VecMatMult', f!, g)]),
   },
   {
     name: 'TensorDot',
@@ -151,6 +188,7 @@ export const TENSOR_OPS: readonly OpDef[] = [
         if (k < 0) return out;
       }
     }),
+    grad: gradN((o, args, _out, g, params) => tensorDotGrad(o, args, g, params)),
   },
   {
     name: 'Kron',

@@ -8,7 +8,7 @@
  * so a bad integer parameter points at its own position. Hints may name formula argument k as `$k`.
  */
 import { SCALAR_FNS, type ScalarBuilder, type ScalarFn, type SExpr } from '../../lower/scalar.js';
-import { DimError, type OpDef, type Param, type PrintSpec } from '../types.js';
+import { DimError, type GradBuilder, type Node, type OpDef, type Param, type PrintSpec } from '../types.js';
 
 export type EvalFn = NonNullable<OpDef['eval']>;
 export type LowerFn = NonNullable<OpDef['lower']>;
@@ -310,4 +310,60 @@ export function cPow(x: number, y: number): number {
   if (x === 1 || y === 0) return 1;
   if (x === -1 && (y === Infinity || y === -Infinity)) return 1;
   return Math.pow(x, y);
+}
+
+// ---------------------------------------------------------------------------------------------
+// derivative rules (OpDef.grad): shorthands over the GradBuilder
+
+export type GradFn = NonNullable<OpDef['grad']>;
+
+/** The simplifying constructors a derivative rule builds with, as short functions. */
+export interface GradOps {
+  readonly add: (a: Node, b: Node) => Node;
+  readonly sub: (a: Node, b: Node) => Node;
+  readonly mul: (a: Node, b: Node) => Node;
+  readonly div: (a: Node, b: Node) => Node;
+  readonly neg: (a: Node) => Node;
+  /** op(args) */
+  readonly op: (name: string, ...args: Node[]) => Node;
+  /** op(args; params) */
+  readonly opp: (name: string, args: readonly Node[], params: readonly Param[]) => Node;
+  /** a scalar constant (an exact rational when it is a small decimal) */
+  readonly c: (v: number) => Node;
+  readonly B: GradBuilder;
+}
+
+const GOPS = new WeakMap<GradBuilder, GradOps>();
+
+/** The shorthands over B (built once per builder). */
+export function gradOps(B: GradBuilder): GradOps {
+  let o = GOPS.get(B);
+  if (!o) {
+    o = {
+      add: (a, b) => B.smart('Add', [a, b]),
+      sub: (a, b) => B.smart('Subtract', [a, b]),
+      mul: (a, b) => B.smart('Mult', [a, b]),
+      div: (a, b) => B.smart('Divide', [a, b]),
+      neg: (a) => B.smart('Minus', [a]),
+      op: (name, ...args) => B.smart(name, args),
+      opp: (name, args, params) => B.smart(name, args, params),
+      c: (v) => B.cst(v),
+      B,
+    };
+    GOPS.set(B, o);
+  }
+  return o;
+}
+
+/**
+ * The rule of a one-argument op: `fn(o, f, out, G, params)` is the contribution (∂out/∂f)ᵀ·G.
+ * For element-wise ops it is `f'(f) * G`, where the derivative may reuse `out` (Exp: G*out).
+ */
+export function grad1(fn: (o: GradOps, f: Node, out: Node, G: Node, params: readonly Param[]) => Node): GradFn {
+  return (args, params, out, G, B) => [fn(gradOps(B), args[0]!, out, G, params)];
+}
+
+/** A rule over all the formula arguments at once: `fn(o, args, out, G, params)`. */
+export function gradN(fn: (o: GradOps, args: readonly Node[], out: Node, G: Node, params: readonly Param[]) => (Node | undefined)[]): GradFn {
+  return (args, params, out, G, B) => fn(gradOps(B), args, out, G, params);
 }

@@ -20,6 +20,7 @@ export const VARIABLE_OPS: readonly OpDef[] = [
   {
     name: 'IntCst',
     group: 'constant',
+    noGrad: 'zero',
     doc: 'IntCst(n): the integer constant n (a scalar)',
     sig: ['i'],
     dim: (_d, p) => (intParam('IntCst', p, 0, 0, 'value'), 1),
@@ -28,6 +29,7 @@ export const VARIABLE_OPS: readonly OpDef[] = [
   {
     name: 'RatCst',
     group: 'constant',
+    noGrad: 'zero',
     doc: 'RatCst(p,q): the exact rational constant p/q (a scalar)',
     sig: ['i', 'i'],
     internal: true,
@@ -42,6 +44,7 @@ export const VARIABLE_OPS: readonly OpDef[] = [
   {
     name: 'Zero',
     group: 'constant',
+    noGrad: 'zero',
     doc: 'Zero(d): the zero vector of dimension d',
     sig: ['i'],
     dim: (_d, p) => intParam('Zero', p, 0, 0, 'dimension', 1),
@@ -50,6 +53,7 @@ export const VARIABLE_OPS: readonly OpDef[] = [
   {
     name: 'Cst',
     group: 'constant',
+    noGrad: 'zero',
     doc: 'Cst(v): a float constant that is not a small exact rational (internal; v is params[0])',
     sig: ['i'],
     internal: true,

@@ -1,7 +1,7 @@
 /** Vector operations (keops-reference §1.6). Macros (SqNorm2, SqDist, ...) expand into core ops. */
 import type { Node, OpDef } from '../types.js';
 import { mk } from '../node.js';
-import { type Alg, broadcastDim, computed, dimError, intParam, paramError, pint, scalarDim, sum0, trunc } from './util.js';
+import { type Alg, broadcastDim, computed, dimError, grad1, gradN, intParam, paramError, pint, scalarDim, sum0, trunc } from './util.js';
 
 const G = 'vector';
 
@@ -39,13 +39,15 @@ function weightedSqNorm(s: Node, f: Node): Node {
  * Max / Min / ArgMax / ArgMin: a chain of strict comparisons from component 0, so ties keep the first
  * index (as KeOps) and a NaN component is never better (a NaN first component stays the result).
  */
-function extremum(name: string, doc: string, better: <T>(A: Alg<T>, x: T, best: T) => T, arg: boolean): OpDef {
+function extremum(name: string, doc: string, better: <T>(A: Alg<T>, x: T, best: T) => T, arg: boolean, argOp: 'ArgMax' | 'ArgMin'): OpDef {
   return {
     name,
     group: G,
     doc,
     sig: ['f'],
     dim: () => 1,
+    // Max(f): G flows to the selected component, OneHot(ArgMax(f), dim f)*G; ArgMax: gradient zero
+    ...(arg ? { noGrad: 'zero' as const } : { grad: grad1((o, f, _out, g) => (f.dim === 1 ? g : o.mul(o.opp('OneHot', [o.op(argOp, f)], [f.dim]), g))) }),
     ...computed(<T>(A: Alg<T>, [f]: readonly ArrayLike<T>[]) => {
       let best: T = f![0]!;
       let at = A.c(0);
@@ -67,6 +69,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
     sig: ['f'],
     dim: () => 1,
     ...computed((A, [f]) => [sum0(A, f!)]),
+    grad: grad1((o, f, _out, g) => (f.dim === 1 ? g : o.opp('SumT', [g], [f.dim]))),
   },
   {
     name: 'SumT',
@@ -79,11 +82,12 @@ export const VECTOR_OPS: readonly OpDef[] = [
       return intParam('SumT', p, 0, 1, 'dimension', 1);
     },
     ...computed((_A, [f], _p, dim) => Array.from({ length: dim }, () => f![0]!)),
+    grad: grad1((o, _f, _out, g) => o.op('Sum', g)),
   },
-  extremum('Max', 'Max(f): largest component of f', (A, x, b) => A.lt(b, x), false),
-  extremum('Min', 'Min(f): smallest component of f', (A, x, b) => A.lt(x, b), false),
-  extremum('ArgMax', 'ArgMax(f): index of the largest component, as a float (first index on ties)', (A, x, b) => A.lt(b, x), true),
-  extremum('ArgMin', 'ArgMin(f): index of the smallest component, as a float (first index on ties)', (A, x, b) => A.lt(x, b), true),
+  extremum('Max', 'Max(f): largest component of f', (A, x, b) => A.lt(b, x), false, 'ArgMax'),
+  extremum('Min', 'Min(f): smallest component of f', (A, x, b) => A.lt(x, b), false, 'ArgMin'),
+  extremum('ArgMax', 'ArgMax(f): index of the largest component, as a float (first index on ties)', (A, x, b) => A.lt(b, x), true, 'ArgMax'),
+  extremum('ArgMin', 'ArgMin(f): index of the smallest component, as a float (first index on ties)', (A, x, b) => A.lt(x, b), true, 'ArgMin'),
   {
     name: 'Scalprod',
     group: G,
@@ -100,6 +104,15 @@ export const VECTOR_OPS: readonly OpDef[] = [
       if (a!.length !== b!.length) return [a!.length === 1 ? A.mul(a![0]!, sum0(A, b!)) : A.mul(sum0(A, a!), b![0]!)];
       return [sum0(A, Array.from({ length: a!.length }, (_, k) => A.mul(a![k]!, b![k]!)))];
     }),
+    // G*g for f (G a scalar); with a scalar argument s (s|v = s*Sum(v)): G*Sum(v) for s, SumT(G*s) for v
+    grad: gradN((o, args, _out, g) =>
+      args.map((a, k) => {
+        const other = args[1 - k]!;
+        if (a.dim === other.dim) return o.mul(g, other);
+        if (a.dim === 1) return o.mul(g, o.op('Sum', other));
+        return o.opp('SumT', [o.mul(g, other)], [a.dim]);
+      }),
+    ),
   },
   { name: 'SqNorm2', group: G, doc: 'SqNorm2(f) = Sum(f**2)', sig: ['f'], dim: () => 1, expand: ([f]) => sqNorm2(f!) },
   { name: 'Norm2', group: G, doc: 'Norm2(f) = Sqrt(f|f)', sig: ['f'], dim: () => 1, expand: ([f]) => mk('Sqrt', [mk('Scalprod', [f!, f!])]) },
@@ -183,6 +196,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
       return 1;
     },
     ...computed((_A, [f], p) => [f![pint(p, 0)]!]),
+    grad: grad1((o, f, _out, g, p) => (f.dim === 1 ? g : o.opp('ElemT', [g], [f.dim, pint(p, 0)]))),
   },
   {
     name: 'ElemT',
@@ -197,6 +211,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
       return n;
     },
     ...computed((_A, [f], p, dim) => Array.from({ length: dim }, (_, k) => (k === pint(p, 1) ? f![0]! : 0))),
+    grad: grad1((o, _f, out, g, p) => (out.dim === 1 ? g : o.opp('Elem', [g], [pint(p, 1)]))),
   },
   {
     name: 'Extract',
@@ -211,6 +226,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
       return len;
     },
     ...computed((_A, [f], p, dim) => Array.from({ length: dim }, (_, k) => f![pint(p, 0) + k]!)),
+    grad: grad1((o, f, out, g, p) => (out.dim === f.dim ? g : o.opp('ExtractT', [g], [pint(p, 0), f.dim]))),
   },
   {
     name: 'ExtractT',
@@ -228,6 +244,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
       const start = pint(p, 0);
       return Array.from({ length: dim }, (_, k) => (k >= start && k < start + f!.length ? f![k - start]! : 0));
     }),
+    grad: grad1((o, f, out, g, p) => (out.dim === f.dim ? g : o.opp('Extract', [g], [pint(p, 0), f.dim]))),
   },
   {
     name: 'Concat',
@@ -236,6 +253,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
     sig: ['f', 'f'],
     dim: (d) => d[0]! + d[1]!,
     ...computed((_A, [f, g]) => [...Array.from(f!), ...Array.from(g!)]),
+    grad: gradN((o, [f, h], _out, g) => [o.opp('Extract', [g], [0, f!.dim]), o.opp('Extract', [g], [f!.dim, h!.dim])]),
   },
   {
     name: 'OneHot',
@@ -251,5 +269,6 @@ export const VECTOR_OPS: readonly OpDef[] = [
       const t = trunc(A, A.add(f![0]!, 0.5));
       return Array.from({ length: dim }, (_, k) => A.eq(t, k));
     }),
+    noGrad: 'zero',
   },
 ];
