@@ -5,8 +5,10 @@ import { kernelOutputs, type ArgInfo, type Kernel } from '../ir/kernel.js';
 import { printKernel } from '../ir/print.js';
 import { evaluateRef } from '../../runtime/ref/index.js';
 import { toRanges, validateRanges, type RangesInput } from '../../runtime/ranges/index.js';
-import { prepareArgs, type ArgsInput, type FloatDtype } from './inputs.js';
+import { prepareArgs, type ArgsInput, type ArrayInput, type FloatDtype } from './inputs.js';
 import { lowerKernel, type KernelPlan } from '../lower/plan.js';
+import { gradientKernel, type GradientKernel } from './grad.js';
+import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
 import { printJs, type JsCodeOptions } from '../targets/js.js';
 import { runJs } from '../../runtime/js/index.js';
 import { defaultThreads } from '../../runtime/js/pool.js';
@@ -125,6 +127,23 @@ export class CompiledKernel {
   }
 
   private planCache?: KernelPlan;
+
+  /**
+   * The gradient of this reduction with respect to argument `name`, as a kernel that takes this
+   * kernel's arguments plus the gradient input `e` (named `eName`, default `e`) of the output's
+   * shape. Available for Sum, LogSumExp and SumSoftMaxWeight reductions (as KeOps).
+   */
+  grad(name: string, eName?: string): GradientKernel {
+    return gradientKernel(this, (ir) => new CompiledKernel(ir), name, eName);
+  }
+
+  /**
+   * Solve (alpha·Id + K) a = b by conjugate gradient, where K·v is this Sum reduction with argument
+   * `varName` replaced by v; `args` are the other arguments (KeOps's KernelSolve).
+   */
+  solve(varName: string, args: Readonly<Record<string, ArrayInput>>, b: ArrayInput, options?: SolveOptions): SolveResult {
+    return kernelSolve(this, varName, args, b, options);
+  }
 
   /** The lowered plan (shared by every code generator). */
   get plan(): KernelPlan {

@@ -21,8 +21,10 @@ import { swapAxes, toRanges, type RangesInput } from '../../runtime/ranges/index
 import { aliasesToDeclarations, compile, type Backend, type CompiledKernel, type KernelOutput, type RunResult } from './compile.js';
 import type { FloatDtype } from './inputs.js';
 import { axisToTag, reductionString, type PassThroughRunOptions } from './genred.js';
+import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
 
 type Data = Float32Array | Float64Array;
+const isTypedArray = (v: unknown): v is Data => v instanceof Float32Array || v instanceof Float64Array;
 type Cat = 0 | 1 | 2;
 
 /** An array accepted by {@link Vi}, {@link Vj}, {@link Pm}: a typed array, or `{ data, shape }`. */
@@ -599,6 +601,65 @@ export class LazyTensor {
   /** The transpose, as a property (pykeops's `.T`). */
   get T(): LazyTensor {
     return this.t();
+  }
+
+  // ---- symbolic calculus -------------------------------------------------------------------
+
+  private static variable(v: LazyTensor, method: string): LazyTensor {
+    if (v.expr.k !== 'var') throw new InputError(`${method}: the variable must be a LazyTensor made by Vi, Vj or Pm, not a formula`);
+    return v;
+  }
+
+  /** Grad(this, v, e): the gradient (∂this/∂v)ᵀ·e, a LazyTensor of v's dimension. */
+  grad(v: LazyTensor, e: LazyOperand): LazyTensor {
+    return LazyTensor.make('Grad', [this, LazyTensor.variable(v, 'grad'), lift(e, 'Grad')]);
+  }
+
+  /** Diff(this, v, u): the directional derivative (∂this/∂v)·u. */
+  diff(v: LazyTensor, u: LazyOperand): LazyTensor {
+    return LazyTensor.make('Diff', [this, LazyTensor.variable(v, 'diff'), lift(u, 'Diff')]);
+  }
+
+  /** Divergence(this, v) = Σ_k ∂this_k/∂v_k. */
+  divergence(v: LazyTensor): LazyTensor {
+    return LazyTensor.make('Divergence', [this, LazyTensor.variable(v, 'divergence')]);
+  }
+
+  /** Laplacian(this, v) of a scalar formula. */
+  laplacian(v: LazyTensor): LazyTensor {
+    return LazyTensor.make('Laplacian', [this, LazyTensor.variable(v, 'laplacian')]);
+  }
+
+  /** GradMatrix(this, v): the transposed Jacobian, flattened (block k is ∇_v this_k). */
+  gradMatrix(v: LazyTensor): LazyTensor {
+    return LazyTensor.make('GradMatrix', [this, LazyTensor.variable(v, 'gradMatrix')]);
+  }
+
+  /**
+   * Solve (alpha·Id + K) a = b by conjugate gradient (KeOps's KernelSolve), where K is this scalar
+   * LazyTensor K_ij and K·a = Σ_j K_ij a_j; b has N rows (or (N, E)), and so has the solution.
+   */
+  solve(b: LazyArrayInput, options: SolveOptions = {}): SolveResult {
+    const bData = isTypedArray(b) ? b : b.data;
+    const E = isTypedArray(b) ? 1 : b.shape.length === 2 ? b.shape[1]! : 1;
+    const rows = bData.length / E;
+    if (!Number.isInteger(rows)) throw new InputError(`solve: b has ${bData.length} values, not a multiple of ${E}`);
+    const unknown = Vj({ data: bData, shape: [rows, E] });
+    const p = new Printer();
+    const f = p.print(this.mul(unknown).expr);
+    const kernel = cachedKernel(p.aliases(), reductionString('Sum', f, 0, {}).text);
+    const byName = new Map(p.leaves.map((l, k) => [`v${k}`, l]));
+    const varName = [...byName].find(([, l]) => l.data === bData && l.cat === 1)![0];
+    const args: Record<string, { data: Data; shape: number[] }> = {};
+    for (const a of kernel.args) {
+      if (a.name === varName) continue;
+      const l = byName.get(a.name)!;
+      args[a.name] = { data: l.data, shape: l.cat === 2 ? [l.dim] : [l.rows, l.dim] };
+    }
+    const opts: SolveOptions = { ...options };
+    if (opts.ranges === undefined && this.ranges !== undefined) opts.ranges = this.ranges;
+    if (opts.backend === undefined && this.backend !== undefined) opts.backend = this.backend;
+    return kernelSolve(kernel, varName, args, { data: bData, shape: [rows, E] }, opts);
   }
 
   // ---- reductions --------------------------------------------------------------------------

@@ -1,0 +1,92 @@
+import { InputError } from '../diagnostics/index.js';
+import type { ArrayInput } from './inputs.js';
+import type { CompiledKernel, RunOptions } from './compile.js';
+
+/** Options of the conjugate-gradient solver (KeOps's defaults). */
+export interface SolveOptions extends Omit<RunOptions, 'out'> {
+  /** Ridge: solves (alpha·Id + K) a = b. Default 1e-10. */
+  alpha?: number;
+  /** Stop when ‖r‖² < size(b)·eps² (KeOps's rule). Default 1e-6. */
+  eps?: number;
+  /** Give up (with an error) after this many iterations. Default max(100, 2·size(b)). */
+  maxIter?: number;
+}
+
+/** The result of a solve: the solution, and how the iteration went. */
+export interface SolveResult {
+  data: Float32Array | Float64Array;
+  shape: number[];
+  iterations: number;
+  /** ‖r‖² at the end. */
+  residual: number;
+}
+
+/**
+ * Conjugate gradient for (alpha·Id + A) a = b, with A symmetric positive semi-definite, given as a
+ * function computing A·v. Follows KeOps's KernelSolve (keops-reference §5.2): plain CG, stopping when
+ * ‖r‖² < size(b)·eps², returning 0 at once when ‖b‖² is already below that. Throws if it does not
+ * converge within `maxIter` iterations (the system is then not positive definite, or alpha is too small).
+ */
+export function conjugateGradient(apply: (v: Float64Array) => Float64Array, b: Float64Array, alpha: number, eps: number, maxIter: number): { x: Float64Array; iterations: number; residual: number } {
+  const n = b.length;
+  const dot = (u: Float64Array, w: Float64Array) => {
+    let s = 0;
+    for (let k = 0; k < n; k++) s += u[k]! * w[k]!;
+    return s;
+  };
+  const tol = n * eps * eps;
+  const x = new Float64Array(n);
+  const r = b.slice();
+  let rs = dot(r, r);
+  if (rs < tol) return { x, iterations: 0, residual: rs };
+  const p = r.slice();
+  for (let it = 1; it <= maxIter; it++) {
+    const Ap = apply(p);
+    for (let k = 0; k < n; k++) Ap[k] += alpha * p[k]!;
+    const pAp = dot(p, Ap);
+    if (!(pAp > 0)) throw new InputError(`KernelSolve: the operator is not positive definite (pᵀ(αI + K)p = ${pAp}); use a positive-definite kernel or a larger alpha`);
+    const step = rs / pAp;
+    for (let k = 0; k < n; k++) {
+      x[k] += step * p[k]!;
+      r[k] -= step * Ap[k]!;
+    }
+    const rsNew = dot(r, r);
+    if (rsNew < tol) return { x, iterations: it, residual: rsNew };
+    const beta = rsNew / rs;
+    for (let k = 0; k < n; k++) p[k] = r[k]! + beta * p[k]!;
+    rs = rsNew;
+  }
+  throw new InputError(`KernelSolve did not converge in ${maxIter} iterations (‖r‖² = ${rs.toExponential(3)}, target ${tol.toExponential(3)}); increase alpha or maxIter, or check that the kernel is positive definite`);
+}
+
+/**
+ * Solve (alpha·Id + K) a = b where K·v is the Sum reduction `kernel` with its argument `varName`
+ * replaced by v (the formula must be linear in it, e.g. `Exp(-SqDist(x, y)) * v`). `args` holds the
+ * other arguments; b has the shape of the output, and the solution the shape of `varName`'s array
+ * (they must agree: the system is square).
+ */
+export function kernelSolve(kernel: CompiledKernel, varName: string, args: Readonly<Record<string, ArrayInput>>, b: ArrayInput, options: SolveOptions = {}): SolveResult {
+  if (kernel.ir.reduction.name !== 'Sum') throw new InputError(`KernelSolve needs a Sum reduction, not ${kernel.ir.reduction.name}`);
+  const v = kernel.args.find((a) => a.name === varName);
+  if (!v) throw new InputError(`KernelSolve: kernel ${kernel.name} has no argument named '${varName}'; its arguments are ${kernel.args.map((a) => a.name).join(', ')}`);
+  if (v.cat === 2) throw new InputError(`KernelSolve: '${varName}' is a parameter; the unknown must be indexed by i or j`);
+  const bData = b instanceof Float32Array || b instanceof Float64Array ? b : b.data;
+  const outDim = kernel.ir.formula.dim;
+  if (outDim !== v.dim) throw new InputError(`KernelSolve: the output has dimension ${outDim} but '${varName}' has dimension ${v.dim}; the system must be square`);
+  if (bData.length % v.dim !== 0) throw new InputError(`KernelSolve: b has ${bData.length} values, not a multiple of the dimension ${v.dim}`);
+  const rows = bData.length / v.dim;
+  const f32 = bData instanceof Float32Array;
+  const alpha = options.alpha ?? 1e-10;
+  const eps = options.eps ?? 1e-6;
+  if (!(alpha >= 0) || !(eps > 0)) throw new InputError(`KernelSolve: alpha must be >= 0 and eps > 0, got alpha = ${alpha}, eps = ${eps}`);
+  const maxIter = options.maxIter ?? Math.max(100, 2 * bData.length);
+  const { alpha: _a, eps: _e, maxIter: _m, ...runOptions } = options;
+  const apply = (p: Float64Array): Float64Array => {
+    const data = f32 ? Float32Array.from(p) : p;
+    const r = kernel.run({ ...args, [varName]: { data, shape: [rows, v.dim] } }, runOptions).values!;
+    if (r.data.length !== p.length) throw new InputError(`KernelSolve: K·v has ${r.data.length} values but b has ${p.length}; the system must be square (M = N)`);
+    return Float64Array.from(r.data as ArrayLike<number>);
+  };
+  const { x, iterations, residual } = conjugateGradient(apply, Float64Array.from(bData), alpha, eps, maxIter);
+  return { data: f32 ? Float32Array.from(x) : x, shape: [rows, v.dim], iterations, residual };
+}
