@@ -122,3 +122,40 @@ describe('keopsc compile --emit', () => {
     expect(ast.statements[3].value.callee).to.equal('Sum_Reduction');
   });
 });
+
+describe('keopsc cluster', () => {
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'keopsc-cluster-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes sorted clouds, permutations and ranges that keopsc run accepts', async () => {
+    const xs = Float64Array.from({ length: 40 }, (_, k) => ((k * 37) % 40) / 40);
+    const ys = Float64Array.from({ length: 30 }, (_, k) => ((k * 11) % 30) / 30);
+    saveNpy(join(dir, 'x.npy'), ndarray(xs, [40, 1]));
+    saveNpy(join(dir, 'y.npy'), ndarray(ys, [30, 1]));
+    const r = await cli('cluster', join(dir, 'x.npy'), join(dir, 'y.npy'), '--eps', '0.1', '--cutoff', '0.05', '-o', join(dir, 'c'));
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.match(/the ranges keep \d+\.\d% of the 40 x 30 pairs/);
+    const perm = loadNpy(join(dir, 'c/perm_x.npy'));
+    expect(perm.dtype).to.equal('int64');
+    const sorted = loadNpy(join(dir, 'c/x_sorted.npy')).data as Float64Array;
+    Array.from(perm.data as BigInt64Array).forEach((p, k) => expect(sorted[k]).to.equal(xs[Number(p)]));
+    writeFileSync(join(dir, 'k.keo'), 'x = Vi(0, 1)\ny = Vj(1, 1)\nk = Sum_Reduction(Exp(-SqDist(x, y) / 0.0001), 0)\n');
+    const run = await cli('run', join(dir, 'k.keo'), '-a', `x=${join(dir, 'c/x_sorted.npy')}`, '-a', `y=${join(dir, 'c/y_sorted.npy')}`, '--ranges', join(dir, 'c/ranges.npz'), '-o', join(dir, 'out.npy'));
+    expect(run.code, run.err).to.equal(0);
+  });
+
+  it('fails with one clear line on bad input', async () => {
+    saveNpy(join(dir, 'i.npy'), ndarray(Int32Array.from([1, 2]), [2]));
+    for (const [args, msg] of [
+      [['cluster', join(dir, 'i.npy'), join(dir, 'i.npy'), '--eps', '1', '--cutoff', '1', '-o', dir], /dtype int32/],
+      [['cluster', join(dir, 'x.npy'), join(dir, 'y.npy'), '--eps', 'abc', '--cutoff', '1', '-o', dir], /--eps must be a number/],
+      [['cluster', join(dir, 'x.npy'), join(dir, 'y.npy'), '--eps', '0', '--cutoff', '1', '-o', dir], /eps/],
+    ] as [string[], RegExp][]) {
+      const r = await cli(...args);
+      expect(r.code).to.equal(1);
+      expect(r.err).to.match(msg);
+      expect(r.err.trim().split('\n')).to.have.length(1);
+    }
+  });
+});

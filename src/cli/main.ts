@@ -1,4 +1,6 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { blockSparseRanges } from '../../runtime/cluster/index.js';
 import { Command, CommanderError, Option } from 'commander';
 import { KeopsError, InputError, formatDiagnostics } from '../diagnostics/index.js';
 import { parseModule } from '../syntax/parse.js';
@@ -159,6 +161,43 @@ function formatArray(name: string, shape: number[], data: ArrayLike<number | big
   return lines.join('\n');
 }
 
+/** `keopsc cluster`: blockSparseRanges on two .npy clouds, results written as .npy/.npz. */
+function clusterCmd(xPath: string, yPath: string, opts: { eps: string; cutoff: string; epsY?: string; output: string }, out: (s: string) => void): number {
+  const num = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new InputError(`--${name} must be a number, got '${v}'`);
+    return n;
+  };
+  const cloud = (path: string, name: string) => {
+    const a = loadNpy(path);
+    if (a.dtype !== 'float32' && a.dtype !== 'float64') throw new InputError(`${path} (${name}) has dtype ${a.dtype}; point clouds must be float32 or float64`);
+    if (a.shape.length !== 2 && a.shape.length !== 1) throw new InputError(`${path} (${name}) has shape (${a.shape.join(', ')}); point clouds are (n, d) or (n,)`);
+    return { data: a.data as Float32Array | Float64Array, shape: a.shape.length === 1 ? [a.shape[0]!, 1] : a.shape };
+  };
+  const x = cloud(xPath, 'x');
+  const y = cloud(yPath, 'y');
+  if (x.data.constructor !== y.data.constructor) throw new InputError(`${xPath} and ${yPath} have different dtypes; convert them to one`);
+  const bs = blockSparseRanges(x as { data: Float64Array; shape: number[] }, y as { data: Float64Array; shape: number[] }, { eps: num('eps', opts.eps)!, cutoff: num('cutoff', opts.cutoff)!, epsY: num('eps-y', opts.epsY) });
+  mkdirSync(opts.output, { recursive: true });
+  const nd = (data: NdArray['data'], shape: number[]): NdArray => ({ dtype: data instanceof Float32Array ? 'float32' : data instanceof Float64Array ? 'float64' : 'int64', shape, data });
+  const i64 = (a: Int32Array) => BigInt64Array.from(a, (v) => BigInt(v));
+  saveNpy(join(opts.output, 'x_sorted.npy'), nd(bs.x.data, [...bs.x.shape]));
+  saveNpy(join(opts.output, 'y_sorted.npy'), nd(bs.y.data, [...bs.y.shape]));
+  saveNpy(join(opts.output, 'perm_x.npy'), nd(i64(bs.permX), [bs.permX.length]));
+  saveNpy(join(opts.output, 'perm_y.npy'), nd(i64(bs.permY), [bs.permY.length]));
+  const r = bs.ranges;
+  const pairs = (a: Int32Array) => nd(i64(a), [a.length / 2, 2]);
+  saveNpz(join(opts.output, 'ranges.npz'), {
+    ranges_i: pairs(r.ranges_i), slices_i: nd(i64(r.slices_i), [r.slices_i.length]), redranges_j: pairs(r.redranges_j),
+    ranges_j: pairs(r.ranges_j), slices_j: nd(i64(r.slices_j), [r.slices_j.length]), redranges_i: pairs(r.redranges_i),
+  });
+  out(`${bs.clustersX.shape[0]} x-clusters, ${bs.clustersY.shape[0]} y-clusters; the ranges keep ${(100 * bs.keptFraction).toFixed(1)}% of the ${x.shape[0]} x ${y.shape[0]} pairs`);
+  out(`wrote x_sorted.npy, y_sorted.npy, perm_x.npy, perm_y.npy, ranges.npz to ${opts.output}`);
+  out(`run a kernel on the sorted clouds with: keopsc run FILE.keo --arg x=${join(opts.output, 'x_sorted.npy')} ... --ranges ${join(opts.output, 'ranges.npz')}`);
+  return 0;
+}
+
 /** The CLI entry point. Returns the exit code (also sets process.exitCode when run as a program). */
 export async function main(argv: string[], io: { out?: (s: string) => void; err?: (s: string) => void } = {}): Promise<number> {
   const out = io.out ?? ((s: string) => process.stdout.write(`${s}\n`));
@@ -192,6 +231,18 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .option('-j, --threads <n>', 'threads for large problems (default: all cores)')
     .action((file: string, opts: RunCliOptions) => {
       code = run(file, opts, out);
+    });
+  program
+    .command('cluster')
+    .description('block-sparse ranges from two point clouds: sorted copies, permutations and ranges (.npz)')
+    .argument('<x.npy>', 'the i points, (M, d) float32 or float64')
+    .argument('<y.npy>', 'the j points, (N, d), same dtype')
+    .requiredOption('--eps <size>', 'grid cell side for the clustering')
+    .requiredOption('--cutoff <distance>', 'every pair closer than this is kept (guaranteed)')
+    .option('--eps-y <size>', 'grid cell side for y (default: --eps)')
+    .requiredOption('-o, --output <dir>', 'folder for x_sorted.npy, y_sorted.npy, perm_x.npy, perm_y.npy, ranges.npz')
+    .action((xPath: string, yPath: string, opts: { eps: string; cutoff: string; epsY?: string; output: string }) => {
+      code = clusterCmd(xPath, yPath, opts, out);
     });
   program
     .command('compile')
