@@ -1,7 +1,7 @@
 import type { KernelPlan } from '../../src/lower/plan.js';
 import type { JsCodeOptions } from '../../src/targets/js.js';
 import type { Ranges } from '../ranges/index.js';
-import { rangesFor } from '../ranges/index.js';
+import { coalesce, rangesFor } from '../ranges/index.js';
 import { compileJs } from './compile.js';
 import { defaultThreads, runParallel, shared } from './pool.js';
 
@@ -37,7 +37,7 @@ export function runJs(
     const data = o.kind === 'index' ? new Float64Array(size) : k === 0 && out ? out : inp.dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
     return { name: o.name, kind: o.kind, shape, data };
   });
-  const R = inp.ranges ? rangesFor(inp.ranges, plan.tag) : null;
+  const R = inp.ranges ? coalesce(rangesFor(inp.ranges, plan.tag)) : null;
   const maxIndex = Math.max(-1, ...inp.arrays.keys());
   const A: (Float32Array | Float64Array | undefined)[] = Array.from({ length: maxIndex + 1 }, (_, k) => inp.arrays.get(k));
   const pairs = R ? rows * 64 + (R.red.length ? estimatePairs(R) : 0) : rows * (plan.tag === 0 ? inp.N : inp.M);

@@ -108,3 +108,27 @@ export function rowClusters(r: Ranges, tag: 0 | 1, rows: number): Int32Array {
   for (let k = 0; k < out.length / 2; k++) for (let i = out[2 * k]!; i < out[2 * k + 1]!; i++) cluster[i] = k;
   return cluster;
 }
+
+/**
+ * The same triplet with adjacent reduction intervals of each cluster merged ([a, b) then [b, c) becomes
+ * [a, c)), as KeOps's GPU code does. The indices visited, and their order, are unchanged, so every
+ * reduction gives the same result with fewer, longer inner loops (sorted clusters make most kept
+ * neighbours adjacent).
+ */
+export function coalesce(t: { out: Int32Array; slices: Int32Array; red: Int32Array }): { out: Int32Array; slices: Int32Array; red: Int32Array } {
+  const red: number[] = [];
+  const slices = new Int32Array(t.slices.length);
+  let from = 0;
+  for (let c = 0; c < t.slices.length; c++) {
+    const start = red.length;
+    for (let l = from; l < t.slices[c]!; l++) {
+      const a = t.red[2 * l]!, b = t.red[2 * l + 1]!;
+      if (a === b) continue;
+      if (red.length > start && red[red.length - 1] === a) red[red.length - 1] = b;
+      else red.push(a, b);
+    }
+    slices[c] = red.length / 2;
+    from = t.slices[c]!;
+  }
+  return { out: t.out, slices, red: Int32Array.from(red) };
+}
