@@ -100,7 +100,8 @@ const y_ = { data: y.data.map((v) => v / sigma), shape: y.shape };
 const b = { data: Float32Array.from({ length: N }, randn), shape: [N, 1] };
 const args = { x: x_, y: y_, b };
 for (const backend of backends) {
-  conv.run(args, { backend }); // warm-up: code generation, worker threads
+  conv.run(args, { backend }); // warm-up: code generation, worker threads, JIT of both code paths
+  conv.run(args, { backend, ranges });
   let t = performance.now();
   const full = conv.run(args, { backend }).values!.data;
   const tFull = (performance.now() - t) / 1000;
