@@ -9,6 +9,8 @@
  * ```
  * @packageDocumentation
  */
+// Node entry point: installs the worker-thread pool of the JS backend (Node only).
+import '../runtime/js/pool.js';
 export { compile, compileModule, aliasesToDeclarations, CompiledKernel, BACKENDS, SUM_SCHEMES, type SumScheme, type Backend, type CompileOptions, type CompiledModule, type RunOptions, type RunResult, type KernelOutput } from './api/compile.js';
 export { Genred, reductionString, axisToTag, type GenredFunction, type GenredOptions, type GenredResult, type GenredPair, type GenredReduction, type GenredCallArg, type TwoOutputReduction, type PassThroughRunOptions } from './api/genred.js';
 export { LazyTensor, Vi, Vj, Pm, lazyCacheInfo, clearLazyCache, type LazyArrayInput, type LazyOperand, type LazyRunOptions, type ValuesAndIndices } from './api/lazy.js';

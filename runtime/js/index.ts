@@ -2,8 +2,27 @@ import type { KernelPlan } from '../../src/lower/plan.js';
 import type { JsCodeOptions } from '../../src/targets/js.js';
 import type { Ranges } from '../ranges/index.js';
 import { coalesce, rangesFor } from '../ranges/index.js';
-import { compileJs } from './compile.js';
-import { defaultThreads, runParallel, shared } from './pool.js';
+import { compileJs, type JsKernelFn } from './compile.js';
+
+/**
+ * The parallel runner: registered by `./pool.ts` (worker_threads, Node only) when the Node entry point
+ * loads it. Without it (e.g. in a browser bundle of the compiler) the JS backend runs on the calling
+ * thread only, so this module has no Node-only import.
+ */
+export interface ParallelRunner {
+  threads(): number;
+  shared<T extends Float32Array | Float64Array | Int32Array>(a: T): T;
+  run(source: string, fn: JsKernelFn, job: { A: unknown[]; O: unknown[]; M: number; N: number; R: unknown; rows: number }, threads: number): void;
+}
+let runner: ParallelRunner | undefined;
+/** Install the parallel runner (called by runtime/js/pool.ts). */
+export function setParallelRunner(r: ParallelRunner): void {
+  runner = r;
+}
+/** The default thread count: the machine's cores when the worker pool is available, else 1. */
+export function defaultThreads(): number {
+  return runner ? runner.threads() : 1;
+}
 
 /** Tuning of the JS backend. `parallelMinPairs`: problems with fewer pairs run on the calling thread
  * (a thread hand-off costs about 0.1 ms); tests set it to 0 to exercise the pool on small data. */
@@ -42,14 +61,15 @@ export function runJs(
   const A: (Float32Array | Float64Array | undefined)[] = Array.from({ length: maxIndex + 1 }, (_, k) => inp.arrays.get(k));
   const pairs = R ? rows * 64 + (R.red.length ? estimatePairs(R) : 0) : rows * (plan.tag === 0 ? inp.N : inp.M);
   const nThreads = Math.max(1, Math.min(Math.floor(threads), rows));
-  if (nThreads === 1 || pairs < JS_CONFIG.parallelMinPairs) {
+  if (!runner || nThreads === 1 || pairs < JS_CONFIG.parallelMinPairs) {
     fn(A, outputs.map((o) => o.data), inp.M, inp.N, 0, rows, R);
     return outputs;
   }
+  const { shared } = runner;
   const sA = A.map((a) => (a ? shared(a) : undefined));
   const sO = outputs.map((o) => shared(o.data));
   const sR = R ? { out: shared(R.out), slices: shared(R.slices), red: shared(R.red) } : null;
-  runParallel(source, fn as never, { A: sA, O: sO, M: inp.M, N: inp.N, R: sR, rows }, nThreads);
+  runner.run(source, fn, { A: sA, O: sO, M: inp.M, N: inp.N, R: sR, rows }, nThreads);
   outputs.forEach((o, k) => {
     if (sO[k] !== o.data) o.data.set(sO[k]! as never);
   });

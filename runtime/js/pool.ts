@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
+import { setParallelRunner } from './index.js';
 
 /**
  * A persistent pool of worker threads for JS kernels. A run shares its inputs and outputs through
@@ -99,3 +100,5 @@ export function runParallel(
     throw new Error(`internal: a worker thread failed: ${text}`);
   }
 }
+
+setParallelRunner({ threads: defaultThreads, shared, run: (source, fn, job, threads) => runParallel(source, fn as never, job, threads) });

@@ -11,7 +11,7 @@ import { gradientKernel, type GradientKernel } from './grad.js';
 import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
 import { printJs, type JsCodeOptions } from '../targets/js.js';
 import { runJs } from '../../runtime/js/index.js';
-import { defaultThreads } from '../../runtime/js/pool.js';
+import { defaultThreads } from '../../runtime/js/index.js';
 
 /** Options of {@link compile} and {@link compileModule}. */
 export interface CompileOptions {
