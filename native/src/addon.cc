@@ -1,0 +1,884 @@
+// keopsc_native: loads kernels compiled by the C++ target (native/ABI.md) and runs them.
+//
+//   load(path)             -> handle   dlopen(RTLD_NOW | RTLD_LOCAL), dlsym keopsc_run / keopsc_info,
+//                                      parse and check the info JSON
+//   info(handle)           -> object   the parsed info JSON
+//   run(handle, options)   -> number   validate every array against the info, then run keopsc_run on
+//                                      blocks of output rows on a persistent thread pool; returns the
+//                                      number of threads used
+//   poolSize()             -> number   worker threads started so far (the calling thread not included)
+//
+// Every problem with the caller's arguments throws a TypeError or RangeError before any memory is
+// touched; problems with a library throw an Error. The generated code trusts its inputs (ABI.md).
+
+#include <napi.h>
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------------
+// The ABI (native/ABI.md)
+
+struct keopsc_call {
+  const void* const* in;
+  void* const* out;
+  int64_t M, N;
+  int64_t r0, r1;
+  const int32_t* ranges_out;
+  const int32_t* slices;
+  const int32_t* red;
+  int64_t n_clusters, n_red;
+};
+typedef int (*run_fn)(const keopsc_call*);
+typedef const char* (*info_fn)(void);
+
+// ---------------------------------------------------------------------------------------------------
+// A small JSON parser (objects, arrays, strings, numbers, true/false/null), for keopsc_info.
+
+struct JVal {
+  enum Kind { Null, Bool, Num, Str, Arr, Obj } kind = Null;
+  bool b = false;
+  double num = 0;
+  std::string str;
+  std::vector<JVal> arr;
+  std::vector<std::pair<std::string, JVal>> obj;
+  const JVal* get(const char* key) const {
+    for (const auto& kv : obj)
+      if (kv.first == key) return &kv.second;
+    return nullptr;
+  }
+};
+
+class JsonParser {
+ public:
+  explicit JsonParser(const char* s) : s_(s), p_(s) {}
+  JVal parse() {
+    JVal v = value(0);
+    ws();
+    if (*p_) fail("unexpected text after the value");
+    return v;
+  }
+
+ private:
+  const char* s_;
+  const char* p_;
+  [[noreturn]] void fail(const std::string& what) {
+    throw std::runtime_error(what + " at offset " + std::to_string(p_ - s_));
+  }
+  void ws() {
+    while (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r') p_++;
+  }
+  bool lit(const char* w) {
+    size_t n = std::strlen(w);
+    if (std::strncmp(p_, w, n) != 0) return false;
+    p_ += n;
+    return true;
+  }
+  JVal value(int depth) {
+    if (depth > 64) fail("nesting too deep");
+    ws();
+    JVal v;
+    char c = *p_;
+    if (c == '{') {
+      v.kind = JVal::Obj;
+      p_++;
+      ws();
+      if (*p_ == '}') {
+        p_++;
+        return v;
+      }
+      for (;;) {
+        ws();
+        if (*p_ != '"') fail("expected a string key");
+        std::string key = string();
+        ws();
+        if (*p_ != ':') fail("expected ':'");
+        p_++;
+        v.obj.emplace_back(std::move(key), value(depth + 1));
+        ws();
+        if (*p_ == ',') {
+          p_++;
+          continue;
+        }
+        if (*p_ == '}') {
+          p_++;
+          return v;
+        }
+        fail("expected ',' or '}'");
+      }
+    }
+    if (c == '[') {
+      v.kind = JVal::Arr;
+      p_++;
+      ws();
+      if (*p_ == ']') {
+        p_++;
+        return v;
+      }
+      for (;;) {
+        v.arr.push_back(value(depth + 1));
+        ws();
+        if (*p_ == ',') {
+          p_++;
+          continue;
+        }
+        if (*p_ == ']') {
+          p_++;
+          return v;
+        }
+        fail("expected ',' or ']'");
+      }
+    }
+    if (c == '"') {
+      v.kind = JVal::Str;
+      v.str = string();
+      return v;
+    }
+    if (lit("true")) {
+      v.kind = JVal::Bool;
+      v.b = true;
+      return v;
+    }
+    if (lit("false")) {
+      v.kind = JVal::Bool;
+      return v;
+    }
+    if (lit("null")) return v;
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      const char* start = p_;
+      if (*p_ == '-') p_++;
+      if (!(*p_ >= '0' && *p_ <= '9')) fail("bad number");
+      while (*p_ >= '0' && *p_ <= '9') p_++;
+      if (*p_ == '.') {
+        p_++;
+        if (!(*p_ >= '0' && *p_ <= '9')) fail("bad number");
+        while (*p_ >= '0' && *p_ <= '9') p_++;
+      }
+      if (*p_ == 'e' || *p_ == 'E') {
+        p_++;
+        if (*p_ == '+' || *p_ == '-') p_++;
+        if (!(*p_ >= '0' && *p_ <= '9')) fail("bad number");
+        while (*p_ >= '0' && *p_ <= '9') p_++;
+      }
+      v.kind = JVal::Num;
+      v.num = std::strtod(std::string(start, p_).c_str(), nullptr);
+      return v;
+    }
+    if (!c) fail("unexpected end of text");
+    fail(std::string("unexpected character '") + c + "'");
+  }
+  static void utf8(std::string& out, uint32_t cp) {
+    if (cp < 0x80) {
+      out += char(cp);
+    } else if (cp < 0x800) {
+      out += char(0xC0 | (cp >> 6));
+      out += char(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += char(0xE0 | (cp >> 12));
+      out += char(0x80 | ((cp >> 6) & 0x3F));
+      out += char(0x80 | (cp & 0x3F));
+    } else {
+      out += char(0xF0 | (cp >> 18));
+      out += char(0x80 | ((cp >> 12) & 0x3F));
+      out += char(0x80 | ((cp >> 6) & 0x3F));
+      out += char(0x80 | (cp & 0x3F));
+    }
+  }
+  uint32_t hex4() {
+    uint32_t v = 0;
+    for (int k = 0; k < 4; k++) {
+      char h = *p_++;
+      v <<= 4;
+      if (h >= '0' && h <= '9') v |= uint32_t(h - '0');
+      else if (h >= 'a' && h <= 'f') v |= uint32_t(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F') v |= uint32_t(h - 'A' + 10);
+      else fail("bad \\u escape");
+    }
+    return v;
+  }
+  std::string string() {
+    p_++;  // opening quote
+    std::string out;
+    for (;;) {
+      char c = *p_;
+      if (!c) fail("unterminated string");
+      p_++;
+      if (c == '"') return out;
+      if (static_cast<unsigned char>(c) < 0x20) fail("control character in a string");
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      char e = *p_++;
+      switch (e) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          uint32_t cp = hex4();
+          if (cp >= 0xD800 && cp < 0xDC00 && p_[0] == '\\' && p_[1] == 'u') {
+            p_ += 2;
+            uint32_t lo = hex4();
+            if (lo >= 0xDC00 && lo < 0xE000) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            else fail("bad surrogate pair");
+          }
+          utf8(out, cp);
+          break;
+        }
+        default: p_--; fail("bad escape");
+      }
+    }
+  }
+};
+
+Napi::Value toJs(Napi::Env env, const JVal& v) {
+  switch (v.kind) {
+    case JVal::Null: return env.Null();
+    case JVal::Bool: return Napi::Boolean::New(env, v.b);
+    case JVal::Num: return Napi::Number::New(env, v.num);
+    case JVal::Str: return Napi::String::New(env, v.str);
+    case JVal::Arr: {
+      Napi::Array a = Napi::Array::New(env, v.arr.size());
+      for (size_t k = 0; k < v.arr.size(); k++) a.Set(uint32_t(k), toJs(env, v.arr[k]));
+      return a;
+    }
+    case JVal::Obj: {
+      Napi::Object o = Napi::Object::New(env);
+      for (const auto& kv : v.obj) o.Set(kv.first, toJs(env, kv.second));
+      return o;
+    }
+  }
+  return env.Undefined();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Kernel metadata and handles
+
+struct ArgInfo {
+  int64_t index, dim, cat;
+};
+struct OutInfo {
+  std::string name;
+  bool index;  // int64 indices (else values of the dtype)
+  int64_t width;
+};
+struct Kernel {
+  void* dl = nullptr;
+  run_fn run = nullptr;
+  std::string path;
+  std::string name;
+  bool f64 = false;
+  int tag = 0;
+  std::vector<ArgInfo> args;
+  std::vector<OutInfo> outputs;
+  int64_t nIn = 0;  // size of the `in` pointer array: max index + 1
+  JVal json;
+  ~Kernel() {
+    if (dl) dlclose(dl);
+  }
+};
+
+const napi_type_tag kKernelTag = {0x6b656f7073632d6bULL, 0x65726e656c2d7631ULL};
+
+bool isInt(double d, double lo, double hi) { return std::isfinite(d) && d == std::floor(d) && d >= lo && d <= hi; }
+
+// Check the info JSON's fields; throws std::runtime_error naming the first bad one.
+void readInfo(Kernel& k) {
+  const JVal& j = k.json;
+  auto bad = [](const std::string& what) { throw std::runtime_error(what); };
+  if (j.kind != JVal::Obj) bad("the info is not a JSON object");
+  const JVal* abi = j.get("abi");
+  if (!abi || abi->kind != JVal::Num) bad("the info has no numeric \"abi\"");
+  if (abi->num != 1) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", abi->num);
+    bad(std::string("the kernel has ABI version ") + buf + ", this addon supports 1 (recompile the kernel)");
+  }
+  const JVal* name = j.get("name");
+  if (name && name->kind == JVal::Str) k.name = name->str;
+  const JVal* dtype = j.get("dtype");
+  if (!dtype || dtype->kind != JVal::Str || (dtype->str != "float32" && dtype->str != "float64"))
+    bad("the info's \"dtype\" must be \"float32\" or \"float64\"");
+  k.f64 = dtype->str == "float64";
+  const JVal* tag = j.get("tag");
+  if (!tag || tag->kind != JVal::Num || (tag->num != 0 && tag->num != 1)) bad("the info's \"tag\" must be 0 or 1");
+  k.tag = int(tag->num);
+  const JVal* args = j.get("args");
+  if (!args || args->kind != JVal::Arr) bad("the info's \"args\" must be an array");
+  for (size_t a = 0; a < args->arr.size(); a++) {
+    const JVal& e = args->arr[a];
+    const JVal* index = e.kind == JVal::Obj ? e.get("index") : nullptr;
+    const JVal* dim = e.kind == JVal::Obj ? e.get("dim") : nullptr;
+    const JVal* cat = e.kind == JVal::Obj ? e.get("cat") : nullptr;
+    std::string where = "the info's args[" + std::to_string(a) + "]";
+    if (!index || index->kind != JVal::Num || !isInt(index->num, 0, 65535)) bad(where + " needs an integer \"index\" in [0, 65535]");
+    if (!dim || dim->kind != JVal::Num || !isInt(dim->num, 1, 1 << 30)) bad(where + " needs an integer \"dim\" >= 1");
+    if (!cat || cat->kind != JVal::Num || !isInt(cat->num, 0, 2)) bad(where + " needs \"cat\" 0, 1 or 2");
+    ArgInfo ai{int64_t(index->num), int64_t(dim->num), int64_t(cat->num)};
+    for (const auto& o : k.args)
+      if (o.index == ai.index) bad(where + " repeats index " + std::to_string(ai.index));
+    k.args.push_back(ai);
+    k.nIn = std::max(k.nIn, ai.index + 1);
+  }
+  const JVal* outs = j.get("outputs");
+  if (!outs || outs->kind != JVal::Arr || outs->arr.empty() || outs->arr.size() > 2) bad("the info's \"outputs\" must be an array of 1 or 2 outputs");
+  for (size_t o = 0; o < outs->arr.size(); o++) {
+    const JVal& e = outs->arr[o];
+    std::string where = "the info's outputs[" + std::to_string(o) + "]";
+    const JVal* kind = e.kind == JVal::Obj ? e.get("kind") : nullptr;
+    const JVal* width = e.kind == JVal::Obj ? e.get("width") : nullptr;
+    const JVal* oname = e.kind == JVal::Obj ? e.get("name") : nullptr;
+    if (!kind || kind->kind != JVal::Str || (kind->str != "float" && kind->str != "index")) bad(where + " needs \"kind\" \"float\" or \"index\"");
+    if (!width || width->kind != JVal::Num || !isInt(width->num, 1, 1 << 30)) bad(where + " needs an integer \"width\" >= 1");
+    k.outputs.push_back(OutInfo{oname && oname->kind == JVal::Str ? oname->str : (kind->str == "index" ? "indices" : "values"), kind->str == "index", int64_t(width->num)});
+  }
+}
+
+void finalizeKernel(napi_env, void* data, void*) { delete static_cast<Kernel*>(data); }
+
+// dlopen maps segments without checking them against the file's size, so a truncated library makes
+// it fault (SIGBUS) instead of failing. Check the ELF header, program headers and section header
+// table against the file first; returns an empty string when the file looks whole, else what is wrong.
+std::string checkElf(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::strerror(errno);
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (fstat(fd, &st) != 0) return std::strerror(errno);
+  uint64_t size = uint64_t(st.st_size);
+  auto readAt = [&](void* buf, size_t n, uint64_t off) { return pread(fd, buf, n, off_t(off)) == ssize_t(n); };
+  ElfW(Ehdr) eh;
+  if (size < sizeof eh || !readAt(&eh, sizeof eh, 0)) return "file too short to be a shared library";
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) return "not an ELF file (invalid ELF header)";
+#if __SIZEOF_POINTER__ == 8
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64) return "not a 64-bit ELF library";
+#else
+  if (eh.e_ident[EI_CLASS] != ELFCLASS32) return "not a 32-bit ELF library";
+#endif
+  if (eh.e_type != ET_DYN) return "not a shared library (ELF type is not ET_DYN)";
+  if (eh.e_phentsize != sizeof(ElfW(Phdr)) || eh.e_phnum == 0) return "bad ELF program header table";
+  uint64_t phEnd = uint64_t(eh.e_phoff) + uint64_t(eh.e_phnum) * eh.e_phentsize;
+  if (phEnd > size) return "truncated file (program headers past the end)";
+  std::vector<ElfW(Phdr)> ph(eh.e_phnum);
+  if (!readAt(ph.data(), ph.size() * sizeof(ElfW(Phdr)), eh.e_phoff)) return "cannot read the program headers";
+  for (const auto& p : ph)
+    if ((p.p_type == PT_LOAD || p.p_type == PT_DYNAMIC) && uint64_t(p.p_offset) + uint64_t(p.p_filesz) > size)
+      return "truncated file (a segment ends past the end of the file)";
+  if (eh.e_shoff != 0 && uint64_t(eh.e_shoff) + uint64_t(eh.e_shnum) * eh.e_shentsize > size) return "truncated file (section headers past the end)";
+  return "";
+}
+
+Napi::Value Load(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "load: expected the path of a compiled kernel library (a string)");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  if (path.empty() || path.find('\0') != std::string::npos) throw Napi::TypeError::New(env, "load: the path is empty or holds a NUL character");
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) throw Napi::Error::New(env, "load: cannot load kernel library '" + path + "': " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw Napi::Error::New(env, "load: cannot load kernel library '" + path + "': not a regular file");
+  std::string bad = checkElf(path);
+  if (!bad.empty()) throw Napi::Error::New(env, "load: cannot load kernel library '" + path + "': " + bad);
+  // dlopen searches the library path for names without a slash: make it a path
+  std::string open = path.find('/') == std::string::npos ? "./" + path : path;
+  dlerror();
+  void* dl = dlopen(open.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!dl) {
+    const char* e = dlerror();
+    throw Napi::Error::New(env, "load: cannot load kernel library '" + path + "': " + (e ? e : "dlopen failed"));
+  }
+  std::unique_ptr<Kernel> k(new Kernel());
+  k->dl = dl;
+  k->path = path;
+  k->run = reinterpret_cast<run_fn>(dlsym(dl, "keopsc_run"));
+  if (!k->run) throw Napi::Error::New(env, "load: '" + path + "' is not a keopsc kernel: it has no symbol keopsc_run");
+  info_fn inf = reinterpret_cast<info_fn>(dlsym(dl, "keopsc_info"));
+  if (!inf) throw Napi::Error::New(env, "load: '" + path + "' is not a keopsc kernel: it has no symbol keopsc_info");
+  const char* text = inf();
+  if (!text) throw Napi::Error::New(env, "load: '" + path + "': keopsc_info returned a null pointer");
+  try {
+    k->json = JsonParser(text).parse();
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string("load: '") + path + "': keopsc_info is not valid JSON: " + e.what());
+  }
+  try {
+    readInfo(*k);
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string("load: '") + path + "': " + e.what());
+  }
+  Napi::Object h = Napi::Object::New(env);
+  h.DefineProperties({
+      Napi::PropertyDescriptor::Value("path", Napi::String::New(env, k->path), napi_enumerable),
+      Napi::PropertyDescriptor::Value("name", Napi::String::New(env, k->name), napi_enumerable),
+  });
+  napi_status s = napi_type_tag_object(env, h, &kKernelTag);
+  if (s != napi_ok) throw Napi::Error::New(env, "load: internal: cannot tag the handle");
+  Kernel* raw = k.release();
+  s = napi_wrap(env, h, raw, finalizeKernel, nullptr, nullptr);
+  if (s != napi_ok) {
+    delete raw;
+    throw Napi::Error::New(env, "load: internal: cannot wrap the handle");
+  }
+  return h;
+}
+
+Kernel* unwrapKernel(Napi::Env env, Napi::Value v, const char* fn) {
+  bool ok = false;
+  if (v.IsObject()) napi_check_object_type_tag(env, v, &kKernelTag, &ok);
+  if (!ok) throw Napi::TypeError::New(env, std::string(fn) + ": the first argument must be a kernel handle returned by load()");
+  void* p = nullptr;
+  if (napi_unwrap(env, v, &p) != napi_ok || !p) throw Napi::TypeError::New(env, std::string(fn) + ": the kernel handle is not valid");
+  return static_cast<Kernel*>(p);
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Kernel* k = unwrapKernel(info.Env(), info.Length() ? info[0] : info.Env().Undefined(), "info");
+  return toJs(info.Env(), k->json);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The persistent thread pool. Workers are started on demand and live as long as the process (the pool
+// is never destroyed, so process exit never joins or terminates them). One run at a time: a run posts
+// a job, wakes the workers, works on blocks itself, then closes the job to late-comers and waits for
+// the workers that joined.
+
+struct Job {
+  run_fn run;
+  const keopsc_call* base;
+  const std::vector<int64_t>* cuts;  // block b = rows [cuts[b], cuts[b+1])
+  size_t nblocks;
+  std::atomic<size_t> next{0};
+  std::atomic<int> status{0};
+};
+
+void workOn(Job* j) {
+  for (;;) {
+    size_t b = j->next.fetch_add(1, std::memory_order_relaxed);
+    if (b >= j->nblocks) return;
+    keopsc_call c = *j->base;
+    c.r0 = (*j->cuts)[b];
+    c.r1 = (*j->cuts)[b + 1];
+    int r = j->run(&c);
+    if (r != 0) {
+      int expected = 0;
+      j->status.compare_exchange_strong(expected, r);
+      j->next.store(j->nblocks, std::memory_order_relaxed);
+    }
+  }
+}
+
+class Pool {
+ public:
+  size_t size() {
+    std::lock_guard<std::mutex> lk(m_);
+    return workers_.size();
+  }
+  // Run `j` with the calling thread and up to `helpers` workers.
+  void run(Job* j, int helpers) {
+    std::lock_guard<std::mutex> one(runMutex_);
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      // a new worker starts from the current generation, so it sees the job posted below
+      while (int(workers_.size()) < helpers) workers_.emplace_back([this, g = generation_] { loop(g); });
+      job_ = j;
+      wanted_ = helpers;
+      joined_ = 0;
+      generation_++;
+    }
+    cvWork_.notify_all();
+    workOn(j);
+    std::unique_lock<std::mutex> lk(m_);
+    wanted_ = 0;  // no late joiners
+    job_ = nullptr;
+    cvDone_.wait(lk, [this] { return active_ == 0; });
+  }
+
+ private:
+  void loop(uint64_t seen) {
+    std::unique_lock<std::mutex> lk(m_);
+    for (;;) {
+      cvWork_.wait(lk, [&] { return generation_ != seen; });
+      seen = generation_;
+      if (joined_ >= wanted_ || !job_) continue;
+      joined_++;
+      active_++;
+      Job* j = job_;
+      lk.unlock();
+      workOn(j);
+      lk.lock();
+      if (--active_ == 0) cvDone_.notify_all();
+    }
+  }
+  std::mutex runMutex_;
+  std::mutex m_;
+  std::condition_variable cvWork_, cvDone_;
+  std::vector<std::thread> workers_;
+  Job* job_ = nullptr;
+  uint64_t generation_ = 0;
+  int wanted_ = 0, joined_ = 0, active_ = 0;
+};
+
+Pool& pool() {
+  static Pool* p = new Pool();  // never destroyed: see above
+  return *p;
+}
+
+Napi::Value PoolSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(pool().size())); }
+
+// ---------------------------------------------------------------------------------------------------
+// run: validation
+
+struct Arr {
+  void* data = nullptr;
+  size_t length = 0;  // elements
+  size_t bytes = 0;
+  napi_typedarray_type type = napi_int8_array;
+};
+
+const char* typeName(napi_typedarray_type t) {
+  switch (t) {
+    case napi_int8_array: return "Int8Array";
+    case napi_uint8_array: return "Uint8Array";
+    case napi_uint8_clamped_array: return "Uint8ClampedArray";
+    case napi_int16_array: return "Int16Array";
+    case napi_uint16_array: return "Uint16Array";
+    case napi_int32_array: return "Int32Array";
+    case napi_uint32_array: return "Uint32Array";
+    case napi_float32_array: return "Float32Array";
+    case napi_float64_array: return "Float64Array";
+    case napi_bigint64_array: return "BigInt64Array";
+    case napi_biguint64_array: return "BigUint64Array";
+    default: return "typed array";
+  }
+}
+
+std::string describe(Napi::Env env, Napi::Value v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsTypedArray()) {
+    napi_typedarray_type t;
+    napi_get_typedarray_info(env, v, &t, nullptr, nullptr, nullptr, nullptr);
+    return typeName(t);
+  }
+  if (v.IsArray()) return "an Array";
+  if (v.IsNumber()) return "a number";
+  if (v.IsString()) return "a string";
+  if (v.IsBoolean()) return "a boolean";
+  if (v.IsBigInt()) return "a bigint";
+  if (v.IsFunction()) return "a function";
+  if (v.IsArrayBuffer()) return "an ArrayBuffer";
+  if (v.IsDataView()) return "a DataView";
+  return "an object";
+}
+
+// The typed array `v` must have type `want` (else TypeError naming `what`).
+Arr typed(Napi::Env env, Napi::Value v, napi_typedarray_type want, const std::string& what) {
+  Arr a;
+  if (!v.IsTypedArray()) throw Napi::TypeError::New(env, what + " must be a " + typeName(want) + ", got " + describe(env, v));
+  napi_value ab;
+  size_t off;
+  napi_get_typedarray_info(env, v, &a.type, &a.length, &a.data, &ab, &off);
+  if (a.type != want) throw Napi::TypeError::New(env, what + " must be a " + typeName(want) + ", got " + typeName(a.type));
+  size_t elt = want == napi_float32_array || want == napi_int32_array ? 4 : 8;
+  a.bytes = a.length * elt;
+  return a;
+}
+
+// A non-negative integer number (else TypeError / RangeError).
+int64_t count(Napi::Env env, Napi::Value v, const std::string& what, double max, double min = 0) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, what + " must be a number, got " + describe(env, v));
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!isInt(d, min, max)) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", d);
+    throw Napi::RangeError::New(env, what + " must be an integer in [" + std::to_string(int64_t(min)) + ", " + std::to_string(int64_t(max)) + "], got " + buf);
+  }
+  return int64_t(d);
+}
+
+// rows × width as a size, or SIZE_MAX on overflow (never equal to a real length).
+size_t product(int64_t rows, int64_t width) {
+  if (rows != 0 && uint64_t(width) > uint64_t(SIZE_MAX) / uint64_t(rows)) return SIZE_MAX;
+  return size_t(rows) * size_t(width);
+}
+
+const char* catName(int64_t cat) { return cat == 0 ? "i (M rows)" : cat == 1 ? "j (N rows)" : "parameter (1 row)"; }
+
+bool overlaps(const Arr& a, const Arr& b) {
+  if (!a.bytes || !b.bytes) return false;
+  auto a0 = reinterpret_cast<uintptr_t>(a.data), b0 = reinterpret_cast<uintptr_t>(b.data);
+  return a0 < b0 + b.bytes && b0 < a0 + a.bytes;
+}
+
+// Block boundaries over [0, rows): `nblocks` blocks of about equal weight, where a row weighs 1 plus
+// the length of the reduction of the cluster(s) covering it (dense: all rows weigh the same).
+std::vector<int64_t> splitRows(int64_t rows, size_t nblocks, const int32_t* out, const int32_t* slices, const int32_t* red, int64_t nc, double& total) {
+  std::vector<int64_t> cuts;
+  cuts.push_back(0);
+  if (!out) {
+    total = 0;
+    for (size_t b = 1; b < nblocks; b++) {
+      int64_t c = int64_t((__int128)rows * b / nblocks);
+      if (c > cuts.back()) cuts.push_back(c);
+    }
+    if (rows > cuts.back()) cuts.push_back(rows);
+    return cuts;
+  }
+  // piecewise-constant weights: sweep over the cluster boundaries
+  std::vector<int64_t> bounds;
+  bounds.reserve(size_t(2 * nc + 2));
+  bounds.push_back(0);
+  bounds.push_back(rows);
+  for (int64_t c = 0; c < nc; c++) {
+    bounds.push_back(out[2 * c]);
+    bounds.push_back(out[2 * c + 1]);
+  }
+  std::sort(bounds.begin(), bounds.end());
+  bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+  std::vector<double> delta(bounds.size() + 1, 0.0);
+  for (int64_t c = 0; c < nc; c++) {
+    if (out[2 * c] == out[2 * c + 1]) continue;
+    double len = 0;
+    for (int32_t l = c == 0 ? 0 : slices[c - 1]; l < slices[c]; l++) len += double(red[2 * l + 1]) - double(red[2 * l]);
+    size_t s = size_t(std::lower_bound(bounds.begin(), bounds.end(), int64_t(out[2 * c])) - bounds.begin());
+    size_t e = size_t(std::lower_bound(bounds.begin(), bounds.end(), int64_t(out[2 * c + 1])) - bounds.begin());
+    delta[s] += len;
+    delta[e] -= len;
+  }
+  std::vector<double> w(bounds.size(), 0.0);  // weight per row of segment [bounds[k], bounds[k+1])
+  double cur = 0;
+  total = 0;
+  for (size_t k = 0; k + 1 < bounds.size(); k++) {
+    cur += delta[k];
+    w[k] = 1 + std::max(0.0, cur);
+    total += w[k] * double(bounds[k + 1] - bounds[k]);
+  }
+  double target = total / double(nblocks), acc = 0;
+  size_t b = 1;
+  for (size_t k = 0; k + 1 < bounds.size() && b < nblocks; k++) {
+    int64_t s = bounds[k], e = bounds[k + 1];
+    double segW = w[k] * double(e - s);
+    while (b < nblocks && acc + segW >= target * double(b)) {
+      double need = target * double(b) - acc;
+      int64_t cut = s + int64_t(std::ceil(need / w[k]));
+      cut = std::min(std::max(cut, s), e);
+      if (cut > cuts.back() && cut < rows) cuts.push_back(cut);
+      b++;
+    }
+    acc += segW;
+  }
+  if (rows > cuts.back()) cuts.push_back(rows);
+  return cuts;
+}
+
+Napi::Value Run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Kernel* k = unwrapKernel(env, info.Length() ? info[0] : env.Undefined(), "run");
+  const std::string pre = "kernel '" + k->name + "': ";
+  if (info.Length() < 2 || !info[1].IsObject()) throw Napi::TypeError::New(env, pre + "run needs an options object { inputs, outputs, M, N, ranges?, threads? }");
+  Napi::Object opt = info[1].As<Napi::Object>();
+
+  // Phase 1: every property read (which may run user getters) happens here, before any pointer is
+  // taken, so no JS code runs between validating an array and running the kernel on it.
+  Napi::Value Mv = opt.Get("M"), Nv = opt.Get("N"), inV = opt.Get("inputs"), outV = opt.Get("outputs");
+  Napi::Value rv = opt.Get("ranges"), tv = opt.Get("threads"), mp = opt.Get("minParallelPairs");
+  std::vector<Napi::Value> inVals(k->args.size(), env.Undefined());
+  if (inV.IsArray()) {
+    Napi::Array a = inV.As<Napi::Array>();
+    uint32_t len = a.Length();
+    for (size_t i = 0; i < k->args.size(); i++)
+      if (k->args[i].index < len) inVals[i] = a.Get(uint32_t(k->args[i].index));
+  }
+  std::vector<Napi::Value> outVals;
+  uint32_t outLen = 0;
+  if (outV.IsArray()) {
+    Napi::Array a = outV.As<Napi::Array>();
+    outLen = a.Length();
+    if (outLen == k->outputs.size())
+      for (uint32_t o = 0; o < outLen; o++) outVals.push_back(a.Get(o));
+  }
+  bool hasRanges = !rv.IsUndefined() && !rv.IsNull();
+  Napi::Value rOut = env.Undefined(), rSl = env.Undefined(), rRed = env.Undefined();
+  if (hasRanges && rv.IsObject()) {
+    Napi::Object ro = rv.As<Napi::Object>();
+    rOut = ro.Get("out");
+    rSl = ro.Get("slices");
+    rRed = ro.Get("red");
+  }
+
+  // Phase 2: validation (no JS runs from here on)
+  const double maxSize = 9007199254740991.0;  // 2^53 - 1
+  int64_t M = count(env, Mv, pre + "M", maxSize);
+  int64_t N = count(env, Nv, pre + "N", maxSize);
+  int64_t rows = k->tag == 0 ? M : N;
+  int64_t redLen = k->tag == 0 ? N : M;
+  napi_typedarray_type ft = k->f64 ? napi_float64_array : napi_float32_array;
+  const char* dtype = k->f64 ? "float64" : "float32";
+
+  // inputs
+  if (!inV.IsArray()) throw Napi::TypeError::New(env, pre + "inputs must be an Array of typed arrays by variable index, got " + describe(env, inV));
+  std::vector<const void*> inPtr(size_t(std::max<int64_t>(k->nIn, 1)), nullptr);
+  std::vector<Arr> inArrs;
+  for (size_t i = 0; i < k->args.size(); i++) {
+    const ArgInfo& a = k->args[i];
+    std::string what = pre + "input " + std::to_string(a.index);
+    Napi::Value v = inVals[i];
+    if (v.IsUndefined() || v.IsNull())
+      throw Napi::TypeError::New(env, what + " (dim " + std::to_string(a.dim) + ", category " + catName(a.cat) + ") is missing: the kernel reads it");
+    Arr arr = typed(env, v, ft, what + " (the kernel is " + dtype + ")");
+    int64_t r = a.cat == 0 ? M : a.cat == 1 ? N : 1;
+    size_t want = product(r, a.dim);
+    if (arr.length != want) {
+      std::string rs = a.cat == 0 ? "M" : a.cat == 1 ? "N" : "1";
+      throw Napi::RangeError::New(env, what + " has " + std::to_string(arr.length) + " values, expected " + rs + " x dim = " + std::to_string(r) + " x " +
+                                           std::to_string(a.dim) + " = " + (want == SIZE_MAX ? std::string("too many") : std::to_string(want)));
+    }
+    inPtr[size_t(a.index)] = arr.data;
+    inArrs.push_back(arr);
+  }
+
+  // outputs
+  if (!outV.IsArray()) throw Napi::TypeError::New(env, pre + "outputs must be an Array of typed arrays, got " + describe(env, outV));
+  if (outLen != k->outputs.size())
+    throw Napi::RangeError::New(env, pre + "outputs has " + std::to_string(outLen) + " arrays, the kernel writes " + std::to_string(k->outputs.size()));
+  std::vector<void*> outPtr;
+  std::vector<Arr> outArrs;
+  for (size_t o = 0; o < k->outputs.size(); o++) {
+    const OutInfo& oi = k->outputs[o];
+    std::string what = pre + "output " + std::to_string(o) + " (" + oi.name + ")";
+    Arr arr = typed(env, outVals[o], oi.index ? napi_bigint64_array : ft, what);
+    size_t want = product(rows, oi.width);
+    if (arr.length != want)
+      throw Napi::RangeError::New(env, what + " has " + std::to_string(arr.length) + " values, expected rows x width = " + std::to_string(rows) + " x " +
+                                           std::to_string(oi.width) + " = " + (want == SIZE_MAX ? std::string("too many") : std::to_string(want)));
+    for (size_t i = 0; i < inArrs.size(); i++)
+      if (overlaps(arr, inArrs[i])) throw Napi::RangeError::New(env, what + " shares memory with input " + std::to_string(k->args[i].index));
+    for (size_t p = 0; p < outArrs.size(); p++)
+      if (overlaps(arr, outArrs[p])) throw Napi::RangeError::New(env, what + " shares memory with output " + std::to_string(p));
+    outPtr.push_back(arr.data);
+    outArrs.push_back(arr);
+  }
+
+  // ranges
+  keopsc_call call{};
+  if (hasRanges) {
+    if (!rv.IsObject()) throw Napi::TypeError::New(env, pre + "ranges must be an object { out, slices, red } of Int32Arrays, got " + describe(env, rv));
+    Arr out = typed(env, rOut, napi_int32_array, pre + "ranges.out");
+    Arr sl = typed(env, rSl, napi_int32_array, pre + "ranges.slices");
+    Arr red = typed(env, rRed, napi_int32_array, pre + "ranges.red");
+    if (out.length % 2) throw Napi::RangeError::New(env, pre + "ranges.out has " + std::to_string(out.length) + " values; it must hold [start, end) pairs");
+    if (red.length % 2) throw Napi::RangeError::New(env, pre + "ranges.red has " + std::to_string(red.length) + " values; it must hold [start, end) pairs");
+    const int32_t* po = static_cast<const int32_t*>(out.data);
+    const int32_t* ps = static_cast<const int32_t*>(sl.data);
+    const int32_t* pr = static_cast<const int32_t*>(red.data);
+    int64_t nc = int64_t(out.length / 2), nr = int64_t(red.length / 2);
+    const char* rowsName = k->tag == 0 ? "M" : "N";
+    const char* redName = k->tag == 0 ? "N" : "M";
+    auto pairs = [&](const int32_t* p, int64_t n, int64_t max, const char* name, const char* maxName) {
+      for (int64_t c = 0; c < n; c++) {
+        int32_t s = p[2 * c], e = p[2 * c + 1];
+        std::string at = pre + "ranges." + name + "[" + std::to_string(c) + "] = [" + std::to_string(s) + ", " + std::to_string(e) + ")";
+        if (s < 0) throw Napi::RangeError::New(env, at + " has a negative start");
+        if (s > e) throw Napi::RangeError::New(env, at + " has start > end");
+        if (e > max) throw Napi::RangeError::New(env, at + " is out of bounds for " + maxName + " = " + std::to_string(max));
+      }
+    };
+    pairs(po, nc, rows, "out", rowsName);
+    pairs(pr, nr, redLen, "red", redName);
+    if (int64_t(sl.length) != nc)
+      throw Napi::RangeError::New(env, pre + "ranges.slices has " + std::to_string(sl.length) + " entries but there are " + std::to_string(nc) + " clusters (one end offset per cluster)");
+    int32_t prev = 0;
+    for (int64_t c = 0; c < nc; c++) {
+      if (ps[c] < prev)
+        throw Napi::RangeError::New(env, pre + "ranges.slices must be non-decreasing, but slices[" + std::to_string(c) + "] = " + std::to_string(ps[c]) + " < " + std::to_string(prev));
+      if (ps[c] > nr)
+        throw Napi::RangeError::New(env, pre + "ranges.slices[" + std::to_string(c) + "] = " + std::to_string(ps[c]) + " is past the end of ranges.red (" + std::to_string(nr) + " intervals)");
+      prev = ps[c];
+    }
+    call.ranges_out = po;
+    call.slices = ps;
+    call.red = pr;
+    call.n_clusters = nc;
+    call.n_red = nr;
+  }
+
+  // threads and the parallel threshold
+  int64_t threads = tv.IsUndefined() ? std::max<int64_t>(1, std::thread::hardware_concurrency()) : count(env, tv, pre + "threads", 1024, 1);
+  double minPairs = mp.IsUndefined() ? 100000.0 : double(count(env, mp, pre + "minParallelPairs", maxSize));
+
+  // Phase 3: run, on raw pointers only
+  call.in = inPtr.data();
+  call.out = outPtr.data();
+  call.M = M;
+  call.N = N;
+  if (rows == 0) return Napi::Number::New(env, 0);
+  const size_t perThread = 4;
+  size_t nblocks = size_t(std::min<int64_t>(rows, threads * int64_t(perThread)));
+  double weight = 0;
+  std::vector<int64_t> cuts;
+  int used = 1;
+  double pairs = call.ranges_out ? -1 : double(rows) * double(std::max<int64_t>(redLen, 1));
+  if (threads > 1 && (pairs < 0 || pairs >= minPairs)) {
+    cuts = splitRows(rows, nblocks, call.ranges_out, call.slices, call.red, call.n_clusters, weight);
+    if (pairs < 0) pairs = weight;
+  }
+  int status;
+  if (threads == 1 || pairs < minPairs || cuts.size() <= 2) {
+    call.r0 = 0;
+    call.r1 = rows;
+    status = k->run(&call);
+  } else {
+    Job job;
+    job.run = k->run;
+    job.base = &call;
+    job.cuts = &cuts;
+    job.nblocks = cuts.size() - 1;
+    used = int(std::min<int64_t>(threads, int64_t(job.nblocks)));
+    pool().run(&job, used - 1);
+    status = job.status.load();
+  }
+  if (status != 0) throw Napi::Error::New(env, pre + "keopsc_run returned " + std::to_string(status));
+  return Napi::Number::New(env, used);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("load", Napi::Function::New(env, Load, "load"));
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("run", Napi::Function::New(env, Run, "run"));
+  exports.Set("poolSize", Napi::Function::New(env, PoolSize, "poolSize"));
+  exports.Set("abi", Napi::Number::New(env, 1));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(keopsc_native, Init)

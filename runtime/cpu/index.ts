@@ -1,0 +1,97 @@
+import type { KernelPlan } from '../../src/lower/plan.js';
+import type { Ranges } from '../ranges/index.js';
+import { coalesce, rangesFor } from '../ranges/index.js';
+import { addonStatus, requireAddon, type KernelHandle, type NativeRanges } from './addon.js';
+import { findCompiler, loadCompiled, type CompileOptions, type Compiler } from './compiler.js';
+
+export { addonCandidates, addonStatus, loadAddon, requireAddon } from './addon.js';
+export type { KernelHandle, NativeAddon, NativeKernelInfo, NativeRanges, NativeRunArgs } from './addon.js';
+export {
+  cacheClear,
+  cacheDir,
+  cacheKey,
+  cacheList,
+  cacheStats,
+  compileKernel,
+  compileKernelDetailed,
+  cpuModel,
+  DEFAULT_FLAGS,
+  findCompiler,
+  loadCompiled,
+} from './compiler.js';
+export type { CacheEntry, CompileOptions, CompileResult, Compiler } from './compiler.js';
+
+/** Tuning of the CPU backend. `minParallelPairs`: problems with fewer (row, index) pairs run on the
+ * calling thread; tests set it to 0 to exercise the pool on small data. */
+export const CPU_CONFIG = { minParallelPairs: 100_000 };
+
+/** Whether the CPU backend can run here: the addon loads and a C++ compiler runs; else why not. */
+export function cpuStatus(): { ok: true; compiler: Compiler } | { ok: false; reason: string } {
+  const a = addonStatus();
+  if (!a.addon) return { ok: false, reason: a.reason ?? 'the native addon is unavailable' };
+  const compiler = findCompiler();
+  if (!compiler) return { ok: false, reason: 'no C++ compiler found (set $CXX, or install g++ or clang++)' };
+  return { ok: true, compiler };
+}
+
+/**
+ * Run a loaded kernel: the addon checks every array against the kernel's info (TypeError/RangeError)
+ * before running it on `threads` threads (the calling thread included). `inputs` by variable index;
+ * `outputs` one array per output (values of the dtype, BigInt64Array for indices), filled in place.
+ * Returns the number of threads used.
+ */
+export function runCompiled(
+  handle: KernelHandle,
+  inputs: readonly (Float32Array | Float64Array | undefined)[],
+  outputs: readonly (Float32Array | Float64Array | BigInt64Array)[],
+  M: number,
+  N: number,
+  ranges: NativeRanges | undefined,
+  threads: number,
+): number {
+  return requireAddon().run(handle, { inputs, outputs, M, N, ranges, threads, minParallelPairs: CPU_CONFIG.minParallelPairs });
+}
+
+/** An output of a CPU run: values of the dtype, indices as int64. */
+export interface CpuOutput {
+  name: 'values' | 'indices';
+  kind: 'float' | 'index';
+  shape: number[];
+  data: Float32Array | Float64Array | BigInt64Array;
+}
+
+/**
+ * Run a kernel plan with compiled C++ (the same shape as runJs, with the C++ source of the plan —
+ * printCpp's output — in place of the JS code options). The source is compiled once per machine (on-disk
+ * cache) and loaded once per process. `out` optionally receives the values output (checked by the caller).
+ */
+export function runCpu(
+  plan: KernelPlan,
+  inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; dtype: 'float32' | 'float64'; ranges?: Ranges },
+  source: string,
+  threads: number,
+  out?: Float32Array | Float64Array,
+  compile: CompileOptions = {},
+): CpuOutput[] {
+  const handle = loadCompiled(source, compile);
+  const rows = plan.tag === 0 ? inp.M : inp.N;
+  const outputs: CpuOutput[] = plan.reduction.outputs.map((o, k) => {
+    const shape = [rows, ...o.rowShape];
+    const size = shape.reduce((a, b) => a * b, 1);
+    const data = o.kind === 'index' ? new BigInt64Array(size) : k === 0 && out ? out : inp.dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
+    return { name: o.name, kind: o.kind, shape, data };
+  });
+  const maxIndex = Math.max(-1, ...inp.arrays.keys());
+  const A = Array.from({ length: maxIndex + 1 }, (_, k) => inp.arrays.get(k));
+  const R = inp.ranges ? coalesce(rangesFor(inp.ranges, plan.tag)) : undefined;
+  runCompiled(
+    handle,
+    A,
+    outputs.map((o) => o.data),
+    inp.M,
+    inp.N,
+    R,
+    threads,
+  );
+  return outputs;
+}
