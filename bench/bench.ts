@@ -10,7 +10,12 @@
  * measured in one run.
  */
 import { availableParallelism } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
 import { compile, type Backend } from '../src/index.js';
+import { cpuStatus } from '../runtime/cpu/index.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -20,6 +25,23 @@ const opt = (name: string): string | undefined => {
 const sizes = (opt('sizes') ?? '1000,10000,100000').split(',').map(Number);
 const maxThreads = Number(opt('threads') ?? availableParallelism());
 const budget = Number(opt('pairs') ?? 4e8); // pairs per timed run at most
+
+const cpu = cpuStatus();
+if (!cpu.ok) console.log(`(the cpu backend is unavailable: ${cpu.reason})`);
+/** Build the hand-written reference of shared/bench (beside the project), when it and g++ exist. */
+function buildGaussRef(): string | undefined {
+  const src = resolve(import.meta.dirname, '../../shared/bench/gauss_ref.cpp');
+  if (!existsSync(src)) return undefined;
+  const exe = join(tmpdir(), 'keopsc-gauss-ref');
+  try {
+    execFileSync('g++', ['-O3', '-march=native', '-ffast-math', '-fopenmp', src, '-o', exe]);
+    return exe;
+  } catch {
+    return undefined;
+  }
+}
+const gaussRef = buildGaussRef();
+if (!gaussRef) console.log('(shared/bench/gauss_ref.cpp or g++ not found: no hand-written C++ reference)');
 
 const kernel = compile('x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\ngauss = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)');
 
@@ -66,16 +88,28 @@ for (const N of sizes) {
   const out = new Float32Array(rows);
   const base = row('plain JS loop', N, rows, time(() => plainLoop(x, y, b, rows, N, out)));
   const args = { x: { data: x, shape: [rows, 3] }, y: { data: y, shape: [N, 3] }, b: { data: b, shape: [N, 1] } };
-  const backends: [string, Backend, number][] = [['js, 1 thread', 'js', 1]];
+  const backends: [string, Backend, number][] = [];
+  if (cpu.ok) backends.push(['cpu, 1 thread', 'cpu', 1]);
+  if (cpu.ok && maxThreads > 1) backends.push([`cpu, ${maxThreads} threads`, 'cpu', maxThreads]);
+  backends.push(['js, 1 thread', 'js', 1]);
   if (maxThreads > 1) backends.push([`js, ${maxThreads} threads`, 'js', maxThreads]);
   if (rows * N <= 4e6) backends.push(['ref (float64)', 'ref', 1]);
   for (const [name, backend, threads] of backends) row(name, N, rows, time(() => kernel.run(args, { backend, threads })), base);
+  // the hand-written vectorised C++ loop (shared/bench/gauss_ref.cpp): full N × N, prints its kernel time
+  if (gaussRef && N >= 10000)
+    for (const t of maxThreads > 1 ? [1, maxThreads] : [1]) {
+      const out = execFileSync(gaussRef, [String(N)], { env: { ...process.env, OMP_NUM_THREADS: String(t) }, encoding: 'utf8' });
+      row(`gauss_ref.cpp, ${t} thr`, N, N, Number(out.trim().split(/\s+/)[0]), base);
+    }
 }
 
 // call overhead: a tiny problem, many calls
 {
   const x = f32(30), y = f32(30), b = f32(10);
   const args = { x: { data: x, shape: [10, 3] }, y: { data: y, shape: [10, 3] }, b: { data: b, shape: [10, 1] } };
-  const secs = time(() => kernel.run(args, { backend: 'js' }), 500);
-  console.log(`\ncall overhead, N = M = 10 on js: ${(secs * 1e6).toFixed(1)} µs per call`);
+  console.log('');
+  for (const backend of cpu.ok ? (['cpu', 'js'] as const) : (['js'] as const)) {
+    const secs = time(() => kernel.run(args, { backend }), 500);
+    console.log(`call overhead, N = M = 10 on ${backend}: ${(secs * 1e6).toFixed(1)} µs per call`);
+  }
 }

@@ -9,7 +9,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BACKENDS, clusterRangesCentroids, compile, fromMatrix, gridCluster, sortClusters, type Backend } from 'keopsc';
+import { BACKENDS, clusterRangesCentroids, compile, cpuStatus, fromMatrix, gridCluster, sortClusters, type Backend } from 'keopsc';
 
 // ---- options ----------------------------------------------------------------------------------
 const argv = process.argv.slice(2);
@@ -24,7 +24,8 @@ const backendOpt = opt('backend') ?? 'all';
 if (!Number.isInteger(M) || M < 10) fail('--size must be an integer >= 10');
 if (backendOpt !== 'all' && !(BACKENDS as readonly string[]).includes(backendOpt)) fail(`--backend must be one of ${['all', ...BACKENDS].join(', ')}`);
 // the reference evaluator is slow: by default it runs only on small problems
-const backends: Backend[] = backendOpt === 'all' ? (M * N <= 4e6 ? ['js', 'ref'] : ['js']) : [backendOpt as Backend];
+const available: Backend[] = [...(cpuStatus().ok ? (['cpu'] as Backend[]) : []), 'js', ...(M * N <= 4e6 ? (['ref'] as Backend[]) : [])];
+const backends: Backend[] = backendOpt === 'all' ? available : [backendOpt as Backend];
 
 function fail(msg: string): never {
   console.error(`block-sparse example: ${msg}`);

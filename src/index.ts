@@ -31,4 +31,6 @@ export { evaluateRef } from '../runtime/ref/index.js';
 export { lowerKernel, type KernelPlan, type ReductionPlan } from './lower/plan.js';
 export { ScalarBuilder, SCALAR_FNS, type SExpr, type ScalarFn } from './lower/scalar.js';
 export { printJs, type JsCodeOptions } from './targets/js.js';
+export { printCpp, CPP_FAST_FLAGS, type CppCodeOptions } from './targets/cpp.js';
+export { cpuStatus, cacheDir, cacheList, cacheClear, findCompiler } from '../runtime/cpu/index.js';
 export { toRanges, validateRanges, swapAxes, RANGES_KEYS, type Ranges, type RangesInput } from '../runtime/ranges/index.js';

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
@@ -156,6 +157,49 @@ describe('keopsc cluster', () => {
       expect(r.code).to.equal(1);
       expect(r.err).to.match(msg);
       expect(r.err.trim().split('\n')).to.have.length(1);
+    }
+  });
+});
+
+describe('keopsc compile --target and keopsc cache', function () {
+  this.timeout(120000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keopsc-target-'));
+    writeFileSync(join(dir, 'g.keo'), 'x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\ng = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)\n');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--target cpp writes a standalone file that g++ compiles alone', async function () {
+    const gpp = spawnSync('g++', ['--version']);
+    if (gpp.status !== 0) this.skip();
+    const r = await cli('compile', join(dir, 'g.keo'), '--target', 'cpp', '--dtype', 'float64', '-o', join(dir, 'k.cpp'));
+    expect(r.code, r.err).to.equal(0);
+    const src = readFileSync(join(dir, 'k.cpp'), 'utf8');
+    expect(src).to.contain('keopsc_run').and.to.contain('keopsc_info');
+    const c = spawnSync('g++', ['-O3', '-shared', '-fPIC', join(dir, 'k.cpp'), '-o', join(dir, 'k.so')], { encoding: 'utf8' });
+    expect(c.status, c.stderr).to.equal(0);
+  });
+
+  it('--target js prints the generated JavaScript', async () => {
+    const r = await cli('compile', join(dir, 'g.keo'), '--target', 'js');
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.contain('return function kernel(A, O, M, N, r0, r1, R)');
+  });
+
+  it('cache dir | ls | clear', async () => {
+    const saved = process.env.KEOPSC_CACHE_DIR;
+    process.env.KEOPSC_CACHE_DIR = join(dir, 'cache');
+    try {
+      expect((await cli('cache', 'dir')).out).to.equal(join(dir, 'cache'));
+      const ls = await cli('cache', 'ls');
+      expect(ls.code).to.equal(0);
+      expect(ls.out).to.match(/entr(y|ies) in /);
+      expect((await cli('cache', 'clear')).out).to.match(/^removed \d+ entries/);
+      expect((await cli('cache', 'purge')).code).to.equal(1);
+    } finally {
+      if (saved === undefined) delete process.env.KEOPSC_CACHE_DIR;
+      else process.env.KEOPSC_CACHE_DIR = saved;
     }
   });
 });

@@ -159,8 +159,10 @@ function reduceRow(kernel: Kernel, fs: Float64Array[], gs: Float64Array[], idx: 
     }
   }
   // the log-sum-exp family: f is scalar
+  // the max of the terms, NaN terms skipped (a strict comparison, as KeOps and every backend); a NaN
+  // term still makes the sum NaN below
   let m = -Infinity;
-  for (let t = 0; t < n; t++) m = Math.max(m, fs[t]![0]!);
+  for (let t = 0; t < n; t++) if (fs[t]![0]! > m) m = fs[t]![0]!;
   const w = fs.map((f) => (n === 0 || m === -Infinity ? 0 : Math.exp(f[0]! - m)));
   const s = w.reduce((a, b) => a + b, 0);
   const sg = new Float64Array(E);

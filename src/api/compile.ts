@@ -10,6 +10,8 @@ import { lowerKernel, type KernelPlan } from '../lower/plan.js';
 import { gradientKernel, type GradientKernel } from './grad.js';
 import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
 import { printJs, type JsCodeOptions } from '../targets/js.js';
+import { printCpp, CPP_FAST_FLAGS, type CppCodeOptions } from '../targets/cpp.js';
+import { cpuStatus, runCpu } from '../../runtime/cpu/index.js';
 import { runJs } from '../../runtime/js/index.js';
 import { defaultThreads } from '../../runtime/js/index.js';
 
@@ -27,8 +29,8 @@ export interface CompileOptions {
 }
 
 /** Backends this build can run. */
-export type Backend = 'ref' | 'js' | 'auto';
-export const BACKENDS: readonly Backend[] = ['ref', 'js', 'auto'];
+export type Backend = 'ref' | 'js' | 'cpu' | 'auto';
+export const BACKENDS: readonly Backend[] = ['ref', 'js', 'cpu', 'auto'];
 
 /** Summation schemes of Sum-type reductions (keops-reference §2). */
 export type SumScheme = 'auto' | 'block' | 'kahan' | 'direct';
@@ -37,10 +39,14 @@ export const SUM_SCHEMES: readonly SumScheme[] = ['auto', 'block', 'kahan', 'dir
 /** Options of {@link CompiledKernel.run}. */
 export interface RunOptions {
   /**
-   * `js` (generated JavaScript, multi-threaded for large problems), `ref` (the float64 reference
-   * evaluator: slow, exact, the oracle of the tests) or `auto` (the fastest available: `js`).
+   * `cpu` (C++ generated from the kernel, compiled by the system compiler, cached on disk, run by the
+   * native addon on a thread pool), `js` (generated JavaScript, worker threads for large problems),
+   * `ref` (the float64 reference evaluator: slow, exact, the oracle of the tests) or `auto` (the
+   * fastest available: `cpu`, else `js` with a one-line notice saying why).
    */
   backend?: Backend;
+  /** cpu backend: the vectorised polynomial exp in the inner loop (default: on for float32 only). */
+  fastMath?: boolean;
   /** Block-sparse ranges (KeOps's 6 arrays, as a tuple or keyed by name). */
   ranges?: RangesInput;
   /**
@@ -123,7 +129,30 @@ export class CompiledKernel {
       return result;
     }
     this.planCache ??= lowerKernel(this.ir);
+    const cpu = backend === 'cpu' || (backend === 'auto' && cpuAvailable());
+    if (cpu) {
+      const status = cpuStatus();
+      if (!status.ok) throw new InputError(`backend 'cpu' is unavailable: ${status.reason}; install g++ (apt-get install g++) and rebuild the addon (npm run build:native), or use backend 'js'`);
+      const fastMath = options.fastMath ?? prep.dtype === 'float32';
+      const source = this.cppSource({ ...code, fastMath });
+      return toResult(runCpu(this.planCache, { ...prep, ranges }, source, threads, out, { flags: [...CPP_FAST_FLAGS, '-std=c++17'] }), prep.dtype);
+    }
     return toResult(runJs(this.planCache, { ...prep, ranges }, code, threads, out), prep.dtype);
+  }
+
+  private cppCache = new Map<string, string>();
+
+  /** The C++ source the cpu backend compiles for these options (see `keopsc compile --target cpp`). */
+  cppSource(opts: CppCodeOptions): string {
+    const key = `${opts.dtype}|${opts.sumScheme}|${opts.accDtype}|${opts.fastMath}`;
+    let src = this.cppCache.get(key);
+    if (!src) this.cppCache.set(key, (src = printCpp(this.plan, opts)));
+    return src;
+  }
+
+  /** Resolve the code options as a run would (for `keopsc compile --target`). */
+  codeOptionsFor(options: Pick<RunOptions, 'sumScheme' | 'dtypeAcc'>, dtype: 'float32' | 'float64'): JsCodeOptions {
+    return this.codeOptions(options, dtype);
   }
 
   private planCache?: KernelPlan;
@@ -180,15 +209,26 @@ export class CompiledKernel {
   }
 }
 
-function toResult(outs: { name: 'values' | 'indices'; kind: 'float' | 'index'; shape: number[]; data: Float32Array | Float64Array }[], dtype: FloatDtype): RunResult {
+function toResult(outs: { name: 'values' | 'indices'; kind: 'float' | 'index'; shape: number[]; data: Float32Array | Float64Array | BigInt64Array }[], dtype: FloatDtype): RunResult {
   const outputs: KernelOutput[] = outs.map((o) => ({
     name: o.name,
     shape: o.shape,
-    data: o.kind === 'index' ? toInt64(o.data) : dtype === 'float32' && !(o.data instanceof Float32Array) ? Float32Array.from(o.data) : o.data,
+    data: o.data instanceof BigInt64Array ? o.data : o.kind === 'index' ? toInt64(o.data) : dtype === 'float32' && !(o.data instanceof Float32Array) ? Float32Array.from(o.data) : o.data,
   }));
   const r: RunResult = { outputs };
   for (const o of outputs) r[o.name] = o;
   return r;
+}
+
+let cpuChecked: boolean | undefined;
+/** Whether `auto` can use the cpu backend (checked once per process; says why not, once, on stderr). */
+function cpuAvailable(): boolean {
+  if (cpuChecked === undefined) {
+    const s = cpuStatus();
+    cpuChecked = s.ok;
+    if (!s.ok && !process.env.KEOPSC_QUIET) process.stderr.write(`keopsc: the cpu backend is unavailable (${s.reason}); using the js backend\n`);
+  }
+  return cpuChecked;
 }
 
 function toInt64(a: Float32Array | Float64Array): BigInt64Array {

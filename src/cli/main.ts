@@ -1,7 +1,8 @@
-import { readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cacheClear, cacheDir, cacheList } from '../../runtime/cpu/index.js';
 import { join } from 'node:path';
 import { blockSparseRanges } from '../../runtime/cluster/index.js';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { KeopsError, InputError, formatDiagnostics } from '../diagnostics/index.js';
 import { parseModule } from '../syntax/parse.js';
 import { SourceFile } from '../diagnostics/index.js';
@@ -60,10 +61,19 @@ function check(file: string, opts: { json?: boolean }, out: (s: string) => void)
   return diagnostics.length ? 1 : 0;
 }
 
-/** `keopsc compile`: print the AST or the IR after each stage. */
-function compileCmd(file: string, opts: { emit: string; kernel?: string; target?: string }, out: (s: string) => void): number {
+/** `keopsc compile`: print the AST, the IR after each stage, or the generated code of a target. */
+function compileCmd(file: string, opts: { emit: string; kernel?: string; target?: string; dtype: string; sumScheme: string; output?: string }, out: (s: string) => void): number {
   const text = readSource(file);
-  if (opts.target) throw new InputError(`--target ${opts.target} is not available in this version of keopsc; use --emit ast|ir`);
+  if (opts.target) {
+    const mod = compileModule(text, { file });
+    const k = pickKernel(mod.kernels, opts.kernel, file);
+    const dtype = opts.dtype as 'float32' | 'float64';
+    const code = k.codeOptionsFor({ sumScheme: opts.sumScheme as SumScheme }, dtype);
+    const src = opts.target === 'cpp' ? k.cppSource({ ...code, fastMath: dtype === 'float32' }) : k.jsSource({ dtype, sumScheme: opts.sumScheme as SumScheme });
+    if (opts.output) writeFileSync(opts.output, src.endsWith('\n') ? src : `${src}\n`);
+    else out(src);
+    return 0;
+  }
   if (opts.emit === 'ast') {
     const { module } = frontend(text, file);
     out(JSON.stringify(module, (k, v) => (k === 'span' || k === 'calleeSpan' || k === 'nameSpan' || k === 'opSpan' ? `${v.line}:${v.col}` : v), 2));
@@ -233,6 +243,20 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
       code = run(file, opts, out);
     });
   program
+    .command('cache')
+    .description('the on-disk cache of compiled CPU kernels ($KEOPSC_CACHE_DIR or ~/.cache/keopsc)')
+    .addArgument(new Argument('<action>', 'ls: list the entries; clear: delete them; dir: print the folder').choices(['ls', 'clear', 'dir']))
+    .action((action: string) => {
+      if (action === 'dir') out(cacheDir());
+      else if (action === 'clear') out(`removed ${cacheClear()} entries from ${cacheDir()}`);
+      else {
+        const entries = cacheList();
+        for (const e of entries) out(`${e.file}  ${(e.size / 1024).toFixed(0)} KiB  ${e.mtime.toISOString()}`);
+        out(`${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} in ${cacheDir()}`);
+      }
+      code = 0;
+    });
+  program
     .command('cluster')
     .description('block-sparse ranges from two point clouds: sorted copies, permutations and ranges (.npz)')
     .argument('<x.npy>', 'the i points, (M, d) float32 or float64')
@@ -250,8 +274,11 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .argument('<file>', '.keo file')
     .addOption(new Option('--emit <stage>', 'what to print').choices(['ast', 'ir']).default('ir'))
     .option('-k, --kernel <name>', 'only this kernel')
-    .option('-t, --target <target>', 'code generation target (not available in this version)')
-    .action((file: string, opts: { emit: string; kernel?: string; target?: string }) => {
+    .addOption(new Option('-t, --target <target>', 'print the generated code instead of the IR').choices(['cpp', 'js']))
+    .addOption(new Option('--dtype <dtype>', 'data type of the generated code').choices(['float32', 'float64']).default('float32'))
+    .addOption(new Option('--sum-scheme <scheme>', 'summation scheme of Sum reductions').choices([...SUM_SCHEMES]).default('auto'))
+    .option('-o, --output <file>', 'write the generated code to a file')
+    .action((file: string, opts: { emit: string; kernel?: string; target?: string; dtype: string; sumScheme: string; output?: string }) => {
       code = compileCmd(file, opts, out);
     });
   try {

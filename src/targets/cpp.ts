@@ -1,0 +1,768 @@
+import type { KernelPlan, ReductionPlan, Stage } from '../lower/plan.js';
+import type { SExpr } from '../lower/scalar.js';
+import { DEP_I, DEP_J } from '../ir/types.js';
+import { printKernel } from '../ir/print.js';
+
+/** Options that change the generated C++ (they are part of the cache key). */
+export interface CppCodeOptions {
+  /** The data type of every input and value output (`float` or `double` in C++). Formulas are
+   * evaluated in this type (the JS target evaluates in float64 and rounds f: results differ by rounding). */
+  dtype: 'float32' | 'float64';
+  /** Summation scheme of Sum reductions (keops-reference §2): `block` merges per-tile partial sums,
+   * `kahan` compensates, `direct` keeps one running sum per vector lane for the whole row. */
+  sumScheme: 'block' | 'kahan' | 'direct';
+  /** Accumulator type of Sum-like reductions (Sum and the log-sum-exp family). */
+  accDtype: 'float32' | 'float64';
+  /** Use the generated vectorisable polynomial exp (measured ≤ 1 ulp from the correctly rounded value,
+   * float and double; NaN, ±inf, overflow and the subnormal range handled) instead of std::exp in the
+   * inner loop. Every other function is the <cmath> one. */
+  fastMath: boolean;
+}
+
+/** Compiler flags that make the generated code fast: explicit vector types need nothing else to
+ * vectorise, and these two let g++ vectorise sqrt, floor, ... (the code never reads errno or FP flags).
+ * Never add -ffast-math, -fassociative-math or -ffinite-math-only: Kahan sums, NaN/inf handling and
+ * signed zeros depend on IEEE semantics. */
+export const CPP_FAST_FLAGS: readonly string[] = ['-O3', '-march=native', '-fno-math-errno', '-fno-trapping-math'];
+
+/**
+ * The C++ target: prints a kernel plan as a standalone C++17 translation unit implementing the kernel
+ * ABI of native/ABI.md (`keopsc_run`, `keopsc_info`), computing what the JS target computes.
+ *
+ * Strategy (dense and ranges alike): output rows are processed in chunks of CH rows whose reduction
+ * states live on the stack. The reduction index sequence (one interval when dense, the cluster's
+ * intervals in order with ranges) is cut into tiles of TILE indices; the reduction-side inputs of a tile
+ * are copied once into a structure-of-arrays buffer, padded to a multiple of the vector width. Blocks of
+ * RB rows then sweep the tile with explicit GCC vector types (V lanes of 64 bytes): row-side values
+ * are scalars, reduction-side values are vectors, each accumulator has one lane per vector position,
+ * and the last partial vector masks f with the reduction's neutral term. Lanes are merged in an order
+ * that reproduces the sequential semantics: first-visited index on ties for Min/Max/Arg (lane
+ * positions), stable insertion for KMin (scalar insertion, filtered by a vector compare), the online
+ * log-sum-exp update per lane merged with the same rule, and per-tile partial sums for the block sum.
+ */
+export function printCpp(plan: KernelPlan, opts: CppCodeOptions): string {
+  return new CppPrinter(plan, opts).print();
+}
+
+/** The reductions whose accumulator keeps per-lane (m, s...) states: the log-sum-exp family. */
+const LSE = new Set(['Max_SumShiftExp', 'Max_SumShiftExpWeight', 'LogSumExp', 'LogSumExpWeight', 'SumSoftMaxWeight']);
+const MINMAX = new Set(['Min', 'Max', 'ArgMin', 'ArgMax', 'Min_ArgMin', 'Max_ArgMax']);
+const KMIN = new Set(['KMin', 'ArgKMin', 'KMin_ArgKMin']);
+
+/** The fixed part of every translation unit: types, vector helpers, math. `T`, `A`, `V` come first. */
+function prelude(fastMath: boolean): string {
+  const expVec = fastMath
+    ? `template <class X> inline X k_exp(const X& x) {
+  if constexpr (sizeof(x[0]) == 4) return fexpf(x);
+  else return fexpd(x);
+}`
+    : `template <class X> inline X k_exp(const X& v) { X r = v; for (int l = 0; l < KL(v); ++l) r[l] = std::exp(v[l]); return r; }`;
+  return `#define KL(v) (static_cast<int>(sizeof(v) / sizeof((v)[0])))
+
+// broadcast, load, convert
+inline VT bT(T x) { return x - VT{}; } // x - 0 keeps the sign of -0
+inline VT ldT(const T* p) { VT v = {}; std::memcpy(&v, p, sizeof v); return v; }
+inline VI bI(int x) { return x - VI{}; }
+template <class X> inline bool k_any(const X& m) { auto o = m[0]; for (int l = 1; l < KL(m); ++l) o |= m[l]; return o != 0; }
+
+// Polynomial exp, vectorisable (no tables, no calls). x = k ln2 + r, |r| <= ln2/2 (Cody-Waite), then
+// 2^k in two exact factors so that overflow gives +inf and the subnormal range rounds once.
+// float: Cephes expf polynomial, <= 1 ulp from std::exp; double: Taylor to r^13, <= 1 ulp. NaN -> NaN,
+// -inf -> 0, +inf -> +inf.
+template <class X> inline X fexpf(const X& x) {
+  typedef decltype(x < x) I;
+  X xc = x < -104.0f ? X{} - 104.0f : x;
+  xc = xc > 89.0f ? X{} + 89.0f : xc;
+  const X t = xc * 1.44269504088896341f + 12582912.0f;
+  const X k = t - 12582912.0f;
+  I ki = {}; std::memcpy(&ki, &t, sizeof ki); ki -= 0x4b400000;
+  X r = xc - k * 0.693359375f;
+  r = r + k * 2.12194440e-4f;
+  const X z = r * r;
+  const X p = (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f) * z + r + 1.0f;
+  const I k1 = ki >> 1, k2 = ki - k1;
+  const I b1 = (k1 + 127) << 23, b2 = (k2 + 127) << 23;
+  X s1 = {}, s2 = {}; std::memcpy(&s1, &b1, sizeof s1); std::memcpy(&s2, &b2, sizeof s2);
+  const X res = p * s1 * s2;
+  return x == x ? res : x;
+}
+template <class X> inline X fexpd(const X& x) {
+  typedef decltype(x < x) I;
+  X xc = x < -746.0 ? X{} - 746.0 : x;
+  xc = xc > 710.0 ? X{} + 710.0 : xc;
+  const X t = xc * 1.4426950408889634 + 6755399441055744.0;
+  const X k = t - 6755399441055744.0;
+  I ki = {}; std::memcpy(&ki, &t, sizeof ki); ki -= 0x4338000000000000LL;
+  X r = xc - k * 6.93147180369123816490e-01;
+  r = r - k * 1.90821492927058770002e-10;
+  const X p = 1.0 + r * (1.0 + r * (0.5 + r * (1.6666666666666666e-1 + r * (4.1666666666666664e-2 + r * (8.3333333333333332e-3 + r * (1.3888888888888889e-3 + r * (1.9841269841269841e-4 + r * (2.4801587301587302e-5 + r * (2.7557319223985893e-6 + r * (2.7557319223985888e-7 + r * (2.5052108385441720e-8 + r * (2.0876756987868100e-9 + r * 1.6059043836821613e-10))))))))))));
+  const I k1 = ki >> 1, k2 = ki - k1;
+  const I b1 = (k1 + 1023) << 52, b2 = (k2 + 1023) << 52;
+  X s1 = {}, s2 = {}; std::memcpy(&s1, &b1, sizeof s1); std::memcpy(&s2, &b2, sizeof s2);
+  const X res = p * s1 * s2;
+  return x == x ? res : x;
+}
+
+// math: scalars call <cmath> (C semantics: round = halves away from zero, pow(1, y) = 1, ...);
+// vectors apply it lane by lane (g++ vectorises sqrt, floor, ... with -fno-math-errno -fno-trapping-math)
+#define KEOPSC_UNARY(NAME, F) \\
+  inline float NAME(float a) { return F(a); } \\
+  inline double NAME(double a) { return F(a); } \\
+  template <class X> inline X NAME(const X& v) { X r = v; for (int l = 0; l < KL(v); ++l) r[l] = F(v[l]); return r; }
+#define KEOPSC_BINARY(NAME, F) \\
+  inline float NAME(float a, float b) { return F(a, b); } \\
+  inline double NAME(double a, double b) { return F(a, b); } \\
+  template <class X> inline X NAME(const X& u, const X& v) { X r = v; for (int l = 0; l < KL(v); ++l) r[l] = F(u[l], v[l]); return r; }
+KEOPSC_UNARY(k_log, std::log)
+KEOPSC_UNARY(k_sin, std::sin)
+KEOPSC_UNARY(k_cos, std::cos)
+KEOPSC_UNARY(k_asin, std::asin)
+KEOPSC_UNARY(k_acos, std::acos)
+KEOPSC_UNARY(k_atan, std::atan)
+KEOPSC_UNARY(k_sqrt, std::sqrt)
+KEOPSC_UNARY(k_abs, std::fabs)
+KEOPSC_UNARY(k_floor, std::floor)
+KEOPSC_UNARY(k_round, std::round)
+KEOPSC_BINARY(k_atan2, std::atan2)
+KEOPSC_BINARY(k_pow, std::pow)
+inline float k_exp(float a) { return std::exp(a); }
+inline double k_exp(double a) { return std::exp(a); }
+${expVec}
+// 1/sqrt(a), 0 at 0 (KeOps); comparisons give 1 or 0; select: c != 0 ? a : b (scalars and vectors)
+template <class X> inline X k_rsqrt(const X& a) { return a == 0 ? X{} : (X{} + 1.0f) / k_sqrt(a); }
+template <class X> inline X k_lt(const X& a, const X& b) { return a < b ? X{} + 1.0f : X{}; }
+template <class X> inline X k_le(const X& a, const X& b) { return a <= b ? X{} + 1.0f : X{}; }
+template <class X> inline X k_eq(const X& a, const X& b) { return a == b ? X{} + 1.0f : X{}; }
+template <class X> inline X k_ne(const X& a, const X& b) { return a != b ? X{} + 1.0f : X{}; }
+template <class X> inline X k_sel(const X& c, const X& a, const X& b) { return c != 0 ? a : b; }`;
+}
+
+/** Per-reduction pieces of the generated code. */
+interface RedGen {
+  /** Fields of the per-row state struct St. */
+  st: string[];
+  /** Bytes of St (for the chunk size). */
+  stBytes: number;
+  /** Vector registers of lane state per row (for the row block size). */
+  laneVecs: number;
+  /** Body of `init(St& s)`. */
+  init: string[];
+  /** Body of `fin(const Prm& P, const St& s, int64_t r)`: writes output row r. */
+  fin: string[];
+  /** Lane state declarations of row q at the start of a block. */
+  laneInit: (q: number) => string[];
+  /** The fold of row q, given the vector names of f and g. */
+  fold: (q: number, F: string[], G: string[]) => string[];
+  /** Merge / store of row q's lanes at the end of a block. */
+  laneEnd: (q: number) => string[];
+  /** The value f takes in masked lanes (a term that changes nothing). */
+  neutral: string;
+  /** The tile records the reduction index of each position. */
+  needJ: boolean;
+  /** The vector loop needs the lane positions `pos`. */
+  needPos: boolean;
+}
+
+class CppPrinter {
+  private readonly f32: boolean;
+  private readonly red: ReductionPlan;
+  private readonly T: string;
+  private readonly A: string;
+  private readonly V: number;
+  private readonly stage = new Map<SExpr, Stage>();
+  private readonly rowBit: number;
+  private readonly dims: Map<number, number>;
+
+  constructor(
+    private readonly plan: KernelPlan,
+    private readonly opts: CppCodeOptions,
+  ) {
+    this.f32 = opts.dtype === 'float32';
+    this.red = plan.reduction;
+    this.T = this.f32 ? 'float' : 'double';
+    this.A = opts.accDtype === 'float32' ? 'float' : 'double';
+    this.V = this.f32 ? 16 : 8;
+    for (const s of ['param', 'outer', 'inner'] as const) {
+      for (const n of plan.loads[s]) this.stage.set(n, s);
+      for (const n of plan.stmts[s]) this.stage.set(n, s);
+    }
+    this.rowBit = plan.tag === 0 ? DEP_I : DEP_J;
+    this.dims = new Map(plan.kernel.args.map((a) => [a.index, a.dim]));
+  }
+
+  private get accSame(): boolean {
+    return this.T === this.A;
+  }
+
+  /** A literal of the data type T (exact: the shortest decimal of the float or double value). */
+  private lit(v: number): string {
+    const x = this.f32 ? Math.fround(v) : v;
+    if (Number.isNaN(x)) return 'std::numeric_limits<T>::quiet_NaN()';
+    if (x === Infinity) return 'std::numeric_limits<T>::infinity()';
+    if (x === -Infinity) return '(-std::numeric_limits<T>::infinity())';
+    if (Object.is(x, -0)) return this.f32 ? '(-0.0f)' : '(-0.0)';
+    let s = String(x);
+    if (!/[.e]/.test(s)) s += '.0';
+    if (this.f32) s += 'f';
+    return x < 0 ? `(${s})` : s;
+  }
+
+  /** Convert a T vector expression to the accumulator vector type. */
+  private cvA(e: string): string {
+    return this.accSame ? e : `__builtin_convertvector(${e}, VA)`;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // naming: param values `p<id>` (P.v<id> inside keopsc_run), row values `o<id>_<q>`, reduction-side
+  // vectors `u<id>` (no row dependence) or `t<id>_<q>`.
+
+  private isRowDep(n: SExpr): boolean {
+    return (n.deps & this.rowBit) !== 0;
+  }
+
+  /** The name of node n for row q; `run` names params as fields of P. */
+  private ref(n: SExpr, q: number, run = false): string {
+    if (n.fn === 'const') return this.lit(n.value);
+    const st = this.stage.get(n);
+    if (st === undefined) throw new Error(`internal: node ${n.id} (${n.fn}) has no stage`);
+    if (st === 'param') return run ? `P.v${n.id}` : `p${n.id}`;
+    if (st === 'outer') return `o${n.id}_${q}`;
+    return this.isRowDep(n) ? `t${n.id}_${q}` : `u${n.id}`;
+  }
+
+  private isVec(n: SExpr): boolean {
+    return this.stage.get(n) === 'inner';
+  }
+
+  /** The expression computing node n (a statement), for row q, in vector form when `vec`. */
+  private expr(n: SExpr, q: number, vec: boolean, run = false): string {
+    const a = n.args.map((x) => this.ref(x, q, run));
+    // function arguments must all be vectors in vector form
+    const v = (k: number) => (vec && !this.isVec(n.args[k]!) ? `bT(${a[k]})` : a[k]!);
+    switch (n.fn) {
+      case 'add': return `${a[0]} + ${a[1]}`;
+      case 'sub': return `${a[0]} - ${a[1]}`;
+      case 'mul': return `${a[0]} * ${a[1]}`;
+      case 'div': return `${a[0]} / ${a[1]}`;
+      case 'neg': return `-${a[0]}`;
+      case 'exp': case 'log': case 'sin': case 'cos': case 'asin': case 'acos': case 'atan': case 'sqrt': case 'abs': case 'floor': case 'round': case 'rsqrt':
+        return `k_${n.fn}(${v(0)})`;
+      case 'atan2': case 'pow': case 'lt': case 'le': case 'eq': case 'ne':
+        return `k_${n.fn}(${v(0)}, ${v(1)})`;
+      case 'select': return `k_sel(${v(0)}, ${v(1)}, ${v(2)})`;
+      default: throw new Error(`internal: no C++ for scalar ${n.fn}`);
+    }
+  }
+
+  /** The load of an input node for row q (param: element comp; outer: row r + q). */
+  private load(n: SExpr, stage: 'param' | 'outer', q: number): string {
+    const { index, comp } = n.input!;
+    const d = this.dims.get(index)!;
+    if (stage === 'param') return `P.in${index}[${comp}]`;
+    return `P.in${index}[(r + ${q}) * ${d} + ${comp}]`;
+  }
+
+  /** Name of the tile buffer of an inner load. */
+  private buf(n: SExpr): string {
+    return `y${n.input!.index}_${n.input!.comp}`;
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  print(): string {
+    const { plan, red, T, A, V } = this;
+    const k = plan.kernel;
+    const gen = this.reduction();
+    const usedIdx = [...new Set([...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner].map((n) => n.input!.index))].sort((a, b) => a - b);
+    const innerLoads = plan.loads.inner;
+    const innerRowStmts = plan.stmts.inner.filter((n) => this.isRowDep(n)).length;
+    // rows per block: enough to share the tile loads, few enough for the registers (measured: 1 to 8
+    // rows give the same speed on exp-bound kernels, 4 is best on cheap ones); rows per chunk: about
+    // 64 KiB of row states on the stack (KMin with a large K falls to 1 row)
+    const big = gen.stBytes * 4 > 65536;
+    const RB = !big && gen.laneVecs <= 4 && innerRowStmts <= 48 ? 4 : !big && gen.laneVecs <= 8 && innerRowStmts <= 120 ? 2 : 1;
+    const CH = Math.max(RB, Math.min(64, Math.floor(65536 / Math.max(1, gen.stBytes) / RB) * RB));
+    const loadBytes = innerLoads.length * (this.f32 ? 4 : 8) + (gen.needJ ? 8 : 0);
+    let TILE = 1024;
+    while (TILE > 2 * V && TILE * loadBytes > 24576) TILE /= 2;
+    const NR = plan.tag === 0 ? 'N' : 'M';
+    const rows = plan.tag === 0 ? 'M' : 'N';
+    const outs = red.outputs.map((o) => ({ ...o, width: o.rowShape.reduce((a, b) => a * b, 1) }));
+
+    // ---- header
+    const lines: string[] = [];
+    const info = JSON.stringify({
+      abi: 1,
+      name: k.name,
+      dtype: this.opts.dtype,
+      tag: plan.tag,
+      args: k.args.map((a) => ({ index: a.index, dim: a.dim, cat: a.cat })),
+      outputs: outs.map((o) => ({ name: o.name, kind: o.kind, width: o.width })),
+    });
+    lines.push(
+      `// keopsc kernel '${k.name}': ${red.name}_Reduction, output rows indexed by ${plan.tag === 0 ? 'i (M rows), reduced over j (N)' : 'j (N rows), reduced over i (M)'}.`,
+      `// Generated by keopsc's C++ target (src/targets/cpp.ts): ${this.opts.dtype} data, sum scheme ${this.opts.sumScheme}, accumulator ${this.opts.accDtype}, ${this.opts.fastMath ? 'polynomial exp' : 'std::exp'}.`,
+      '//',
+      ...printKernel(k).split('\n').map((l) => `//   ${l}`),
+      '//',
+      '// Build:  g++ -O3 -shared -fPIC k.cpp -o k.so',
+      `//   fast: add ${CPP_FAST_FLAGS.slice(1).join(' ')} (without -march the 64-byte vectors fall back to SSE2,`,
+      '//   several times slower); never -ffast-math: Kahan sums, NaN/inf and signed zeros rely on IEEE semantics',
+      '// Call (native/ABI.md): fill a keopsc_call and call keopsc_run(&call); it computes output rows [r0, r1),',
+      '// is thread-safe on disjoint row blocks and never allocates (it uses about ' + `${Math.ceil((CH * gen.stBytes + TILE * loadBytes) / 1024) + 8} KiB of stack).`,
+      '// keopsc_info() returns the JSON below.',
+      '//   in[k]       input array of variable index k (nullptr where unused), row-major, element type',
+      `//               ${T}; rows: M for i-variables (cat 0), N for j-variables (cat 1), 1 for parameters (cat 2)`,
+      ...outs.map((o, q) => `//   out[${q}]      ${o.name}: ${o.width} ${o.kind === 'index' ? 'int64_t indices' : `${T} values`} per output row (${rows} rows)`),
+      '//   M, N        rows of the i- and j-variables',
+      `//   r0, r1      the output rows to compute, 0 <= r0 <= r1 <= ${rows}`,
+      '//   ranges_out, slices, red, n_clusters, n_red: the block-sparse ranges triplet of this tag',
+      `//               (${plan.tag === 0 ? 'ranges_i, slices_i, redranges_j' : 'ranges_j, slices_j, redranges_i'}), or nullptr/0 for a dense reduction; rows that no`,
+      '//               cluster covers get the neutral value; with overlapping clusters the later one wins',
+      `// keopsc_info: ${info}`,
+      '',
+      '#pragma GCC diagnostic ignored "-Wpsabi"',
+      '#include <algorithm>',
+      '#include <cmath>',
+      '#include <cstdint>',
+      '#include <cstring>',
+      '#include <limits>',
+      '',
+      'struct keopsc_call {',
+      '  const void* const* in;',
+      '  void* const* out;',
+      '  int64_t M, N;',
+      '  int64_t r0, r1;',
+      '  const int32_t* ranges_out;',
+      '  const int32_t* slices;',
+      '  const int32_t* red;',
+      '  int64_t n_clusters, n_red;',
+      '};',
+      '',
+      'namespace {',
+      '',
+      `typedef ${T} T; // data`,
+      `typedef ${A} A; // accumulator of sum-like reductions`,
+      `constexpr int V = ${V}; // vector lanes (64 bytes of T)`,
+      `constexpr int TILE = ${TILE}; // reduction indices per tile (a multiple of V)`,
+      `constexpr int CH = ${CH}; // output rows per chunk (their states live on the stack)`,
+      'typedef T VT __attribute__((vector_size(V * sizeof(T))));',
+      'typedef A VA __attribute__((vector_size(V * sizeof(A))));',
+      'typedef decltype(VT{} < VT{}) VI;',
+      `const VI IOTA = {${Array.from({ length: V }, (_, l) => l).join(', ')}};`,
+      '',
+      prelude(this.opts.fastMath),
+      '',
+    );
+
+    // ---- params, tile, state
+    const paramVals = [...plan.loads.param, ...plan.stmts.param];
+    lines.push(
+      '// inputs, outputs and the values computed once per call',
+      'struct Prm {',
+      ...usedIdx.map((i) => `  const T* in${i};`),
+      ...outs.map((o, q) => `  ${o.kind === 'index' ? 'int64_t' : 'T'}* out${q};`),
+      '  int64_t M, N;',
+      ...paramVals.map((n) => `  T v${n.id};`),
+      '};',
+      '',
+      '// one tile of the reduction side, structure of arrays',
+      'struct Tile {',
+      ...innerLoads.map((n) => `  alignas(64) T ${this.buf(n)}[TILE];`),
+      ...(gen.needJ ? ['  alignas(64) int64_t J[TILE]; // the reduction index at each position'] : []),
+      ...(innerLoads.length === 0 && !gen.needJ ? ['  char unused;'] : []),
+      '};',
+      '',
+      '// the reduction state of one output row',
+      'struct St {',
+      ...gen.st.map((l) => `  ${l}`),
+      '};',
+      '',
+      'inline void init(St& s) {',
+      ...gen.init.map((l) => `  ${l}`),
+      '}',
+      '',
+      'inline void fin([[maybe_unused]] const Prm& P, const St& s, const int64_t r) {',
+      ...gen.fin.map((l) => `  ${l}`),
+      '}',
+      '',
+    );
+    if (KMIN.has(red.name)) lines.push(...this.kminHelper());
+
+    // ---- copy a run of reduction indices into the tile
+    lines.push(
+      '// copy the reduction-side inputs of indices [j0, j0 + cnt) to tile positions [at, at + cnt)',
+      'inline void fill([[maybe_unused]] const Prm& P, [[maybe_unused]] Tile& tl, const int at, const int64_t j0, const int cnt) {',
+      '  for (int t = 0; t < cnt; ++t) {',
+      '    [[maybe_unused]] const int64_t j = j0 + t;',
+      ...innerLoads.map((n) => {
+        const d = this.dims.get(n.input!.index)!;
+        return `    tl.${this.buf(n)}[at + t] = P.in${n.input!.index}[${d === 1 ? 'j' : `j * ${d} + ${n.input!.comp}`}];`;
+      }),
+      ...(gen.needJ ? ['    tl.J[at + t] = j;'] : []),
+      '  }',
+      '}',
+      '',
+    );
+
+    // ---- the row blocks
+    const blocks = RB > 1 ? [RB, 1] : [1];
+    for (const nb of blocks) lines.push(...this.block(nb, gen), '');
+
+    lines.push(
+      '// one tile for rows [ra, ra + nr) of a chunk: pad to whole vectors (with position 0), then row blocks',
+      'inline void run_tile(const Prm& P, Tile& tl, const int n, St* const st, const int64_t ra, const int nr) {',
+      '  for (int t = n; t < ((n + V - 1) & ~(V - 1)); ++t) {',
+      ...innerLoads.map((n) => `    tl.${this.buf(n)}[t] = tl.${this.buf(n)}[0];`),
+      ...(gen.needJ ? ['    tl.J[t] = tl.J[0];'] : []),
+      '  }',
+      '  int q = 0;',
+      ...(RB > 1 ? [`  for (; q + ${RB} <= nr; q += ${RB}) blk${RB}(P, tl, n, st + q, ra + q);`] : []),
+      '  for (; q < nr; ++q) blk1(P, tl, n, st + q, ra + q);',
+      '}',
+      '',
+      '// rows [ra, rb) (at most CH) reduced over the index sequence of the intervals iv[0..niv), or over',
+      '// [0, nr_dense) when iv is nullptr',
+      '[[maybe_unused]] void process(const Prm& P, const int64_t ra, const int64_t rb, const int32_t* iv, const int64_t niv, const int64_t nr_dense) {',
+      '  St st[CH];',
+      '  const int nr = static_cast<int>(rb - ra);',
+      '  for (int q = 0; q < nr; ++q) init(st[q]);',
+      '  Tile tl;',
+      '  int n = 0;',
+      '  for (int64_t l = 0; l < (iv ? niv : 1); ++l) {',
+      '    int64_t a = iv ? iv[2 * l] : 0;',
+      '    const int64_t b = iv ? iv[2 * l + 1] : nr_dense;',
+      '    while (a < b) {',
+      '      const int cnt = static_cast<int>(std::min<int64_t>(b - a, TILE - n));',
+      '      fill(P, tl, n, a, cnt);',
+      '      n += cnt;',
+      '      a += cnt;',
+      '      if (n == TILE) {',
+      '        run_tile(P, tl, n, st, ra, nr);',
+      '        n = 0;',
+      '      }',
+      '    }',
+      '  }',
+      '  if (n > 0) run_tile(P, tl, n, st, ra, nr);',
+      '  for (int q = 0; q < nr; ++q) fin(P, st[q], ra + q);',
+      '}',
+      '',
+      '} // namespace',
+      '',
+    );
+
+    // ---- entry points
+    const cInfo = info.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+    lines.push(
+      'extern "C" __attribute__((visibility("default"))) const char* keopsc_info(void) {',
+      `  return "${cInfo}";`,
+      '}',
+      '',
+      'extern "C" __attribute__((visibility("default"))) int keopsc_run(const keopsc_call* call) {',
+      '  Prm P;',
+      ...usedIdx.map((i) => `  P.in${i} = static_cast<const T*>(call->in[${i}]);`),
+      ...outs.map((o, q) => `  P.out${q} = static_cast<${o.kind === 'index' ? 'int64_t' : 'T'}*>(call->out[${q}]);`),
+      '  P.M = call->M;',
+      '  P.N = call->N;',
+      '  const int64_t r0 = call->r0, r1 = call->r1;',
+    );
+    if (plan.zero) {
+      lines.push(`  std::fill(P.out0 + r0 * ${red.D}, P.out0 + r1 * ${red.D}, T(0));`, '  return 0;', '}', '');
+      return lines.join('\n');
+    }
+    lines.push(
+      ...plan.loads.param.map((n) => `  P.v${n.id} = ${this.load(n, 'param', 0)};`),
+      ...plan.stmts.param.map((n) => `  P.v${n.id} = ${this.expr(n, 0, false, true)};`),
+      '  if (call->ranges_out == nullptr) {',
+      `    for (int64_t c0 = r0; c0 < r1; c0 += CH) process(P, c0, std::min<int64_t>(r1, c0 + CH), nullptr, 0, P.${NR});`,
+      '    return 0;',
+      '  }',
+      '  // rows that no cluster covers get the neutral value',
+      '  for (int64_t r = r0; r < r1; ++r) {',
+      '    St s;',
+      '    init(s);',
+      '    fin(P, s, r);',
+      '  }',
+      '  for (int64_t c = 0; c < call->n_clusters; ++c) {',
+      '    const int64_t ra = std::max<int64_t>(call->ranges_out[2 * c], r0), rb = std::min<int64_t>(call->ranges_out[2 * c + 1], r1);',
+      '    if (ra >= rb) continue;',
+      '    const int64_t la = c == 0 ? 0 : call->slices[c - 1], lb = call->slices[c];',
+      '    for (int64_t c0 = ra; c0 < rb; c0 += CH) process(P, c0, std::min<int64_t>(rb, c0 + CH), call->red + 2 * la, lb - la, 0);',
+      '  }',
+      '  return 0;',
+      '}',
+      '',
+    );
+    return lines.join('\n');
+  }
+
+  /** The block function `blk<nb>`: nb rows over one tile. */
+  private block(nb: number, gen: RedGen): string[] {
+    const { plan } = this;
+    const qs = Array.from({ length: nb }, (_, q) => q);
+    // param values referenced by row or reduction-side code
+    const usedParams = new Set<SExpr>();
+    for (const n of [...plan.stmts.outer, ...plan.stmts.inner, ...plan.f, ...plan.g]) {
+      for (const x of n.fn === 'input' || n.fn === 'const' ? [n] : [n, ...n.args]) if (this.stage.get(x) === 'param') usedParams.add(x);
+    }
+    const L: string[] = [
+      `[[maybe_unused]] __attribute__((noinline, noclone)) void blk${nb}([[maybe_unused]] const Prm& P, [[maybe_unused]] const Tile& tl, const int n, St* const S, [[maybe_unused]] const int64_t r) {`,
+      ...[...usedParams].map((n) => `  const T p${n.id} = P.v${n.id};`),
+    ];
+    for (const q of qs) {
+      L.push(...plan.loads.outer.map((n) => `  const T ${this.ref(n, q)} = ${this.load(n, 'outer', q)};`));
+      L.push(...plan.stmts.outer.map((n) => `  const T ${this.ref(n, q)} = ${this.expr(n, q, false)};`));
+    }
+    for (const q of qs) L.push(...gen.laneInit(q).map((l) => `  ${l}`));
+    const body = (masked: boolean): string[] => {
+      const B: string[] = [];
+      if (gen.needPos) B.push('const VI pos = IOTA + jb;');
+      B.push(...plan.loads.inner.map((n) => `const VT ${this.ref(n, 0)} = ldT(tl.${this.buf(n)} + jb);`));
+      const indep = plan.stmts.inner.filter((n) => !this.isRowDep(n));
+      const dep = plan.stmts.inner.filter((n) => this.isRowDep(n));
+      B.push(...indep.map((n) => `const VT ${this.ref(n, 0)} = ${this.expr(n, 0, true)};`));
+      for (const q of qs) {
+        B.push(...dep.map((n) => `const VT ${this.ref(n, q)} = ${this.expr(n, q, true)};`));
+        const vecOf = (x: SExpr) => (this.isVec(x) ? this.ref(x, q) : `bT(${this.ref(x, q)})`);
+        const F = plan.f.map((x, k) => {
+          const name = `F${q}_${k}`;
+          B.push(`const VT ${name} = ${masked ? `mk ? ${vecOf(x)} : bT(${gen.neutral})` : vecOf(x)};`);
+          return name;
+        });
+        const G = plan.g.map((x, k) => {
+          const name = `G${q}_${k}`;
+          B.push(`const VT ${name} = ${vecOf(x)};`);
+          return name;
+        });
+        B.push(...gen.fold(q, F, G));
+      }
+      return B;
+    };
+    L.push(
+      '  const int nv = n & ~(V - 1);',
+      '  int jb = 0;',
+      '  for (; jb < nv; jb += V) {',
+      ...body(false).map((l) => `    ${l}`),
+      '  }',
+      '  if (jb < n) {',
+      '    const VI mk = (IOTA + jb) < n;',
+      ...body(true).map((l) => `    ${l}`),
+      '  }',
+    );
+    for (const q of qs) L.push(...gen.laneEnd(q).map((l) => `  ${l}`));
+    L.push('}');
+    return L;
+  }
+
+  /** Stable insertion of one vector of candidates into a row's K smallest (component k). */
+  private kminHelper(): string[] {
+    const { K, D } = this.red;
+    return [
+      '// insert the lanes of f (in order) into the K smallest kv[l * D] (stable: strict <), indices ki',
+      'inline void kmin_push(T* const kv, int64_t* const ki, const VT& f, const int64_t* const J) {',
+      '  for (int l = 0; l < V; ++l) {',
+      '    const T v = f[l];',
+      `    if (!(v < kv[${(K - 1) * D}])) continue;`,
+      `    int s = ${K - 1};`,
+      `    while (s > 0 && v < kv[(s - 1) * ${D}]) {`,
+      `      kv[s * ${D}] = kv[(s - 1) * ${D}];`,
+      `      ki[s * ${D}] = ki[(s - 1) * ${D}];`,
+      '      --s;',
+      '    }',
+      `    kv[s * ${D}] = v;`,
+      `    ki[s * ${D}] = J[l];`,
+      '  }',
+      '}',
+      '',
+    ];
+  }
+
+  /** The reduction's pieces (see RedGen). */
+  private reduction(): RedGen {
+    const { red } = this;
+    const D = red.D;
+    const ks = Array.from({ length: D }, (_, k) => k);
+    const sT = this.f32 ? 4 : 8;
+    const sA = this.A === 'float' ? 4 : 8;
+    const V = this.V;
+    const widen = this.accSame ? 1 : 2;
+    if (red.name === 'Sum') {
+      const scheme = this.opts.sumScheme;
+      if (scheme === 'block') {
+        return {
+          st: [`A a[${D}];`],
+          stBytes: D * sA,
+          laneVecs: D * widen,
+          init: ks.map((k) => `s.a[${k}] = 0;`),
+          fin: ks.map((k) => `P.out0[r * ${D} + ${k}] = static_cast<T>(s.a[${k}]);`),
+          laneInit: (q) => ks.map((k) => `VA a${q}_${k} = {};`),
+          fold: (q, F) => ks.map((k) => `a${q}_${k} += ${this.cvA(F[k]!)};`),
+          // the tile's partial sum (lanes in order), merged into the row's sum: KeOps's block scheme
+          laneEnd: (q) => ks.map((k) => `{ A b = a${q}_${k}[0]; for (int l = 1; l < V; ++l) b += a${q}_${k}[l]; S[${q}].a[${k}] += b; }`),
+          neutral: this.lit(0),
+          needJ: false,
+          needPos: false,
+        };
+      }
+      const kahan = scheme === 'kahan';
+      const laneInit = (q: number) =>
+        ks.flatMap((k) => [
+          `VA a${q}_${k};`,
+          `std::memcpy(&a${q}_${k}, S[${q}].l[${k}], sizeof(VA));`,
+          ...(kahan ? [`VA c${q}_${k};`, `std::memcpy(&c${q}_${k}, S[${q}].c[${k}], sizeof(VA));`] : []),
+        ]);
+      const laneEnd = (q: number) =>
+        ks.flatMap((k) => [`std::memcpy(S[${q}].l[${k}], &a${q}_${k}, sizeof(VA));`, ...(kahan ? [`std::memcpy(S[${q}].c[${k}], &c${q}_${k}, sizeof(VA));`] : [])]);
+      const fold = (q: number, F: string[]) =>
+        ks.map((k) =>
+          kahan
+            ? `{ const VA y = ${this.cvA(F[k]!)} - c${q}_${k}; const VA t = a${q}_${k} + y; c${q}_${k} = (t - a${q}_${k}) - y; a${q}_${k} = t; }`
+            : `a${q}_${k} += ${this.cvA(F[k]!)};`,
+        );
+      // finalisation: the lanes in order (Kahan: compensated, each lane contributing sum - compensation)
+      const fin = kahan
+        ? ks.flatMap((k) => [
+            `{ A a = 0, c = 0;`,
+            `  for (int l = 0; l < V; ++l) {`,
+            `    const A xs[2] = {s.l[${k}][l], -s.c[${k}][l]};`,
+            `    for (const A x : xs) { const A y = x - c; const A t = a + y; c = (t - a) - y; a = t; }`,
+            `  }`,
+            `  P.out0[r * ${D} + ${k}] = static_cast<T>(a); }`,
+          ])
+        : ks.map((k) => `{ A a = 0; for (int l = 0; l < V; ++l) a += s.l[${k}][l]; P.out0[r * ${D} + ${k}] = static_cast<T>(a); }`);
+      return {
+        st: [`alignas(64) A l[${D}][V];`, ...(kahan ? [`alignas(64) A c[${D}][V];`] : [])],
+        stBytes: D * V * sA * (kahan ? 2 : 1),
+        laneVecs: D * widen * (kahan ? 2 : 1),
+        init: [`for (int k = 0; k < ${D}; ++k) for (int l = 0; l < V; ++l) { s.l[k][l] = 0;${kahan ? ' s.c[k][l] = 0;' : ''} }`],
+        fin,
+        laneInit,
+        fold,
+        laneEnd,
+        neutral: this.lit(0),
+        needJ: false,
+        needPos: false,
+      };
+    }
+    if (MINMAX.has(red.name)) {
+      const isMax = red.name.startsWith('Max') || red.name === 'ArgMax';
+      const cmp = isMax ? '>' : '<';
+      const start = isMax ? '(-std::numeric_limits<T>::infinity())' : 'std::numeric_limits<T>::infinity()';
+      const withIdx = red.name !== 'Min' && red.name !== 'Max';
+      const fin = ks.flatMap((k) => {
+        if (red.name === 'ArgMax' || red.name === 'ArgMin') return [`P.out0[r * ${D} + ${k}] = s.i[${k}];`];
+        if (red.name === 'Max' || red.name === 'Min') return [`P.out0[r * ${D} + ${k}] = s.m[${k}];`];
+        return [`P.out0[r * ${D} + ${k}] = s.m[${k}];`, `P.out1[r * ${D} + ${k}] = s.i[${k}];`];
+      });
+      return {
+        st: [`T m[${D}];`, `int64_t i[${D}];`],
+        stBytes: D * (sT + 8),
+        laneVecs: 2 * D,
+        init: [`for (int k = 0; k < ${D}; ++k) { s.m[k] = ${start}; s.i[k] = 0; }`],
+        fin,
+        // lane values and positions (TILE = none yet)
+        laneInit: (q) => ks.flatMap((k) => [`VT m${q}_${k} = bT(${start});`, `VI p${q}_${k} = bI(TILE);`]),
+        fold: (q, F) => ks.map((k) => `{ const VI c = ${F[k]} ${cmp} m${q}_${k}; m${q}_${k} = c ? ${F[k]} : m${q}_${k}; p${q}_${k} = c ? pos : p${q}_${k}; }`),
+        // the tile's best (first position on ties), then strict comparison with the earlier tiles
+        laneEnd: (q) =>
+          ks.map(
+            (k) =>
+              `{ T bm = m${q}_${k}[0]; int bp = static_cast<int>(p${q}_${k}[0]); for (int l = 1; l < V; ++l) { const T v = m${q}_${k}[l]; const int p = static_cast<int>(p${q}_${k}[l]); if (v ${cmp} bm || (v == bm && p < bp)) { bm = v; bp = p; } } if (bm ${cmp} S[${q}].m[${k}]) { S[${q}].m[${k}] = bm;${withIdx ? ` S[${q}].i[${k}] = tl.J[bp];` : ''} } }`,
+          ),
+        neutral: start,
+        needJ: withIdx,
+        needPos: true,
+      };
+    }
+    if (KMIN.has(red.name)) {
+      const K = red.K;
+      const w = K * D;
+      const fin =
+        red.name === 'KMin'
+          ? [`for (int q = 0; q < ${w}; ++q) P.out0[r * ${w} + q] = s.kv[q];`]
+          : red.name === 'ArgKMin'
+            ? [`for (int q = 0; q < ${w}; ++q) P.out0[r * ${w} + q] = s.ki[q];`]
+            : [`for (int q = 0; q < ${w}; ++q) { P.out0[r * ${w} + q] = s.kv[q]; P.out1[r * ${w} + q] = s.ki[q]; }`];
+      return {
+        st: [`T kv[${w}];`, `int64_t ki[${w}];`],
+        stBytes: w * (sT + 8),
+        laneVecs: 0,
+        init: [`for (int q = 0; q < ${w}; ++q) { s.kv[q] = std::numeric_limits<T>::infinity(); s.ki[q] = 0; }`],
+        fin,
+        laneInit: () => [],
+        // a vector compare with the current K-th value filters the lanes; insertion is scalar and in order
+        fold: (q, F) => ks.map((k) => `if (k_any(${F[k]} < S[${q}].kv[${(K - 1) * D + k}])) kmin_push(S[${q}].kv + ${k}, S[${q}].ki + ${k}, ${F[k]}, tl.J + jb);`),
+        laneEnd: () => [],
+        neutral: 'std::numeric_limits<T>::infinity()',
+        needJ: true,
+        needPos: false,
+      };
+    }
+    if (LSE.has(red.name)) {
+      const E = red.E;
+      const weights = red.name === 'Max_SumShiftExp' || red.name === 'LogSumExp' ? ['1'] : red.name === 'SumSoftMaxWeight' ? ['1', ...Array.from({ length: E }, (_, k) => `G${k}`)] : Array.from({ length: E }, (_, k) => `G${k}`);
+      const W = weights.length;
+      const ws = Array.from({ length: W }, (_, k) => k);
+      const NEG = '(-std::numeric_limits<A>::infinity())';
+      let fin: string[];
+      switch (red.name) {
+        case 'Max_SumShiftExp':
+          fin = ['P.out0[r * 2] = static_cast<T>(m);', 'P.out0[r * 2 + 1] = static_cast<T>(sm[0]);'];
+          break;
+        case 'Max_SumShiftExpWeight':
+          fin = [`P.out0[r * ${1 + E}] = static_cast<T>(m);`, ...ws.map((k) => `P.out0[r * ${1 + E} + ${1 + k}] = static_cast<T>(sm[${k}]);`)];
+          break;
+        case 'LogSumExp':
+          fin = ['P.out0[r] = static_cast<T>(m + std::log(sm[0]));'];
+          break;
+        case 'LogSumExpWeight':
+          fin = ws.map((k) => `P.out0[r * ${E} + ${k}] = static_cast<T>(m + std::log(sm[${k}]));`);
+          break;
+        default: // SumSoftMaxWeight
+          fin = Array.from({ length: E }, (_, k) => `P.out0[r * ${E} + ${k}] = static_cast<T>(sm[${k + 1}] / sm[0]);`);
+      }
+      return {
+        st: ['alignas(64) A m[V];', `alignas(64) A s[${W}][V];`],
+        stBytes: (1 + W) * V * sA,
+        laneVecs: (1 + W) * widen,
+        init: [`for (int l = 0; l < V; ++l) { s.m[l] = ${NEG}; for (int k = 0; k < ${W}; ++k) s.s[k][l] = 0; }`],
+        // merge the lanes in order with the rule of the online update: a lane (m2, s2) is a term f = m2
+        // of weight s2; a lane that saw only NaN terms (m2 = -inf, s2 = NaN) still poisons the sums
+        fin: [
+          `A m = ${NEG}, sm[${W}] = {};`,
+          'for (int l = 0; l < V; ++l) {',
+          '  const A m2 = s.m[l];',
+          `  if (m2 > m) { const A q = std::exp(m - m2); for (int k = 0; k < ${W}; ++k) sm[k] = sm[k] * q + s.s[k][l]; m = m2; }`,
+          `  else if (m2 != ${NEG}) { const A q = std::exp(m2 - m); for (int k = 0; k < ${W}; ++k) sm[k] = sm[k] + s.s[k][l] * q; }`,
+          `  else { for (int k = 0; k < ${W}; ++k) if (s.s[k][l] != s.s[k][l]) sm[k] = s.s[k][l]; }`,
+          '}',
+          ...fin,
+        ],
+        laneInit: (q) => [`VA m${q};`, `std::memcpy(&m${q}, S[${q}].m, sizeof(VA));`, ...ws.flatMap((k) => [`VA s${q}_${k};`, `std::memcpy(&s${q}_${k}, S[${q}].s[${k}], sizeof(VA));`])],
+        // the online update of the JS target, branch-free per lane:
+        //   f > m: s = s e^(m - f) + w, m = f;  else if f != -inf: s += e^(f - m) w
+        fold: (q, F, G) => {
+          const wv = (k: number) => (weights[k] === '1' ? null : this.cvA(`G${q}_${weights[k]!.slice(1)}`));
+          void G;
+          return [
+            `{ const VA fv = ${this.cvA(F[0]!)};`,
+            `  const auto gt = fv > m${q};`,
+            `  const auto up = fv != ${NEG};`,
+            `  const VA qx = k_exp(gt ? m${q} - fv : fv - m${q});`,
+            ...ws.map((k) => {
+              const w = wv(k);
+              const sv = `s${q}_${k}`;
+              return w === null ? `  ${sv} = gt ? ${sv} * qx + 1.0f : (up ? ${sv} + qx : ${sv});` : `  { const VA w = ${w}; ${sv} = gt ? ${sv} * qx + w : (up ? ${sv} + qx * w : ${sv}); }`;
+            }),
+            `  m${q} = gt ? fv : m${q}; }`,
+          ];
+        },
+        laneEnd: (q) => [`std::memcpy(S[${q}].m, &m${q}, sizeof(VA));`, ...ws.map((k) => `std::memcpy(S[${q}].s[${k}], &s${q}_${k}, sizeof(VA));`)],
+        neutral: '(-std::numeric_limits<T>::infinity())',
+        needJ: false,
+        needPos: false,
+      };
+    }
+    throw new Error(`internal: no C++ for reduction ${red.name}`);
+  }
+}
