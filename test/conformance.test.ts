@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { compile } from '../src/index.js';
-import { cpuStatus } from '../runtime/cpu/index.js';
+import { cpuOrSkip } from './helpers/native.js';
 import { CONFORMANCE_CASES } from './helpers/conformance.js';
 import { expectClose } from './helpers/data.js';
 
@@ -10,14 +10,8 @@ import { expectClose } from './helpers/data.js';
  */
 for (const backend of ['ref', 'js', 'cpu'] as const)
 describe(`conformance (§7.3) on the ${backend} backend`, function () {
-  before(function () {
-    const s = cpuStatus();
-    if (backend === 'cpu' && !s.ok) {
-      if (process.env.KEOPSC_REQUIRE_NATIVE) throw new Error(`the cpu backend is required (KEOPSC_REQUIRE_NATIVE) but unavailable: ${s.reason}`);
-      console.log(`      (skipped: the cpu backend is unavailable: ${s.reason})`);
-      this.skip();
-    }
-  });
+  this.timeout(120000);
+  if (backend === 'cpu' && !cpuOrSkip()) return;
   for (const dtype of ['float64', 'float32'] as const) {
     describe(dtype, () => {
       for (const c of CONFORMANCE_CASES) {

@@ -17,6 +17,7 @@ import {
   loadCompiled,
   type NativeAddon,
 } from '../runtime/cpu/index.js';
+import { cpuOrSkip } from './helpers/native.js';
 
 /** The on-disk kernel cache of the CPU backend (runtime/cpu/compiler.ts). */
 
@@ -41,22 +42,10 @@ extern "C" const char* keopsc_info(void) {
 }
 `;
 
-const status = cpuStatus();
 
 describe('cpu kernel cache (runtime/cpu)', function () {
   this.timeout(120000);
-  if (!status.ok) {
-    const reason = status.reason;
-    if (process.env['KEOPSC_REQUIRE_NATIVE'] === '1')
-      it('is required (KEOPSC_REQUIRE_NATIVE=1) but unavailable', () => {
-        throw new Error(reason);
-      });
-    else
-      it(`is skipped: ${reason}`, function () {
-        this.skip();
-      });
-    return;
-  }
+  if (!cpuOrSkip()) return;
   const addon = loadAddon() as NativeAddon;
   let base = '';
   let dir = '';

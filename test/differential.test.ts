@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { compile } from '../src/index.js';
 import { JS_CONFIG } from '../runtime/js/index.js';
-import { CPU_CONFIG, cpuStatus } from '../runtime/cpu/index.js';
+import { CPU_CONFIG } from '../runtime/cpu/index.js';
+import { cpuOrSkip } from './helpers/native.js';
 import { DECLS, anyFormula, specText, type Spec } from './helpers/gen.js';
 import { rng } from './helpers/data.js';
 import { expectClose } from './helpers/data.js';
@@ -50,14 +51,9 @@ function randomRanges(M: number, N: number, seed: number) {
 for (const [backend, numRuns] of [['js', 250], ['cpu', 60]] as const)
 describe(`${backend} backend vs the reference evaluator (differential, random formulas)`, function () {
   this.timeout(600000);
+  if (backend === 'cpu' && !cpuOrSkip()) return;
   const saved = [JS_CONFIG.parallelMinPairs, CPU_CONFIG.minParallelPairs];
   before(function () {
-    const s = cpuStatus();
-    if (backend === 'cpu' && !s.ok) {
-      if (process.env.KEOPSC_REQUIRE_NATIVE) throw new Error(`the cpu backend is required (KEOPSC_REQUIRE_NATIVE) but unavailable: ${s.reason}`);
-      console.log(`      (skipped: the cpu backend is unavailable: ${s.reason})`);
-      this.skip();
-    }
     JS_CONFIG.parallelMinPairs = 0; // exercise the thread pools on small problems
     CPU_CONFIG.minParallelPairs = 0;
   });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KernelPlan } from '../src/lower/plan.js';
 import { CPU_CONFIG, compileKernel, cpuStatus, loadAddon, runCompiled, runCpu, type KernelHandle, type NativeAddon, type NativeRanges } from '../runtime/cpu/index.js';
+import { cpuOrSkip } from './helpers/native.js';
 
 /**
  * The native addon against hand-written kernels that follow native/ABI.md, compared with plain TS
@@ -173,22 +174,10 @@ function randomRanges(rows: number, redLen: number, rand: () => number): NativeR
   return { out: Int32Array.from(out), slices: Int32Array.from(slices), red: Int32Array.from(red) };
 }
 
-const status = cpuStatus();
 
 describe('native addon (runtime/cpu)', function () {
   this.timeout(120000);
-  if (!status.ok) {
-    const reason = status.reason;
-    if (process.env['KEOPSC_REQUIRE_NATIVE'] === '1')
-      it('is required (KEOPSC_REQUIRE_NATIVE=1) but unavailable', () => {
-        throw new Error(reason);
-      });
-    else
-      it(`is skipped: ${reason}`, function () {
-        this.skip();
-      });
-    return;
-  }
+  if (!cpuOrSkip()) return;
   const addon = loadAddon() as NativeAddon;
   let dir = '';
   let savedCache: string | undefined;

@@ -1,4 +1,5 @@
 import type { KernelPlan } from '../../src/lower/plan.js';
+import { allocateOutputs } from '../outputs.js';
 import type { Ranges } from '../ranges/index.js';
 import { coalesce, rangesFor } from '../ranges/index.js';
 import { addonStatus, requireAddon, type KernelHandle, type NativeRanges } from './addon.js';
@@ -75,12 +76,7 @@ export function runCpu(
 ): CpuOutput[] {
   const handle = loadCompiled(source, compile);
   const rows = plan.tag === 0 ? inp.M : inp.N;
-  const outputs: CpuOutput[] = plan.reduction.outputs.map((o, k) => {
-    const shape = [rows, ...o.rowShape];
-    const size = shape.reduce((a, b) => a * b, 1);
-    const data = o.kind === 'index' ? new BigInt64Array(size) : k === 0 && out ? out : inp.dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
-    return { name: o.name, kind: o.kind, shape, data };
-  });
+  const outputs = allocateOutputs(plan, rows, inp.dtype, out, (size) => new BigInt64Array(size)) as CpuOutput[];
   const maxIndex = Math.max(-1, ...inp.arrays.keys());
   const A = Array.from({ length: maxIndex + 1 }, (_, k) => inp.arrays.get(k));
   const R = inp.ranges ? coalesce(rangesFor(inp.ranges, plan.tag)) : undefined;

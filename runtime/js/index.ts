@@ -1,4 +1,5 @@
 import type { KernelPlan } from '../../src/lower/plan.js';
+import { allocateOutputs } from '../outputs.js';
 import type { JsCodeOptions } from '../../src/targets/js.js';
 import type { Ranges } from '../ranges/index.js';
 import { coalesce, rangesFor } from '../ranges/index.js';
@@ -50,12 +51,7 @@ export function runJs(
 ): JsOutput[] {
   const { fn, source } = compileJs(plan, code);
   const rows = plan.tag === 0 ? inp.M : inp.N;
-  const outputs: JsOutput[] = plan.reduction.outputs.map((o, k) => {
-    const shape = [rows, ...o.rowShape];
-    const size = shape.reduce((a, b) => a * b, 1);
-    const data = o.kind === 'index' ? new Float64Array(size) : k === 0 && out ? out : inp.dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
-    return { name: o.name, kind: o.kind, shape, data };
-  });
+  const outputs = allocateOutputs(plan, rows, inp.dtype, out, (size) => new Float64Array(size)) as JsOutput[];
   const R = inp.ranges ? coalesce(rangesFor(inp.ranges, plan.tag)) : null;
   const maxIndex = Math.max(-1, ...inp.arrays.keys());
   const A: (Float32Array | Float64Array | undefined)[] = Array.from({ length: maxIndex + 1 }, (_, k) => inp.arrays.get(k));
