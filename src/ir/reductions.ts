@@ -23,6 +23,16 @@ export interface ReductionDef {
   sumLike: boolean;
   /** Whether KeOps can differentiate it (used by the autodiff issue). */
   differentiable: boolean;
+  /**
+   * How every backend implements it: `sum`; `extremum` (Max/Min and their Arg forms: strict compare,
+   * first index on ties); `kmin` (stable insertion of the K best); `logsumexp` (the online update of
+   * (max, Σ exp(f − max)·w) for the weights `lseWeights`: 1, g, or 1 then g).
+   */
+  family: 'sum' | 'extremum' | 'kmin' | 'logsumexp';
+  /** extremum: true for the Max forms. */
+  max?: boolean;
+  /** logsumexp: what the sums weight exp(f − max) by. */
+  lseWeights?: 'one' | 'g' | 'one+g';
 }
 
 /** One output array of a reduction: per-row shape and element kind. */
@@ -41,21 +51,21 @@ const scalarF = (name: string) => (fdim: number) => {
 };
 
 const list: ReductionDef[] = [
-  { name: 'Sum', doc: 'Σ f over the reduction index.', sig: ['f', 'tag'], outputs: (d) => [values([d])], sumLike: true, differentiable: true },
-  { name: 'Max', doc: 'Component-wise maximum (−inf for an empty set).', sig: ['f', 'tag'], outputs: (d) => [values([d])], sumLike: false, differentiable: false },
-  { name: 'Min', doc: 'Component-wise minimum (+inf for an empty set).', sig: ['f', 'tag'], outputs: (d) => [values([d])], sumLike: false, differentiable: false },
-  { name: 'ArgMax', doc: 'Index of the maximum per component (smallest index on ties, 0 for an empty set).', sig: ['f', 'tag'], outputs: (d) => [indices([d])], sumLike: false, differentiable: false },
-  { name: 'ArgMin', doc: 'Index of the minimum per component (smallest index on ties, 0 for an empty set).', sig: ['f', 'tag'], outputs: (d) => [indices([d])], sumLike: false, differentiable: false },
-  { name: 'Max_ArgMax', doc: 'Maximum and its index.', sig: ['f', 'tag'], outputs: (d) => [values([d]), indices([d])], sumLike: false, differentiable: false },
-  { name: 'Min_ArgMin', doc: 'Minimum and its index.', sig: ['f', 'tag'], outputs: (d) => [values([d]), indices([d])], sumLike: false, differentiable: false },
-  { name: 'KMin', doc: 'The K smallest values per component, ascending (+inf when K exceeds the set).', sig: ['f', 'K', 'tag'], outputs: (d, _g, K) => [values(kShape(K!, d))], sumLike: false, differentiable: false },
-  { name: 'ArgKMin', doc: 'Indices of the K smallest values per component (stable; 0 when K exceeds the set).', sig: ['f', 'K', 'tag'], outputs: (d, _g, K) => [indices(kShape(K!, d))], sumLike: false, differentiable: false },
-  { name: 'KMin_ArgKMin', doc: 'The K smallest values and their indices.', sig: ['f', 'K', 'tag'], outputs: (d, _g, K) => [values(kShape(K!, d)), indices(kShape(K!, d))], sumLike: false, differentiable: false },
-  { name: 'Max_SumShiftExp', doc: 'Raw log-sum-exp accumulator (m, s) = (max f, Σ exp(f − m)); f scalar.', sig: ['f', 'tag'], check: scalarF('Max_SumShiftExp'), outputs: () => [values([2])], sumLike: true, differentiable: true },
-  { name: 'Max_SumShiftExpWeight', doc: 'Raw weighted accumulator (m, Σ exp(f − m)·g); f scalar.', sig: ['f', 'tag', 'g'], check: scalarF('Max_SumShiftExpWeight'), outputs: (_d, g) => [values([1 + g!])], sumLike: true, differentiable: true },
-  { name: 'LogSumExp', doc: 'log Σ exp(f), stabilised (−inf for an empty set); f scalar.', sig: ['f', 'tag'], check: scalarF('LogSumExp'), outputs: () => [values([1])], sumLike: true, differentiable: true },
-  { name: 'LogSumExpWeight', doc: 'log Σ exp(f)·g per component of g, stabilised; f scalar, g positive.', sig: ['f', 'tag', 'g'], check: scalarF('LogSumExpWeight'), outputs: (_d, g) => [values([g!])], sumLike: true, differentiable: true },
-  { name: 'SumSoftMaxWeight', doc: 'Σ exp(f)·g / Σ exp(f), stabilised (NaN = 0/0 for an empty set); f scalar.', sig: ['f', 'tag', 'g'], check: scalarF('SumSoftMaxWeight'), outputs: (_d, g) => [values([g!])], sumLike: true, differentiable: true },
+  { name: 'Sum', doc: 'Σ f over the reduction index.', sig: ['f', 'tag'], outputs: (d) => [values([d])], sumLike: true, differentiable: true, family: 'sum' },
+  { name: 'Max', doc: 'Component-wise maximum (−inf for an empty set).', sig: ['f', 'tag'], outputs: (d) => [values([d])], sumLike: false, differentiable: false, family: 'extremum', max: true },
+  { name: 'Min', doc: 'Component-wise minimum (+inf for an empty set).', sig: ['f', 'tag'], outputs: (d) => [values([d])], sumLike: false, differentiable: false, family: 'extremum', max: false },
+  { name: 'ArgMax', doc: 'Index of the maximum per component (smallest index on ties, 0 for an empty set).', sig: ['f', 'tag'], outputs: (d) => [indices([d])], sumLike: false, differentiable: false, family: 'extremum', max: true },
+  { name: 'ArgMin', doc: 'Index of the minimum per component (smallest index on ties, 0 for an empty set).', sig: ['f', 'tag'], outputs: (d) => [indices([d])], sumLike: false, differentiable: false, family: 'extremum', max: false },
+  { name: 'Max_ArgMax', doc: 'Maximum and its index.', sig: ['f', 'tag'], outputs: (d) => [values([d]), indices([d])], sumLike: false, differentiable: false, family: 'extremum', max: true },
+  { name: 'Min_ArgMin', doc: 'Minimum and its index.', sig: ['f', 'tag'], outputs: (d) => [values([d]), indices([d])], sumLike: false, differentiable: false, family: 'extremum', max: false },
+  { name: 'KMin', doc: 'The K smallest values per component, ascending (+inf when K exceeds the set).', sig: ['f', 'K', 'tag'], outputs: (d, _g, K) => [values(kShape(K!, d))], sumLike: false, differentiable: false, family: 'kmin' },
+  { name: 'ArgKMin', doc: 'Indices of the K smallest values per component (stable; 0 when K exceeds the set).', sig: ['f', 'K', 'tag'], outputs: (d, _g, K) => [indices(kShape(K!, d))], sumLike: false, differentiable: false, family: 'kmin' },
+  { name: 'KMin_ArgKMin', doc: 'The K smallest values and their indices.', sig: ['f', 'K', 'tag'], outputs: (d, _g, K) => [values(kShape(K!, d)), indices(kShape(K!, d))], sumLike: false, differentiable: false, family: 'kmin' },
+  { name: 'Max_SumShiftExp', doc: 'Raw log-sum-exp accumulator (m, s) = (max f, Σ exp(f − m)); f scalar.', sig: ['f', 'tag'], check: scalarF('Max_SumShiftExp'), outputs: () => [values([2])], sumLike: true, differentiable: true, family: 'logsumexp', lseWeights: 'one' },
+  { name: 'Max_SumShiftExpWeight', doc: 'Raw weighted accumulator (m, Σ exp(f − m)·g); f scalar.', sig: ['f', 'tag', 'g'], check: scalarF('Max_SumShiftExpWeight'), outputs: (_d, g) => [values([1 + g!])], sumLike: true, differentiable: true, family: 'logsumexp', lseWeights: 'g' },
+  { name: 'LogSumExp', doc: 'log Σ exp(f), stabilised (−inf for an empty set); f scalar.', sig: ['f', 'tag'], check: scalarF('LogSumExp'), outputs: () => [values([1])], sumLike: true, differentiable: true, family: 'logsumexp', lseWeights: 'one' },
+  { name: 'LogSumExpWeight', doc: 'log Σ exp(f)·g per component of g, stabilised; f scalar, g positive.', sig: ['f', 'tag', 'g'], check: scalarF('LogSumExpWeight'), outputs: (_d, g) => [values([g!])], sumLike: true, differentiable: true, family: 'logsumexp', lseWeights: 'g' },
+  { name: 'SumSoftMaxWeight', doc: 'Σ exp(f)·g / Σ exp(f), stabilised (NaN = 0/0 for an empty set); f scalar.', sig: ['f', 'tag', 'g'], check: scalarF('SumSoftMaxWeight'), outputs: (_d, g) => [values([g!])], sumLike: true, differentiable: true, family: 'logsumexp', lseWeights: 'one+g' },
 ];
 
 /** Every reduction by name (without the `_Reduction` suffix). */

@@ -1,7 +1,7 @@
 import { topoOrder } from '../ir/node.js';
 import { OPS } from '../ir/ops/index.js';
 import { kernelOutputs, type Kernel } from '../ir/kernel.js';
-import type { OutputSpec } from '../ir/reductions.js';
+import type { OutputSpec, ReductionDef } from '../ir/reductions.js';
 import { DEP_I, DEP_J, type Cat, type Node } from '../ir/types.js';
 import { ScalarBuilder, scalarOrder, type SExpr } from './scalar.js';
 
@@ -18,6 +18,20 @@ export interface ReductionPlan {
   E: number;
   sumLike: boolean;
   outputs: OutputSpec[];
+  /** See ReductionDef.family: how backends implement it. */
+  family: ReductionDef['family'];
+  /** extremum: the Max forms. */
+  max: boolean;
+  /** extremum and kmin: which results are written (from `outputs`). */
+  writesValues: boolean;
+  writesIndices: boolean;
+  /** logsumexp: the weights of the sums (ReductionDef.lseWeights). */
+  lseWeights: NonNullable<ReductionDef['lseWeights']>;
+}
+
+/** The weights the log-sum-exp sums use, given the names of g's components: 1, g, or 1 then g. */
+export function lseWeightTerms(red: ReductionPlan, g: readonly string[], one = '1'): string[] {
+  return red.lseWeights === 'one' ? [one] : red.lseWeights === 'one+g' ? [one, ...g] : [...g];
 }
 
 /** Where a scalar statement runs: once per call, once per output row, or once per (row, index) pair. */
@@ -80,13 +94,19 @@ export function lowerKernel(kernel: Kernel): KernelPlan {
     (n.fn === 'input' ? loads : stmts)[stageOf(n)].push(n);
   }
   const red = kernel.reduction;
+  const outputs = kernelOutputs(kernel);
   const reduction: ReductionPlan = {
     name: red.name,
     D: kernel.formula.dim,
     K: kernel.K ?? 0,
     E: kernel.formula2?.dim ?? 0,
     sumLike: red.sumLike,
-    outputs: kernelOutputs(kernel),
+    outputs,
+    family: red.family,
+    max: red.max ?? false,
+    writesValues: outputs.some((o) => o.name === 'values'),
+    writesIndices: outputs.some((o) => o.name === 'indices'),
+    lseWeights: red.lseWeights ?? 'one',
   };
   const zero = red.name === 'Sum' && f.every((x) => x.fn === 'const' && x.value === 0);
   return { kernel, tag, reduction, f, g, stmts, loads, rowCat: tag === 0 ? 0 : 1, zero };

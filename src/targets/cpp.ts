@@ -1,4 +1,4 @@
-import type { KernelPlan, ReductionPlan, Stage } from '../lower/plan.js';
+import { lseWeightTerms, type KernelPlan, type ReductionPlan, type Stage } from '../lower/plan.js';
 import type { SExpr } from '../lower/scalar.js';
 import { DEP_I, DEP_J } from '../ir/types.js';
 import { printKernel } from '../ir/print.js';
@@ -45,9 +45,6 @@ export function printCpp(plan: KernelPlan, opts: CppCodeOptions): string {
 }
 
 /** The reductions whose accumulator keeps per-lane (m, s...) states: the log-sum-exp family. */
-const LSE = new Set(['Max_SumShiftExp', 'Max_SumShiftExpWeight', 'LogSumExp', 'LogSumExpWeight', 'SumSoftMaxWeight']);
-const MINMAX = new Set(['Min', 'Max', 'ArgMin', 'ArgMax', 'Min_ArgMin', 'Max_ArgMax']);
-const KMIN = new Set(['KMin', 'ArgKMin', 'KMin_ArgKMin']);
 
 /** The fixed part of every translation unit: types, vector helpers, math. `T`, `A`, `V` come first. */
 function prelude(fastMath: boolean): string {
@@ -387,7 +384,7 @@ class CppPrinter {
       '}',
       '',
     );
-    if (KMIN.has(red.name)) lines.push(...this.kminHelper());
+    if (red.family === 'kmin') lines.push(...this.kminHelper());
 
     // ---- copy a run of reduction indices into the tile
     lines.push(
@@ -586,7 +583,7 @@ class CppPrinter {
     const sA = this.A === 'float' ? 4 : 8;
     const V = this.V;
     const widen = this.accSame ? 1 : 2;
-    if (red.name === 'Sum') {
+    if (red.family === 'sum') {
       const scheme = this.opts.sumScheme;
       if (scheme === 'block') {
         return {
@@ -644,14 +641,14 @@ class CppPrinter {
         needPos: false,
       };
     }
-    if (MINMAX.has(red.name)) {
-      const isMax = red.name.startsWith('Max') || red.name === 'ArgMax';
+    if (red.family === 'extremum') {
+      const isMax = red.max;
       const cmp = isMax ? '>' : '<';
       const start = isMax ? '(-std::numeric_limits<T>::infinity())' : 'std::numeric_limits<T>::infinity()';
-      const withIdx = red.name !== 'Min' && red.name !== 'Max';
+      const withIdx = red.writesIndices;
       const fin = ks.flatMap((k) => {
-        if (red.name === 'ArgMax' || red.name === 'ArgMin') return [`P.out0[r * ${D} + ${k}] = s.i[${k}];`];
-        if (red.name === 'Max' || red.name === 'Min') return [`P.out0[r * ${D} + ${k}] = s.m[${k}];`];
+        if (!red.writesValues) return [`P.out0[r * ${D} + ${k}] = s.i[${k}];`];
+        if (!red.writesIndices) return [`P.out0[r * ${D} + ${k}] = s.m[${k}];`];
         return [`P.out0[r * ${D} + ${k}] = s.m[${k}];`, `P.out1[r * ${D} + ${k}] = s.i[${k}];`];
       });
       return {
@@ -674,13 +671,13 @@ class CppPrinter {
         needPos: true,
       };
     }
-    if (KMIN.has(red.name)) {
+    if (red.family === 'kmin') {
       const K = red.K;
       const w = K * D;
       const fin =
-        red.name === 'KMin'
+        !red.writesIndices
           ? [`for (int q = 0; q < ${w}; ++q) P.out0[r * ${w} + q] = s.kv[q];`]
-          : red.name === 'ArgKMin'
+          : !red.writesValues
             ? [`for (int q = 0; q < ${w}; ++q) P.out0[r * ${w} + q] = s.ki[q];`]
             : [`for (int q = 0; q < ${w}; ++q) { P.out0[r * ${w} + q] = s.kv[q]; P.out1[r * ${w} + q] = s.ki[q]; }`];
       return {
@@ -698,9 +695,9 @@ class CppPrinter {
         needPos: false,
       };
     }
-    if (LSE.has(red.name)) {
+    if (red.family === 'logsumexp') {
       const E = red.E;
-      const weights = red.name === 'Max_SumShiftExp' || red.name === 'LogSumExp' ? ['1'] : red.name === 'SumSoftMaxWeight' ? ['1', ...Array.from({ length: E }, (_, k) => `G${k}`)] : Array.from({ length: E }, (_, k) => `G${k}`);
+      const weights = lseWeightTerms(red, Array.from({ length: E }, (_, k) => `G${k}`));
       const W = weights.length;
       const ws = Array.from({ length: W }, (_, k) => k);
       const NEG = '(-std::numeric_limits<A>::infinity())';

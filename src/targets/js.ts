@@ -1,4 +1,4 @@
-import type { KernelPlan, ReductionPlan } from '../lower/plan.js';
+import { lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
 import type { SExpr } from '../lower/scalar.js';
 
 /** Options that change the generated code (they are part of the cache key). */
@@ -193,8 +193,8 @@ class JsPrinter {
     const ks = Array.from({ length: D }, (_, k) => k);
     const FA = (e: string) => this.FA(e);
     const none = { block: false, initTmp: [] as string[], merge: [] as string[] };
-    switch (red.name) {
-      case 'Sum': {
+    switch (red.family) {
+      case 'sum': {
         const scheme = this.opts.sumScheme;
         const decl = ks.map((k) => `let a${k} = 0${scheme === 'kahan' ? `, c${k} = 0` : ''}${scheme === 'block' ? `, b${k} = 0` : ''};`);
         const init = ks.map((k) => `a${k} = 0;${scheme === 'kahan' ? ` c${k} = 0;` : ''}`);
@@ -209,26 +209,19 @@ class JsPrinter {
         }
         return { decl, init, fold: () => ks.map((k) => `a${k} = ${FA(`a${k} + ${f[k]}`)};`), finalize, ...none };
       }
-      case 'Max':
-      case 'Min':
-      case 'ArgMax':
-      case 'ArgMin':
-      case 'Max_ArgMax':
-      case 'Min_ArgMin': {
-        const isMax = red.name === 'Max' || red.name === 'ArgMax' || red.name === 'Max_ArgMax';
+      case 'extremum': {
+        const isMax = red.max;
         const cmp = isMax ? '>' : '<';
         const init = ks.map((k) => `m${k} = ${isMax ? '-Infinity' : 'Infinity'}; i${k} = 0;`);
         const fold = () => ks.map((k) => `if (${f[k]} ${cmp} m${k}) { m${k} = ${f[k]}; i${k} = s; }`);
         const finalize = ks.flatMap((k) => {
-          if (red.name === 'ArgMax' || red.name === 'ArgMin') return [`O0[r * ${D} + ${k}] = i${k};`];
-          if (red.name === 'Max' || red.name === 'Min') return [`O0[r * ${D} + ${k}] = m${k};`];
+          if (!red.writesValues) return [`O0[r * ${D} + ${k}] = i${k};`];
+          if (!red.writesIndices) return [`O0[r * ${D} + ${k}] = m${k};`];
           return [`O0[r * ${D} + ${k}] = m${k};`, `O1[r * ${D} + ${k}] = i${k};`];
         });
         return { decl: ks.map((k) => `let m${k} = 0, i${k} = 0;`), init, fold, finalize, ...none };
       }
-      case 'KMin':
-      case 'ArgKMin':
-      case 'KMin_ArgKMin': {
+      case 'kmin': {
         const K = red.K;
         const decl = [`const kv = new Float64Array(${K * D}), ki = new Float64Array(${K * D});`];
         const init = ['kv.fill(Infinity); ki.fill(0);'];
@@ -240,17 +233,16 @@ class JsPrinter {
           );
         const w = K * D;
         const finalize =
-          red.name === 'KMin'
+          !red.writesIndices
             ? [`for (let q = 0; q < ${w}; q++) O0[r * ${w} + q] = kv[q];`]
-            : red.name === 'ArgKMin'
+            : !red.writesValues
               ? [`for (let q = 0; q < ${w}; q++) O0[r * ${w} + q] = ki[q];`]
               : [`for (let q = 0; q < ${w}; q++) { O0[r * ${w} + q] = kv[q]; O1[r * ${w} + q] = ki[q]; }`];
         return { decl, init, fold, finalize, ...none };
       }
     }
     // the log-sum-exp family: online (max, sums) update; f is scalar
-    const weights =
-      red.name === 'Max_SumShiftExp' || red.name === 'LogSumExp' ? ['1'] : red.name === 'SumSoftMaxWeight' ? ['1', ...g] : g;
+    const weights = lseWeightTerms(red, g);
     const W = weights.map((_, k) => k);
     const decl = [`let m = -Infinity${W.map((k) => `, s${k} = 0`).join('')};`];
     const init = [`m = -Infinity;${W.map((k) => ` s${k} = 0;`).join('')}`];
