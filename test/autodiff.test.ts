@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { compile, KeopsError, InputError } from '../src/index.js';
+import { compile, KeopsError, InputError, KernelSolve } from '../src/index.js';
 import { expectClose, normal, uniform } from './helpers/data.js';
 
 /** keops-reference §7.3 cases 23–29 and 35, KernelSolve, and the simplifier's output on derivatives. */
@@ -204,5 +204,19 @@ describe('KernelSolve', () => {
     const p = { x: Float64Array.of(0, 1), y: Float64Array.of(0, 1) };
     expect(Array.from(k.solve('v', p, new Float64Array(2)).data)).to.deep.equal([0, 0]);
     expect(() => k.solve('v', p, Float64Array.of(1, 2), { maxIter: 1, eps: 1e-30 })).to.throw(InputError, /did not converge in 1 iterations/);
+  });
+});
+
+describe('KernelSolve (pykeops spelling)', () => {
+  it('solves with the other aliases given positionally, and rejects a bad variable name', () => {
+    const pts = Float64Array.of(0, 0, 1, 0, 0, 1);
+    const solve = KernelSolve('Exp(-SqDist(x, y)) * a', ['x = Vi(2)', 'y = Vj(2)', 'a = Vj(1)'], 'a', { axis: 1 });
+    const b = Float64Array.of(1, 2, 3);
+    const r = solve([pts, pts], b, { alpha: 0.5, eps: 1e-12 });
+    // check (alpha I + K) a = b directly
+    const K = (i: number, j: number) => Math.exp(-((pts[2 * i]! - pts[2 * j]!) ** 2 + (pts[2 * i + 1]! - pts[2 * j + 1]!) ** 2));
+    const back = [0, 1, 2].map((i) => 0.5 * Number(r.data[i]) + [0, 1, 2].reduce((s, j) => s + K(i, j) * Number(r.data[j]), 0));
+    expectClose(back, b, 1e-9, 1e-9);
+    expect(() => KernelSolve('x', ['x = Vi(1)'], 'z')).to.throw(InputError, /'z' is not one of the aliases/);
   });
 });

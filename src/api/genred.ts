@@ -11,6 +11,7 @@
 import { InputError } from '../diagnostics/index.js';
 import { compile, type CompiledKernel, type KernelOutput, type RunOptions } from './compile.js';
 import type { ArrayInput } from './inputs.js';
+import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
 
 /**
  * Run options as passed through to {@link CompiledKernel.run}: the known ones (`backend`, `ranges`)
@@ -188,4 +189,32 @@ export function Genred<R extends string = 'Sum'>(formula: string, aliases: reado
     tag,
     defaults: Object.freeze({ ...defaults }),
   }) as GenredFunction<R>;
+}
+
+/** Options of {@link KernelSolve}: the axis (as Genred) and default solve/run options. */
+export interface KernelSolveOptions extends SolveOptions {
+  /** 1 (default here as in pykeops' examples: reduce over j, output indexed by i) or 0. */
+  axis?: 0 | 1;
+}
+
+/**
+ * pykeops's `KernelSolve(formula, aliases, varinvalias, axis)`: returns a function that, given the
+ * arrays of the aliases other than `varinvalias` (in alias order) and b, solves (alpha·Id + K) a = b by
+ * conjugate gradient, where K·v is the Sum reduction of `formula` with `varinvalias` replaced by v.
+ *
+ * ```ts
+ * const solve = KernelSolve('Exp(-SqDist(x, y)) * a', ['x = Vi(2)', 'y = Vj(2)', 'a = Vj(1)'], 'a', { axis: 1 });
+ * const { data } = solve([x, x], b, { alpha: 0.1 });
+ * ```
+ */
+export function KernelSolve(formula: string, aliases: readonly string[], varinvalias: string, options: KernelSolveOptions = {}): (args: readonly ArrayInput[], b: ArrayInput, callOptions?: SolveOptions) => SolveResult {
+  const { axis = 1, ...defaults } = options;
+  const tag = axisToTag(axis);
+  const kernel = compile(`Sum_Reduction(${formula}, ${tag})`, aliases);
+  if (!kernel.args.some((a) => a.name === varinvalias)) throw new InputError(`KernelSolve: '${varinvalias}' is not one of the aliases (${kernel.args.map((a) => a.name).join(', ')})`);
+  const others = kernel.args.filter((a) => a.name !== varinvalias);
+  return (args, b, callOptions = {}) => {
+    if (args.length !== others.length) throw new InputError(`KernelSolve: expected ${others.length} arrays (${others.map((a) => a.name).join(', ')}), got ${args.length}`);
+    return kernelSolve(kernel, varinvalias, Object.fromEntries(others.map((a, k) => [a.name, args[k]!])), b, { ...defaults, ...callOptions });
+  };
 }
