@@ -1,4 +1,5 @@
 import { lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
+import { infixArith, scalarRef } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
 /** Options that change the generated code (they are part of the cache key). */
@@ -64,20 +65,15 @@ class JsPrinter {
 
   /** The name (or literal) of a scalar node. */
   private ref(n: SExpr): string {
-    if (n.fn === 'const') return this.lit(n.value);
-    if (n.fn === 'input') return `x${n.input!.index}_${n.input!.comp}`;
-    return `t${n.id}`;
+    return scalarRef(n, (v) => this.lit(v));
   }
 
   private stmt(n: SExpr): string {
     const a = n.args.map((x) => this.ref(x));
     const e = ((): string => {
+      const arith = infixArith(n.fn, a);
+      if (arith !== undefined) return arith;
       switch (n.fn) {
-        case 'add': return `${a[0]} + ${a[1]}`;
-        case 'sub': return `${a[0]} - ${a[1]}`;
-        case 'mul': return `${a[0]} * ${a[1]}`;
-        case 'div': return `${a[0]} / ${a[1]}`;
-        case 'neg': return `-${a[0]}`;
         case 'exp': case 'log': case 'sin': case 'cos': case 'asin': case 'acos': case 'atan': case 'sqrt': case 'abs': case 'floor':
           return `Math.${n.fn}(${a[0]})`;
         case 'atan2': return `Math.atan2(${a[0]}, ${a[1]})`;
