@@ -104,11 +104,11 @@ for (const backend of backends) {
   conv.run(args, { backend }); // warm-up: code generation, worker threads, JIT of both code paths
   conv.run(args, { backend, ranges });
   let t = performance.now();
-  const full = conv.run(args, { backend }).values!.data;
+  const full = conv.runSync(args, { backend }).values!.data;
   const tFull = (performance.now() - t) / 1000;
   console.log(` Full convolution, ${backend} backend: ${tFull.toFixed(4)}s`);
   t = performance.now();
-  const sparse = conv.run(args, { backend, ranges }).values!.data;
+  const sparse = conv.runSync(args, { backend, ranges }).values!.data;
   const tSparse = (performance.now() - t) / 1000;
   console.log(`Sparse convolution, ${backend} backend: ${tSparse.toFixed(4)}s`);
   console.log(`Relative time : ${String(Math.floor((100 * tSparse) / tFull)).padStart(3)}% (${String(Math.floor((100 * (tSparse + tCluster)) / tFull)).padStart(3)}% including clustering), `);

@@ -9,28 +9,11 @@
  * ```
  * @packageDocumentation
  */
-// Node entry point: installs the worker-thread pool of the JS backend (Node only).
+// Node entry point: installs the worker-thread pool of the JS backend, the cpu backend (native addon
+// and system compiler) and the WebGPU adapter provider (the `webgpu` package, Dawn), then exports the
+// platform-independent core.
 import '../runtime/js/pool.js';
-export { compile, compileModule, aliasesToDeclarations, CompiledKernel, BACKENDS, SUM_SCHEMES, type SumScheme, type Backend, type CompileOptions, type CompiledModule, type RunOptions, type RunResult, type KernelOutput } from './api/compile.js';
-export { Genred, KernelSolve, type KernelSolveOptions, reductionString, axisToTag, type GenredFunction, type GenredOptions, type GenredResult, type GenredPair, type GenredReduction, type GenredCallArg, type TwoOutputReduction, type PassThroughRunOptions } from './api/genred.js';
-export { LazyTensor, Vi, Vj, Pm, lazyCacheInfo, clearLazyCache, type LazyArrayInput, type LazyOperand, type LazyRunOptions, type ValuesAndIndices } from './api/lazy.js';
-export { GradientKernel } from './api/grad.js';
-export { gridCluster, clusterRanges, clusterCentroids, clusterRangesCentroids, sortClusters, permuteRows, unpermuteRows, fromMatrix, rangesToMask, blockSparseRanges, type Points, type PointsInput, type IntPairs, type LabelsInput, type WeightsInput, type PairsInput, type MaskInput, type RowsInput, type Permuted, type RangesCentroids, type SortedClusters, type BlockSparse, type BlockSparseOptions } from '../runtime/cluster/index.js';
-export { conjugateGradient, kernelSolve, type SolveOptions, type SolveResult } from './api/solve.js';
-export { prepareArgs, type ArgsInput, type ArrayInput, type PreparedArgs, type FloatDtype } from './api/inputs.js';
-export { KeopsError, InputError, formatDiagnostic, formatDiagnostics, SourceFile, DIAGNOSTICS, type Diagnostic, type Span } from './diagnostics/index.js';
-export { parseModule, parseFormula } from './syntax/parse.js';
-export type { Module, Expr, Statement } from './syntax/ast.js';
-export { PASSES, frontend, optimize, type Pass } from './passes/pipeline.js';
-export { OPS, OP_LIST } from './ir/ops/index.js';
-export { REDUCTIONS, REDUCTION_LIST, type ReductionDef } from './ir/reductions.js';
-export { printKernel, printNode } from './ir/print.js';
-export type { Kernel, ArgInfo } from './ir/kernel.js';
-export type { Node, OpDef } from './ir/types.js';
-export { evaluateRef } from '../runtime/ref/index.js';
-export { lowerKernel, type KernelPlan, type ReductionPlan } from './lower/plan.js';
-export { ScalarBuilder, SCALAR_FNS, type SExpr, type ScalarFn } from './lower/scalar.js';
-export { printJs, type JsCodeOptions } from './targets/js.js';
-export { printCpp, CPP_FAST_FLAGS, type CppCodeOptions } from './targets/cpp.js';
+import '../runtime/cpu/backend.js';
+import '../runtime/webgpu/node.js';
+export * from './core.js';
 export { cpuStatus, cacheDir, cacheList, cacheClear, findCompiler } from '../runtime/cpu/index.js';
-export { toRanges, validateRanges, swapAxes, RANGES_KEYS, type Ranges, type RangesInput } from '../runtime/ranges/index.js';

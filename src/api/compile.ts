@@ -10,9 +10,11 @@ import { lowerKernel, type KernelPlan } from '../lower/plan.js';
 import { gradientKernel, type GradientKernel } from './grad.js';
 import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
 import { printJs, type JsCodeOptions } from '../targets/js.js';
-import { printCpp, CPP_FAST_FLAGS, type CppCodeOptions } from '../targets/cpp.js';
-import { cpuStatus, runCpu } from '../../runtime/cpu/index.js';
+import { printCpp, type CppCodeOptions } from '../targets/cpp.js';
 import { runJs } from '../../runtime/js/index.js';
+import { hostBackend, type BackendInputs, type BackendRequest } from './backends.js';
+import { runWebGpu, type WebGpuRunOptions } from '../../runtime/webgpu/index.js';
+import { printWgsl, type WgslCodeOptions, type WgslShader } from '../targets/wgsl.js';
 import { defaultThreads } from '../../runtime/js/index.js';
 
 /** Options of {@link compile} and {@link compileModule}. */
@@ -28,21 +30,25 @@ export interface CompileOptions {
   allDeclaredAreArgs?: boolean;
 }
 
-/** Backends this build can run. */
-export type Backend = 'ref' | 'js' | 'cpu' | 'auto';
-export const BACKENDS: readonly Backend[] = ['ref', 'js', 'cpu', 'auto'];
+/** Backends a kernel can run on. `webgpu` is asynchronous (its `run` returns a Promise). */
+export type Backend = 'ref' | 'js' | 'cpu' | 'cuda' | 'webgpu' | 'auto';
+export const BACKENDS: readonly Backend[] = ['ref', 'js', 'cpu', 'cuda', 'webgpu', 'auto'];
+/** The backends whose `run` returns the result directly. */
+export type SyncBackend = Exclude<Backend, 'webgpu'>;
 
 /** Summation schemes of Sum-type reductions (keops-reference §2). */
 export type SumScheme = 'auto' | 'block' | 'kahan' | 'direct';
 export const SUM_SCHEMES: readonly SumScheme[] = ['auto', 'block', 'kahan', 'direct'];
 
 /** Options of {@link CompiledKernel.run}. */
-export interface RunOptions {
+export interface RunOptions extends WebGpuRunOptions {
   /**
    * `cpu` (C++ generated from the kernel, compiled by the system compiler, cached on disk, run by the
    * native addon on a thread pool), `js` (generated JavaScript, worker threads for large problems),
+   * `webgpu` (WGSL on the WebGPU adapter, float32 only; asynchronous: `await kernel.run(...)`),
+   * `cuda` (CUDA C compiled by NVRTC, run through the driver API by the native addon),
    * `ref` (the float64 reference evaluator: slow, exact, the oracle of the tests) or `auto` (the
-   * fastest available: `cpu`, else `js` with a one-line notice saying why).
+   * fastest CPU backend available: `cpu`, else `js` with a one-line notice saying why).
    */
   backend?: Backend;
   /** cpu backend: the vectorised polynomial exp in the inner loop (default: on for float32 only). */
@@ -110,9 +116,50 @@ export class CompiledKernel {
    * Run the kernel. `args` by name (`{ x, y, b }`) or positional (in `args` order); each a Float32Array
    * or Float64Array (row-major) or `{ data, shape }`. Throws InputError on bad shapes, dtypes or ranges.
    */
-  run(args: ArgsInput, options: RunOptions = {}): RunResult {
+  run(args: ArgsInput, options: RunOptions & { backend: 'webgpu' }): Promise<RunResult>;
+  run(args: ArgsInput, options?: RunOptions & { backend?: SyncBackend }): RunResult;
+  run(args: ArgsInput, options?: RunOptions): RunResult | Promise<RunResult>;
+  run(args: ArgsInput, options: RunOptions = {}): RunResult | Promise<RunResult> {
     const backend = options.backend ?? 'auto';
     if (!BACKENDS.includes(backend)) throw new InputError(`unknown backend '${String(backend)}'; this build has: ${BACKENDS.join(', ')}`);
+    const { prep, inputs, request } = this.prepareRun(args, options);
+    if (backend === 'ref') {
+      const result = toResult(evaluateRef(this.ir, { arrays: prep.arrays, M: prep.M, N: prep.N, ranges: inputs.ranges }), prep.dtype);
+      if (request.out) {
+        request.out.set(result.outputs[0]!.data as Float64Array);
+        result.outputs[0]!.data = request.out;
+      }
+      return result;
+    }
+    if (backend === 'webgpu') {
+      if (prep.dtype !== 'float32') throw new InputError(`backend 'webgpu' runs float32 only (WGSL has no float64); pass Float32Array inputs, or use backend 'cpu' or 'js' for float64`);
+      if (options.dtypeAcc === 'float64') throw new InputError(`backend 'webgpu' has no float64 accumulator (WGSL has no float64); leave dtypeAcc out or use sumScheme 'kahan'`);
+      return runWebGpu(this.plan, inputs, { code: request.code, out: request.out as Float32Array | undefined }, options).then((outs) => toResult(outs, prep.dtype));
+    }
+    if (backend === 'cpu' || backend === 'cuda' || (backend === 'auto' && cpuAvailable())) {
+      const host = hostBackend(backend === 'cuda' ? 'cuda' : 'cpu');
+      if (!host.ok) throw new InputError(`backend '${backend === 'cuda' ? 'cuda' : 'cpu'}' is unavailable: ${host.reason}`);
+      return toResult(host.backend.run(this.plan, inputs, request), prep.dtype);
+    }
+    return toResult(runJs(this.plan, inputs, request.code, request.threads, request.out), prep.dtype);
+  }
+
+  /**
+   * `run` for callers that need the result at once (Genred, LazyTensor, gradients, solvers): the
+   * asynchronous `webgpu` backend is refused with a clear error naming `caller`.
+   */
+  runSync(args: ArgsInput, options: RunOptions = {}, caller = 'this call'): RunResult {
+    if (options.backend === 'webgpu') throw new InputError(`backend 'webgpu' is asynchronous and ${caller} is synchronous; use await kernel.run(args, { backend: 'webgpu' }) on a compiled kernel, or backend 'cpu' or 'js' here`);
+    return this.run(args, options as RunOptions & { backend?: SyncBackend });
+  }
+
+  /** Run on any backend and always get a Promise (what `webgpu` needs; the others resolve at once). */
+  async runAsync(args: ArgsInput, options: RunOptions = {}): Promise<RunResult> {
+    return this.run(args, options);
+  }
+
+  /** Check the arguments and options of a run (shared by every backend). */
+  private prepareRun(args: ArgsInput, options: RunOptions): { prep: ReturnType<typeof prepareArgs>; inputs: BackendInputs; request: BackendRequest } {
     const prep = prepareArgs(this.ir, args);
     const code = this.codeOptions(options, prep.dtype);
     const threads = options.threads ?? defaultThreads();
@@ -120,24 +167,12 @@ export class CompiledKernel {
     const ranges = options.ranges === undefined ? undefined : toRanges(options.ranges);
     if (ranges) validateRanges(ranges, prep.M, prep.N);
     const out = options.out === undefined ? undefined : this.checkOut(options.out, prep);
-    if (backend === 'ref') {
-      const result = toResult(evaluateRef(this.ir, { arrays: prep.arrays, M: prep.M, N: prep.N, ranges }), prep.dtype);
-      if (out) {
-        out.set(result.outputs[0]!.data as Float64Array);
-        result.outputs[0]!.data = out;
-      }
-      return result;
-    }
-    this.planCache ??= lowerKernel(this.ir);
-    const cpu = backend === 'cpu' || (backend === 'auto' && cpuAvailable());
-    if (cpu) {
-      const status = cpuStatus();
-      if (!status.ok) throw new InputError(`backend 'cpu' is unavailable: ${status.reason}; install g++ (apt-get install g++) and rebuild the addon (npm run build:native), or use backend 'js'`);
-      const fastMath = options.fastMath ?? prep.dtype === 'float32';
-      const source = this.cppSource({ ...code, fastMath });
-      return toResult(runCpu(this.planCache, { ...prep, ranges }, source, threads, out, { flags: [...CPP_FAST_FLAGS, '-std=c++17'] }), prep.dtype);
-    }
-    return toResult(runJs(this.planCache, { ...prep, ranges }, code, threads, out), prep.dtype);
+    return { prep, inputs: { arrays: prep.arrays, M: prep.M, N: prep.N, dtype: prep.dtype, ranges }, request: { code, fastMath: options.fastMath, threads, out } };
+  }
+
+  /** The WGSL shader the webgpu backend runs (see `keopsc compile --target wgsl`). */
+  wgslSource(opts: Partial<WgslCodeOptions> = {}): WgslShader {
+    return printWgsl(this.plan, opts);
   }
 
   private cppCache = new Map<string, string>();
@@ -221,12 +256,14 @@ function toResult(outs: { name: 'values' | 'indices'; kind: 'float' | 'index'; s
 }
 
 let cpuChecked: boolean | undefined;
-/** Whether `auto` can use the cpu backend (checked once per process; says why not, once, on stderr). */
+/** Whether `auto` can use the cpu backend (checked once per process; says why not, once, on stderr;
+ * silent in a browser build, where the js backend is the only CPU backend). */
 function cpuAvailable(): boolean {
   if (cpuChecked === undefined) {
-    const s = cpuStatus();
+    const s = hostBackend('cpu');
     cpuChecked = s.ok;
-    if (!s.ok && !process.env.KEOPSC_QUIET) process.stderr.write(`keopsc: the cpu backend is unavailable (${s.reason}); using the js backend\n`);
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    if (!s.ok && env && !env.KEOPSC_QUIET) console.warn(`keopsc: the cpu backend is unavailable (${s.reason}); using the js backend`);
   }
   return cpuChecked;
 }

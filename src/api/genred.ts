@@ -176,7 +176,7 @@ export function Genred<R extends string = 'Sum'>(formula: string, aliases: reado
       if (!isArrayInput(a)) throw new InputError(`Genred: argument ${k} must be a Float32Array or Float64Array (or { data, shape })`);
     });
     for (const a of kernel.args) byName[a.name] = args[a.index] as ArrayInput;
-    const res = kernel.run(byName, runOptions);
+    const res = kernel.runSync(byName, runOptions, 'Genred');
     if (twoOutputs) return [res.values!, res.indices!] as GenredResult<R>;
     return res.outputs[0]! as GenredResult<R>;
   };

@@ -56,14 +56,14 @@ export class GradientKernel {
     const fwdArgs = Object.fromEntries(this.forward.args.map((a) => [a.name, named[a.name]!]).filter(([, v]) => v !== undefined));
     const runOpts = { ...options, out: undefined };
     if (this.saved.lseName) {
-      const lse = (this.saved.lse ?? this.forward).run(fwdArgs, runOpts).values!;
+      const lse = (this.saved.lse ?? this.forward).runSync(fwdArgs, runOpts, 'a gradient kernel').values!;
       named[this.saved.lseName] = { data: lse.data as Float32Array | Float64Array, shape: lse.shape };
     }
     if (this.saved.outName) {
-      const o = this.forward.run(fwdArgs, runOpts).values!;
+      const o = this.forward.runSync(fwdArgs, runOpts, 'a gradient kernel').values!;
       named[this.saved.outName] = { data: o.data as Float32Array | Float64Array, shape: o.shape };
     }
-    const r = this.kernel.run(named, this.wrt.cat === 2 ? runOpts : options);
+    const r = this.kernel.runSync(named, this.wrt.cat === 2 ? runOpts : options, 'a gradient kernel');
     if (this.wrt.cat !== 2) return r;
     // a parameter: sum the per-row gradients
     const v = r.values!;

@@ -695,7 +695,7 @@ export class LazyTensor {
       if (backend !== undefined) opts.backend = backend;
       else delete opts.backend;
     }
-    return kernel.run(args, opts);
+    return kernel.runSync(args, opts, 'a LazyTensor reduction');
   }
 
   private static checkAxis(method: string, axis: unknown): void {

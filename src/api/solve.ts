@@ -83,7 +83,7 @@ export function kernelSolve(kernel: CompiledKernel, varName: string, args: Reado
   const { alpha: _a, eps: _e, maxIter: _m, ...runOptions } = options;
   const apply = (p: Float64Array): Float64Array => {
     const data = f32 ? Float32Array.from(p) : p;
-    const r = kernel.run({ ...args, [varName]: { data, shape: [rows, v.dim] } }, runOptions).values!;
+    const r = kernel.runSync({ ...args, [varName]: { data, shape: [rows, v.dim] } }, runOptions, 'KernelSolve').values!;
     if (r.data.length !== p.length) throw new InputError(`KernelSolve: K·v has ${r.data.length} values but b has ${p.length}; the system must be square (M = N)`);
     return Float64Array.from(r.data as ArrayLike<number>);
   };

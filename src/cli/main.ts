@@ -110,7 +110,7 @@ interface RunCliOptions {
   threads?: string;
 }
 
-function run(file: string, opts: RunCliOptions, out: (s: string) => void): number {
+async function run(file: string, opts: RunCliOptions, out: (s: string) => void): Promise<number> {
   const text = readSource(file);
   const mod = compileModule(text, { file });
   const kernel = pickKernel(mod.kernels, opts.kernel, file);
@@ -137,7 +137,7 @@ function run(file: string, opts: RunCliOptions, out: (s: string) => void): numbe
   }
   const threads = opts.threads === undefined ? undefined : Number(opts.threads);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new InputError(`--threads must be a positive integer, got '${opts.threads}'`);
-  const result = kernel.run(args, { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads });
+  const result = await kernel.run(args, { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads });
   writeResult(result, opts.output, out);
   return 0;
 }
@@ -239,8 +239,8 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .addOption(new Option('--sum-scheme <scheme>', 'summation scheme of Sum reductions').choices([...SUM_SCHEMES]).default('auto'))
     .addOption(new Option('--dtype-acc <dtype>', 'accumulator type of Sum-type reductions').choices(['auto', 'float32', 'float64']).default('auto'))
     .option('-j, --threads <n>', 'threads for large problems (default: all cores)')
-    .action((file: string, opts: RunCliOptions) => {
-      code = run(file, opts, out);
+    .action(async (file: string, opts: RunCliOptions) => {
+      code = await run(file, opts, out);
     });
   program
     .command('cache')

@@ -1,0 +1,409 @@
+import { lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
+import { infixArith, scalarRef } from './common.js';
+import type { SExpr } from '../lower/scalar.js';
+
+/** Options of the WGSL target. Everything here is fixed per device, never per problem size. */
+export interface WgslCodeOptions {
+  /** Summation scheme of Sum-type reductions: `block` (per-tile partial sums, the default),
+   * `kahan` (compensated) or `direct`. */
+  sumScheme: 'block' | 'kahan' | 'direct';
+  /** Invocations per workgroup (= output rows per workgroup = the tile length); at most the device's
+   * `maxComputeInvocationsPerWorkgroup` and `maxComputeWorkgroupSizeX`. Default 256 (128 for KMin-type). */
+  workgroupSize: number;
+  /** Bytes of workgroup memory the device allows (`maxComputeWorkgroupStorageSize`, default 16384, the
+   * WebGPU minimum). The workgroup size shrinks so the tile fits; if even 32 rows do not fit, the kernel
+   * reads the reduction-side inputs straight from the storage buffer (no tile). */
+  maxWorkgroupStorage: number;
+  /** `float16`: the inputs are stored as f16 (needs the `shader-f16` feature); the arithmetic and the
+   * accumulators stay f32. */
+  storage: 'float32' | 'float16';
+}
+
+/** One binding of the shader's bind group 0. */
+export interface WgslBinding {
+  binding: number;
+  name: string;
+  /** WGSL declaration, e.g. `var<storage, read> inp: array<f32>`. */
+  type: string;
+  /** What it holds and how big it must be. */
+  doc: string;
+}
+
+/** A printed shader: the WGSL code and everything a caller needs to dispatch it. */
+export interface WgslShader {
+  code: string;
+  /** Entry points: `dense` (one invocation per output row) and `ranges` (block-sparse). */
+  entryPoints: { dense: string; ranges: string };
+  workgroupSize: number;
+  /** Whether the reduction-side inputs are staged through workgroup memory. */
+  tiled: boolean;
+  bindings: WgslBinding[];
+  /** The u32 fields of the uniform block `P`, in order (16-byte padded). */
+  params: string[];
+  /** Input variables in the packed input buffer: index, dim, rows ('M', 'N' or 1). */
+  inputs: { index: number; dim: number; rows: 'M' | 'N' | 1 }[];
+  /** Output arrays: values (f32) and/or indices (u32), with their width per output row. */
+  outputs: { name: 'values' | 'indices'; binding: number; width: number }[];
+  /** Bytes per input element in the packed input buffer (4, or 2 for float16 storage). */
+  elementBytes: 2 | 4;
+}
+
+/** Default options: the WebGPU minimum limits, the block sum scheme, f32 storage. */
+export const WGSL_DEFAULTS: WgslCodeOptions = { sumScheme: 'block', workgroupSize: 256, maxWorkgroupStorage: 16384, storage: 'float32' };
+
+/**
+ * The WGSL target: KeOps's 1D scheme for WebGPU. One invocation per output row; the reduction index
+ * runs in tiles of `workgroupSize` indices whose reduction-side inputs the workgroup loads into
+ * `var<workgroup>` memory, then (after a barrier) every invocation folds the tile into accumulators
+ * held in registers. The `ranges` entry point runs one workgroup per block of a host-made table
+ * (cluster, first row, end row), so rows that no cluster covers get the neutral value and overlapping
+ * clusters resolve as on the CPU (the later cluster wins). Sizes, offsets and counts live in a uniform
+ * block, so one pipeline serves every M and N. float32 only (WGSL has no f64).
+ */
+export function printWgsl(plan: KernelPlan, options: Partial<WgslCodeOptions> = {}): WgslShader {
+  return new WgslPrinter(plan, { ...WGSL_DEFAULTS, ...options }).print();
+}
+
+/** Helpers every shader gets: C round and pow, and comparisons as 0/1 (WGSL's built-ins differ). */
+const PRELUDE = `fn k_inf() -> f32 { return bitcast<f32>(P.inf_bits); }
+fn k_nan() -> f32 { return bitcast<f32>(P.nan_bits); }
+fn k_round(x: f32) -> f32 { let t = trunc(x); return select(t, t + sign(x), abs(x - t) >= 0.5); }
+fn k_rsqrt(x: f32) -> f32 { return select(inverseSqrt(x), 0.0, x == 0.0); }
+fn k_pow(x: f32, y: f32) -> f32 {
+  if (x == 1.0 || y == 0.0 || (x == -1.0 && abs(y) == k_inf())) { return 1.0; }
+  if (x < 0.0) {
+    if (floor(y) != y) { return k_nan(); }
+    let p = pow(-x, y);
+    return select(p, -p, abs(y % 2.0) == 1.0);
+  }
+  if (x == 0.0) { return select(0.0, k_inf(), y < 0.0); }
+  return pow(x, y);
+}
+fn k_b(c: bool) -> f32 { return select(0.0, 1.0, c); }`;
+
+class WgslPrinter {
+  private readonly red: ReductionPlan;
+  private readonly dims: Map<number, number>;
+  constructor(
+    private readonly plan: KernelPlan,
+    private readonly opts: WgslCodeOptions,
+  ) {
+    this.red = plan.reduction;
+    this.dims = new Map(plan.kernel.args.map((a) => [a.index, a.dim]));
+    const wg = opts.workgroupSize;
+    if (!Number.isInteger(wg) || wg < 1 || wg > 1024) throw new RangeError(`workgroupSize must be an integer in [1, 1024], got ${wg}`);
+  }
+
+  private lit(v: number): string {
+    const x = Math.fround(v);
+    if (Number.isNaN(x)) return 'k_nan()';
+    if (x === Infinity) return 'k_inf()';
+    if (x === -Infinity) return '(-k_inf())';
+    if (Object.is(x, -0)) return '(-0.0)';
+    // a float32 value prints exactly with 9 significant digits; WGSL float literals need a '.' or an exponent
+    const [mant, exp] = Math.abs(x).toPrecision(9).split('e') as [string, string | undefined];
+    const m = mant.includes('.') ? mant.replace(/0+$/, '').replace(/\.$/, '.0') : `${mant}.0`;
+    const t = exp ? `${m}e${exp}` : m;
+    return x < 0 ? `(-${t})` : t;
+  }
+
+  private ref(n: SExpr): string {
+    return scalarRef(n, (v) => this.lit(v));
+  }
+
+  private stmt(n: SExpr): string {
+    const a = n.args.map((x) => this.ref(x));
+    const e = ((): string => {
+      const arith = infixArith(n.fn, a);
+      if (arith !== undefined) return arith.startsWith('-') ? `-(${a[0]})` : arith;
+      switch (n.fn) {
+        case 'exp': case 'log': case 'sin': case 'cos': case 'asin': case 'acos': case 'atan': case 'sqrt': case 'abs': case 'floor':
+          return `${n.fn}(${a[0]})`;
+        case 'atan2': return `atan2(${a[0]}, ${a[1]})`;
+        case 'rsqrt': return `k_rsqrt(${a[0]})`;
+        case 'round': return `k_round(${a[0]})`;
+        case 'pow': return `k_pow(${a[0]}, ${a[1]})`;
+        case 'lt': return `k_b(${a[0]} < ${a[1]})`;
+        case 'le': return `k_b(${a[0]} <= ${a[1]})`;
+        case 'eq': return `k_b(${a[0]} == ${a[1]})`;
+        case 'ne': return `k_b(${a[0]} != ${a[1]})`;
+        case 'select': return `select(${a[2]}, ${a[1]}, ${a[0]} != 0.0)`;
+        default: throw new Error(`internal: no WGSL for scalar ${n.fn}`);
+      }
+    })();
+    return `let t${n.id}: f32 = ${e};`;
+  }
+
+  print(): WgslShader {
+    const { plan, red, opts } = this;
+    const name = plan.kernel.name;
+    const half = opts.storage === 'float16';
+    const elemBytes = half ? 2 : 4;
+    const outs = red.outputs.map((o) => ({ name: o.name, width: o.rowShape.reduce((p, x) => p * x, 1), index: o.kind === 'index' }));
+    const valuesOut = outs.find((o) => !o.index);
+    const indexOut = outs.find((o) => o.index);
+    const used = [...new Set([...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner].map((n) => n.input!.index))].sort((a, b) => a - b);
+    const args = plan.kernel.args.filter((a) => used.includes(a.index));
+    const innerVars = [...new Set(plan.loads.inner.map((n) => n.input!.index))].sort((a, b) => a - b);
+    // tile layout: variable v occupies dims(v) rows of WG values (structure of arrays)
+    const shOff = new Map<number, number>();
+    let perRow = 0;
+    for (const v of innerVars) {
+      shOff.set(v, perRow);
+      perRow += this.dims.get(v)!;
+    }
+    const acc = this.accumulator();
+    let wg = Math.min(opts.workgroupSize, acc.heavy ? 128 : 256);
+    if (wg < 1) wg = 1;
+    // the tile holds perRow f32 per invocation; shrink the workgroup (by halves, not below 32) until it fits
+    while (perRow > 0 && wg > 32 && wg * perRow * 4 > opts.maxWorkgroupStorage) wg = Math.max(32, wg >> 1);
+    const tiled = perRow > 0 && wg * perRow * 4 <= opts.maxWorkgroupStorage;
+
+    const params = ['M', 'N', 'g0', 'inf_bits', 'nan_bits', 'n_blocks', 'r_out', 'r_slices', 'r_red', 'r_table', ...args.map((a) => `o${a.index}`)];
+    while (params.length % 4) params.push(`pad${params.length}`);
+    const bindings: WgslBinding[] = [
+      { binding: 0, name: 'P', type: 'var<uniform> P: Params', doc: 'sizes and offsets (struct Params below), 4 bytes a field' },
+      { binding: 1, name: 'inp', type: `var<storage, read> inp: array<${half ? 'f16' : 'f32'}>`, doc: 'every input variable, row-major, packed; variable k starts at element P.o<k>' },
+      { binding: 2, name: 'outv', type: 'var<storage, read_write> outv: array<f32>', doc: valuesOut ? `the values: ${valuesOut.width} per output row` : 'unused by this kernel (bind any buffer of 4 bytes or more)' },
+      { binding: 3, name: 'outi', type: 'var<storage, read_write> outi: array<u32>', doc: indexOut ? `the indices: ${indexOut.width} per output row` : 'unused by this kernel (bind any buffer of 4 bytes or more)' },
+      { binding: 4, name: 'rng', type: 'var<storage, read> rng: array<i32>', doc: 'ranges entry point only: the ranges triplet of the tag and the block table, packed (offsets P.r_*); dense: bind any buffer of 4 bytes or more' },
+    ];
+    const NR = plan.tag === 0 ? 'P.M' : 'P.N';
+    const NRED = plan.tag === 0 ? 'P.N' : 'P.M';
+    const ld = (index: number, at: string) => (half ? `f32(inp[${at}])` : `inp[${at}]`);
+    const loadsParam = plan.loads.param.map((n) => `let x${n.input!.index}_${n.input!.comp}: f32 = ${ld(n.input!.index, `P.o${n.input!.index} + ${n.input!.comp}u`)};`);
+    const loadsOuter = plan.loads.outer.map((n) => {
+      const { index, comp } = n.input!;
+      return `let x${index}_${comp}: f32 = ${ld(index, `P.o${index} + r * ${this.dims.get(index)!}u + ${comp}u`)};`;
+    });
+    const loadsInner = plan.loads.inner.map((n) => {
+      const { index, comp } = n.input!;
+      return tiled
+        ? `let x${index}_${comp}: f32 = sh[${shOff.get(index)! + comp}u * WG + q];`
+        : `let x${index}_${comp}: f32 = ${ld(index, `P.o${index} + s * ${this.dims.get(index)!}u + ${comp}u`)};`;
+    });
+    const tileLoad = innerVars.flatMap((v) => {
+      const d = this.dims.get(v)!;
+      return Array.from({ length: d }, (_, c) => `sh[${shOff.get(v)! + c}u * WG + lid] = ${ld(v, `P.o${v} + jj * ${d}u + ${c}u`)};`);
+    });
+    const I = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
+    const foldBody = [...loadsInner, ...plan.stmts.inner.map((n) => this.stmt(n)), ...acc.fold];
+    // the reduction over [a, b): tiles of WG indices (load, barrier, fold, barrier), or a plain loop
+    const loop = (a: string, b: string): string[] =>
+      tiled
+        ? [
+            `for (var j0: u32 = ${a}; j0 < ${b}; j0 = j0 + WG) {`,
+            `  let cnt = min(WG, ${b} - j0);`,
+            `  if (lid < cnt) {`,
+            `    let jj = j0 + lid;`,
+            ...I(tileLoad, 4),
+            '  }',
+            '  workgroupBarrier();',
+            '  if (live) {',
+            ...I(acc.tileInit, 4),
+            '    for (var q: u32 = 0u; q < cnt; q = q + 1u) {',
+            '      let s = j0 + q;',
+            ...I(foldBody, 6),
+            '    }',
+            ...I(acc.tileMerge, 4),
+            '  }',
+            '  workgroupBarrier();',
+            '}',
+          ]
+        : [
+            'if (live) {',
+            `  for (var j0: u32 = ${a}; j0 < ${b}; j0 = j0 + WG) {`,
+            `    let cnt = min(WG, ${b} - j0);`,
+            ...I(acc.tileInit, 4),
+            '    for (var q: u32 = 0u; q < cnt; q = q + 1u) {',
+            '      let s = j0 + q;',
+            ...I(foldBody, 6),
+            '    }',
+            ...I(acc.tileMerge, 4),
+            '  }',
+            '}',
+          ];
+    const rowPre = ['let r = select(0u, row, live);', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl];
+    const head = (entry: string) => [
+      '@compute @workgroup_size(WG)',
+      `fn ${entry}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {`,
+      '  let g = P.g0 + wid.y * nwg.x + wid.x;',
+    ];
+    const rowTag = plan.tag === 0 ? 'i (M rows), reduced over j (N)' : 'j (N rows), reduced over i (M)';
+    const doc = [
+      `// keopsc WGSL kernel '${name}': ${red.name}_Reduction, tag ${plan.tag}, output rows indexed by ${rowTag}.`,
+      `// float32 arithmetic and accumulators${half ? ', float16 input storage (needs the shader-f16 feature)' : ''}; sum scheme ${opts.sumScheme}.`,
+      '// Generated by keopsc (src/targets/wgsl.ts): KeOps 1D scheme, one invocation per output row,',
+      tiled ? `// reduction-side inputs staged in workgroup memory in tiles of ${wg}.` : '// reduction-side inputs read from the storage buffer (they do not fit workgroup memory).',
+      '//',
+      '// Bind group 0:',
+      ...bindings.map((b) => `//   @binding(${b.binding}) ${b.type}: ${b.doc}`),
+      '// Params (all u32): M, N = rows of the i- and j-variables; g0 = first workgroup of this dispatch;',
+      '//   inf_bits = 0x7f800000, nan_bits = 0x7fc00000; n_blocks = blocks in the block table (ranges);',
+      '//   r_out, r_slices, r_red, r_table = element offsets in rng of the ranges of the output rows (pairs),',
+      '//   their slices, the reduction ranges (pairs) and the block table (triples cluster, first row, end row;',
+      '//   cluster -1 = rows with no reduction); o<k> = element offset of variable k in inp.',
+      `// Inputs: ${args.map((a) => `o${a.index}: ${a.name} (${a.cat === 2 ? `${a.dim} values` : `${a.cat === 0 ? 'M' : 'N'} x ${a.dim}`})`).join(', ') || 'none'}.`,
+      `// Dispatch: dense: ceil(rows / ${wg}) workgroups (rows = ${plan.tag === 0 ? 'M' : 'N'}), as (x, y) with x <= 65535, g = g0 + y * nx + x;`,
+      '// ranges: one workgroup per block of the table. Idle invocations (past the end) are masked.',
+    ];
+    const lines: string[] = [
+      ...doc,
+      '',
+      ...(half ? ['enable f16;', ''] : []),
+      'struct Params {',
+      ...params.map((p) => `  ${p}: u32,`),
+      '}',
+      ...bindings.map((b) => `@group(0) @binding(${b.binding}) ${b.type};`),
+      `const WG: u32 = ${wg}u;`,
+      ...(tiled ? [`var<workgroup> sh: array<f32, ${perRow * wg}>;`] : []),
+      PRELUDE,
+      '',
+      ...head('dense'),
+      '  let row = g * WG + lid;',
+      `  let live = row < ${NR};`,
+      ...I(loadsParam, 2),
+      ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
+      ...I(rowPre, 2),
+      ...(plan.zero ? [] : I(loop('0u', NRED), 2)),
+      '  if (live) {',
+      ...I(acc.finalize, 4),
+      '  }',
+      '}',
+      '',
+      ...head('ranges'),
+      '  let blk = P.r_table + 3u * g;',
+      '  let c = rng[blk];',
+      '  let row = u32(rng[blk + 1u]) + lid;',
+      '  let live = g < P.n_blocks && row < u32(rng[blk + 2u]);',
+      ...I(loadsParam, 2),
+      ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
+      ...I(rowPre, 2),
+      '  if (g < P.n_blocks && c >= 0) {',
+      '    let la = select(0u, u32(rng[P.r_slices + u32(c) - 1u]), c > 0);',
+      '    let lb = u32(rng[P.r_slices + u32(c)]);',
+      '    for (var l: u32 = la; l < lb; l = l + 1u) {',
+      '      let sa = u32(rng[P.r_red + 2u * l]);',
+      '      let sb = u32(rng[P.r_red + 2u * l + 1u]);',
+      ...(plan.zero ? ['      _ = sa; _ = sb;'] : I(loop('sa', 'sb'), 6)),
+      '    }',
+      '  }',
+      '  if (live) {',
+      ...I(acc.finalize, 4),
+      '  }',
+      '}',
+      '',
+    ];
+    const inputs = args.map((a) => ({ index: a.index, dim: a.dim, rows: (a.cat === 0 ? 'M' : a.cat === 1 ? 'N' : 1) as 'M' | 'N' | 1 }));
+    return {
+      code: lines.join('\n'),
+      entryPoints: { dense: 'dense', ranges: 'ranges' },
+      workgroupSize: wg,
+      tiled,
+      bindings,
+      params,
+      inputs,
+      outputs: outs.map((o) => ({ name: o.name, binding: o.index ? 3 : 2, width: o.width })),
+      elementBytes: elemBytes,
+    };
+  }
+
+  /** Per-invocation accumulator: declaration+init, per-tile init/merge, fold (index `s`), finalise (row `r`). */
+  private accumulator(): { decl: string[]; tileInit: string[]; tileMerge: string[]; fold: string[]; finalize: string[]; heavy: boolean } {
+    const { plan, red } = this;
+    const D = red.D;
+    const ks = Array.from({ length: D }, (_, k) => k);
+    const f = plan.f.map((x) => this.ref(x));
+    const g = plan.g.map((x) => this.ref(x));
+    const plain = { tileInit: [] as string[], tileMerge: [] as string[], heavy: false };
+    const outIdx = (w: number, k: number | string) => `row * ${w}u + ${typeof k === 'number' ? `${k}u` : k}`;
+    switch (red.family) {
+      case 'sum': {
+        const scheme = this.opts.sumScheme;
+        const finalize = ks.map((k) => `outv[${outIdx(D, k)}] = a${k};`);
+        if (scheme === 'kahan')
+          return {
+            decl: ks.map((k) => `var a${k}: f32 = 0.0; var c${k}: f32 = 0.0;`),
+            fold: ks.map((k) => `{ let y = ${f[k]} - c${k}; let t = a${k} + y; c${k} = (t - a${k}) - y; a${k} = t; }`),
+            finalize,
+            ...plain,
+          };
+        if (scheme === 'block')
+          return {
+            decl: ks.map((k) => `var a${k}: f32 = 0.0; var b${k}: f32 = 0.0;`),
+            tileInit: ks.map((k) => `b${k} = 0.0;`),
+            fold: ks.map((k) => `b${k} = b${k} + ${f[k]};`),
+            tileMerge: ks.map((k) => `a${k} = a${k} + b${k};`),
+            finalize,
+            heavy: false,
+          };
+        return { decl: ks.map((k) => `var a${k}: f32 = 0.0;`), fold: ks.map((k) => `a${k} = a${k} + ${f[k]};`), finalize, ...plain };
+      }
+      case 'extremum': {
+        const cmp = red.max ? '>' : '<';
+        const finalize = ks.flatMap((k) => {
+          if (!red.writesValues) return [`outi[${outIdx(D, k)}] = i${k};`];
+          if (!red.writesIndices) return [`outv[${outIdx(D, k)}] = m${k};`];
+          return [`outv[${outIdx(D, k)}] = m${k};`, `outi[${outIdx(D, k)}] = i${k};`];
+        });
+        return {
+          decl: ks.map((k) => `var m${k}: f32 = ${red.max ? '-k_inf()' : 'k_inf()'}; var i${k}: u32 = 0u;`),
+          fold: ks.map((k) => `if (${f[k]} ${cmp} m${k}) { m${k} = ${f[k]}; i${k} = s; }`),
+          finalize,
+          ...plain,
+        };
+      }
+      case 'kmin': {
+        const K = red.K;
+        const w = K * D;
+        // stable insertion: strict <, so equal values stay after the ones already kept
+        const fold = ks.map(
+          (k) =>
+            `{ let v = ${f[k]}; if (v < kv[${(K - 1) * D + k}]) { var l: u32 = ${K - 1}u; while (l > 0u && v < kv[(l - 1u) * ${D}u + ${k}u]) { kv[l * ${D}u + ${k}u] = kv[(l - 1u) * ${D}u + ${k}u]; ki[l * ${D}u + ${k}u] = ki[(l - 1u) * ${D}u + ${k}u]; l = l - 1u; } kv[l * ${D}u + ${k}u] = v; ki[l * ${D}u + ${k}u] = s; } }`,
+        );
+        const finalize = [
+          `for (var q: u32 = 0u; q < ${w}u; q = q + 1u) {`,
+          ...(red.writesValues ? [`  outv[${outIdx(w, 'q')}] = kv[q];`] : []),
+          ...(red.writesIndices ? [`  outi[${outIdx(w, 'q')}] = ki[q];`] : []),
+          '}',
+        ];
+        return {
+          decl: [`var kv: array<f32, ${w}>; var ki: array<u32, ${w}>;`, `for (var q: u32 = 0u; q < ${w}u; q = q + 1u) { kv[q] = k_inf(); ki[q] = 0u; }`],
+          fold,
+          finalize,
+          ...plain,
+          heavy: true,
+        };
+      }
+    }
+    const weights = lseWeightTerms(red, g, '1.0');
+    const W = weights.map((_, k) => k);
+    const fv = f[0]!;
+    const fold = [
+      `if (${fv} > m) { let e = exp(m - ${fv});${W.map((k) => ` s${k} = s${k} * e + ${weights[k]};`).join('')} m = ${fv}; }`,
+      `else if (${fv} != -k_inf()) { let e = exp(${fv} - m);${W.map((k) => ` s${k} = s${k} + ${weights[k] === '1.0' ? 'e' : `e * ${weights[k]}`};`).join('')} }`,
+    ];
+    const E = red.E;
+    let finalize: string[];
+    switch (red.name) {
+      case 'Max_SumShiftExp':
+        finalize = ['outv[row * 2u] = m; outv[row * 2u + 1u] = s0;'];
+        break;
+      case 'Max_SumShiftExpWeight':
+        finalize = [`outv[${outIdx(1 + E, 0)}] = m;`, ...W.map((k) => `outv[${outIdx(1 + E, 1 + k)}] = s${k};`)];
+        break;
+      case 'LogSumExp':
+        finalize = ['outv[row] = m + log(s0);'];
+        break;
+      case 'LogSumExpWeight':
+        finalize = W.map((k) => `outv[${outIdx(E, k)}] = m + log(s${k});`);
+        break;
+      case 'SumSoftMaxWeight':
+        finalize = g.map((_, k) => `outv[${outIdx(E, k)}] = s${k + 1} / s0;`);
+        break;
+      default:
+        throw new Error(`internal: no WGSL for reduction ${red.name}`);
+    }
+    return { decl: [`var m: f32 = -k_inf();${W.map((k) => ` var s${k}: f32 = 0.0;`).join('')}`], fold, finalize, ...plain };
+  }
+}
