@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { compile } from '../src/index.js';
 import { cpuOrSkip } from './helpers/native.js';
+import { webgpuOrSkip } from './helpers/webgpu.js';
 import { CONFORMANCE_CASES } from './helpers/conformance.js';
 import { expectClose } from './helpers/data.js';
 
@@ -8,19 +9,21 @@ import { expectClose } from './helpers/data.js';
  * keops-reference.md §7.3 on every backend, in float64 and float32: against the stated values, and
  * (for the generated backends) against the reference evaluator on the same inputs.
  */
-for (const backend of ['ref', 'js', 'cpu'] as const)
+for (const backend of ['ref', 'js', 'cpu', 'webgpu'] as const)
 describe(`conformance (§7.3) on the ${backend} backend`, function () {
   this.timeout(120000);
   if (backend === 'cpu' && !cpuOrSkip()) return;
-  for (const dtype of ['float64', 'float32'] as const) {
+  if (backend === 'webgpu') webgpuOrSkip();
+  // WGSL has no float64
+  for (const dtype of backend === 'webgpu' ? (['float32'] as const) : (['float64', 'float32'] as const)) {
     describe(dtype, () => {
       for (const c of CONFORMANCE_CASES) {
         if (dtype === 'float32' && c.float64Only) continue;
-        it(c.name, () => {
+        it(c.name, async () => {
           const k = compile(c.source, { file: 'case.keo' });
           const cast = (a: Float64Array) => (dtype === 'float32' ? Float32Array.from(a) : a);
           const args = Object.fromEntries(Object.entries(c.args).map(([n, a]) => [n, { data: cast(a.data), shape: a.shape }]));
-          const r = k.run(args, { backend, ranges: c.ranges, threads: 1 });
+          const r = await k.run(args, { backend, ranges: c.ranges, threads: 1 });
           // goldens are given to 5-6 significant digits; dense references are exact in float64
           const golden = c.expected.values && c.expected.values.data.length < 20 && !(c.expected.values.data instanceof Float64Array);
           const rtol = dtype === 'float32' ? (c.rtol32 ?? 1e-5) : golden ? 1e-5 : 1e-12;

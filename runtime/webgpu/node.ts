@@ -19,7 +19,7 @@ async function loadDawn(): Promise<{ dawn?: Dawn; reason?: string }> {
   }
 }
 
-const nodeProvider: GpuProvider = async () => {
+export const nodeProvider: GpuProvider = async () => {
   const { dawn, reason } = await loadDawn();
   const source = 'webgpu package (Dawn)';
   if (!dawn) return { reason, source };

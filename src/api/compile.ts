@@ -122,6 +122,7 @@ export class CompiledKernel {
   run(args: ArgsInput, options: RunOptions = {}): RunResult | Promise<RunResult> {
     const backend = options.backend ?? 'auto';
     if (!BACKENDS.includes(backend)) throw new InputError(`unknown backend '${String(backend)}'; this build has: ${BACKENDS.join(', ')}`);
+    if (backend === 'webgpu') return this.runOnWebGpu(args, options);
     const { prep, inputs, request } = this.prepareRun(args, options);
     if (backend === 'ref') {
       const result = toResult(evaluateRef(this.ir, { arrays: prep.arrays, M: prep.M, N: prep.N, ranges: inputs.ranges }), prep.dtype);
@@ -131,17 +132,23 @@ export class CompiledKernel {
       }
       return result;
     }
-    if (backend === 'webgpu') {
-      if (prep.dtype !== 'float32') throw new InputError(`backend 'webgpu' runs float32 only (WGSL has no float64); pass Float32Array inputs, or use backend 'cpu' or 'js' for float64`);
-      if (options.dtypeAcc === 'float64') throw new InputError(`backend 'webgpu' has no float64 accumulator (WGSL has no float64); leave dtypeAcc out or use sumScheme 'kahan'`);
-      return runWebGpu(this.plan, inputs, { code: request.code, out: request.out as Float32Array | undefined }, options).then((outs) => toResult(outs, prep.dtype));
-    }
     if (backend === 'cpu' || backend === 'cuda' || (backend === 'auto' && cpuAvailable())) {
       const host = hostBackend(backend === 'cuda' ? 'cuda' : 'cpu');
       if (!host.ok) throw new InputError(`backend '${backend === 'cuda' ? 'cuda' : 'cpu'}' is unavailable: ${host.reason}`);
       return toResult(host.backend.run(this.plan, inputs, request), prep.dtype);
     }
     return toResult(runJs(this.plan, inputs, request.code, request.threads, request.out), prep.dtype);
+  }
+
+  /** The webgpu backend: asynchronous, so every error (bad input included) rejects the Promise. */
+  private async runOnWebGpu(args: ArgsInput, options: RunOptions): Promise<RunResult> {
+    const { prep, inputs, request } = this.prepareRun(args, options);
+    // with no input arrays there is no dtype to follow: webgpu computes in float32
+    if (prep.arrays.size > 0 && prep.dtype !== 'float32') throw new InputError(`backend 'webgpu' runs float32 only (WGSL has no float64); pass Float32Array inputs, or use backend 'cpu' or 'js' for float64`);
+    if (options.dtypeAcc === 'float64') throw new InputError(`backend 'webgpu' has no float64 accumulator (WGSL has no float64); leave dtypeAcc out or use sumScheme 'kahan'`);
+    const code = { ...request.code, dtype: 'float32' as const, accDtype: 'float32' as const };
+    const outs = await runWebGpu(this.plan, inputs, { code, out: request.out as Float32Array | undefined }, options);
+    return toResult(outs, 'float32');
   }
 
   /**

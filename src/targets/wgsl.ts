@@ -79,7 +79,29 @@ fn k_pow(x: f32, y: f32) -> f32 {
   if (x == 0.0) { return select(0.0, k_inf(), y < 0.0); }
   return pow(x, y);
 }
-fn k_b(c: bool) -> f32 { return select(0.0, 1.0, c); }`;
+fn k_b(c: bool) -> f32 { return select(0.0, 1.0, c); }
+// IEEE results where WGSL leaves them undefined (negative or zero arguments)
+fn k_log(x: f32) -> f32 { if (x == 0.0) { return -k_inf(); } return select(log(x), k_nan(), !(x >= 0.0)); }
+fn k_sqrt(x: f32) -> f32 { return select(sqrt(x), k_nan(), x < 0.0); }
+fn k_asin(x: f32) -> f32 { return select(asin(x), k_nan(), abs(x) > 1.0); }
+fn k_acos(x: f32) -> f32 { return select(acos(x), k_nan(), abs(x) > 1.0); }
+// sin and cos to about 1 ulp (WGSL only promises an absolute error of 2^-11): reduction by pi/2 in three
+// parts (Cody-Waite), minimax polynomials on [-pi/4, pi/4], the quadrant picks the result
+fn k_sincos(x: f32, want_cos: bool) -> f32 {
+  if (!(abs(x) <= 65536.0)) { return select(select(sin(x), cos(x), want_cos), k_nan(), abs(x) == k_inf() || x != x); }
+  let qf = round(x * 0.636619772);
+  let r = ((x - qf * 1.5703125) - qf * 4.83751297e-4) - qf * 7.54978995e-8;
+  let z = r * r;
+  let s = r + r * z * (-1.66666546e-1 + z * (8.33216087e-3 + z * (-1.95152959e-4)));
+  let c = 1.0 - 0.5 * z + z * z * (4.16666456e-2 + z * (-1.38873163e-3 + z * 2.44331571e-5));
+  let q = (i32(qf) + select(0, 1, want_cos)) & 3;
+  if (q == 0) { return s; }
+  if (q == 1) { return c; }
+  if (q == 2) { return -s; }
+  return -c;
+}
+fn k_sin(x: f32) -> f32 { return k_sincos(x, false); }
+fn k_cos(x: f32) -> f32 { return k_sincos(x, true); }`;
 
 class WgslPrinter {
   private readonly red: ReductionPlan;
@@ -117,8 +139,10 @@ class WgslPrinter {
       const arith = infixArith(n.fn, a);
       if (arith !== undefined) return arith.startsWith('-') ? `-(${a[0]})` : arith;
       switch (n.fn) {
-        case 'exp': case 'log': case 'sin': case 'cos': case 'asin': case 'acos': case 'atan': case 'sqrt': case 'abs': case 'floor':
+        case 'exp': case 'atan': case 'abs': case 'floor':
           return `${n.fn}(${a[0]})`;
+        case 'log': case 'sin': case 'cos': case 'asin': case 'acos': case 'sqrt':
+          return `k_${n.fn}(${a[0]})`;
         case 'atan2': return `atan2(${a[0]}, ${a[1]})`;
         case 'rsqrt': return `k_rsqrt(${a[0]})`;
         case 'round': return `k_round(${a[0]})`;
@@ -393,10 +417,10 @@ class WgslPrinter {
         finalize = [`outv[${outIdx(1 + E, 0)}] = m;`, ...W.map((k) => `outv[${outIdx(1 + E, 1 + k)}] = s${k};`)];
         break;
       case 'LogSumExp':
-        finalize = ['outv[row] = m + log(s0);'];
+        finalize = ['outv[row] = m + k_log(s0);'];
         break;
       case 'LogSumExpWeight':
-        finalize = W.map((k) => `outv[${outIdx(E, k)}] = m + log(s${k});`);
+        finalize = W.map((k) => `outv[${outIdx(E, k)}] = m + k_log(s${k});`);
         break;
       case 'SumSoftMaxWeight':
         finalize = g.map((_, k) => `outv[${outIdx(E, k)}] = s${k + 1} / s0;`);

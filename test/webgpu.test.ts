@@ -1,0 +1,181 @@
+import { expect } from 'chai';
+import { compile, printWgsl, setGpuProvider, WEBGPU_CONFIG, webgpuStatus, InputError } from '../src/index.js';
+import { blockTable, toHalfBits, webgpuStats } from '../runtime/webgpu/index.js';
+import { nodeProvider } from '../runtime/webgpu/node.js';
+import { webgpuOrSkip } from './helpers/webgpu.js';
+import { expectClose, uniform } from './helpers/data.js';
+
+const GAUSS = 'x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\ng = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)';
+const f32 = (n: number, seed: number) => Float32Array.from(uniform(n, seed));
+
+describe('WGSL target (src/targets/wgsl.ts)', () => {
+  it('prints one shader for every size: sizes and offsets are uniforms, the layout is documented', () => {
+    const k = compile(GAUSS);
+    const s = printWgsl(k.plan);
+    expect(s.code).to.match(/@compute @workgroup_size\(WG\)\nfn dense\(/);
+    expect(s.code).to.match(/fn ranges\(/);
+    expect(s.code).to.match(/var<workgroup> sh: array<f32, 1024>;/); // y (3) and b (1) per row, 256 rows
+    expect(s.code).to.include('// Bind group 0:');
+    expect(s.params.slice(0, 3)).to.deep.equal(['M', 'N', 'g0']);
+    expect(s.params.length % 4).to.equal(0);
+    expect(s.inputs).to.deep.equal([
+      { index: 0, dim: 3, rows: 'M' },
+      { index: 1, dim: 3, rows: 'N' },
+      { index: 2, dim: 1, rows: 'N' },
+    ]);
+    expect(s.code).to.not.match(/\b(1000|1500)\b/);
+  });
+
+  it('shrinks the workgroup to fit the tile in workgroup memory, and drops the tile when 32 rows do not fit', () => {
+    const wide = compile('x = Vi(0, 3)\ny = Vj(1, 100)\nk = Sum_Reduction(Sum(y) * x, 0)').plan;
+    const a = printWgsl(wide, { workgroupSize: 256, maxWorkgroupStorage: 16384 });
+    expect(a.workgroupSize).to.equal(32);
+    expect(a.tiled).to.equal(true);
+    const b = printWgsl(wide, { workgroupSize: 256, maxWorkgroupStorage: 8192 });
+    expect(b.tiled).to.equal(false);
+    expect(b.code).to.not.include('var<workgroup>');
+  });
+
+  it('declares f16 storage only when asked', () => {
+    const p = compile(GAUSS).plan;
+    expect(printWgsl(p).code).to.not.include('enable f16');
+    const h = printWgsl(p, { storage: 'float16' });
+    expect(h.code).to.match(/^enable f16;$/m);
+    expect(h.code).to.include('var<storage, read> inp: array<f16>');
+    expect(h.elementBytes).to.equal(2);
+  });
+});
+
+describe('WebGPU runtime helpers', () => {
+  it('rounds float32 to half precision bits like IEEE (nearest even, subnormals, overflow)', () => {
+    const xs = Float32Array.from([0, -0, 1, -2, 0.1, 65504, 65520, 1e6, 5.960464477539063e-8, 2.98e-8, 1 / 3, NaN, Infinity, -Infinity, 6.103515625e-5, 1.0009765625, 1.00048828125]);
+    const want = [0x0000, 0x8000, 0x3c00, 0xc000, 0x2e66, 0x7bff, 0x7c00, 0x7c00, 0x0001, 0x0000, 0x3555, 0x7e00, 0x7c00, 0xfc00, 0x0400, 0x3c01, 0x3c00];
+    expect(Array.from(toHalfBits(xs))).to.deep.equal(want);
+  });
+
+  it('makes a block table where the later cluster wins, uncovered rows get cluster -1, blocks have at most wg rows', () => {
+    const ranges = {
+      ranges_i: Int32Array.from([0, 5, 3, 6]),
+      slices_i: Int32Array.from([1, 2]),
+      redranges_j: Int32Array.from([0, 2, 1, 2]),
+      ranges_j: Int32Array.from([0, 2]),
+      slices_j: Int32Array.from([2]),
+      redranges_i: Int32Array.from([0, 5, 3, 6]),
+    };
+    expect(Array.from(blockTable(ranges, 0, 9, 2))).to.deep.equal([0, 0, 2, 0, 2, 3, 1, 3, 5, 1, 5, 6, -1, 6, 8, -1, 8, 9]);
+  });
+});
+
+describe('webgpu backend', function () {
+  this.timeout(120_000);
+  webgpuOrSkip();
+
+  it('reports its adapter', async () => {
+    const s = await webgpuStatus();
+    expect(s.ok).to.equal(true);
+    if (s.ok) {
+      expect(s.adapter).to.be.a('string').and.not.equal('');
+      expect(s.limits.maxComputeInvocationsPerWorkgroup).to.be.greaterThan(0);
+    }
+  });
+
+  it('runs the Gaussian kernel sum and agrees with the reference; the second call reuses the pipeline', async () => {
+    const k = compile(GAUSS);
+    const M = 700, N = 900;
+    const args = { x: f32(M * 3, 1), y: f32(N * 3, 2), b: f32(N, 3) };
+    const before = { ...webgpuStats };
+    const r = await k.run(args, { backend: 'webgpu' });
+    const r2 = await k.run(args, { backend: 'webgpu' });
+    expect(webgpuStats.pipelineHits).to.be.greaterThan(before.pipelineHits);
+    expect(r.values!.data).to.be.instanceOf(Float32Array);
+    expect(r.values!.shape).to.deep.equal([M, 1]);
+    const ref = k.run(args, { backend: 'ref' });
+    expectClose(r.values!.data, Array.from(ref.values!.data as Float64Array), 1e-5, 1e-5, 'values');
+    expect(Array.from(r2.values!.data as Float32Array)).to.deep.equal(Array.from(r.values!.data as Float32Array));
+  });
+
+  it('splits large launches into several dispatches with the same result', async () => {
+    const k = compile(GAUSS);
+    const M = 3000, N = 50;
+    const args = { x: f32(M * 3, 4), y: f32(N * 3, 5), b: f32(N, 6) };
+    const whole = await k.run(args, { backend: 'webgpu' });
+    const saved = WEBGPU_CONFIG.maxWorkgroupsPerDispatch;
+    WEBGPU_CONFIG.maxWorkgroupsPerDispatch = 3; // 12 workgroups of 256 rows: 4 dispatches
+    try {
+      const split = await k.run(args, { backend: 'webgpu' });
+      expect(Array.from(split.values!.data as Float32Array)).to.deep.equal(Array.from(whole.values!.data as Float32Array));
+    } finally {
+      WEBGPU_CONFIG.maxWorkgroupsPerDispatch = saved;
+    }
+  });
+
+  it('runs kernels whose reduction-side inputs do not fit workgroup memory (no tile)', async () => {
+    const k = compile('x = Vi(0, 2)\ny = Vj(1, 300)\nk = Max_ArgMax_Reduction(Sum(y) * Elem(x, 0) - Elem(y, 7) * Elem(x, 1), 0)');
+    const M = 40, N = 70;
+    const args = { x: f32(M * 2, 7), y: f32(N * 300, 8) };
+    const r = await k.run(args, { backend: 'webgpu' });
+    const ref = k.run(args, { backend: 'ref' });
+    expectClose(r.values!.data, Array.from(ref.values!.data as Float64Array), 1e-4, 1e-4, 'values');
+    expect(Array.from(r.indices!.data as BigInt64Array, Number)).to.deep.equal(Array.from(ref.indices!.data as ArrayLike<number | bigint>, Number));
+  });
+
+  it('serialises concurrent runs of different kernels', async () => {
+    const ks = [compile(GAUSS), compile('x = Vi(0, 3)\ny = Vj(1, 3)\nk = ArgKMin_Reduction(SqDist(x, y), 3, 0)'), compile('x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\nk = LogSumExp_Reduction(-SqDist(x, y), 1)')];
+    const M = 120, N = 200;
+    const all = { x: f32(M * 3, 9), y: f32(N * 3, 10), b: f32(N, 11) };
+    const pick = (k: (typeof ks)[number]) => Object.fromEntries(k.args.map((a) => [a.name, all[a.name as 'x' | 'y' | 'b']]));
+    const rs = await Promise.all([...ks, ...ks].map((k) => k.run(pick(k), { backend: 'webgpu' })));
+    rs.forEach((r, q) => {
+      const ref = ks[q % 3]!.run(pick(ks[q % 3]!), { backend: 'ref' });
+      const o = ref.outputs[0]!;
+      expectClose(r.outputs[0]!.data, Array.from(o.data as ArrayLike<number | bigint>, Number), 1e-5, 1e-5, `run ${q}`);
+    });
+  });
+
+  it('fills a preallocated out array and handles M = 0', async () => {
+    const k = compile(GAUSS);
+    const out = new Float32Array(5);
+    const r = await k.run({ x: f32(15, 1), y: f32(6, 2), b: f32(2, 3) }, { backend: 'webgpu', out });
+    expect(r.values!.data).to.equal(out);
+    expect(out.some((v) => v !== 0)).to.equal(true);
+    const empty = await k.run({ x: new Float32Array(0), y: f32(6, 2), b: f32(2, 3) }, { backend: 'webgpu' });
+    expect(empty.values!.shape).to.deep.equal([0, 1]);
+  });
+
+  it('refuses what WGSL cannot do, with a clear error', async () => {
+    const k = compile(GAUSS);
+    const d = { x: uniform(6, 1), y: uniform(6, 2), b: uniform(2, 3) };
+    let err: unknown;
+    await k.run(d, { backend: 'webgpu' }).catch((e: unknown) => (err = e));
+    expect(err).to.be.instanceOf(InputError);
+    expect((err as Error).message).to.include('float32 only');
+    err = undefined;
+    const s = { x: f32(6, 1), y: f32(6, 2), b: f32(2, 3) };
+    await k.run(s, { backend: 'webgpu', dtypeAcc: 'float64' }).catch((e: unknown) => (err = e));
+    expect((err as Error).message).to.include('no float64 accumulator');
+    const st = await webgpuStatus();
+    if (st.ok && !st.features.includes('shader-f16')) {
+      await k.run(s, { backend: 'webgpu', storage: 'float16' }).catch((e: unknown) => (err = e));
+      expect((err as Error).message).to.include("needs the WebGPU feature 'shader-f16'");
+    }
+    expect(() => k.runSync(s, { backend: 'webgpu' }, 'Genred')).to.throw(InputError, /asynchronous and Genred is synchronous/);
+  });
+
+  it('says how to get an adapter when there is none', async () => {
+    setGpuProvider(async () => ({ reason: 'no GPU here (test)', source: 'test' }));
+    try {
+      const s = await webgpuStatus();
+      expect(s.ok).to.equal(false);
+      if (!s.ok) {
+        expect(s.reason).to.include('no GPU here (test)');
+        expect(s.reason).to.include('VK_ICD_FILENAMES');
+      }
+      let err: unknown;
+      await compile(GAUSS).run({ x: f32(3, 1), y: f32(3, 2), b: f32(1, 3) }, { backend: 'webgpu' }).catch((e: unknown) => (err = e));
+      expect(err).to.be.instanceOf(InputError);
+      expect((err as Error).message).to.match(/^error KEO5001: backend 'webgpu' is unavailable: no GPU here \(test\)/);
+    } finally {
+      setGpuProvider(nodeProvider);
+    }
+  });
+});
