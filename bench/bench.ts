@@ -14,7 +14,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
-import { compile, type Backend } from '../src/index.js';
+import { compile, webgpuStatus, type Backend } from '../src/index.js';
+import { webgpuStats } from '../runtime/webgpu/index.js';
 import { cpuStatus } from '../runtime/cpu/index.js';
 
 const argv = process.argv.slice(2);
@@ -27,6 +28,8 @@ const maxThreads = Number(opt('threads') ?? availableParallelism());
 const budget = Number(opt('pairs') ?? 4e8); // pairs per timed run at most
 
 const cpu = cpuStatus();
+const gpu = await webgpuStatus();
+console.log(gpu.ok ? `(webgpu adapter: ${gpu.adapter}, via ${gpu.source})` : `(the webgpu backend is unavailable: ${gpu.reason})`);
 if (!cpu.ok) console.log(`(the cpu backend is unavailable: ${cpu.reason})`);
 /** Build the hand-written reference of shared/bench (beside the project), when it and g++ exist. */
 function buildGaussRef(): string | undefined {
@@ -62,6 +65,17 @@ function plainLoop(x: Float32Array, y: Float32Array, b: Float32Array, M: number,
   }
 }
 
+async function timeAsync(fn: () => Promise<unknown>, minMs = 300): Promise<number> {
+  await fn(); // warm up (pipeline creation)
+  let n = 0;
+  const t0 = performance.now();
+  do {
+    await fn();
+    n++;
+  } while (performance.now() - t0 < minMs);
+  return (performance.now() - t0) / n / 1000;
+}
+
 function time(fn: () => void, minMs = 300): number {
   fn(); // warm up (compile, JIT)
   let n = 0;
@@ -94,7 +108,9 @@ for (const N of sizes) {
   backends.push(['js, 1 thread', 'js', 1]);
   if (maxThreads > 1) backends.push([`js, ${maxThreads} threads`, 'js', maxThreads]);
   if (rows * N <= 4e6) backends.push(['ref (float64)', 'ref', 1]);
-  for (const [name, backend, threads] of backends) row(name, N, rows, time(() => kernel.run(args, { backend, threads })), base);
+  for (const [name, backend, threads] of backends) row(name, N, rows, time(() => kernel.runSync(args, { backend, threads })), base);
+  // webgpu: uploads, dispatches and readback included
+  if (gpu.ok) row('webgpu', N, rows, await timeAsync(() => kernel.run(args, { backend: 'webgpu' })), base);
   // the hand-written vectorised C++ loop (shared/bench/gauss_ref.cpp): full N × N, prints its kernel time
   if (gaussRef && N >= 10000)
     for (const t of maxThreads > 1 ? [1, maxThreads] : [1]) {
@@ -112,4 +128,21 @@ for (const N of sizes) {
     const secs = time(() => kernel.run(args, { backend }), 500);
     console.log(`call overhead, N = M = 10 on ${backend}: ${(secs * 1e6).toFixed(1)} µs per call`);
   }
+}
+
+// webgpu pipeline creation: a kernel not seen before (first call) against the cached pipeline
+if (gpu.ok) {
+  const k2 = compile('x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\ngauss2 = Sum_Reduction(Exp(-SqDist(x, y) / 3) * b, 0)');
+  const x = f32(30), y = f32(30), b = f32(10);
+  const args = { x: { data: x, shape: [10, 3] }, y: { data: y, shape: [10, 3] }, b: { data: b, shape: [10, 1] } };
+  const ms0 = webgpuStats.pipelineMs;
+  let t = performance.now();
+  await k2.run(args, { backend: 'webgpu' });
+  const first = performance.now() - t;
+  const created = webgpuStats.pipelineMs - ms0;
+  t = performance.now();
+  await k2.run(args, { backend: 'webgpu' });
+  const second = performance.now() - t;
+  const secs = await timeAsync(() => k2.run(args, { backend: 'webgpu' }), 500);
+  console.log(`webgpu, N = M = 10: first call ${first.toFixed(1)} ms (pipeline creation ${created.toFixed(1)} ms), second call ${second.toFixed(2)} ms (cached pipeline), then ${(secs * 1e6).toFixed(0)} µs per call`);
 }
