@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { compile } from '../src/index.js';
 import { InputError } from '../src/diagnostics/index.js';
 import { uniform } from './helpers/data.js';
+import { webgpuOrSkip } from './helpers/webgpu.js';
 
 /**
  * keops-reference §7.3 case 38: float32 `x + y` summed over N = 200 000 against a float64 reference.
@@ -50,4 +51,29 @@ describe('sum schemes on a long float32 sum (§7.3 case 38)', function () {
     expect(() => k.run({ x: Float64Array.from(x), y: Float64Array.from(y) }, { dtypeAcc: 'float32' })).to.throw(InputError, /cannot accumulate float64/);
     expect(() => k.run({ x, y }, { sumScheme: 'pairwise' as never })).to.throw(InputError, /unknown sumScheme/);
   });
+});
+
+describe('sum schemes on the webgpu backend (§7.3 case 38)', function () {
+  this.timeout(120000);
+  webgpuOrSkip();
+  const M = 4, N = 200000;
+  const x = Float32Array.from(uniform(M, 1, 0, 1));
+  const y = Float32Array.from(uniform(N, 2, 0, 1));
+  const k = compile('x = Vi(0, 1)\ny = Vj(1, 1)\nk = Sum_Reduction(x + y, 0)');
+  const exact = Array.from(x, (xi) => {
+    let s = 0;
+    for (let j = 0; j < N; j++) s += Math.fround(xi + y[j]!);
+    return s;
+  });
+  const errs: Record<string, number> = {};
+  before(async () => {
+    for (const sumScheme of ['direct', 'block', 'kahan'] as const) {
+      const r = await k.run({ x, y }, { backend: 'webgpu', sumScheme });
+      errs[sumScheme] = Math.max(...exact.map((e, i) => Math.abs(Number(r.values!.data[i]) - e) / Math.abs(e)));
+    }
+    console.log(`      relative errors: direct ${errs.direct!.toExponential(1)}, block ${errs.block!.toExponential(1)}, kahan ${errs.kahan!.toExponential(1)}`);
+  });
+  it('direct accumulation in float32 loses about 1e-5', () => expect(errs.direct).to.be.within(1e-7, 5e-5));
+  it('block sums (per-tile partial sums, the default) stay below 1e-6', () => expect(errs.block).to.be.below(Math.min(1e-6, errs.direct! / 4)));
+  it('Kahan summation stays below 1e-7', () => expect(errs.kahan).to.be.below(1e-7));
 });

@@ -353,12 +353,13 @@ class WgslPrinter {
             ...plain,
           };
         if (scheme === 'block')
+          // three levels: the terms of a tile (b), 16 tile sums (c), the running total (a)
           return {
-            decl: ks.map((k) => `var a${k}: f32 = 0.0; var b${k}: f32 = 0.0;`),
+            decl: ['var nt: u32 = 0u;', ...ks.map((k) => `var a${k}: f32 = 0.0; var b${k}: f32 = 0.0; var c${k}: f32 = 0.0;`)],
             tileInit: ks.map((k) => `b${k} = 0.0;`),
             fold: ks.map((k) => `b${k} = b${k} + ${f[k]};`),
-            tileMerge: ks.map((k) => `a${k} = a${k} + b${k};`),
-            finalize,
+            tileMerge: [...ks.map((k) => `c${k} = c${k} + b${k};`), 'nt = nt + 1u;', `if (nt == 16u) { nt = 0u;${ks.map((k) => ` a${k} = a${k} + c${k}; c${k} = 0.0;`).join('')} }`],
+            finalize: ks.map((k) => `outv[${outIdx(D, k)}] = a${k} + c${k};`),
             heavy: false,
           };
         return { decl: ks.map((k) => `var a${k}: f32 = 0.0;`), fold: ks.map((k) => `a${k} = a${k} + ${f[k]};`), finalize, ...plain };
