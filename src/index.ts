@@ -14,6 +14,8 @@
 // platform-independent core.
 import '../runtime/js/pool.js';
 import '../runtime/cpu/backend.js';
+import '../runtime/cuda/backend.js';
 import '../runtime/webgpu/node.js';
 export * from './core.js';
 export { cpuStatus, cacheDir, cacheList, cacheClear, findCompiler } from '../runtime/cpu/index.js';
+export { cudaStatus, resetCudaStatus, compileCuda, cudaCacheList } from '../runtime/cuda/index.js';

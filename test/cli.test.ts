@@ -203,3 +203,81 @@ describe('keopsc compile --target and keopsc cache', function () {
     }
   });
 });
+
+describe('keopsc compile --target cuda | wgsl', function () {
+  this.timeout(120000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keopsc-gpu-target-'));
+    writeFileSync(join(dir, 'g.keo'), 'x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\ng = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)\n');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--target cuda -o FILE.cu writes the kernels and FILE.h, which nvcc -c compiles', async function () {
+    const r = await cli('compile', join(dir, 'g.keo'), '--target', 'cuda', '--dtype', 'float64', '-o', join(dir, 'k.cu'));
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.equal('');
+    const src = readFileSync(join(dir, 'k.cu'), 'utf8');
+    expect(src).to.contain('extern "C" __global__ void keopsc_g_dense').and.to.contain('typedef double T;').and.to.contain('extern "C" cudaError_t keopsc_g_launch(');
+    const h = readFileSync(join(dir, 'k.h'), 'utf8');
+    expect(h).to.contain('#ifndef KEOPSC_G_H').and.to.contain('extern "C" cudaError_t keopsc_g_launch(');
+    if (spawnSync('nvcc', ['--version']).status !== 0) {
+      console.log('      (nvcc not found: the .cu is not compiled here)');
+      return;
+    }
+    const c = spawnSync('nvcc', ['-c', join(dir, 'k.cu'), '-o', join(dir, 'k.o')], { encoding: 'utf8' });
+    expect(c.status, c.stderr).to.equal(0);
+  });
+
+  it('--target cuda prints to stdout without -o, and --header chooses the header path', async () => {
+    const r = await cli('compile', join(dir, 'g.keo'), '--target', 'cuda');
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.contain('typedef float T;').and.to.contain('keopsc_g_ranges');
+    const h = await cli('compile', join(dir, 'g.keo'), '--target', 'cuda', '-o', join(dir, 'out.cu'), '--header', join(dir, 'inc.h'));
+    expect(h.code, h.err).to.equal(0);
+    expect(readFileSync(join(dir, 'inc.h'), 'utf8')).to.contain('keopsc_g_block_rows');
+    const k = await cli('compile', join(dir, 'g.keo'), '--target', 'cuda', '--sum-scheme', 'kahan');
+    expect(k.code).to.equal(1);
+    expect(k.err).to.match(/backend 'cuda' has no sumScheme 'kahan'/);
+    const wrong = await cli('compile', join(dir, 'g.keo'), '--target', 'cpp', '--header', join(dir, 'x.h'));
+    expect(wrong.code).to.equal(1);
+    expect(wrong.err).to.match(/--header is for --target cuda/);
+  });
+
+  it('--target wgsl prints the shader; --dtype float64 is an error (WGSL has no float64)', async () => {
+    const r = await cli('compile', join(dir, 'g.keo'), '--target', 'wgsl');
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.contain('@compute');
+    const f64 = await cli('compile', join(dir, 'g.keo'), '--target', 'wgsl', '--dtype', 'float64');
+    expect(f64.code).to.equal(1);
+    expect(f64.err).to.match(/WGSL has no float64/);
+    expect(f64.err.trim().split('\n')).to.have.length(1);
+  });
+});
+
+describe('keopsc doctor', function () {
+  this.timeout(120000);
+
+  it('prints one line per backend, saying why one is unavailable', async () => {
+    const r = await cli('doctor');
+    expect(r.code, r.err).to.equal(0);
+    const lines = r.out.split('\n');
+    expect(lines[0]).to.match(/^keopsc doctor: Node v\d+/);
+    expect(lines.slice(1).map((l) => l.split(' ')[0])).to.deep.equal(['ref', 'js', 'cpu', 'cuda', 'webgpu']);
+    for (const l of lines.slice(1)) expect(l).to.match(/^\w+ +(ok {2}\S|no {2}unavailable: \S)/);
+    const cuda = lines.find((l) => l.startsWith('cuda'))!;
+    expect(cuda).to.match(/^cuda +(ok {2}GPU .* \(sm_\d+, .*driver .*NVRTC|no {2}unavailable: .*(libcuda|GPU|NVRTC|libnvrtc|addon))/);
+  });
+
+  it('--json gives the same report as an object', async () => {
+    const r = await cli('doctor', '--json');
+    expect(r.code, r.err).to.equal(0);
+    const rep = JSON.parse(r.out) as { backends: Record<string, { ok: boolean; summary: string; reason?: string; details: Record<string, unknown> }> };
+    expect(Object.keys(rep.backends)).to.deep.equal(['ref', 'js', 'cpu', 'cuda', 'webgpu']);
+    for (const b of Object.values(rep.backends)) {
+      expect(b.ok).to.be.a('boolean');
+      if (!b.ok) expect(b.reason).to.be.a('string').and.not.equal('');
+    }
+    expect(rep.backends.cuda!.details).to.have.keys(['driver', 'nvrtc', 'device']);
+  });
+});

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { compile } from '../src/index.js';
 import { cpuOrSkip } from './helpers/native.js';
 import { webgpuOrSkip } from './helpers/webgpu.js';
+import { cudaStatus } from '../runtime/cuda/index.js';
 import { CONFORMANCE_CASES } from './helpers/conformance.js';
 import { expectClose } from './helpers/data.js';
 
@@ -9,10 +10,19 @@ import { expectClose } from './helpers/data.js';
  * keops-reference.md §7.3 on every backend, in float64 and float32: against the stated values, and
  * (for the generated backends) against the reference evaluator on the same inputs.
  */
-for (const backend of ['ref', 'js', 'cpu', 'webgpu'] as const)
+for (const backend of ['ref', 'js', 'cpu', 'webgpu', 'cuda'] as const)
 describe(`conformance (§7.3) on the ${backend} backend`, function () {
   this.timeout(120000);
   if (backend === 'cpu' && !cpuOrSkip()) return;
+  if (backend === 'cuda') {
+    const s = cudaStatus();
+    if (!s.ok) {
+      it(`is skipped: the cuda backend is unavailable: ${s.reason}`, function () {
+        this.skip();
+      });
+      return;
+    }
+  }
   if (backend === 'webgpu') webgpuOrSkip();
   // WGSL has no float64
   for (const dtype of backend === 'webgpu' ? (['float32'] as const) : (['float64', 'float32'] as const)) {

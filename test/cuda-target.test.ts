@@ -1,15 +1,17 @@
 import { strict as assert } from 'node:assert';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { compile } from '../src/index.js';
-import { printCuda } from '../src/targets/cuda.js';
+import { compile, compileModule } from '../src/api/compile.js';
+import { cudaBlockTable, cudaLayout, printCuda } from '../src/targets/cuda.js';
+import { CONFORMANCE_CASES } from './helpers/conformance.js';
 
 const run = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
 const SNAP = join(HERE, 'snapshots', 'cuda.snap.txt');
 const DECLS = 'x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 2)\nc = Vi(3, 2)\np = Pm(4, 2)\n';
 
@@ -34,6 +36,7 @@ const KERNELS: [string, string][] = [
   ['mssw', 'Max_SumShiftExpWeight_Reduction(-SqDist(x, y), 0, b)'],
 ];
 
+/** Why nvcc cannot run (null when it can). With KEOPSC_REQUIRE_NVCC=1 (CI) a missing nvcc fails the suites instead. */
 function nvccOk(): string | null {
   try {
     execFileSync('nvcc', ['--version'], { stdio: 'pipe' });
@@ -47,6 +50,55 @@ function emit(name: string, text: string, dtype: 'float32' | 'float64') {
   return printCuda(compile(`${DECLS}${name} = ${text}`).plan, { dtype });
 }
 
+/**
+ * The golden modules: every valid `.keo` file of the repository (test/fixtures, examples; the must-fail
+ * files are invalid by design) and the `.keo` source of every conformance case (test/helpers/conformance.ts).
+ */
+function goldenModules(): { where: string; text: string }[] {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir)) {
+      const p = join(dir, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (e.endsWith('.keo')) files.push(p);
+    }
+  };
+  for (const d of ['test/fixtures', 'examples']) if (existsSync(join(ROOT, d))) walk(join(ROOT, d));
+  return [
+    ...files.map((f) => ({ where: relative(ROOT, f), text: readFileSync(f, 'utf8') })),
+    ...CONFORMANCE_CASES.map((c) => ({ where: c.name, text: c.source })),
+  ];
+}
+
+/** The source without its `#ifndef __CUDACC_RTC__` blocks: the part NVRTC compiles. */
+function deviceOnly(source: string): string {
+  return source.replace(/^#ifndef __CUDACC_RTC__\n[\s\S]*?^#endif.*$/gm, '');
+}
+
+/** Random output ranges (some overlapping, some empty) with a row count and a block size. */
+function tableCases(): { rows: number; out: Int32Array; bs: number }[] {
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const cases = [{ rows: 0, out: new Int32Array(0), bs: 256 }];
+  for (let k = 0; k < 40; k++) {
+    const rows = 1 + rnd(1200);
+    const nc = rnd(8);
+    const out: number[] = [];
+    let at = 0;
+    for (let c = 0; c < nc; c++) {
+      const s = k % 2 ? rnd(rows) : Math.min(rows, at + rnd(50));
+      const e = Math.min(rows, s + rnd(600));
+      out.push(s, e);
+      at = e;
+    }
+    cases.push({ rows, out: Int32Array.from(out), bs: 256 });
+  }
+  return cases;
+}
+
 describe('CUDA target (src/targets/cuda.ts)', function () {
   this.timeout(120_000);
 
@@ -56,7 +108,8 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
         const { source, header } = emit(n, t, dtype);
         assert.match(source, new RegExp(`__global__ void keopsc_${n}_dense`));
         assert.match(source, new RegExp(`__global__ void keopsc_${n}_ranges`));
-        assert.match(source, /#ifndef __CUDACC_RTC__\n#include <cuda_runtime.h>/);
+        assert.match(source, /#ifndef __CUDACC_RTC__\n#include <cstdint>\n#include <cuda_runtime.h>/);
+        assert.match(header, new RegExp(`int64_t keopsc_${n}_block_table\\(`));
         assert.match(header, new RegExp(`cudaError_t keopsc_${n}_launch\\(`));
       }
   });
@@ -64,6 +117,7 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
   describe('with nvcc', function () {
     const why = nvccOk();
     before(function () {
+      if (why && process.env['KEOPSC_REQUIRE_NVCC'] === '1') throw new Error(`KEOPSC_REQUIRE_NVCC=1 but ${why}`);
       if (why) {
         console.log(`      skipped: ${why}`);
         this.skip();
@@ -91,6 +145,133 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
       await Promise.all(jobs.slice(0, 2));
       await Promise.all(jobs.slice(2));
     });
+  });
+
+  describe('golden kernels with nvcc', function () {
+    const why = nvccOk();
+    before(function () {
+      if (why && process.env['KEOPSC_REQUIRE_NVCC'] === '1') throw new Error(`KEOPSC_REQUIRE_NVCC=1 but ${why}`);
+      if (why) {
+        console.log(`      skipped: ${why}`);
+        this.skip();
+      }
+    });
+
+    it('every kernel of every valid .keo file and conformance case compiles to PTX (sm_80, sm_90; float32, float64; also as NVRTC sees it)', async () => {
+      const golden = goldenModules();
+      assert.ok(golden.length >= 20, `only ${golden.length} golden modules found`);
+      const dir = mkdtempSync(join(tmpdir(), 'keopsc-cuda-golden-'));
+      try {
+        const jobs: [string, string[]][] = [];
+        for (const dtype of ['float32', 'float64'] as const) {
+          let n = 0;
+          const parts = golden.flatMap(({ where, text }) =>
+            compileModule(text, { file: where }).kernels.map((k) => `// ${where}: kernel ${k.name}\n${printCuda(k.plan, { dtype, symbol: `keopsc_g${n++}` }).source}`),
+          );
+          const file = join(dir, `golden_${dtype}.cu`);
+          writeFileSync(file, parts.join('\n'));
+          for (const arch of ['sm_80', 'sm_90']) jobs.push([`${dtype} ${arch}`, ['-ptx', `-arch=${arch}`, file, '-o', join(dir, `golden_${dtype}_${arch}.ptx`)]]);
+          // what NVRTC compiles: the device part alone, without the host launcher (and its headers)
+          const rtc = join(dir, `golden_${dtype}_rtc.cu`);
+          writeFileSync(rtc, deviceOnly(parts.join('\n')));
+          jobs.push([`${dtype} device part`, ['-ptx', '-arch=sm_90', rtc, '-o', join(dir, `golden_${dtype}_rtc.ptx`)]]);
+        }
+        for (let k = 0; k < jobs.length; k += 2)
+          await Promise.all(
+            jobs.slice(k, k + 2).map(([what, args]) =>
+              run('nvcc', args).catch((e: { stderr?: string }) => {
+                throw new Error(`nvcc ${what} failed:\n${(e.stderr ?? String(e)).split('\n').slice(0, 30).join('\n')}`);
+              }),
+            ),
+          );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("the printed host keopsc_*_block_table agrees with cudaBlockTable (the runtime's)", async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'keopsc-cuda-table-'));
+      try {
+        const { source } = emit('gauss', 'Sum_Reduction(Exp(-SqDist(x, y)) * b, 0)', 'float32');
+        const cases = tableCases();
+        writeFileSync(join(dir, 'k.cu'), source);
+        writeFileSync(
+          join(dir, 'main.cu'),
+          [
+            '#include "k.cu"',
+            '#include <cstdio>',
+            'int main() {',
+            '  int rows, nc;',
+            '  while (std::scanf("%d %d", &rows, &nc) == 2) {',
+            '    std::vector<int32_t> r(2 * nc);',
+            '    for (auto& v : r) std::scanf("%d", &v);',
+            '    int64_t n = keopsc_gauss_block_table(r.data(), nc, rows, nullptr);',
+            '    std::vector<int32_t> t(3 * n);',
+            '    keopsc_gauss_block_table(r.data(), nc, rows, t.data());',
+            '    for (auto v : t) std::printf("%d ", v);',
+            '    std::printf("\\n");',
+            '  }',
+            '}',
+            '',
+          ].join('\n'),
+        );
+        await run('nvcc', ['-o', join(dir, 'table'), join(dir, 'main.cu')]);
+        const input = cases.map((c) => `${c.rows} ${c.out.length / 2} ${[...c.out].join(' ')}`).join('\n');
+        const out = execFileSync(join(dir, 'table'), { input, encoding: 'utf8' }).split('\n');
+        const bs = cudaLayout(compile(`${DECLS}gauss = Sum_Reduction(Exp(-SqDist(x, y)) * b, 0)`).plan, { dtype: 'float32' }).blockRows;
+        cases.forEach((c, k) => assert.equal(out[k]!.trim(), [...cudaBlockTable(c.out, c.rows, bs)].join(' '), `case ${k}: rows ${c.rows}, ranges ${[...c.out].join(' ')}`));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('cudaBlockTable', () => {
+    it("cuts disjoint clusters into runs of at most blockRows rows (KeOps's table)", () => {
+      const t = cudaBlockTable(Int32Array.from([0, 5, 5, 5, 7, 20]), 20, 4);
+      assert.deepEqual([...t], [0, 0, 4, 0, 4, 5, 2, 7, 11, 2, 11, 15, 2, 15, 19, 2, 19, 20]);
+    });
+    it('gives a row covered by several clusters to the last one, as the CPU backends do', () => {
+      const t = cudaBlockTable(Int32Array.from([0, 6, 4, 8, 2, 3]), 10, 3);
+      assert.deepEqual([...t], [0, 0, 2, 2, 2, 3, 0, 3, 4, 1, 4, 7, 1, 7, 8]);
+    });
+    it('covers every covered row exactly once, with the owner of the CPU backends (random ranges)', () => {
+      for (const c of tableCases()) {
+        const t = cudaBlockTable(c.out, c.rows, c.bs);
+        const owner = new Int32Array(c.rows).fill(-1);
+        for (let k = 0; k < c.out.length / 2; k++) owner.fill(k, c.out[2 * k]!, c.out[2 * k + 1]!);
+        const seen = new Int32Array(c.rows).fill(-1);
+        for (let b = 0; b < t.length; b += 3) {
+          assert.ok(t[b + 2]! - t[b + 1]! >= 1 && t[b + 2]! - t[b + 1]! <= c.bs, `block ${b / 3} has ${t[b + 2]! - t[b + 1]!} rows`);
+          for (let r = t[b + 1]!; r < t[b + 2]!; r++) {
+            assert.equal(seen[r], -1, `row ${r} is in two blocks`);
+            seen[r] = t[b]!;
+          }
+        }
+        assert.deepEqual([...seen], [...owner]);
+      }
+    });
+    it('refuses a block size below 1', () => {
+      assert.throws(() => cudaBlockTable(new Int32Array(2), 1, 0), /blockRows must be a positive integer/);
+    });
+  });
+
+  it('cudaLayout: the Args struct, block size and shared memory of a kernel', () => {
+    const k = compile(`${DECLS}k = KMin_ArgKMin_Reduction(SqDist(x, y) + Elem(b, 1), 3, 0)`);
+    const l = cudaLayout(k.plan, { dtype: 'float64' });
+    assert.equal(l.nIn, 3);
+    assert.deepEqual(l.args, [{ index: 0, dim: 3, cat: 0 }, { index: 1, dim: 3, cat: 1 }, { index: 2, dim: 2, cat: 1 }]);
+    assert.deepEqual(l.outputs, [{ name: 'values', kind: 'float', width: 3 }, { name: 'indices', kind: 'index', width: 3 }]);
+    assert.equal(l.blockRows, 128);
+    assert.equal(l.sharedBytes, 128 * 5 * 8);
+    assert.deepEqual(l.kernels, { dense: 'keopsc_k_dense', fill: 'keopsc_k_fill', ranges: 'keopsc_k_ranges' });
+    // wide reduction-side variables: fewer rows per block, within 48 KiB
+    const wide = compile('x = Vi(0, 3)\ny = Vj(1, 100)\nk = Sum_Reduction(Sum(y) * x, 0)');
+    const w = cudaLayout(wide.plan, { dtype: 'float64' });
+    assert.ok(w.sharedBytes <= 49152 && w.blockRows === 32 * Math.floor(49152 / (100 * 8) / 32), `${w.blockRows} rows, ${w.sharedBytes} bytes`);
+    const tooWide = compile('x = Vi(0, 3)\ny = Vj(1, 200)\nk = Sum_Reduction(Sum(y) * x, 0)');
+    assert.throws(() => cudaLayout(tooWide.plan, { dtype: 'float64' }), /200 float64 values per row, more than fit in 48 KiB/);
+    assert.throws(() => printCuda(k.plan, { dtype: 'float32', symbol: 'not-c' }), /not a C identifier/);
   });
 
   it('matches the snapshot of Gaussian Sum, ArgKMin and LogSumExp (KEOPSC_BLESS=1 re-blesses)', () => {

@@ -3,6 +3,11 @@ import { compile, printWgsl, setGpuProvider, WEBGPU_CONFIG, webgpuStatus, InputE
 import { blockTable, toHalfBits, webgpuStats } from '../runtime/webgpu/index.js';
 import { nodeProvider } from '../runtime/webgpu/node.js';
 import { webgpuOrSkip } from './helpers/webgpu.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/cli/main.js';
+import { loadNpy, saveNpy, ndarray } from '../runtime/npy/index.js';
 import { expectClose, uniform } from './helpers/data.js';
 
 const GAUSS = 'x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\ng = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)';
@@ -176,6 +181,36 @@ describe('webgpu backend', function () {
       expect((err as Error).message).to.match(/^error KEO5001: backend 'webgpu' is unavailable: no GPU here \(test\)/);
     } finally {
       setGpuProvider(nodeProvider);
+    }
+  });
+});
+
+describe('keopsc run --backend webgpu', function () {
+  this.timeout(120_000);
+  webgpuOrSkip();
+  it('runs a .keo file on .npy arguments and writes the float32 result; float64 arguments get a one-line error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keopsc-webgpu-cli-'));
+    try {
+      const p = (f: string) => join(dir, f);
+      writeFileSync(p('g.keo'), GAUSS);
+      const x = f32(12, 1), y = f32(15, 2), b = f32(5, 3);
+      saveNpy(p('x.npy'), ndarray(x, [4, 3]));
+      saveNpy(p('y.npy'), ndarray(y, [5, 3]));
+      saveNpy(p('b.npy'), ndarray(b, [5, 1]));
+      saveNpy(p('b64.npy'), ndarray(Float64Array.from(b), [5, 1]));
+      const out: string[] = [], err: string[] = [];
+      const io = { out: (s: string) => out.push(s), err: (s: string) => err.push(s) };
+      const code = await main(['node', 'keopsc', 'run', p('g.keo'), '-a', `x=${p('x.npy')}`, '-a', `y=${p('y.npy')}`, '-a', `b=${p('b.npy')}`, '-b', 'webgpu', '-o', p('out.npy')], io);
+      expect(code, err.join('\n')).to.equal(0);
+      const got = loadNpy(p('out.npy'));
+      expect(got.shape).to.deep.equal([4, 1]);
+      const ref = compile(GAUSS).run({ x: { data: x, shape: [4, 3] }, y: { data: y, shape: [5, 3] }, b: { data: b, shape: [5, 1] } }, { backend: 'ref' });
+      expectClose(got.data as Float32Array, Array.from(ref.values!.data as Float64Array), 1e-5, 1e-6, 'cli webgpu');
+      const code2 = await main(['node', 'keopsc', 'run', p('g.keo'), '-a', `x=${p('x.npy')}`, '-a', `y=${p('y.npy')}`, '-a', `b=${p('b64.npy')}`, '-b', 'webgpu'], io);
+      expect(code2).to.equal(1);
+      expect(err.join('\n')).to.match(/arguments mix dtypes/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

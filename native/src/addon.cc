@@ -36,6 +36,9 @@
 #include <utility>
 #include <vector>
 
+// The CUDA part (native/src/cuda.cc): NVRTC and the driver API, loaded with dlopen when first used.
+void keopscRegisterCuda(Napi::Env env, Napi::Object exports);
+
 namespace {
 
 // ---------------------------------------------------------------------------------------------------
@@ -871,6 +874,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  keopscRegisterCuda(env, exports);  // cudaProbe, nvrtcCompile, cudaLoad, cudaRun, cudaRelease (cuda.cc)
   exports.Set("load", Napi::Function::New(env, Load, "load"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("run", Napi::Function::New(env, Run, "run"));

@@ -1,5 +1,10 @@
+// the Node entry point: registers the worker pool and the cpu, cuda and webgpu backends
+import '../index.js';
 import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cacheClear, cacheDir, cacheList } from '../../runtime/cpu/index.js';
+import { cudaCacheClear, cudaCacheList, cudaCodeOptions } from '../../runtime/cuda/index.js';
+import { printCuda } from '../targets/cuda.js';
+import { doctor } from './doctor.js';
 import { join } from 'node:path';
 import { blockSparseRanges } from '../../runtime/cluster/index.js';
 import { Argument, Command, CommanderError, Option } from 'commander';
@@ -61,16 +66,56 @@ function check(file: string, opts: { json?: boolean }, out: (s: string) => void)
   return diagnostics.length ? 1 : 0;
 }
 
+interface CompileCliOptions {
+  emit: string;
+  kernel?: string;
+  target?: string;
+  dtype?: string;
+  sumScheme: string;
+  output?: string;
+  header?: string;
+}
+
+/** Where `compile --target cuda -o FILE` writes the header: `--header`, else FILE with `.h` for `.cu`. */
+export function cudaHeaderPath(output: string | undefined, header: string | undefined): string | undefined {
+  if (header !== undefined) return header;
+  if (output === undefined) return undefined;
+  return /\.cu$/.test(output) ? output.replace(/\.cu$/, '.h') : `${output}.h`;
+}
+
+function writeText(path: string, text: string): void {
+  try {
+    writeFileSync(path, text.endsWith('\n') ? text : `${text}\n`);
+  } catch (e) {
+    throw new InputError(`cannot write ${path}: ${(e as Error).message}`);
+  }
+}
+
 /** `keopsc compile`: print the AST, the IR after each stage, or the generated code of a target. */
-function compileCmd(file: string, opts: { emit: string; kernel?: string; target?: string; dtype: string; sumScheme: string; output?: string }, out: (s: string) => void): number {
+function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => void): number {
   const text = readSource(file);
+  if (opts.header !== undefined && opts.target !== 'cuda') throw new InputError('--header is for --target cuda (the header of the host launcher)');
+  if (opts.target === 'wgsl' && opts.dtype === 'float64') throw new InputError('--target wgsl --dtype float64: WGSL has no float64; use --dtype float32 (or --target cuda/cpp/js for float64)');
   if (opts.target) {
     const mod = compileModule(text, { file });
     const k = pickKernel(mod.kernels, opts.kernel, file);
-    const dtype = opts.dtype as 'float32' | 'float64';
+    const dtype = (opts.dtype ?? 'float32') as 'float32' | 'float64';
     const code = k.codeOptionsFor({ sumScheme: opts.sumScheme as SumScheme }, dtype);
-    const src = opts.target === 'cpp' ? k.cppSource({ ...code, fastMath: dtype === 'float32' }) : k.jsSource({ dtype, sumScheme: opts.sumScheme as SumScheme });
-    if (opts.output) writeFileSync(opts.output, src.endsWith('\n') ? src : `${src}\n`);
+    if (opts.target === 'cuda') {
+      const { source, header } = printCuda(k.plan, cudaCodeOptions(dtype, code));
+      const hPath = cudaHeaderPath(opts.output, opts.header);
+      if (opts.output) writeText(opts.output, source);
+      else out(source);
+      if (hPath) writeText(hPath, header);
+      return 0;
+    }
+    const src =
+      opts.target === 'cpp'
+        ? k.cppSource({ ...code, fastMath: dtype === 'float32' })
+        : opts.target === 'wgsl'
+          ? k.wgslSource({ sumScheme: code.sumScheme }).code
+          : k.jsSource({ dtype, sumScheme: opts.sumScheme as SumScheme });
+    if (opts.output) writeText(opts.output, src);
     else out(src);
     return 0;
   }
@@ -244,13 +289,13 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     });
   program
     .command('cache')
-    .description('the on-disk cache of compiled CPU kernels ($KEOPSC_CACHE_DIR or ~/.cache/keopsc)')
+    .description('the on-disk cache of compiled CPU kernels and CUDA images ($KEOPSC_CACHE_DIR or ~/.cache/keopsc)')
     .addArgument(new Argument('<action>', 'ls: list the entries; clear: delete them; dir: print the folder').choices(['ls', 'clear', 'dir']))
     .action((action: string) => {
       if (action === 'dir') out(cacheDir());
-      else if (action === 'clear') out(`removed ${cacheClear()} entries from ${cacheDir()}`);
+      else if (action === 'clear') out(`removed ${cacheClear() + cudaCacheClear()} entries from ${cacheDir()}`);
       else {
-        const entries = cacheList();
+        const entries = [...cacheList(), ...cudaCacheList()].sort((a, b) => a.mtime.getTime() - b.mtime.getTime());
         for (const e of entries) out(`${e.file}  ${(e.size / 1024).toFixed(0)} KiB  ${e.mtime.toISOString()}`);
         out(`${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} in ${cacheDir()}`);
       }
@@ -274,12 +319,20 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .argument('<file>', '.keo file')
     .addOption(new Option('--emit <stage>', 'what to print').choices(['ast', 'ir']).default('ir'))
     .option('-k, --kernel <name>', 'only this kernel')
-    .addOption(new Option('-t, --target <target>', 'print the generated code instead of the IR').choices(['cpp', 'js']))
-    .addOption(new Option('--dtype <dtype>', 'data type of the generated code').choices(['float32', 'float64']).default('float32'))
+    .addOption(new Option('-t, --target <target>', 'print the generated code instead of the IR').choices(['cpp', 'js', 'cuda', 'wgsl']))
+    .addOption(new Option('--dtype <dtype>', 'data type of the generated code (default float32; wgsl: float32 only)').choices(['float32', 'float64']))
     .addOption(new Option('--sum-scheme <scheme>', 'summation scheme of Sum reductions').choices([...SUM_SCHEMES]).default('auto'))
-    .option('-o, --output <file>', 'write the generated code to a file')
-    .action((file: string, opts: { emit: string; kernel?: string; target?: string; dtype: string; sumScheme: string; output?: string }) => {
+    .option('-o, --output <file>', 'write the generated code to a file (cuda: FILE.cu, with the header in FILE.h)')
+    .option('--header <file>', 'cuda: where to write the header of the host launcher (default: -o with .h for .cu)')
+    .action((file: string, opts: CompileCliOptions) => {
       code = compileCmd(file, opts, out);
+    });
+  program
+    .command('doctor')
+    .description('what every backend needs and what this machine has (compiler, addon, libcuda, NVRTC, GPU, WebGPU adapter)')
+    .option('--json', 'machine-readable report')
+    .action(async (opts: { json?: boolean }) => {
+      code = await doctor(opts, out);
     });
   try {
     await program.parseAsync(argv);

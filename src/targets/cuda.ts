@@ -5,20 +5,134 @@ import type { SExpr } from '../lower/scalar.js';
 /** Options of the CUDA target. */
 export interface CudaCodeOptions {
   dtype: 'float32' | 'float64';
+  /** Sum-type reductions: `block` (default: each tile of blockDim.x terms is summed apart, then added
+   * to the total, as KeOps's block_sum) or `direct` (one running sum). */
+  sumScheme?: 'block' | 'direct';
+  /** Accumulator type of Sum-type reductions (default: the dtype; `float64` for float32 data). */
+  accDtype?: 'float32' | 'float64';
+  /** The prefix of every C symbol (default `keopsc_<kernel name>`): the namespace, the kernels
+   * `<symbol>_dense`, `_fill`, `_ranges` and the host functions `<symbol>_launch`, `_block_rows`,
+   * `_block_table`. A C identifier. */
+  symbol?: string;
+}
+
+/** The symbol prefix of a plan's CUDA code (see {@link CudaCodeOptions.symbol}). */
+function cudaSymbol(plan: KernelPlan, opts: CudaCodeOptions): string {
+  const sym = opts.symbol ?? `keopsc_${plan.kernel.name}`;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(sym)) throw new Error(`CUDA symbol prefix '${sym}' is not a C identifier`);
+  return sym;
 }
 
 /**
- * Status (issue #8, in progress): the printed code compiles with nvcc (sm_80, sm_90; tested), but no
- * GPU was available to run it yet; it is not wired to the CLI or a runtime backend until it has been
- * checked against the reference evaluator on a GPU.
- *
  * The CUDA target: prints a kernel plan as a standalone `.cu` with KeOps's GPU 1D scheme (one thread
- * per output row, the reduction index in tiles of blockDim.x staged in shared memory), a ranges
- * variant (one block per (cluster, chunk of rows) from a block table), a neutral-fill kernel and an
- * `extern "C"` host launcher. The device part needs no header, so NVRTC compiles it too.
+ * per output row, the reduction index in tiles of blockDim.x staged in shared memory, accumulators in
+ * registers), a ranges variant (one block per (cluster, chunk of rows) from a block table built on the
+ * host, see {@link cudaBlockTable}), a neutral-fill kernel and an `extern "C"` host launcher. The
+ * device part needs no header, so NVRTC compiles it too (runtime/cuda does, for the `cuda` backend);
+ * the host launcher is compiled only outside NVRTC (`#ifndef __CUDACC_RTC__`).
  */
 export function printCuda(plan: KernelPlan, opts: CudaCodeOptions): { source: string; header: string } {
   return new CudaPrinter(plan, opts).print();
+}
+
+/** Static shared memory CUDA guarantees per block without opting in (the launcher never asks for more). */
+export const CUDA_SHARED_BYTES = 49152;
+
+/**
+ * What a launcher of the printed kernels must know (the `cuda` backend uses it with the driver API; the
+ * printed host launcher has the same numbers built in). The kernels take one struct `Args` by value:
+ * `nIn` input pointers (`in0 ... in{nIn-1}`, null where unused), one pointer per output, then `M` and
+ * `N` as int64: `(nIn + outputs.length + 2)` 8-byte fields, no padding.
+ */
+export interface CudaLayout {
+  name: string;
+  dtype: 'float32' | 'float64';
+  tag: 0 | 1;
+  /** Input pointer slots of `Args` (max variable index + 1). */
+  nIn: number;
+  /** The inputs the kernels read, by variable index; cat 0 = i (M rows), 1 = j (N rows), 2 = parameter. */
+  args: { index: number; dim: number; cat: 0 | 1 | 2 }[];
+  /** The outputs in `Args` order: values of the dtype, or int64 indices; width = values per output row. */
+  outputs: { name: 'values' | 'indices'; kind: 'float' | 'index'; width: number }[];
+  /** Threads per block = output rows per block (also the tile length of the reduction index). */
+  blockRows: number;
+  /** Dynamic shared memory per block, in bytes (blockRows x the reduction-side values per row x sizeof T). */
+  sharedBytes: number;
+  /** The `extern "C"` kernel names: dense, the neutral fill, and the ranges variant. */
+  kernels: { dense: string; fill: string; ranges: string };
+}
+
+/**
+ * The launch layout of a plan's CUDA kernels (see {@link CudaLayout}). The block size is 256 threads
+ * (128 for the KMin family, whose per-thread arrays use many registers), lowered by steps of 32 until the
+ * shared tile fits in 48 KiB. Throws an Error when even 32 rows do not fit (reduction-side variables of
+ * more than 384 float32 or 192 float64 values per row).
+ */
+export function cudaLayout(plan: KernelPlan, opts: CudaCodeOptions): CudaLayout {
+  const sizeofT = opts.dtype === 'float32' ? 4 : 8;
+  const dims = new Map(plan.kernel.args.map((a) => [a.index, a.dim]));
+  const innerVars = [...new Set(plan.loads.inner.map((n) => n.input!.index))];
+  const perRow = innerVars.reduce((s, v) => s + dims.get(v)!, 0);
+  const usedLoads = [...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner];
+  const used = [...new Set(usedLoads.map((n) => n.input!.index))].sort((a, b) => a - b);
+  const nIn = Math.max(0, ...plan.kernel.args.map((a) => a.index + 1), ...used.map((u) => u + 1));
+  const heavy = plan.reduction.family === 'kmin';
+  let blockRows = heavy ? 128 : 256;
+  while (blockRows > 32 && blockRows * perRow * sizeofT > CUDA_SHARED_BYTES) blockRows -= 32;
+  const sharedBytes = blockRows * perRow * sizeofT;
+  if (sharedBytes > CUDA_SHARED_BYTES)
+    throw new Error(`kernel '${plan.kernel.name}': its reduction-side variables hold ${perRow} ${opts.dtype} values per row, more than fit in 48 KiB of shared memory for 32 rows; split the formula`);
+  const name = plan.kernel.name;
+  const sym = cudaSymbol(plan, opts);
+  const arg = (index: number) => {
+    const a = plan.kernel.args.find((x) => x.index === index);
+    if (!a) throw new Error(`internal: kernel '${name}' reads variable ${index}, which is not one of its arguments`);
+    return { index, dim: a.dim, cat: a.cat as 0 | 1 | 2 };
+  };
+  return {
+    name,
+    dtype: opts.dtype,
+    tag: plan.tag,
+    nIn,
+    args: used.map(arg),
+    outputs: plan.reduction.outputs.map((o) => ({ name: o.name, kind: o.kind, width: o.rowShape.reduce((p, x) => p * x, 1) })),
+    blockRows,
+    sharedBytes,
+    kernels: { dense: `${sym}_dense`, fill: `${sym}_fill`, ranges: `${sym}_ranges` },
+  };
+}
+
+/**
+ * The block table of the ranges kernel: int32 triples (cluster, first row, end row), one CUDA block per
+ * run of at most `blockRows` consecutive output rows owned by one cluster. A row belongs to the last
+ * cluster of `out` (pairs [start, end) of output rows) that covers it, as on the CPU backends; rows no
+ * cluster covers are left to the fill kernel. Without overlaps this is KeOps's table: each cluster cut
+ * into chunks of `blockRows` rows.
+ */
+export function cudaBlockTable(out: Int32Array, rows: number, blockRows: number): Int32Array {
+  if (!Number.isInteger(blockRows) || blockRows < 1) throw new RangeError(`cudaBlockTable: blockRows must be a positive integer, got ${blockRows}`);
+  const clusters = out.length >> 1;
+  let disjoint = true;
+  for (let c = 1; c < clusters && disjoint; c++) disjoint = out[2 * c]! >= out[2 * c - 1]!;
+  const table: number[] = [];
+  const chunk = (c: number, s: number, e: number) => {
+    for (let r = s; r < e; r += blockRows) table.push(c, r, Math.min(e, r + blockRows));
+  };
+  if (disjoint) {
+    // sorted, non-overlapping clusters (what the clustering library makes): no per-row pass
+    for (let c = 0; c < clusters; c++) chunk(c, out[2 * c]!, out[2 * c + 1]!);
+    return Int32Array.from(table);
+  }
+  const owner = new Int32Array(rows).fill(-1);
+  for (let c = 0; c < clusters; c++) owner.fill(c, out[2 * c]!, out[2 * c + 1]!);
+  for (let r = 0; r < rows; ) {
+    const c = owner[r]!;
+    let e = r + 1;
+    while (e < rows && owner[e] === c) e++;
+    if (c >= 0) chunk(c, r, e);
+    r = e;
+  }
+  return Int32Array.from(table);
 }
 
 class CudaPrinter {
@@ -70,6 +184,7 @@ class CudaPrinter {
   print(): { source: string; header: string } {
     const { plan, red, T } = this;
     const name = plan.kernel.name;
+    const sym = cudaSymbol(plan, this.opts);
     const outs = red.outputs.map((o) => ({ name: o.name, width: o.rowShape.reduce((p, x) => p * x, 1), index: o.name === 'indices' }));
     const innerVars = [...new Set(plan.loads.inner.map((n) => n.input!.index))].sort((a, b) => a - b);
     // shared layout: variable v occupies dims(v) rows of blockDim.x values (structure of arrays)
@@ -79,8 +194,8 @@ class CudaPrinter {
       shOff.set(v, perThread);
       perThread += this.dims.get(v)!;
     }
-    const used = [...new Set([...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner].map((n) => n.input!.index))].sort((a, b) => a - b);
-    const nIn = Math.max(0, ...plan.kernel.args.map((a) => a.index + 1), ...used.map((u) => u + 1));
+    const layout = cudaLayout(plan, this.opts);
+    const nIn = layout.nIn;
     const acc = this.accumulator();
     const rowTag = plan.tag === 0 ? 'i (M rows), reduced over j (N)' : 'j (N rows), reduced over i (M)';
     const NR = plan.tag === 0 ? 'a.M' : 'a.N';
@@ -91,22 +206,25 @@ class CudaPrinter {
       '// Generated by keopsc (src/targets/cuda.ts). GPU 1D scheme: one thread per output row; the reduction',
       '// index runs in tiles of blockDim.x whose reduction-side inputs are staged in shared memory.',
       '//',
-      `// cudaError_t keopsc_${name}_launch(d_in, d_out, M, N, d_ranges_out, d_slices, d_red, n_clusters, d_block_table, n_blocks, stream)`,
+      `// cudaError_t ${sym}_launch(d_in, d_out, M, N, use_ranges, d_slices, d_red, d_block_table, n_blocks, stream)`,
       `//   d_in[k]        device array of input variable k (nullptr where unused), row-major ${T}; rows: M for`,
       '//                  i-variables, N for j-variables, 1 for parameters',
-      ...outs.map((o, q) => `//   d_out[${q}]       ${o.name}: ${o.width} ${o.index ? 'int64_t indices' : `${T} values`} per output row`),
+      ...outs.map((o, q) => `//   d_out[${q}]       ${o.name}: ${o.width} ${o.index ? 'int64 indices' : `${T} values`} per output row`),
       '//   M, N           rows of the i- and j-variables',
-      `//   d_ranges_out   null for a dense reduction; else int32 pairs [start, end) of output rows per cluster (${plan.tag === 0 ? 'ranges_i' : 'ranges_j'})`,
+      '//   use_ranges     0: dense reduction (the four ranges arguments are ignored); 1: block-sparse',
       `//   d_slices       int32, per cluster the end (exclusive) of its intervals in d_red (${plan.tag === 0 ? 'slices_i' : 'slices_j'})`,
       `//   d_red          int32 pairs [start, end) of reduction indices (${plan.tag === 0 ? 'redranges_j' : 'redranges_i'})`,
-      '//   n_clusters     number of clusters (pairs in d_ranges_out)',
-      '//   d_block_table  int32 pairs (cluster, first row): one CUDA block per chunk of',
-      `//                  keopsc_${name}_block_rows() rows of a cluster (rows past the cluster's end are idle)`,
-      '//   n_blocks       number of pairs in d_block_table',
+      '//   d_block_table  int32 triples (cluster, first row, end row): one CUDA block per run of at most',
+      `//                  ${sym}_block_rows() output rows of one cluster; ${sym}_block_table`,
+      `//                  builds it on the host from the output ranges (${plan.tag === 0 ? 'ranges_i' : 'ranges_j'})`,
+      '//   n_blocks       number of triples in d_block_table (0: every row gets the neutral value)',
       '//   stream         the CUDA stream; returns cudaGetLastError() after the launches',
-      '// Rows no cluster covers get the neutral value (a fill kernel runs first). Overlapping clusters are',
-      '// not ordered on the GPU (unlike the CPU targets, where the later cluster wins).',
-      `// int keopsc_${name}_block_rows(void) returns the block size (rows per block) the launcher uses.`,
+      '// Rows no cluster covers get the neutral value (a fill kernel runs first); a row covered by several',
+      '// clusters belongs to the last one (as on the CPU backends).',
+      `// int ${sym}_block_rows(void) returns the block size (rows per block) the launcher uses.`,
+      `// int64_t ${sym}_block_table(ranges_out, n_clusters, rows, table) writes the block table of`,
+      '//   the host array ranges_out (n_clusters int32 pairs [start, end) of output rows) into table (host,',
+      '//   3 int32 per block; null to only count) and returns the number of blocks.',
     ];
     const loadsParam = plan.loads.param.map((n) => `const T x${n.input!.index}_${n.input!.comp} = a.in${n.input!.index}[${n.input!.comp}];`);
     const loadsOuter = plan.loads.outer.map((n) => {
@@ -125,16 +243,16 @@ class CudaPrinter {
     const foldBody = [...loadsInner, ...plan.stmts.inner.map((n) => this.stmt(n)), ...acc.fold];
     // one tile [j0, j0 + cnt) of reduction indices: load, barrier, fold, barrier
     const tile = (j0: string, end: string) => [
-      `for (int64_t j0 = ${j0}; j0 < ${end}; j0 += bd) {`,
-      `  const int64_t cnt = (${end} - j0) < bd ? (${end} - j0) : bd;`,
-      `  if (threadIdx.x < cnt) { const int64_t jj = j0 + threadIdx.x;${tileLoad.length ? '' : ' (void)jj;'}`,
+      `for (keopsc_i64 j0 = ${j0}; j0 < ${end}; j0 += bd) {`,
+      `  const keopsc_i64 cnt = (${end} - j0) < bd ? (${end} - j0) : bd;`,
+      `  if (threadIdx.x < cnt) { const keopsc_i64 jj = j0 + threadIdx.x;${tileLoad.length ? '' : ' (void)jj;'}`,
       ...I(tileLoad, 4),
       '  }',
       '  __syncthreads();',
       '  if (active) {',
       ...I(acc.tileInit, 4),
       '    for (int q = 0; q < cnt; q++) {',
-      '      const int64_t s = j0 + q; (void)s;',
+      '      const keopsc_i64 s = j0 + q; (void)s;',
       ...I(foldBody, 6),
       '    }',
       ...I(acc.tileMerge, 4),
@@ -142,19 +260,16 @@ class CudaPrinter {
       '  __syncthreads();',
       '}',
     ];
-    const outArgs = outs.map((o, q) => `  ${o.index ? 'int64_t' : 'T'}* out${q};`);
-    const rowPre = ['const int64_t r = active ? row : 0;', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl];
+    const outArgs = outs.map((o, q) => `  ${o.index ? 'keopsc_i64' : 'T'}* out${q};`);
+    const rowPre = ['const keopsc_i64 r = active ? row : 0;', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl];
     const src: string[] = [
       ...argsDoc,
       '',
-      '#ifndef __CUDACC_RTC__',
-      '#include <cstdint>',
-      '#else',
-      'typedef long long int64_t;',
-      'typedef int int32_t;',
-      '#endif',
+      '// the device code names no header type: NVRTC compiles it as it is',
+      'typedef long long keopsc_i64;',
+      'typedef int keopsc_i32;',
       '',
-      `namespace keopsc_${name} {`,
+      `namespace ${sym} {`,
       `typedef ${T} T;`,
       '__device__ __forceinline__ T k_inf() { return (T)__longlong_as_double(0x7ff0000000000000LL); }',
       '__device__ __forceinline__ T k_nan() { return (T)__longlong_as_double(0x7ff8000000000000LL); }',
@@ -171,23 +286,23 @@ class CudaPrinter {
       'struct Args {',
       ...Array.from({ length: nIn }, (_, k) => `  const T* __restrict__ in${k};`),
       ...outArgs,
-      '  int64_t M, N;',
+      '  keopsc_i64 M, N;',
       '};',
       '',
       '// the neutral value of output row r (rows no cluster covers)',
-      '__device__ __forceinline__ void neutral(const Args& a, int64_t r) {',
+      '__device__ __forceinline__ void neutral(const Args& a, keopsc_i64 r) {',
       ...I(acc.decl, 2),
       ...I(acc.finalize, 2),
       '}',
       '',
       '} // namespace',
       '',
-      `extern "C" __global__ void keopsc_${name}_dense(keopsc_${name}::Args a) {`,
-      `  using namespace keopsc_${name};`,
+      `extern "C" __global__ void ${sym}_dense(${sym}::Args a) {`,
+      `  using namespace ${sym};`,
       '  extern __shared__ unsigned char sh_raw[];',
       '  T* sh = reinterpret_cast<T*>(sh_raw); (void)sh;',
-      '  const int64_t bd = blockDim.x;',
-      `  const int64_t row = (int64_t)blockIdx.x * bd + threadIdx.x;`,
+      '  const keopsc_i64 bd = blockDim.x;',
+      `  const keopsc_i64 row = (keopsc_i64)blockIdx.x * bd + threadIdx.x;`,
       `  const bool active = row < ${NR};`,
       ...I(loadsParam, 2),
       ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
@@ -198,25 +313,25 @@ class CudaPrinter {
       '  }',
       '}',
       '',
-      `extern "C" __global__ void keopsc_${name}_fill(keopsc_${name}::Args a) {`,
-      `  const int64_t row = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;`,
-      `  if (row < ${NR}) keopsc_${name}::neutral(a, row);`,
+      `extern "C" __global__ void ${sym}_fill(${sym}::Args a) {`,
+      `  const keopsc_i64 row = (keopsc_i64)blockIdx.x * blockDim.x + threadIdx.x;`,
+      `  if (row < ${NR}) ${sym}::neutral(a, row);`,
       '}',
       '',
-      `extern "C" __global__ void keopsc_${name}_ranges(keopsc_${name}::Args a, const int32_t* __restrict__ ranges_out, const int32_t* __restrict__ slices, const int32_t* __restrict__ redr, const int32_t* __restrict__ table) {`,
-      `  using namespace keopsc_${name};`,
+      `extern "C" __global__ void ${sym}_ranges(${sym}::Args a, const keopsc_i32* __restrict__ slices, const keopsc_i32* __restrict__ redr, const keopsc_i32* __restrict__ table) {`,
+      `  using namespace ${sym};`,
       '  extern __shared__ unsigned char sh_raw[];',
       '  T* sh = reinterpret_cast<T*>(sh_raw); (void)sh;',
-      '  const int64_t bd = blockDim.x;',
-      '  const int c = table[2 * blockIdx.x];',
-      '  const int64_t row = (int64_t)table[2 * blockIdx.x + 1] + threadIdx.x;',
-      '  const bool active = row < (int64_t)ranges_out[2 * c + 1];',
+      '  const keopsc_i64 bd = blockDim.x;',
+      '  const int c = table[3 * blockIdx.x];',
+      '  const keopsc_i64 row = (keopsc_i64)table[3 * blockIdx.x + 1] + threadIdx.x;',
+      '  const bool active = row < (keopsc_i64)table[3 * blockIdx.x + 2];',
       ...I(loadsParam, 2),
       ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
       ...I(rowPre, 2),
       '  const int la = c == 0 ? 0 : slices[c - 1], lb = slices[c];',
       '  for (int l = la; l < lb; l++) {',
-      '    const int64_t sa = redr[2 * l], sb = redr[2 * l + 1];',
+      '    const keopsc_i64 sa = redr[2 * l], sb = redr[2 * l + 1];',
       ...(plan.zero ? ['    (void)sa; (void)sb;'] : I(tile('sa', 'sb'), 4)),
       '  }',
       '  if (active) {',
@@ -225,47 +340,72 @@ class CudaPrinter {
       '}',
       '',
       '#ifndef __CUDACC_RTC__',
+      '#include <cstdint>',
       '#include <cuda_runtime.h>',
+      '#include <vector>',
       '',
-      `static int keopsc_${name}_bs() {`,
-      `  // shared memory: ${perThread} values of ${sizeofT} bytes per thread, at most 48 KiB per block`,
-      `  int bs = ${acc.heavy ? 128 : 256};`,
-      ...(perThread > 0 ? [`  while (bs > 32 && bs * ${perThread * sizeofT} > 49152) bs -= 32;`] : []),
-      '  return bs;',
+      `// ${layout.blockRows} rows per block; shared memory: ${perThread} values of ${sizeofT} bytes per row (${layout.sharedBytes} bytes per block)`,
+      `static const int ${sym}_bs = ${layout.blockRows};`,
+      `static const size_t ${sym}_shmem = ${layout.sharedBytes};`,
+      '',
+      `extern "C" int ${sym}_block_rows(void) { return ${sym}_bs; }`,
+      '',
+      `extern "C" int64_t ${sym}_block_table(const int32_t* ranges_out, int64_t n_clusters, int64_t rows, int32_t* table) {`,
+      '  int64_t n = 0;',
+      '  auto chunk = [&](int32_t c, int64_t s, int64_t e) {',
+      `    for (int64_t r = s; r < e; r += ${sym}_bs) {`,
+      `      if (table) { table[3 * n] = c; table[3 * n + 1] = (int32_t)r; table[3 * n + 2] = (int32_t)(e < r + ${sym}_bs ? e : r + ${sym}_bs); }`,
+      '      n++;',
+      '    }',
+      '  };',
+      '  bool disjoint = true;',
+      '  for (int64_t c = 1; c < n_clusters && disjoint; c++) disjoint = ranges_out[2 * c] >= ranges_out[2 * c - 1];',
+      '  if (disjoint) {',
+      '    for (int64_t c = 0; c < n_clusters; c++) chunk((int32_t)c, ranges_out[2 * c], ranges_out[2 * c + 1]);',
+      '    return n;',
+      '  }',
+      '  // overlapping clusters: each row belongs to the last cluster covering it',
+      '  std::vector<int32_t> owner((size_t)rows, -1);',
+      '  for (int64_t c = 0; c < n_clusters; c++)',
+      '    for (int64_t r = ranges_out[2 * c]; r < ranges_out[2 * c + 1]; r++) owner[(size_t)r] = (int32_t)c;',
+      '  for (int64_t r = 0; r < rows;) {',
+      '    int64_t e = r + 1;',
+      '    while (e < rows && owner[(size_t)e] == owner[(size_t)r]) e++;',
+      '    if (owner[(size_t)r] >= 0) chunk(owner[(size_t)r], r, e);',
+      '    r = e;',
+      '  }',
+      '  return n;',
       '}',
       '',
-      `extern "C" int keopsc_${name}_block_rows(void) { return keopsc_${name}_bs(); }`,
-      '',
-      `extern "C" cudaError_t keopsc_${name}_launch(const void* const* d_in, void* const* d_out, int64_t M, int64_t N, const int32_t* d_ranges_out, const int32_t* d_slices, const int32_t* d_red, int64_t n_clusters, const int32_t* d_block_table, int64_t n_blocks, cudaStream_t stream) {`,
-      `  keopsc_${name}::Args a;`,
-      ...Array.from({ length: nIn }, (_, k) => `  a.in${k} = static_cast<const keopsc_${name}::T*>(d_in[${k}]);`),
-      ...outs.map((o, q) => `  a.out${q} = static_cast<${o.index ? 'int64_t' : `keopsc_${name}::T`}*>(d_out[${q}]);`),
+      `extern "C" cudaError_t ${sym}_launch(const void* const* d_in, void* const* d_out, int64_t M, int64_t N, int use_ranges, const int32_t* d_slices, const int32_t* d_red, const int32_t* d_block_table, int64_t n_blocks, cudaStream_t stream) {`,
+      `  ${sym}::Args a;`,
+      ...Array.from({ length: nIn }, (_, k) => `  a.in${k} = static_cast<const ${sym}::T*>(d_in[${k}]);`),
+      ...outs.map((o, q) => `  a.out${q} = static_cast<${o.index ? 'keopsc_i64' : `${sym}::T`}*>(d_out[${q}]);`),
       '  a.M = M; a.N = N;',
-      '  (void)n_clusters;',
-      `  const int bs = keopsc_${name}_bs();`,
-      `  const size_t shmem = (size_t)bs * ${perThread * sizeofT};`,
+      `  const int bs = ${sym}_bs;`,
       `  const int64_t rows = ${plan.tag === 0 ? 'M' : 'N'};`,
       '  if (rows <= 0) return cudaGetLastError();',
-      '  if (d_ranges_out == nullptr) {',
-      `    keopsc_${name}_dense<<<(unsigned)((rows + bs - 1) / bs), bs, shmem, stream>>>(a);`,
+      '  if (!use_ranges) {',
+      `    ${sym}_dense<<<(unsigned)((rows + bs - 1) / bs), bs, ${sym}_shmem, stream>>>(a);`,
       '    return cudaGetLastError();',
       '  }',
-      `  keopsc_${name}_fill<<<(unsigned)((rows + 255) / 256), 256, 0, stream>>>(a);`,
-      `  if (n_blocks > 0) keopsc_${name}_ranges<<<(unsigned)n_blocks, bs, shmem, stream>>>(a, d_ranges_out, d_slices, d_red, d_block_table);`,
+      `  ${sym}_fill<<<(unsigned)((rows + 255) / 256), 256, 0, stream>>>(a);`,
+      `  if (n_blocks > 0) ${sym}_ranges<<<(unsigned)n_blocks, bs, ${sym}_shmem, stream>>>(a, d_slices, d_red, d_block_table);`,
       '  return cudaGetLastError();',
       '}',
       '#endif // __CUDACC_RTC__',
       '',
     ];
-    const guard = `KEOPSC_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_H`;
+    const guard = `${sym.toUpperCase()}_H`;
     const header = [
       ...argsDoc,
       `#ifndef ${guard}`,
       `#define ${guard}`,
       '#include <cstdint>',
       '#include <cuda_runtime.h>',
-      `extern "C" int keopsc_${name}_block_rows(void);`,
-      `extern "C" cudaError_t keopsc_${name}_launch(const void* const* d_in, void* const* d_out, int64_t M, int64_t N, const int32_t* d_ranges_out, const int32_t* d_slices, const int32_t* d_red, int64_t n_clusters, const int32_t* d_block_table, int64_t n_blocks, cudaStream_t stream);`,
+      `extern "C" int ${sym}_block_rows(void);`,
+      `extern "C" int64_t ${sym}_block_table(const int32_t* ranges_out, int64_t n_clusters, int64_t rows, int32_t* table);`,
+      `extern "C" cudaError_t ${sym}_launch(const void* const* d_in, void* const* d_out, int64_t M, int64_t N, int use_ranges, const int32_t* d_slices, const int32_t* d_red, const int32_t* d_block_table, int64_t n_blocks, cudaStream_t stream);`,
       `#endif // ${guard}`,
       '',
     ].join('\n');
@@ -273,23 +413,34 @@ class CudaPrinter {
   }
 
   /** Per-thread accumulator: declaration+init, per-tile init/merge, fold, finalise (writes row r). */
-  private accumulator(): { decl: string[]; tileInit: string[]; tileMerge: string[]; fold: string[]; finalize: string[]; heavy: boolean } {
+  private accumulator(): { decl: string[]; tileInit: string[]; tileMerge: string[]; fold: string[]; finalize: string[] } {
     const { plan, red } = this;
     const D = red.D;
     const ks = Array.from({ length: D }, (_, k) => k);
     const f = plan.f.map((x) => this.ref(x));
     const g = plan.g.map((x) => this.ref(x));
-    const plain = { tileInit: [] as string[], tileMerge: [] as string[], heavy: false };
+    const plain = { tileInit: [] as string[], tileMerge: [] as string[] };
     switch (red.family) {
-      case 'sum':
+      case 'sum': {
+        // the accumulator type: the dtype, or double for float32 data with accDtype float64
+        const A = this.opts.accDtype === 'float64' ? 'double' : 'T';
+        const cast = A === 'T' ? '' : '(T)';
+        if (this.opts.sumScheme === 'direct')
+          return {
+            decl: [ks.map((k) => `${A} a${k} = (${A})0;`).join(' ')],
+            fold: ks.map((k) => `a${k} += ${f[k]};`),
+            finalize: ks.map((k) => `a.out0[r * ${D} + ${k}] = ${cast}a${k};`),
+            ...plain,
+          };
         return {
-          decl: [ks.map((k) => `T a${k} = (T)0, b${k} = (T)0;`).join(' ')],
-          tileInit: ks.map((k) => `b${k} = (T)0;`),
+          decl: [ks.map((k) => `${A} a${k} = (${A})0;`).join(' ')],
+          // the tile's partial sums live in the tile's `if (active)` block
+          tileInit: ks.map((k) => `${A} b${k} = (${A})0;`),
           fold: ks.map((k) => `b${k} += ${f[k]};`),
           tileMerge: ks.map((k) => `a${k} += b${k};`),
-          finalize: ks.map((k) => `a.out0[r * ${D} + ${k}] = a${k};`),
-          heavy: false,
+          finalize: ks.map((k) => `a.out0[r * ${D} + ${k}] = ${cast}a${k};`),
         };
+      }
       case 'extremum': {
         const cmp = red.max ? '>' : '<';
         const finalize = ks.flatMap((k) => {
@@ -298,7 +449,7 @@ class CudaPrinter {
           return [`a.out0[r * ${D} + ${k}] = m${k};`, `a.out1[r * ${D} + ${k}] = i${k};`];
         });
         return {
-          decl: ks.map((k) => `T m${k} = ${red.max ? '-k_inf()' : 'k_inf()'}; int64_t i${k} = 0; (void)m${k}; (void)i${k};`),
+          decl: ks.map((k) => `T m${k} = ${red.max ? '-k_inf()' : 'k_inf()'}; keopsc_i64 i${k} = 0; (void)m${k}; (void)i${k};`),
           fold: ks.map((k) => `if (${f[k]} ${cmp} m${k}) { m${k} = ${f[k]}; i${k} = s; }`),
           finalize,
           ...plain,
@@ -317,11 +468,10 @@ class CudaPrinter {
             ? [`for (int q = 0; q < ${w}; q++) a.out0[r * ${w} + q] = ki[q];`]
             : [`for (int q = 0; q < ${w}; q++) { a.out0[r * ${w} + q] = kv[q]; a.out1[r * ${w} + q] = ki[q]; }`];
         return {
-          decl: [`T kv[${w}]; int64_t ki[${w}];`, `for (int q = 0; q < ${w}; q++) { kv[q] = k_inf(); ki[q] = 0; }`],
+          decl: [`T kv[${w}]; keopsc_i64 ki[${w}];`, `for (int q = 0; q < ${w}; q++) { kv[q] = k_inf(); ki[q] = 0; }`],
           fold,
           finalize,
           ...plain,
-          heavy: true,
         };
       }
     }
@@ -358,5 +508,6 @@ class CudaPrinter {
 }
 
 function opts(o: CudaCodeOptions): string {
-  return `${o.dtype} data and accumulators`;
+  const acc = o.accDtype ?? o.dtype;
+  return `${o.dtype} data, ${acc === o.dtype ? `${acc} accumulators` : `${acc} accumulators of Sum-type reductions`}${o.sumScheme === 'direct' ? ', direct sums' : ''}`;
 }

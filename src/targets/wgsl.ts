@@ -213,40 +213,22 @@ class WgslPrinter {
     const I = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
     const foldBody = [...loadsInner, ...plan.stmts.inner.map((n) => this.stmt(n)), ...acc.fold];
     // the reduction over [a, b): tiles of WG indices (load, barrier, fold, barrier), or a plain loop
-    const loop = (a: string, b: string): string[] =>
-      tiled
-        ? [
-            `for (var j0: u32 = ${a}; j0 < ${b}; j0 = j0 + WG) {`,
-            `  let cnt = min(WG, ${b} - j0);`,
-            `  if (lid < cnt) {`,
-            `    let jj = j0 + lid;`,
-            ...I(tileLoad, 4),
-            '  }',
-            '  workgroupBarrier();',
-            '  if (live) {',
-            ...I(acc.tileInit, 4),
-            '    for (var q: u32 = 0u; q < cnt; q = q + 1u) {',
-            '      let s = j0 + q;',
-            ...I(foldBody, 6),
-            '    }',
-            ...I(acc.tileMerge, 4),
-            '  }',
-            '  workgroupBarrier();',
-            '}',
-          ]
-        : [
-            'if (live) {',
-            `  for (var j0: u32 = ${a}; j0 < ${b}; j0 = j0 + WG) {`,
-            `    let cnt = min(WG, ${b} - j0);`,
-            ...I(acc.tileInit, 4),
-            '    for (var q: u32 = 0u; q < cnt; q = q + 1u) {',
-            '      let s = j0 + q;',
-            ...I(foldBody, 6),
-            '    }',
-            ...I(acc.tileMerge, 4),
-            '  }',
-            '}',
-          ];
+    // the reduction over [a, b) in tiles of WG indices; tiled: the workgroup loads each tile (all
+    // invocations, so the barriers stay in uniform control flow), untiled: live rows read the inputs
+    const tileBody = [
+      ...acc.tileInit,
+      'for (var q: u32 = 0u; q < cnt; q = q + 1u) {',
+      '  let s = j0 + q;',
+      ...I(foldBody, 2),
+      '}',
+      ...acc.tileMerge,
+    ];
+    const loop = (a: string, b: string): string[] => {
+      const head = [`for (var j0: u32 = ${a}; j0 < ${b}; j0 = j0 + WG) {`, `  let cnt = min(WG, ${b} - j0);`];
+      if (!tiled) return ['if (live) {', ...I([...head, ...I(tileBody, 2), '}'], 2), '}'];
+      const load = ['if (lid < cnt) {', '  let jj = j0 + lid;', ...I(tileLoad, 2), '}', 'workgroupBarrier();'];
+      return [...head, ...I([...load, 'if (live) {', ...I(tileBody, 2), '}', 'workgroupBarrier();'], 2), '}'];
+    };
     const rowPre = ['let r = select(0u, row, live);', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl];
     const head = (entry: string) => [
       '@compute @workgroup_size(WG)',

@@ -1,0 +1,96 @@
+/**
+ * Child process of test/cuda-runtime.test.ts: runs the cuda backend against the fake libcuda and
+ * libnvrtc of test/fixtures/fake-cuda (named by $KEOPSC_LIBCUDA and $KEOPSC_LIBNVRTC, which must be set
+ * before the addon loads them, hence a separate process) and prints one JSON object on stdout.
+ *
+ *   tsx test/helpers/cuda-fake.ts status   cudaStatus()
+ *   tsx test/helpers/cuda-fake.ts run      dense and ranges runs of a Sum and a KMin_ArgKMin kernel
+ *   tsx test/helpers/cuda-fake.ts validate the addon's errors for bad cudaRun arguments
+ */
+import '../../runtime/cuda/backend.js';
+import { compile } from '../../src/api/compile.js';
+import { cudaLayout } from '../../src/targets/cuda.js';
+import { cudaAddon, cudaCacheStats, cudaRelease, cudaStatus, loadCuda, runCuda, type CudaAddon } from '../../runtime/cuda/index.js';
+import { printCuda } from '../../src/targets/cuda.js';
+
+const mode = process.argv[2];
+const result: Record<string, unknown> = { status: cudaStatus() };
+if (mode === 'run') {
+  const M = 5, N = 300;
+  const sum = compile('x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(3, 2)\ng = Sum_Reduction(Exp(-SqDist(x, y)) * b, 0)');
+  const x = new Float32Array(M * 3), y = new Float32Array(N * 3), b = new Float32Array(N * 2);
+  const dense = sum.run({ x, y, b }, { backend: 'cuda' });
+  result.layout = cudaLayout(sum.plan, { dtype: 'float32' });
+  result.dense = { shape: dense.values!.shape, first: dense.values!.data[0], length: dense.values!.data.length };
+  // again: the module and the device buffers are reused
+  sum.run({ x, y, b }, { backend: 'cuda' });
+  const ranges = { ranges_i: [0, 2, 3, 5], slices_i: [1, 3], redranges_j: [0, 100, 100, 200, 250, 300], ranges_j: [0, N], slices_j: [1], redranges_i: [0, M] };
+  sum.run({ x, y, b }, { backend: 'cuda', ranges });
+  // a float64 ArgKMin with tag 1 (two outputs would be KMin_ArgKMin; ArgKMin writes int64 indices)
+  const knn = compile('x = Vi(0, 2)\ny = Vj(1, 2)\nk = KMin_ArgKMin_Reduction(SqDist(x, y), 3, 1)');
+  const r = knn.run({ x: new Float64Array(M * 2), y: new Float64Array(N * 2) }, { backend: 'cuda' });
+  result.knn = { shapes: r.outputs.map((o) => o.shape), kinds: r.outputs.map((o) => o.data.constructor.name), layout: cudaLayout(knn.plan, { dtype: 'float64' }) };
+  try {
+    sum.run({ x, y, b }, { backend: 'cuda', sumScheme: 'kahan' });
+  } catch (e) {
+    result.kahan = (e as Error).message;
+  }
+  result.stats = cudaCacheStats();
+  result.released = cudaRelease();
+  // a source NVRTC rejects: its log is in the error
+  try {
+    runCuda(sum.plan, { arrays: new Map<number, Float32Array>([[0, x], [1, y], [3, b]]), M: 5, N, dtype: 'float32' }, { sumScheme: 'block', accDtype: 'float32' }, '#error broken source');
+  } catch (e) {
+    result.compileError = (e as Error).message;
+  }
+}
+if (mode === 'validate') {
+  const k = compile('x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(3, 2)\ng = Sum_Reduction(Exp(-SqDist(x, y)) * b, 0)');
+  const layout = cudaLayout(k.plan, { dtype: 'float32' });
+  const handle = loadCuda(printCuda(k.plan, { dtype: 'float32' }).source, layout);
+  const addon = (cudaAddon() as { addon: CudaAddon }).addon;
+  const M = 4, N = 6;
+  const ok = () => ({ inputs: [new Float32Array(M * 3), new Float32Array(N * 3), undefined, new Float32Array(N * 2)], outputs: [new Float32Array(M * 2)] as (Float32Array | Float64Array | BigInt64Array)[], M, N });
+  const R = (slices: number[], red: number[], table: number[]) => ({ slices: Int32Array.from(slices), red: Int32Array.from(red), table: Int32Array.from(table) });
+  const bad: [string, Record<string, unknown>][] = [
+    ['float64 input', { ...ok(), inputs: [new Float64Array(M * 3), new Float32Array(N * 3), undefined, new Float32Array(N * 2)] }],
+    ['short input', { ...ok(), inputs: [new Float32Array(M * 3), new Float32Array(N * 3 - 1), undefined, new Float32Array(N * 2)] }],
+    ['missing input', { ...ok(), inputs: [new Float32Array(M * 3), new Float32Array(N * 3)] }],
+    ['two outputs', { ...ok(), outputs: [new Float32Array(M * 2), new Float32Array(M * 2)] }],
+    ['long output', { ...ok(), outputs: [new Float32Array(M * 2 + 1)] }],
+    ['M not an integer', { ...ok(), M: 1.5 }],
+    ['ranges not an object', { ...ok(), ranges: 3 }],
+    ['red out of bounds', { ...ok(), ranges: R([1], [0, N + 1], [0, 0, 1]) }],
+    ['slices decreasing', { ...ok(), ranges: R([1, 0], [0, 1], [0, 0, 1]) }],
+    ['table cluster out of range', { ...ok(), ranges: R([1], [0, 1], [1, 0, 1]) }],
+    ['table run empty', { ...ok(), ranges: R([1], [0, 1], [0, 2, 2]) }],
+    ['table run past the rows', { ...ok(), ranges: R([1], [0, 1], [0, 2, M + 1]) }],
+    ['table not triples', { ...ok(), ranges: R([1], [0, 1], [0, 0]) }],
+  ];
+  result.errors = bad.map(([what, args]) => {
+    try {
+      addon.cudaRun(handle, args as unknown as Parameters<CudaAddon['cudaRun']>[1]);
+      return `${what}: no error`;
+    } catch (e) {
+      return `${what}: ${(e as Error).constructor.name}: ${(e as Error).message}`;
+    }
+  });
+  result.notAHandle = (() => {
+    try {
+      addon.cudaRun({ name: 'g' }, ok());
+      return 'no error';
+    } catch (e) {
+      return `${(e as Error).constructor.name}: ${(e as Error).message}`;
+    }
+  })();
+  // a table whose runs hold more rows than a block: refused too
+  const big = 300;
+  const longRun = { inputs: [new Float32Array(big * 3), new Float32Array(N * 3), undefined, new Float32Array(N * 2)], outputs: [new Float32Array(big * 2)], M: big, N, ranges: R([1], [0, N], [0, 0, layout.blockRows + 1]) };
+  try {
+    addon.cudaRun(handle, longRun);
+    result.longRun = 'no error';
+  } catch (e) {
+    result.longRun = `${(e as Error).constructor.name}: ${(e as Error).message}`;
+  }
+}
+process.stdout.write(JSON.stringify(result));
