@@ -9,7 +9,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BACKENDS, clusterRangesCentroids, compile, cpuStatus, fromMatrix, gridCluster, sortClusters, type Backend } from 'keopsc';
+import { BACKENDS, clusterRangesCentroids, compile, cpuStatus, fromMatrix, webgpuStatus, gridCluster, sortClusters, type Backend } from 'keopsc';
 
 // ---- options ----------------------------------------------------------------------------------
 const argv = process.argv.slice(2);
@@ -24,7 +24,9 @@ const backendOpt = opt('backend') ?? 'all';
 if (!Number.isInteger(M) || M < 10) fail('--size must be an integer >= 10');
 if (backendOpt !== 'all' && !(BACKENDS as readonly string[]).includes(backendOpt)) fail(`--backend must be one of ${['all', ...BACKENDS].join(', ')}`);
 // the reference evaluator is slow: by default it runs only on small problems
-const available: Backend[] = [...(cpuStatus().ok ? (['cpu'] as Backend[]) : []), 'js', ...(M * N <= 4e6 ? (['ref'] as Backend[]) : [])];
+// webgpu joins when an adapter answers (a GPU, or SwiftShader on a machine without one)
+const gpu = backendOpt === 'all' ? (await webgpuStatus()).ok : false;
+const available: Backend[] = [...(cpuStatus().ok ? (['cpu'] as Backend[]) : []), 'js', ...(gpu ? (['webgpu'] as Backend[]) : []), ...(M * N <= 4e6 ? (['ref'] as Backend[]) : [])];
 const backends: Backend[] = backendOpt === 'all' ? available : [backendOpt as Backend];
 
 function fail(msg: string): never {
@@ -101,14 +103,15 @@ const y_ = { data: y.data.map((v) => v / sigma), shape: y.shape };
 const b = { data: Float32Array.from({ length: N }, randn), shape: [N, 1] };
 const args = { x: x_, y: y_, b };
 for (const backend of backends) {
-  conv.run(args, { backend }); // warm-up: code generation, worker threads, JIT of both code paths
-  conv.run(args, { backend, ranges });
+  // (await: the webgpu backend is asynchronous; the others return at once)
+  await conv.run(args, { backend }); // warm-up: code generation, pipelines, worker threads, JIT of both code paths
+  await conv.run(args, { backend, ranges });
   let t = performance.now();
-  const full = conv.runSync(args, { backend }).values!.data;
+  const full = (await conv.run(args, { backend })).values!.data;
   const tFull = (performance.now() - t) / 1000;
   console.log(` Full convolution, ${backend} backend: ${tFull.toFixed(4)}s`);
   t = performance.now();
-  const sparse = conv.runSync(args, { backend, ranges }).values!.data;
+  const sparse = (await conv.run(args, { backend, ranges })).values!.data;
   const tSparse = (performance.now() - t) / 1000;
   console.log(`Sparse convolution, ${backend} backend: ${tSparse.toFixed(4)}s`);
   console.log(`Relative time : ${String(Math.floor((100 * tSparse) / tFull)).padStart(3)}% (${String(Math.floor((100 * (tSparse + tCluster)) / tFull)).padStart(3)}% including clustering), `);

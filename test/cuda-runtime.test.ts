@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '../runtime/cuda/backend.js';
 import { compile } from '../src/api/compile.js';
-import { cudaAddon, cudaStatus, describeProbe, driverVersionString, libnvrtcCandidates, nvrtcTarget, type CudaAddon, type CudaProbe } from '../runtime/cuda/index.js';
+import { cudaAddon, cudaCodeOptions, cudaStatus, describeProbe, driverVersionString, libnvrtcCandidates, nvrtcTarget, type CudaAddon, type CudaProbe } from '../runtime/cuda/index.js';
 import { cudaLayout } from '../src/targets/cuda.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -71,6 +71,23 @@ describe('cuda backend without a GPU (runtime/cuda, native/src/cuda.cc)', functi
         else process.env['KEOPSC_LIBNVRTC'] = saved;
       }
     });
+  });
+
+  it("storage 'float16' is refused by the cpu, js, ref and auto backends, and storage must be float32 or float16", () => {
+    const k = compile('x = Vi(0, 1)\ny = Vj(1, 1)\nk = Sum_Reduction(x * y, 0)');
+    const args = { x: new Float32Array(2), y: new Float32Array(3) };
+    for (const backend of ['cpu', 'js', 'ref', 'auto', undefined] as const)
+      assert.throws(
+        () => k.run(args, { backend, storage: 'float16' }),
+        (e: Error) => e.name === 'InputError' && new RegExp(`storage 'float16' is for the webgpu and cuda backends; backend '${backend ?? 'auto'}' stores the inputs as they are`).test(e.message),
+        String(backend),
+      );
+    assert.throws(() => k.run(args, { backend: 'js', storage: 'float8' as 'float16' }), /storage must be 'float32' or 'float16', got 'float8'/);
+    // float32 storage is what every backend does: accepted
+    assert.equal(k.run(args, { backend: 'js', storage: 'float32' }).values!.data.length, 2);
+    // the cuda backend: float64 inputs cannot be stored as halves (checked before any library is needed)
+    assert.throws(() => cudaCodeOptions('float64', { sumScheme: 'block', accDtype: 'float64', storage: 'float16' }), (e: Error) => e.name === 'InputError' && /storage 'float16' stores float32 inputs as halves .*the inputs are float64/.test(e.message));
+    assert.deepEqual(cudaCodeOptions('float32', { sumScheme: 'block', accDtype: 'float32', storage: 'float16' }), { dtype: 'float32', sumScheme: 'block', accDtype: 'float32', storage: 'float16' });
   });
 
   it('compiles a cubin for the device when NVRTC supports it, else PTX for the newest older architecture', () => {
@@ -194,6 +211,48 @@ describe('cuda backend without a GPU (runtime/cuda, native/src/cuda.cc)', functi
       const again = child('run', { FAKE_CUDA_WORDS: '' });
       assert.deepEqual(again.out['stats'], { hits: 2, compiles: 0 });
       assert.deepEqual(again.log.filter((l) => l.startsWith('nvrtc')), ['nvrtc --gpu-architecture=sm_90']);
+    });
+
+    it('float16 storage uploads 2-byte half bits (round to nearest even) and runs the half-storage kernel', () => {
+      const { out, log } = child('half', { FAKE_CUDA_WORDS: 'keopsc_g_=7', FAKE_CUDA_HTOD_BYTES: '32', KEOPSC_CACHE_DIR: join(dir, 'cache-half') });
+      assert.ok((out['status'] as { ok: boolean }).ok);
+      const layout = out['layout'] as { storage: string; sharedBytes: number; blockRows: number };
+      assert.equal(layout.storage, 'float16');
+      // the shared tile holds the converted floats: the same bytes as float32 storage
+      assert.equal(layout.sharedBytes, 256 * 5 * 4);
+      assert.deepEqual(out['half'], { kind: 'Float32Array', shape: [5, 2] });
+      // the half kernel is compiled once (the second half run reuses it), the float32 one apart
+      assert.deepEqual(out['statsHalf'], { hits: 0, compiles: 1 });
+      assert.deepEqual(out['statsBoth'], { hits: 0, compiles: 2 });
+      const sources = log.filter((l) => l.startsWith('source '));
+      assert.equal(sources.length, 2);
+      assert.match(sources[0]!, /float32 data, float32 accumulators, float16 storage \(inputs are uint16 half bits\)\.$/);
+      assert.doesNotMatch(sources[1]!, /float16/);
+      // the first run: x (5 x 3), y (300 x 3), b (300 x 2) as 2-byte elements, the output as float32
+      const first = log.slice(0, log.indexOf('sync') + 2);
+      const allocs = new Map(first.filter((l) => l.startsWith('alloc')).map((l) => l.split(' ').slice(1)) as [string, string][]);
+      const htod = first.filter((l) => l.startsWith('htod')).map((l) => l.split(' '));
+      assert.deepEqual(htod.map((h) => h[2]), [String(5 * 3 * 2), String(300 * 3 * 2), String(300 * 2 * 2)]);
+      // x = [1, -2, 0.5, 65504, 1e6, 1/3, 1 + 2^-11, 1 + 3 * 2^-11, 2^-24, -0, 0.1, 3, 1, 1, 1]: exact,
+      // overflow to inf, ties to even (down to 1, up to 1 + 2^-9), the smallest subnormal, -0
+      const halves = [0x3c00, 0xc000, 0x3800, 0x7bff, 0x7c00, 0x3555, 0x3c00, 0x3c02, 0x0001, 0x8000, 0x2e66, 0x4200, 0x3c00, 0x3c00, 0x3c00];
+      assert.equal(htod[0]![4], halves.map((h) => (h & 0xff).toString(16).padStart(2, '0') + (h >> 8).toString(16).padStart(2, '0')).join(''));
+      assert.equal(htod[1]![4], '0034'.repeat(16)); // 0.25
+      assert.equal(htod[2]![4], '00bc'.repeat(16)); // -1
+      const launch = first.find((l) => l.startsWith('launch'))!.split(' ');
+      assert.deepEqual(launch.slice(0, 12), ['launch', 'keopsc_g_dense', 'grid', '1', '1', '1', 'block', '256', '1', '1', 'shmem', String(256 * 5 * 4)]);
+      const words = launch.slice(13, 20);
+      assert.deepEqual([allocs.get(words[0]!), allocs.get(words[1]!), words[2], allocs.get(words[3]!), allocs.get(words[4]!), words[5], words[6]], ['30', '1800', '0', '1200', '40', '5', '300']);
+      assert.deepEqual(first.filter((l) => l.startsWith('dtoh')).map((l) => l.split(' ')[2]), ['40']);
+      // float32 storage afterwards uploads 4-byte elements
+      const later = log.slice(log.map((l) => l.startsWith('load ')).lastIndexOf(true));
+      assert.deepEqual(later.filter((l) => l.startsWith('htod')).map((l) => l.split(' ')[2]), ['60', '3600', '2400']);
+      // the errors
+      assert.match(out['float64'] as string, /^InputError: .*storage 'float16' stores float32 inputs as halves .*the inputs are float64: pass Float32Array inputs or leave storage out$/);
+      assert.match(out['badStorage'] as string, /^InputError: .*storage must be 'float32' or 'float16', got 'float8'$/);
+      assert.match(out['floatInput'] as string, /^TypeError: kernel 'g': input 0 \(the kernel stores float16: half bits\) must be a Uint16Array, got Float32Array$/);
+      assert.match(out['layoutF64'] as string, /^RangeError: cudaLoad: layout\.storage "float16" needs dtype "float32"$/);
+      assert.match(out['layoutBad'] as string, /^RangeError: cudaLoad: layout\.storage must be "float32" or "float16", got "bfloat16"$/);
     });
 
     it('cudaRun refuses bad arrays and ranges before any copy', () => {

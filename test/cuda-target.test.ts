@@ -6,6 +6,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { compile, compileModule } from '../src/api/compile.js';
+import { main } from '../src/cli/main.js';
 import { cudaBlockTable, cudaLayout, printCuda } from '../src/targets/cuda.js';
 import { CONFORMANCE_CASES } from './helpers/conformance.js';
 
@@ -46,8 +47,16 @@ function nvccOk(): string | null {
   }
 }
 
-function emit(name: string, text: string, dtype: 'float32' | 'float64') {
-  return printCuda(compile(`${DECLS}${name} = ${text}`).plan, { dtype });
+function emit(name: string, text: string, dtype: 'float32' | 'float64', storage?: 'float16') {
+  return printCuda(compile(`${DECLS}${name} = ${text}`).plan, storage ? { dtype, storage } : { dtype });
+}
+
+/** Run the CLI in-process; returns the exit code and what it printed. */
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['node', 'keopsc', ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 /**
@@ -114,6 +123,68 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
       }
   });
 
+  it('prints every reduction with float16 storage: half-bit inputs converted on load, float arithmetic and tiles', () => {
+    for (const [n, t] of KERNELS) {
+      const plan = compile(`${DECLS}${n} = ${t}`).plan;
+      const { source, header } = printCuda(plan, { dtype: 'float32', storage: 'float16' });
+      assert.match(source, /^typedef float T;$/m);
+      assert.match(source, /^typedef unsigned short S;$/m);
+      assert.match(source, /__device__ __forceinline__ float k_h2f\(unsigned short h\) \{ float r; asm\("cvt\.f32\.f16 %0, %1;" : "=f"\(r\) : "h"\(h\)\); return r; \}/);
+      assert.doesNotMatch(source, /#include <cuda_fp16|\b__half/);
+      // every input pointer holds halves, every read of one converts; the tile and the outputs are float
+      assert.doesNotMatch(source, /const T\* __restrict__ in\d/);
+      assert.doesNotMatch(source, /[^(]a\.in\d+\[/);
+      assert.match(source, /T\* sh = reinterpret_cast<T\*>\(sh_raw\)/);
+      for (const m of source.matchAll(/^ *sh\[.*\] = (.*);$/gm)) assert.match(m[1]!, /^k_h2f\(a\.in\d+\[/, `tile load in ${n}: ${m[0]}`);
+      assert.match(source, new RegExp(`a\\.in\\d+ = static_cast<const keopsc_${n}::S\\*>`));
+      assert.doesNotMatch(source, /T\* out\d;[\s\S]*S\* out/);
+      for (const text of [source, header]) {
+        assert.match(text, /float16 storage \(inputs are uint16 half bits\)/);
+        assert.match(text, /row-major uint16 half bits/);
+      }
+      // the same launch layout as float32 storage (the shared tile holds floats), storage named
+      const l16 = cudaLayout(plan, { dtype: 'float32', storage: 'float16' });
+      const l32 = cudaLayout(plan, { dtype: 'float32' });
+      assert.equal(l16.storage, 'float16');
+      assert.equal(l32.storage, 'float32');
+      assert.deepEqual({ ...l16, storage: 'float32' }, l32);
+    }
+    const plan = compile(`${DECLS}g = ${KERNELS[0]![1]}`).plan;
+    assert.throws(() => printCuda(plan, { dtype: 'float64', storage: 'float16' }), /storage 'float16' is for float32 data .*not float64/);
+    assert.throws(() => cudaLayout(plan, { dtype: 'float64', storage: 'float16' }), /storage 'float16' is for float32 data/);
+    assert.throws(() => printCuda(plan, { dtype: 'float32', storage: 'bf16' as 'float16' }), /storage must be 'float32' or 'float16', got 'bf16'/);
+    // float32 storage, said or not, prints the same code
+    assert.equal(printCuda(plan, { dtype: 'float32', storage: 'float32' }).source, printCuda(plan, { dtype: 'float32' }).source);
+  });
+
+  it('keopsc compile --target cuda --storage float16 (and wgsl); float64 and other targets are refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keopsc-cuda-cli-'));
+    try {
+      const file = join(dir, 'g.keo');
+      writeFileSync(file, 'x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\ng = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)\n');
+      const r = await cli('compile', file, '--target', 'cuda', '--storage', 'float16', '-o', join(dir, 'g.cu'));
+      assert.equal(r.code, 0, r.err);
+      assert.equal(readFileSync(join(dir, 'g.cu'), 'utf8').trimEnd(), printCuda(compile(readFileSync(file, 'utf8')).plan, { dtype: 'float32', storage: 'float16' }).source.trimEnd());
+      assert.match(readFileSync(join(dir, 'g.h'), 'utf8'), /row-major uint16 half bits/);
+      const f32 = await cli('compile', file, '--target', 'cuda', '--storage', 'float32');
+      assert.equal(f32.code, 0, f32.err);
+      assert.doesNotMatch(f32.out, /k_h2f/);
+      const w = await cli('compile', file, '--target', 'wgsl', '--storage', 'float16');
+      assert.equal(w.code, 0, w.err);
+      assert.match(w.out, /array<f16>/);
+      const f64 = await cli('compile', file, '--target', 'cuda', '--storage', 'float16', '--dtype', 'float64');
+      assert.equal(f64.code, 1);
+      assert.match(f64.err, /--storage float16 --dtype float64: float16 storage keeps float32 arithmetic/);
+      for (const other of [['--target', 'cpp'], ['--target', 'js'], []]) {
+        const o = await cli('compile', file, ...other, '--storage', 'float16');
+        assert.equal(o.code, 1, other.join(' '));
+        assert.match(o.err, /--storage float16 is for --target cuda or wgsl/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe('with nvcc', function () {
     const why = nvccOk();
     before(function () {
@@ -124,7 +195,7 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
       }
     });
 
-    it('compiles to PTX for sm_80 and sm_90 (float32 and float64), and the header compiles', async () => {
+    it('compiles to PTX for sm_80 and sm_90 (float32, float64, float16 storage; the half device part as NVRTC sees it), and the header compiles', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'keopsc-cuda-'));
       const jobs: Promise<unknown>[] = [];
       for (const dtype of ['float32', 'float64'] as const) {
@@ -133,6 +204,12 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
         writeFileSync(file, src);
         for (const arch of ['sm_80', 'sm_90']) jobs.push(run('nvcc', ['-ptx', `-arch=${arch}`, file, '-o', join(dir, `all_${dtype}_${arch}.ptx`)]));
       }
+      // float16 storage: the whole file, and the device part alone (what NVRTC compiles, no cuda_fp16.h)
+      const half = KERNELS.map(([n, t]) => emit(n, t, 'float32', 'float16').source).join('\n');
+      writeFileSync(join(dir, 'all_half.cu'), half);
+      writeFileSync(join(dir, 'all_half_rtc.cu'), deviceOnly(half));
+      for (const arch of ['sm_80', 'sm_90']) jobs.push(run('nvcc', ['-ptx', `-arch=${arch}`, join(dir, 'all_half.cu'), '-o', join(dir, `all_half_${arch}.ptx`)]));
+      jobs.push(run('nvcc', ['-ptx', '-arch=sm_90', join(dir, 'all_half_rtc.cu'), '-o', join(dir, 'all_half_rtc.ptx')]));
       // the headers: declare every launcher in one translation unit
       const headers = KERNELS.map(([n, t]) => {
         const h = emit(n, t, 'float32').header;
@@ -142,8 +219,12 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
       writeFileSync(join(dir, 'use.cu'), [...headers, 'int main() { return keopsc_gauss_block_rows == nullptr; }', ''].join('\n'));
       jobs.push(run('nvcc', ['-c', join(dir, 'use.cu'), '-o', join(dir, 'use.o')]));
       // a few at a time
-      await Promise.all(jobs.slice(0, 2));
-      await Promise.all(jobs.slice(2));
+      for (let k = 0; k < jobs.length; k += 3) await Promise.all(jobs.slice(k, k + 3));
+      // the conversions are there: one cvt.f32.f16 per input value read (several per kernel)
+      const ptx = readFileSync(join(dir, 'all_half_sm_90.ptx'), 'utf8');
+      assert.ok((ptx.match(/cvt\.f32\.f16/g) ?? []).length >= 3 * KERNELS.length, 'too few cvt.f32.f16 in the half PTX');
+      assert.doesNotMatch(readFileSync(join(dir, 'all_float32_sm_90.ptx'), 'utf8'), /cvt\.f32\.f16/);
+      rmSync(dir, { recursive: true, force: true });
     });
   });
 
@@ -274,13 +355,17 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
     assert.throws(() => printCuda(k.plan, { dtype: 'float32', symbol: 'not-c' }), /not a C identifier/);
   });
 
-  it('matches the snapshot of Gaussian Sum, ArgKMin and LogSumExp (KEOPSC_BLESS=1 re-blesses)', () => {
+  it('matches the snapshot of Gaussian Sum, ArgKMin, LogSumExp and a float16-storage Gaussian Sum (KEOPSC_BLESS=1 re-blesses)', () => {
     const snap = [
       ['gauss', 'Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)', 'float32'],
       ['argkmin', 'ArgKMin_Reduction(SqDist(x, y), 3, 0)', 'float64'],
       ['lse', 'LogSumExp_Reduction(-SqDist(x, y), 1)', 'float32'],
     ] as const;
-    const text = snap.map(([n, t, d]) => `==== ${n} (${d}): ${t}\n${emit(n, t, d).source}`).join('\n');
+    const text = [
+      ...snap.map(([n, t, d]) => `==== ${n} (${d}): ${t}\n${emit(n, t, d).source}`),
+      // float16 storage: a parameter, an i-variable and a tiled j-variable, block-sparse too
+      `==== gauss_half (float32, float16 storage): Sum_Reduction(Exp(-SqDist(x, y) * Elem(p, 0)) * b, 0)\n${emit('gauss_half', 'Sum_Reduction(Exp(-SqDist(x, y) * Elem(p, 0)) * b, 0)', 'float32', 'float16').source}`,
+    ].join('\n');
     if (process.env.KEOPSC_BLESS === '1' || !existsSync(SNAP)) {
       if (process.env.KEOPSC_BLESS !== '1') throw new Error(`no snapshot at ${SNAP}: run with KEOPSC_BLESS=1`);
       writeFileSync(SNAP, text);

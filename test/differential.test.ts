@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { compile, type RunResult } from '../src/index.js';
+import { compile, WEBGPU_CONFIG, type RunResult } from '../src/index.js';
 import { JS_CONFIG } from '../runtime/js/index.js';
 import { CPU_CONFIG } from '../runtime/cpu/index.js';
 import { cpuOrSkip } from './helpers/native.js';
@@ -131,6 +131,9 @@ describe('webgpu backend vs the reference evaluator (differential, random formul
     await fc.assert(
       fc.asyncProperty(CASE, async (c0) => {
         const c = { ...c0, f32: true };
+        // both code paths: workgroup tiles (GPUs) and direct loads (CPU adapters); ranges by blocks or rows
+        WEBGPU_CONFIG.tiles = c.seed % 2 ? 'on' : 'off';
+        WEBGPU_CONFIG.rangesScheme = c.seed % 3 === 0 ? 'rows' : 'auto';
         const { text, k, args, rg } = makeCase(c);
         const ref = k.run(args, { backend: 'ref', ranges: rg });
         // WGSL evaluates in f32 with its own exp/log: as the cpu backend's float32

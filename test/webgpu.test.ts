@@ -73,7 +73,21 @@ describe('WebGPU runtime helpers', () => {
 
 describe('webgpu backend', function () {
   this.timeout(120_000);
-  webgpuOrSkip();
+  webgpuOrSkip({ tiles: 'on' });
+
+  it('gives the same values with and without workgroup tiles', async () => {
+    const k = compile(GAUSS);
+    const M = 300, N = 700;
+    const args = { x: f32(M * 3, 31), y: f32(N * 3, 32), b: f32(N, 33) };
+    const on = await k.run(args, { backend: 'webgpu' });
+    WEBGPU_CONFIG.tiles = 'off';
+    try {
+      const off = await k.run(args, { backend: 'webgpu' });
+      expectClose(off.values!.data, Array.from(on.values!.data as Float32Array), 1e-6, 1e-7, 'untiled');
+    } finally {
+      WEBGPU_CONFIG.tiles = 'on';
+    }
+  });
 
   it('reports its adapter', async () => {
     const s = await webgpuStatus();
@@ -111,6 +125,42 @@ describe('webgpu backend', function () {
       expect(Array.from(split.values!.data as Float32Array)).to.deep.equal(Array.from(whole.values!.data as Float32Array));
     } finally {
       WEBGPU_CONFIG.maxWorkgroupsPerDispatch = saved;
+    }
+  });
+
+  it('runs block-sparse ranges with per-cluster blocks and with per-row invocations, with the same values', async () => {
+    const k = compile('x = Vi(0, 2)\ny = Vj(1, 2)\nb = Vj(2, 1)\nk = Sum_Reduction(Exp(-SqDist(x, y)) * b, 0)');
+    const km = compile('x = Vi(0, 2)\ny = Vj(1, 2)\nk = Min_ArgMin_Reduction(SqDist(x, y), 1)');
+    const M = 600, N = 500;
+    const args = { x: f32(M * 2, 21), y: f32(N * 2, 22), b: f32(N, 23) };
+    // clusters of 7 rows of x and 11 of y; every other cluster pair kept, some rows uncovered
+    const cut = (n: number, w: number, end: number) => Array.from({ length: Math.ceil(end / w) }, (_, c) => [c * w, Math.min(end, c * w + w)]).slice(0, n);
+    const ci = cut(80, 7, M - 30), cj = cut(50, 11, N - 20);
+    const side = (rows: number[][], cols: number[][], keep: (a: number, b: number) => boolean) => {
+      const red: number[] = [], slices: number[] = [];
+      rows.forEach((_, a) => {
+        cols.forEach((c, b) => keep(a, b) && red.push(...c));
+        slices.push(red.length / 2);
+      });
+      return [Int32Array.from(rows.flat()), Int32Array.from(slices), Int32Array.from(red)] as const;
+    };
+    const keep = (a: number, b: number) => (a + b) % 2 === 0;
+    const [ri, si, rj] = side(ci, cj, keep);
+    const [rj2, sj, ri2] = side(cj, ci, (b, a) => keep(a, b));
+    const ranges = { ranges_i: ri, slices_i: si, redranges_j: rj, ranges_j: rj2, slices_j: sj, redranges_i: ri2 };
+    const saved = WEBGPU_CONFIG.rangesScheme;
+    try {
+      for (const kern of [k, km]) {
+        const a = Object.fromEntries(kern.args.map((v) => [v.name, args[v.name as 'x' | 'y' | 'b']]));
+        const ref = kern.run(a, { backend: 'ref', ranges });
+        for (const scheme of ['blocks', 'rows', 'auto'] as const) {
+          WEBGPU_CONFIG.rangesScheme = scheme;
+          const r = await kern.run(a, { backend: 'webgpu', ranges });
+          for (const o of ref.outputs) expectClose(r[o.name]!.data, Array.from(o.data as ArrayLike<number | bigint>, Number), 1e-5, 1e-6, `${kern.name} ${scheme} ${o.name}`);
+        }
+      }
+    } finally {
+      WEBGPU_CONFIG.rangesScheme = saved;
     }
   });
 

@@ -8,7 +8,8 @@
 //                                     cubin false gives NUL-terminated PTX; compile errors throw
 //   cudaLoad(image, layout)  -> handle  cuModuleLoadData + the kernels of the layout (src/targets/cuda.ts
 //                                     CudaLayout), checked here
-//   cudaRun(handle, options) -> object  validate every array against the layout, then copy the inputs to
+//   cudaRun(handle, options) -> object  validate every array against the layout (inputs: the dtype, or
+//                                     Uint16Array half bits for layout.storage "float16"), then copy the inputs to
 //                                     the device (buffers reused across calls), launch, copy the outputs back
 //   cudaRelease()            -> number  free the reused device buffers; returns the bytes freed
 //
@@ -308,7 +309,7 @@ Arr typed(Napi::Env env, Napi::Value v, napi_typedarray_type want, const std::st
   size_t off;
   napi_get_typedarray_info(env, v, &t, &a.length, &a.data, &ab, &off);
   if (t != want) throw Napi::TypeError::New(env, what + " must be a " + typeName(want) + ", got " + typeName(t));
-  size_t elt = want == napi_float32_array || want == napi_int32_array ? 4 : want == napi_uint8_array ? 1 : 8;
+  size_t elt = want == napi_float32_array || want == napi_int32_array ? 4 : want == napi_uint16_array ? 2 : want == napi_uint8_array ? 1 : 8;
   a.bytes = a.length * elt;
   return a;
 }
@@ -487,6 +488,7 @@ struct OutInfo {
 struct Kernel {
   std::string name;
   bool f64 = false;
+  bool half = false;  // float16 storage: the inputs are Uint16Array half bits (float32 kernels only)
   int tag = 0;
   int64_t nIn = 0;
   std::vector<ArgInfo> args;
@@ -516,6 +518,13 @@ void readLayout(Napi::Env env, Napi::Value v, Kernel& k) {
   std::string dtype = str(env, o.Get("dtype"), pre + ".dtype");
   if (dtype != "float32" && dtype != "float64") throw Napi::RangeError::New(env, pre + ".dtype must be \"float32\" or \"float64\", got \"" + dtype + "\"");
   k.f64 = dtype == "float64";
+  Napi::Value sv = o.Get("storage");
+  if (!sv.IsUndefined()) {
+    std::string storage = str(env, sv, pre + ".storage");
+    if (storage != "float32" && storage != "float16") throw Napi::RangeError::New(env, pre + ".storage must be \"float32\" or \"float16\", got \"" + storage + "\"");
+    k.half = storage == "float16";
+    if (k.half && k.f64) throw Napi::RangeError::New(env, pre + ".storage \"float16\" needs dtype \"float32\"");
+  }
   k.tag = int(count(env, o.Get("tag"), pre + ".tag", 1));
   k.nIn = count(env, o.Get("nIn"), pre + ".nIn", 65536);
   k.blockRows = count(env, o.Get("blockRows"), pre + ".blockRows", 1024, 1);
@@ -665,7 +674,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     const ArgInfo& a = k->args[i];
     std::string what = pre + "input " + std::to_string(a.index);
     if (inVals[i].IsUndefined() || inVals[i].IsNull()) throw Napi::TypeError::New(env, what + " (dim " + std::to_string(a.dim) + ") is missing: the kernel reads it");
-    Arr arr = typed(env, inVals[i], ft, what + " (the kernel is " + dtype + ")");
+    Arr arr = k->half ? typed(env, inVals[i], napi_uint16_array, what + " (the kernel stores float16: half bits)") : typed(env, inVals[i], ft, what + " (the kernel is " + dtype + ")");
     int64_t r = a.cat == 0 ? M : a.cat == 1 ? N : 1;
     size_t want = product(r, a.dim);
     if (arr.length != want)

@@ -13,7 +13,7 @@ const sources = new WeakMap<KernelPlan, Map<string, string>>();
 function cudaFor(plan: KernelPlan, opts: CudaCodeOptions): string {
   let m = sources.get(plan);
   if (!m) sources.set(plan, (m = new Map()));
-  const key = `${opts.dtype}|${opts.sumScheme}|${opts.accDtype}`;
+  const key = `${opts.dtype}|${opts.sumScheme}|${opts.accDtype}|${opts.storage ?? 'float32'}`;
   let src = m.get(key);
   if (!src) m.set(key, (src = printCuda(plan, opts).source));
   return src;
@@ -25,7 +25,7 @@ registerHostBackend('cuda', {
     return s.ok ? { ok: true } : { ok: false, reason: `${s.reason}; run \`keopsc doctor\` for details, or use backend 'cpu' or 'js'` };
   },
   run(plan, inp, req) {
-    const opts = { sumScheme: req.code.sumScheme, accDtype: req.code.accDtype, fastMath: req.fastMath, out: req.out };
+    const opts = { sumScheme: req.code.sumScheme, accDtype: req.code.accDtype, fastMath: req.fastMath, out: req.out, storage: req.storage };
     return runCuda(plan, inp, opts, cudaFor(plan, cudaCodeOptions(inp.dtype, opts)));
   },
 });

@@ -16,6 +16,7 @@ import { allocateOutputs, type BackendOutput } from '../outputs.js';
 import { coalesce, rangesFor, type Ranges } from '../ranges/index.js';
 import { addonStatus } from '../cpu/addon.js';
 import { cacheDir } from '../cpu/compiler.js';
+import { toHalfBits } from '../half.js';
 
 /** What the addon's `cudaProbe` reports (native/src/cuda.cc). */
 export interface CudaProbe {
@@ -52,7 +53,8 @@ export interface CudaAddon {
   cudaRun(
     handle: CudaKernelHandle,
     args: {
-      inputs: readonly (Float32Array | Float64Array | undefined)[];
+      /** Arrays of the layout's dtype; Uint16Array half bits where `layout.storage` is `float16`. */
+      inputs: readonly (Float32Array | Float64Array | Uint16Array | undefined)[];
       outputs: readonly (Float32Array | Float64Array | BigInt64Array)[];
       M: number;
       N: number;
@@ -344,19 +346,29 @@ export interface CudaRunOptions {
   fastMath?: boolean;
   /** A preallocated array for the values output (checked by the caller). */
   out?: Float32Array | Float64Array;
+  /** `float16`: float32 inputs are rounded to halves on the host (round to nearest even), uploaded as
+   * 2-byte elements and widened to float on the GPU; arithmetic, accumulators and outputs stay float32.
+   * Default `float32` (the inputs as they are). */
+  storage?: 'float32' | 'float16';
 }
 
-/** The CUDA code options of a run: `kahan` has no GPU version (throws InputError). */
-export function cudaCodeOptions(dtype: 'float32' | 'float64', opts: Pick<CudaRunOptions, 'sumScheme' | 'accDtype'>): CudaCodeOptions {
+/** The CUDA code options of a run: `kahan` has no GPU version, and float16 storage needs float32 data
+ * (both throw InputError). */
+export function cudaCodeOptions(dtype: 'float32' | 'float64', opts: Pick<CudaRunOptions, 'sumScheme' | 'accDtype' | 'storage'>): CudaCodeOptions {
   if (opts.sumScheme === 'kahan') throw new InputError(`backend 'cuda' has no sumScheme 'kahan'; use 'block' (the default) or dtypeAcc 'float64', or backend 'cpu'`);
-  return { dtype, sumScheme: opts.sumScheme, accDtype: opts.accDtype };
+  const storage = opts.storage ?? 'float32';
+  if (storage !== 'float32' && storage !== 'float16') throw new InputError(`storage must be 'float32' or 'float16', got '${String(storage)}'`);
+  if (storage === 'float16' && dtype !== 'float32')
+    throw new InputError(`storage 'float16' stores float32 inputs as halves (float32 arithmetic); the inputs are ${dtype}: pass Float32Array inputs or leave storage out`);
+  return storage === 'float16' ? { dtype, sumScheme: opts.sumScheme, accDtype: opts.accDtype, storage } : { dtype, sumScheme: opts.sumScheme, accDtype: opts.accDtype };
 }
 
 /**
  * Run a kernel plan on the GPU: print the CUDA source for these options, compile it (NVRTC, disk cache)
  * and load it once, copy the inputs to the device (buffers are reused between runs), launch the dense
  * kernel, or the fill and ranges kernels with the block table built here, and copy the outputs back.
- * Values have the dtype, indices are int64.
+ * Values have the dtype, indices are int64. With `storage: 'float16'` the inputs go up as half bits
+ * (rounded here) and the half-storage kernel runs.
  */
 export function runCuda(
   plan: KernelPlan,
@@ -370,7 +382,11 @@ export function runCuda(
   const handle = loadCuda(source ?? printCuda(plan, code).source, layout, { fastMath: opts.fastMath });
   const rows = plan.tag === 0 ? inp.M : inp.N;
   const outputs = allocateOutputs(plan, rows, inp.dtype, opts.out, (size) => new BigInt64Array(size));
-  const inputs = Array.from({ length: layout.nIn }, (_, k) => inp.arrays.get(k));
+  const half = layout.storage === 'float16';
+  const inputs = Array.from({ length: layout.nIn }, (_, k) => {
+    const a = inp.arrays.get(k);
+    return a && half ? toHalfBits(a as Float32Array) : a;
+  });
   let ranges: { slices: Int32Array; red: Int32Array; table: Int32Array } | undefined;
   if (inp.ranges) {
     const t = coalesce(rangesFor(inp.ranges, plan.tag));

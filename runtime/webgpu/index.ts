@@ -5,6 +5,9 @@ import { printWgsl, type WgslShader } from '../../src/targets/wgsl.js';
 import { InputError } from '../../src/diagnostics/index.js';
 import { allocateOutputs, type BackendOutput } from '../outputs.js';
 import { coalesce, rangesFor, rowClusters, type Ranges } from '../ranges/index.js';
+import { toHalfBits } from '../half.js';
+
+export { toHalfBits };
 
 /**
  * The WebGPU backend: runs the WGSL printed by src/targets/wgsl.ts on a WebGPU device. In a browser
@@ -20,8 +23,9 @@ import { coalesce, rangesFor, rowClusters, type Ranges } from '../ranges/index.j
 
 /** Options of a webgpu run (part of RunOptions). */
 export interface WebGpuRunOptions {
-  /** webgpu backend: `float16` stores the inputs as f16 on the device (half the memory traffic; needs
-   * the adapter feature `shader-f16`); arithmetic and accumulators stay float32. Default `float32`. */
+  /** webgpu and cuda backends: `float16` stores the inputs as IEEE halves on the device (half the memory
+   * traffic; webgpu needs the adapter feature `shader-f16`); arithmetic and accumulators stay float32.
+   * Default `float32`. */
   storage?: 'float32' | 'float16';
 }
 
@@ -36,7 +40,17 @@ export type GpuProvider = () => Promise<{ gpu?: GPU; reason?: string; source: st
 /** Tuning of the WebGPU backend. `maxWorkgroupsPerDispatch`: a run is split into dispatches of at most
  * this many workgroups (bounded work per dispatch keeps GPU watchdogs away and stays within
  * `maxComputeWorkgroupsPerDimension` squared). */
-export const WEBGPU_CONFIG = { maxWorkgroupsPerDispatch: 1 << 16 };
+export const WEBGPU_CONFIG = {
+  maxWorkgroupsPerDispatch: 1 << 16,
+  /** Block-sparse scheme: `blocks` (one workgroup per block of rows of one cluster, sharing tiles of the
+   * reduction side: best for large clusters), `rows` (one invocation per row, whatever its cluster: no
+   * idle invocations when clusters are small), `auto` (blocks unless they would leave most invocations
+   * idle: more than twice the workgroups of a dense launch). */
+  rangesScheme: 'auto' as 'auto' | 'blocks' | 'rows',
+  /** Workgroup-memory tiles: `auto` uses them on GPUs and not on CPU adapters (SwiftShader), where a
+   * barrier costs more than the loads it saves. */
+  tiles: 'auto' as 'auto' | 'on' | 'off',
+};
 
 const browserProvider: GpuProvider = async () => {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
@@ -66,10 +80,12 @@ export async function releaseWebGpu(): Promise<void> {
   }
 }
 
+type Entry = 'dense' | 'ranges' | 'ranges_rows';
+
 interface PipelineEntry {
   shader: WgslShader;
   module: GPUShaderModule;
-  pipelines: Partial<Record<'dense' | 'ranges', Promise<GPUComputePipeline>>>;
+  pipelines: Partial<Record<Entry, Promise<GPUComputePipeline>>>;
 }
 
 interface Ctx {
@@ -78,12 +94,15 @@ interface Ctx {
   gpu: GPU;
   device: GPUDevice;
   adapterName: string;
+  /** A CPU implementation (SwiftShader, or any fallback adapter). */
+  cpuAdapter: boolean;
   features: string[];
   limits: Record<string, number>;
   source: string;
   layout: GPUBindGroupLayout;
   pipelineLayout: GPUPipelineLayout;
   shaders: Map<string, PipelineEntry>;
+  printed: WeakMap<KernelPlan, Map<string, WgslShader>>;
   buffers: Map<string, GPUBuffer>;
   /** The tail of the run queue: runs are serialised because they share the buffers. */
   queue: Promise<unknown>;
@@ -149,12 +168,14 @@ async function makeContext(): Promise<Ctx> {
     gpu: a.gpu!,
     device,
     adapterName,
+    cpuAdapter: /swiftshader|llvmpipe|lavapipe|cpu/i.test(adapterName) || Boolean((adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
     features,
     limits,
     source: p.source,
     layout,
     pipelineLayout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
     shaders: new Map(),
+    printed: new WeakMap(),
     buffers: new Map(),
     queue: Promise.resolve(),
     lost: false,
@@ -196,13 +217,27 @@ export async function webgpuStatus(): Promise<WebGpuStatus> {
 /** Statistics of the pipeline cache (for benchmarks): pipelines made, hits, and creation time. */
 export const webgpuStats = { pipelinesCreated: 0, pipelineHits: 0, pipelineMs: 0 };
 
-async function pipelineFor(ctx: Ctx, plan: KernelPlan, opts: { sumScheme: JsCodeOptions['sumScheme']; storage: 'float32' | 'float16' }, entry: 'dense' | 'ranges'): Promise<{ shader: WgslShader; pipeline: GPUComputePipeline }> {
-  const shader = printWgsl(plan, {
-    sumScheme: opts.sumScheme,
-    storage: opts.storage,
-    workgroupSize: Math.min(256, ctx.limits.maxComputeInvocationsPerWorkgroup!, ctx.limits.maxComputeWorkgroupSizeX!),
-    maxWorkgroupStorage: ctx.limits.maxComputeWorkgroupStorageSize!,
-  });
+/** The shader of a plan for this device (cached per plan and options, as printing costs time too). */
+function shaderFor(ctx: Ctx, plan: KernelPlan, opts: { sumScheme: JsCodeOptions['sumScheme']; storage: 'float32' | 'float16' }): WgslShader {
+  let m = ctx.printed.get(plan);
+  if (!m) ctx.printed.set(plan, (m = new Map()));
+  const key = `${opts.sumScheme}|${opts.storage}|${WEBGPU_CONFIG.tiles}`;
+  let sh = m.get(key);
+  if (!sh)
+    m.set(
+      key,
+      (sh = printWgsl(plan, {
+        sumScheme: opts.sumScheme,
+        storage: opts.storage,
+        workgroupSize: Math.min(256, ctx.limits.maxComputeInvocationsPerWorkgroup!, ctx.limits.maxComputeWorkgroupSizeX!),
+        maxWorkgroupStorage: ctx.limits.maxComputeWorkgroupStorageSize!,
+        tile: WEBGPU_CONFIG.tiles === 'on' || (WEBGPU_CONFIG.tiles === 'auto' && !ctx.cpuAdapter),
+      })),
+    );
+  return sh;
+}
+
+async function pipelineFor(ctx: Ctx, plan: KernelPlan, shader: WgslShader, entry: Entry): Promise<GPUComputePipeline> {
   let e = ctx.shaders.get(shader.code);
   if (!e) {
     const module = ctx.device.createShaderModule({ code: shader.code, label: plan.kernel.name });
@@ -232,7 +267,7 @@ async function pipelineFor(ctx: Ctx, plan: KernelPlan, opts: { sumScheme: JsCode
       if (e!.pipelines[entry] === p) delete e!.pipelines[entry];
     });
   } else webgpuStats.pipelineHits++;
-  return { shader, pipeline: await p };
+  return p;
 }
 
 /** A buffer of at least `size` bytes for this role, reused across runs (grown by powers of two). */
@@ -252,48 +287,6 @@ function buffer(ctx: Ctx, role: string, size: number, usage: number): GPUBuffer 
 
 function fmtBytes(n: number): string {
   return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${n} bytes`;
-}
-
-/** Round float32 values to IEEE half precision bits (round to nearest even; overflow to ±inf). */
-export function toHalfBits(a: Float32Array): Uint16Array {
-  const out = new Uint16Array(a.length);
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  for (let k = 0; k < a.length; k++) {
-    f[0] = a[k]!;
-    const x = u[0]!;
-    const sign = (x >>> 16) & 0x8000;
-    const exp = (x >>> 23) & 0xff;
-    let mant = x & 0x7fffff;
-    if (exp === 0xff) {
-      out[k] = sign | 0x7c00 | (mant ? 0x200 : 0);
-      continue;
-    }
-    const e = exp - 127 + 15;
-    if (e >= 0x1f) {
-      out[k] = sign | 0x7c00;
-      continue;
-    }
-    if (e <= 0) {
-      if (e < -10) {
-        out[k] = sign;
-        continue;
-      }
-      mant |= 0x800000;
-      const shift = 14 - e;
-      let h = mant >>> shift;
-      const rem = mant & ((1 << shift) - 1);
-      const halfway = 1 << (shift - 1);
-      if (rem > halfway || (rem === halfway && h & 1)) h++;
-      out[k] = sign | h;
-      continue;
-    }
-    let h = (e << 10) | (mant >>> 13);
-    const rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-    out[k] = sign | h; // a carry into the exponent rounds up correctly, up to inf
-  }
-  return out;
 }
 
 /**
@@ -345,8 +338,18 @@ async function runOn(
   const rows = plan.tag === 0 ? inp.M : inp.N;
   const outputs = allocateOutputs(plan, rows, 'float32', req.out, (size) => new BigInt64Array(size));
   if (rows === 0) return outputs;
-  const entry = inp.ranges ? 'ranges' : 'dense';
-  const { shader, pipeline } = await pipelineFor(ctx, plan, { sumScheme: req.code.sumScheme, storage }, entry);
+  const shader = shaderFor(ctx, plan, { sumScheme: req.code.sumScheme, storage });
+  const wg = shader.workgroupSize;
+  const denseGroups = Math.ceil(rows / wg);
+  // block-sparse: per-cluster blocks, or per-row when blocks would leave most invocations idle
+  let table: Int32Array | undefined;
+  let entry: Entry = 'dense';
+  if (inp.ranges) {
+    const scheme = WEBGPU_CONFIG.rangesScheme;
+    if (scheme !== 'rows' && shader.tiled) table = blockTable(inp.ranges, plan.tag, rows, wg);
+    entry = table && (scheme === 'blocks' || table.length / 3 <= 2 * denseGroups) ? 'ranges' : 'ranges_rows';
+  }
+  const pipeline = await pipelineFor(ctx, plan, shader, entry);
   const { device } = ctx;
   const maxBinding = ctx.limits.maxStorageBufferBindingSize!;
   const MAXU = 0xffffffff;
@@ -384,31 +387,29 @@ async function runOn(
   const vBuf = buffer(ctx, 'values', vInfo?.bytes ?? 16, usageOut);
   const iBuf = buffer(ctx, 'indices', iInfo?.bytes ?? 16, usageOut);
 
-  // ranges and block table
-  const wg = shader.workgroupSize;
+  // ranges, then the block table (ranges) or the row -> cluster map (ranges_rows)
   let rngData = new Int32Array(4);
   let nBlocks = 0;
   const off = { out: 0, slices: 0, red: 0, table: 0 };
   if (inp.ranges) {
     const R = coalesce(rangesFor(inp.ranges, plan.tag));
-    const table = blockTable(inp.ranges, plan.tag, rows, wg);
-    nBlocks = table.length / 3;
-    off.out = 0;
+    const tail = entry === 'ranges' ? table! : rowClusters(inp.ranges, plan.tag, rows);
+    nBlocks = entry === 'ranges' ? tail.length / 3 : 0;
     off.slices = R.out.length;
     off.red = off.slices + R.slices.length;
     off.table = off.red + R.red.length;
-    rngData = new Int32Array(Math.max(4, off.table + table.length));
+    rngData = new Int32Array(Math.max(4, off.table + tail.length));
     rngData.set(R.out, off.out);
     rngData.set(R.slices, off.slices);
     rngData.set(R.red, off.red);
-    rngData.set(table, off.table);
+    rngData.set(tail, off.table);
     if (rngData.byteLength > maxBinding) throw new InputError(`backend 'webgpu': the ranges take ${fmtBytes(rngData.byteLength)}, more than the adapter's maxStorageBufferBindingSize; use backend 'cpu'`);
   }
   const rngBuf = buffer(ctx, 'ranges', rngData.byteLength, USAGE.STORAGE | USAGE.COPY_DST);
   device.queue.writeBuffer(rngBuf, 0, rngData);
 
   // dispatches: groups [g0, g0 + n) each, as a 2-D grid within maxComputeWorkgroupsPerDimension
-  const groups = inp.ranges ? nBlocks : Math.ceil(rows / wg);
+  const groups = entry === 'ranges' ? nBlocks : denseGroups;
   const perDim = ctx.limits.maxComputeWorkgroupsPerDimension!;
   const chunk = Math.max(1, Math.min(WEBGPU_CONFIG.maxWorkgroupsPerDispatch, perDim * perDim));
   const nChunks = Math.ceil(groups / chunk);

@@ -25,6 +25,8 @@ export interface BackendRequest {
   fastMath?: boolean;
   threads: number;
   out?: Float32Array | Float64Array;
+  /** How a GPU backend stores the inputs on the device (cuda; webgpu reads RunOptions.storage). */
+  storage?: 'float32' | 'float16';
 }
 
 /** A backend that runs synchronously on the host (cpu) or drives a device from the host (cuda). */

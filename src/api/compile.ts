@@ -174,7 +174,9 @@ export class CompiledKernel {
     const ranges = options.ranges === undefined ? undefined : toRanges(options.ranges);
     if (ranges) validateRanges(ranges, prep.M, prep.N);
     const out = options.out === undefined ? undefined : this.checkOut(options.out, prep);
-    return { prep, inputs: { arrays: prep.arrays, M: prep.M, N: prep.N, dtype: prep.dtype, ranges }, request: { code, fastMath: options.fastMath, threads, out } };
+    if (options.storage !== undefined && options.storage !== 'float32' && options.storage !== 'float16') throw new InputError(`storage must be 'float32' or 'float16', got '${String(options.storage)}'`);
+    if (options.storage === 'float16' && options.backend !== 'webgpu' && options.backend !== 'cuda') throw new InputError(`storage 'float16' is for the webgpu and cuda backends; backend '${options.backend ?? 'auto'}' stores the inputs as they are (leave storage out)`);
+    return { prep, inputs: { arrays: prep.arrays, M: prep.M, N: prep.N, dtype: prep.dtype, ranges }, request: { code, fastMath: options.fastMath, threads, out, storage: options.storage } };
   }
 
   /** The WGSL shader the webgpu backend runs (see `keopsc compile --target wgsl`). */

@@ -74,6 +74,7 @@ interface CompileCliOptions {
   sumScheme: string;
   output?: string;
   header?: string;
+  storage?: string;
 }
 
 /** Where `compile --target cuda -o FILE` writes the header: `--header`, else FILE with `.h` for `.cu`. */
@@ -96,13 +97,15 @@ function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => v
   const text = readSource(file);
   if (opts.header !== undefined && opts.target !== 'cuda') throw new InputError('--header is for --target cuda (the header of the host launcher)');
   if (opts.target === 'wgsl' && opts.dtype === 'float64') throw new InputError('--target wgsl --dtype float64: WGSL has no float64; use --dtype float32 (or --target cuda/cpp/js for float64)');
+  if (opts.storage === 'float16' && opts.target !== 'cuda' && opts.target !== 'wgsl') throw new InputError('--storage float16 is for --target cuda or wgsl (inputs stored as halves on the GPU)');
+  if (opts.storage === 'float16' && opts.dtype === 'float64') throw new InputError('--storage float16 --dtype float64: float16 storage keeps float32 arithmetic; use --dtype float32 (the default) or leave --storage out');
   if (opts.target) {
     const mod = compileModule(text, { file });
     const k = pickKernel(mod.kernels, opts.kernel, file);
     const dtype = (opts.dtype ?? 'float32') as 'float32' | 'float64';
     const code = k.codeOptionsFor({ sumScheme: opts.sumScheme as SumScheme }, dtype);
     if (opts.target === 'cuda') {
-      const { source, header } = printCuda(k.plan, cudaCodeOptions(dtype, code));
+      const { source, header } = printCuda(k.plan, cudaCodeOptions(dtype, { ...code, storage: opts.storage as 'float32' | 'float16' | undefined }));
       const hPath = cudaHeaderPath(opts.output, opts.header);
       if (opts.output) writeText(opts.output, source);
       else out(source);
@@ -113,7 +116,7 @@ function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => v
       opts.target === 'cpp'
         ? k.cppSource({ ...code, fastMath: dtype === 'float32' })
         : opts.target === 'wgsl'
-          ? k.wgslSource({ sumScheme: code.sumScheme }).code
+          ? k.wgslSource({ sumScheme: code.sumScheme, ...(opts.storage === 'float16' ? { storage: 'float16' as const } : {}) }).code
           : k.jsSource({ dtype, sumScheme: opts.sumScheme as SumScheme });
     if (opts.output) writeText(opts.output, src);
     else out(src);
@@ -324,6 +327,7 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .addOption(new Option('--sum-scheme <scheme>', 'summation scheme of Sum reductions').choices([...SUM_SCHEMES]).default('auto'))
     .option('-o, --output <file>', 'write the generated code to a file (cuda: FILE.cu, with the header in FILE.h)')
     .option('--header <file>', 'cuda: where to write the header of the host launcher (default: -o with .h for .cu)')
+    .addOption(new Option('--storage <storage>', 'cuda, wgsl: how the inputs are stored (float16: half bits, float32 arithmetic)').choices(['float32', 'float16']))
     .action((file: string, opts: CompileCliOptions) => {
       code = compileCmd(file, opts, out);
     });

@@ -14,6 +14,19 @@ export interface CudaCodeOptions {
    * `<symbol>_dense`, `_fill`, `_ranges` and the host functions `<symbol>_launch`, `_block_rows`,
    * `_block_table`. A C identifier. */
   symbol?: string;
+  /** How the input arrays are stored on the device: `float32` (default: the dtype) or `float16`
+   * (float32 data only): every input is an array of IEEE half bits (`unsigned short`), converted to
+   * float when loaded (shared-memory tiles hold the converted floats); arithmetic, accumulators and the
+   * outputs stay float32. */
+  storage?: 'float32' | 'float16';
+}
+
+/** Whether the options ask for float16 storage; float16 storage of float64 data throws an Error. */
+function halfStorage(opts: CudaCodeOptions): boolean {
+  const s = opts.storage ?? 'float32';
+  if (s !== 'float32' && s !== 'float16') throw new Error(`CUDA storage must be 'float32' or 'float16', got '${String(s)}'`);
+  if (s === 'float16' && opts.dtype !== 'float32') throw new Error(`CUDA storage 'float16' is for float32 data (float16 inputs, float32 arithmetic), not ${opts.dtype}`);
+  return s === 'float16';
 }
 
 /** The symbol prefix of a plan's CUDA code (see {@link CudaCodeOptions.symbol}). */
@@ -47,6 +60,9 @@ export const CUDA_SHARED_BYTES = 49152;
 export interface CudaLayout {
   name: string;
   dtype: 'float32' | 'float64';
+  /** How the inputs are stored: `float32`/`float64` arrays of the dtype, or `float16`: uint16 half bits
+   * (float32 dtype only; the outputs stay float32). */
+  storage: 'float32' | 'float16';
   tag: 0 | 1;
   /** Input pointer slots of `Args` (max variable index + 1). */
   nIn: number;
@@ -70,6 +86,7 @@ export interface CudaLayout {
  */
 export function cudaLayout(plan: KernelPlan, opts: CudaCodeOptions): CudaLayout {
   const sizeofT = opts.dtype === 'float32' ? 4 : 8;
+  const half = halfStorage(opts);
   const dims = new Map(plan.kernel.args.map((a) => [a.index, a.dim]));
   const innerVars = [...new Set(plan.loads.inner.map((n) => n.input!.index))];
   const perRow = innerVars.reduce((s, v) => s + dims.get(v)!, 0);
@@ -92,6 +109,7 @@ export function cudaLayout(plan: KernelPlan, opts: CudaCodeOptions): CudaLayout 
   return {
     name,
     dtype: opts.dtype,
+    storage: half ? 'float16' : 'float32',
     tag: plan.tag,
     nIn,
     args: used.map(arg),
@@ -137,6 +155,7 @@ export function cudaBlockTable(out: Int32Array, rows: number, blockRows: number)
 
 class CudaPrinter {
   private readonly f32: boolean;
+  private readonly half: boolean;
   private readonly T: string;
   private readonly red: ReductionPlan;
   private readonly dims: Map<number, number>;
@@ -145,6 +164,7 @@ class CudaPrinter {
     private readonly opts: CudaCodeOptions,
   ) {
     this.f32 = opts.dtype === 'float32';
+    this.half = halfStorage(opts);
     this.T = this.f32 ? 'float' : 'double';
     this.red = plan.reduction;
     this.dims = new Map(plan.kernel.args.map((a) => [a.index, a.dim]));
@@ -207,8 +227,16 @@ class CudaPrinter {
       '// index runs in tiles of blockDim.x whose reduction-side inputs are staged in shared memory.',
       '//',
       `// cudaError_t ${sym}_launch(d_in, d_out, M, N, use_ranges, d_slices, d_red, d_block_table, n_blocks, stream)`,
-      `//   d_in[k]        device array of input variable k (nullptr where unused), row-major ${T}; rows: M for`,
-      '//                  i-variables, N for j-variables, 1 for parameters',
+      ...(this.half
+        ? [
+            '//   d_in[k]        device array of input variable k (nullptr where unused), row-major uint16 half bits',
+            '//                  (IEEE binary16, converted to float when loaded); rows: M for i-variables, N for',
+            '//                  j-variables, 1 for parameters',
+          ]
+        : [
+            `//   d_in[k]        device array of input variable k (nullptr where unused), row-major ${T}; rows: M for`,
+            '//                  i-variables, N for j-variables, 1 for parameters',
+          ]),
       ...outs.map((o, q) => `//   d_out[${q}]       ${o.name}: ${o.width} ${o.index ? 'int64 indices' : `${T} values`} per output row`),
       '//   M, N           rows of the i- and j-variables',
       '//   use_ranges     0: dense reduction (the four ranges arguments are ignored); 1: block-sparse',
@@ -226,10 +254,12 @@ class CudaPrinter {
       '//   the host array ranges_out (n_clusters int32 pairs [start, end) of output rows) into table (host,',
       '//   3 int32 per block; null to only count) and returns the number of blocks.',
     ];
-    const loadsParam = plan.loads.param.map((n) => `const T x${n.input!.index}_${n.input!.comp} = a.in${n.input!.index}[${n.input!.comp}];`);
+    // a load from an input array: half bits are converted to float (k_h2f)
+    const ld = (e: string) => (this.half ? `k_h2f(${e})` : e);
+    const loadsParam = plan.loads.param.map((n) => `const T x${n.input!.index}_${n.input!.comp} = ${ld(`a.in${n.input!.index}[${n.input!.comp}]`)};`);
     const loadsOuter = plan.loads.outer.map((n) => {
       const { index, comp } = n.input!;
-      return `const T x${index}_${comp} = a.in${index}[r * ${this.dims.get(index)!} + ${comp}];`;
+      return `const T x${index}_${comp} = ${ld(`a.in${index}[r * ${this.dims.get(index)!} + ${comp}]`)};`;
     });
     const loadsInner = plan.loads.inner.map((n) => {
       const { index, comp } = n.input!;
@@ -237,7 +267,7 @@ class CudaPrinter {
     });
     const tileLoad = innerVars.flatMap((v) => {
       const d = this.dims.get(v)!;
-      return Array.from({ length: d }, (_, c) => `sh[${shOff.get(v)! + c} * bd + threadIdx.x] = a.in${v}[jj * ${d} + ${c}];`);
+      return Array.from({ length: d }, (_, c) => `sh[${shOff.get(v)! + c} * bd + threadIdx.x] = ${ld(`a.in${v}[jj * ${d} + ${c}]`)};`);
     });
     const I = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
     const foldBody = [...loadsInner, ...plan.stmts.inner.map((n) => this.stmt(n)), ...acc.fold];
@@ -271,6 +301,13 @@ class CudaPrinter {
       '',
       `namespace ${sym} {`,
       `typedef ${T} T;`,
+      ...(this.half
+        ? [
+            '// float16 storage: inputs are IEEE half bits, converted to float by inline PTX (no cuda_fp16.h)',
+            'typedef unsigned short S;',
+            '__device__ __forceinline__ float k_h2f(unsigned short h) { float r; asm("cvt.f32.f16 %0, %1;" : "=f"(r) : "h"(h)); return r; }',
+          ]
+        : []),
       '__device__ __forceinline__ T k_inf() { return (T)__longlong_as_double(0x7ff0000000000000LL); }',
       '__device__ __forceinline__ T k_nan() { return (T)__longlong_as_double(0x7ff8000000000000LL); }',
       ...['exp', 'log', 'sin', 'cos', 'asin', 'acos', 'atan', 'sqrt', 'floor', 'round'].map((f) => `__device__ __forceinline__ T k_${f}(T x) { return ${f}(x); }`),
@@ -284,7 +321,7 @@ class CudaPrinter {
       '__device__ __forceinline__ T k_ne(T x, T y) { return x != y ? (T)1 : (T)0; }',
       '',
       'struct Args {',
-      ...Array.from({ length: nIn }, (_, k) => `  const T* __restrict__ in${k};`),
+      ...Array.from({ length: nIn }, (_, k) => `  const ${this.half ? 'S' : 'T'}* __restrict__ in${k};`),
       ...outArgs,
       '  keopsc_i64 M, N;',
       '};',
@@ -379,7 +416,7 @@ class CudaPrinter {
       '',
       `extern "C" cudaError_t ${sym}_launch(const void* const* d_in, void* const* d_out, int64_t M, int64_t N, int use_ranges, const int32_t* d_slices, const int32_t* d_red, const int32_t* d_block_table, int64_t n_blocks, cudaStream_t stream) {`,
       `  ${sym}::Args a;`,
-      ...Array.from({ length: nIn }, (_, k) => `  a.in${k} = static_cast<const ${sym}::T*>(d_in[${k}]);`),
+      ...Array.from({ length: nIn }, (_, k) => `  a.in${k} = static_cast<const ${sym}::${this.half ? 'S' : 'T'}*>(d_in[${k}]);`),
       ...outs.map((o, q) => `  a.out${q} = static_cast<${o.index ? 'keopsc_i64' : `${sym}::T`}*>(d_out[${q}]);`),
       '  a.M = M; a.N = N;',
       `  const int bs = ${sym}_bs;`,
@@ -509,5 +546,5 @@ class CudaPrinter {
 
 function opts(o: CudaCodeOptions): string {
   const acc = o.accDtype ?? o.dtype;
-  return `${o.dtype} data, ${acc === o.dtype ? `${acc} accumulators` : `${acc} accumulators of Sum-type reductions`}${o.sumScheme === 'direct' ? ', direct sums' : ''}`;
+  return `${o.dtype} data, ${acc === o.dtype ? `${acc} accumulators` : `${acc} accumulators of Sum-type reductions`}${o.sumScheme === 'direct' ? ', direct sums' : ''}${o.storage === 'float16' ? ', float16 storage (inputs are uint16 half bits)' : ''}`;
 }

@@ -17,6 +17,10 @@ export interface WgslCodeOptions {
   /** `float16`: the inputs are stored as f16 (needs the `shader-f16` feature); the arithmetic and the
    * accumulators stay f32. */
   storage: 'float32' | 'float16';
+  /** Stage the reduction side through workgroup memory (KeOps's scheme; the default). `false` reads it
+   * from the storage buffer in every invocation: faster on CPU adapters such as SwiftShader, where a
+   * workgroup barrier costs a switch of every invocation. */
+  tile: boolean;
 }
 
 /** One binding of the shader's bind group 0. */
@@ -32,8 +36,10 @@ export interface WgslBinding {
 /** A printed shader: the WGSL code and everything a caller needs to dispatch it. */
 export interface WgslShader {
   code: string;
-  /** Entry points: `dense` (one invocation per output row) and `ranges` (block-sparse). */
-  entryPoints: { dense: string; ranges: string };
+  /** Entry points: `dense` (one invocation per output row), `ranges` (block-sparse: one workgroup per
+   * block of rows of one cluster, sharing tiles) and `ranges_rows` (block-sparse: one invocation per
+   * row, any cluster, reading the reduction side from the storage buffer; for small clusters). */
+  entryPoints: { dense: string; ranges: string; rangesRows: string };
   workgroupSize: number;
   /** Whether the reduction-side inputs are staged through workgroup memory. */
   tiled: boolean;
@@ -49,7 +55,7 @@ export interface WgslShader {
 }
 
 /** Default options: the WebGPU minimum limits, the block sum scheme, f32 storage. */
-export const WGSL_DEFAULTS: WgslCodeOptions = { sumScheme: 'block', workgroupSize: 256, maxWorkgroupStorage: 16384, storage: 'float32' };
+export const WGSL_DEFAULTS: WgslCodeOptions = { sumScheme: 'block', workgroupSize: 256, maxWorkgroupStorage: 16384, storage: 'float32', tile: true };
 
 /**
  * The WGSL target: KeOps's 1D scheme for WebGPU. One invocation per output row; the reduction index
@@ -180,8 +186,8 @@ class WgslPrinter {
     let wg = Math.min(opts.workgroupSize, acc.heavy ? 128 : 256);
     if (wg < 1) wg = 1;
     // the tile holds perRow f32 per invocation; shrink the workgroup (by halves, not below 32) until it fits
-    while (perRow > 0 && wg > 32 && wg * perRow * 4 > opts.maxWorkgroupStorage) wg = Math.max(32, wg >> 1);
-    const tiled = perRow > 0 && wg * perRow * 4 <= opts.maxWorkgroupStorage;
+    while (opts.tile && perRow > 0 && wg > 32 && wg * perRow * 4 > opts.maxWorkgroupStorage) wg = Math.max(32, wg >> 1);
+    const tiled = opts.tile && perRow > 0 && wg * perRow * 4 <= opts.maxWorkgroupStorage;
 
     const params = ['M', 'N', 'g0', 'inf_bits', 'nan_bits', 'n_blocks', 'r_out', 'r_slices', 'r_red', 'r_table', ...args.map((a) => `o${a.index}`)];
     while (params.length % 4) params.push(`pad${params.length}`);
@@ -200,35 +206,43 @@ class WgslPrinter {
       const { index, comp } = n.input!;
       return `let x${index}_${comp}: f32 = ${ld(index, `P.o${index} + r * ${this.dims.get(index)!}u + ${comp}u`)};`;
     });
-    const loadsInner = plan.loads.inner.map((n) => {
+    // reduction-side loads: from the workgroup's tile, or straight from the storage buffer
+    const loadsTile = plan.loads.inner.map((n) => `let x${n.input!.index}_${n.input!.comp}: f32 = sh[${shOff.get(n.input!.index)! + n.input!.comp}u * WG + q];`);
+    const loadsDirect = plan.loads.inner.map((n) => {
       const { index, comp } = n.input!;
-      return tiled
-        ? `let x${index}_${comp}: f32 = sh[${shOff.get(index)! + comp}u * WG + q];`
-        : `let x${index}_${comp}: f32 = ${ld(index, `P.o${index} + s * ${this.dims.get(index)!}u + ${comp}u`)};`;
+      return `let x${index}_${comp}: f32 = ${ld(index, `P.o${index} + s * ${this.dims.get(index)!}u + ${comp}u`)};`;
     });
     const tileLoad = innerVars.flatMap((v) => {
       const d = this.dims.get(v)!;
       return Array.from({ length: d }, (_, c) => `sh[${shOff.get(v)! + c}u * WG + lid] = ${ld(v, `P.o${v} + jj * ${d}u + ${c}u`)};`);
     });
     const I = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
-    const foldBody = [...loadsInner, ...plan.stmts.inner.map((n) => this.stmt(n)), ...acc.fold];
-    // the reduction over [a, b): tiles of WG indices (load, barrier, fold, barrier), or a plain loop
     // the reduction over [a, b) in tiles of WG indices; tiled: the workgroup loads each tile (all
     // invocations, so the barriers stay in uniform control flow), untiled: live rows read the inputs
-    const tileBody = [
+    const tileBody = (loads: string[]) => [
       ...acc.tileInit,
       'for (var q: u32 = 0u; q < cnt; q = q + 1u) {',
       '  let s = j0 + q;',
-      ...I(foldBody, 2),
+      ...I([...loads, ...plan.stmts.inner.map((n) => this.stmt(n)), ...acc.fold], 2),
       '}',
       ...acc.tileMerge,
     ];
-    const loop = (a: string, b: string): string[] => {
+    const loop = (a: string, b: string, useTile: boolean): string[] => {
       const head = [`for (var j0: u32 = ${a}; j0 < ${b}; j0 = j0 + WG) {`, `  let cnt = min(WG, ${b} - j0);`];
-      if (!tiled) return ['if (live) {', ...I([...head, ...I(tileBody, 2), '}'], 2), '}'];
+      if (!useTile) return ['if (live) {', ...I([...head, ...I(tileBody(loadsDirect), 2), '}'], 2), '}'];
       const load = ['if (lid < cnt) {', '  let jj = j0 + lid;', ...I(tileLoad, 2), '}', 'workgroupBarrier();'];
-      return [...head, ...I([...load, 'if (live) {', ...I(tileBody, 2), '}', 'workgroupBarrier();'], 2), '}'];
+      return [...head, ...I([...load, 'if (live) {', ...I(tileBody(loadsTile), 2), '}', 'workgroupBarrier();'], 2), '}'];
     };
+    // the intervals of cluster c, each reduced by `body`
+    const clusterLoop = (body: (a: string, b: string) => string[]) => [
+      'let la = select(0u, u32(rng[P.r_slices + u32(c) - 1u]), c > 0);',
+      'let lb = u32(rng[P.r_slices + u32(c)]);',
+      'for (var l: u32 = la; l < lb; l = l + 1u) {',
+      '  let sa = u32(rng[P.r_red + 2u * l]);',
+      '  let sb = u32(rng[P.r_red + 2u * l + 1u]);',
+      ...(plan.zero ? ['  _ = sa; _ = sb;'] : I(body('sa', 'sb'), 2)),
+      '}',
+    ];
     const rowPre = ['let r = select(0u, row, live);', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl];
     const head = (entry: string) => [
       '@compute @workgroup_size(WG)',
@@ -251,7 +265,8 @@ class WgslPrinter {
       '//   cluster -1 = rows with no reduction); o<k> = element offset of variable k in inp.',
       `// Inputs: ${args.map((a) => `o${a.index}: ${a.name} (${a.cat === 2 ? `${a.dim} values` : `${a.cat === 0 ? 'M' : 'N'} x ${a.dim}`})`).join(', ') || 'none'}.`,
       `// Dispatch: dense: ceil(rows / ${wg}) workgroups (rows = ${plan.tag === 0 ? 'M' : 'N'}), as (x, y) with x <= 65535, g = g0 + y * nx + x;`,
-      '// ranges: one workgroup per block of the table. Idle invocations (past the end) are masked.',
+      '// ranges: one workgroup per block of the table. ranges_rows: as dense, with r_table the offset in rng of',
+      '//   a map from output row to cluster (-1: none). Idle invocations (past the end) are masked.',
     ];
     const lines: string[] = [
       ...doc,
@@ -271,7 +286,7 @@ class WgslPrinter {
       ...I(loadsParam, 2),
       ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
       ...I(rowPre, 2),
-      ...(plan.zero ? [] : I(loop('0u', NRED), 2)),
+      ...(plan.zero ? [] : I(loop('0u', NRED, tiled), 2)),
       '  if (live) {',
       ...I(acc.finalize, 4),
       '  }',
@@ -286,15 +301,24 @@ class WgslPrinter {
       ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
       ...I(rowPre, 2),
       '  if (g < P.n_blocks && c >= 0) {',
-      '    let la = select(0u, u32(rng[P.r_slices + u32(c) - 1u]), c > 0);',
-      '    let lb = u32(rng[P.r_slices + u32(c)]);',
-      '    for (var l: u32 = la; l < lb; l = l + 1u) {',
-      '      let sa = u32(rng[P.r_red + 2u * l]);',
-      '      let sb = u32(rng[P.r_red + 2u * l + 1u]);',
-      ...(plan.zero ? ['      _ = sa; _ = sb;'] : I(loop('sa', 'sb'), 6)),
-      '    }',
+      ...I(clusterLoop((a, b) => loop(a, b, tiled)), 4),
       '  }',
       '  if (live) {',
+      ...I(acc.finalize, 4),
+      '  }',
+      '}',
+      '',
+      ...head('ranges_rows'),
+      '  let row = g * WG + lid;',
+      `  let live = row < ${NR};`,
+      ...I(loadsParam, 2),
+      ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
+      ...I(rowPre, 2),
+      '  if (live) {',
+      '    let c = rng[P.r_table + r];',
+      '    if (c >= 0) {',
+      ...I(clusterLoop((a, b) => loop(a, b, false)), 6),
+      '    }',
       ...I(acc.finalize, 4),
       '  }',
       '}',
@@ -303,7 +327,7 @@ class WgslPrinter {
     const inputs = args.map((a) => ({ index: a.index, dim: a.dim, rows: (a.cat === 0 ? 'M' : a.cat === 1 ? 'N' : 1) as 'M' | 'N' | 1 }));
     return {
       code: lines.join('\n'),
-      entryPoints: { dense: 'dense', ranges: 'ranges' },
+      entryPoints: { dense: 'dense', ranges: 'ranges', rangesRows: 'ranges_rows' },
       workgroupSize: wg,
       tiled,
       bindings,

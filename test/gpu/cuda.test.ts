@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import '../../runtime/cuda/backend.js';
-import { compile } from '../../src/api/compile.js';
+import { compile, type RunOptions } from '../../src/api/compile.js';
 import { cudaCacheStats, cudaStatus } from '../../runtime/cuda/index.js';
+import { fromHalfBits, toHalfBits } from '../../runtime/half.js';
 import { CONFORMANCE_CASES } from '../helpers/conformance.js';
 import { expectClose, normal, uniform } from '../helpers/data.js';
 
@@ -61,6 +62,35 @@ describe('cuda backend on a GPU (test/gpu)', function () {
       const gpu = k.run({ x, y, w }, { backend: 'cuda' }).values!.data as Float32Array;
       const cpu = k.run({ x, y, w }, { backend: 'js', dtypeAcc: 'float64' }).values!.data as Float32Array;
       expectClose(gpu, cpu, 1e-4, 1e-4, `tag ${tag}`);
+    }
+  });
+
+  it('float16 storage: results within 1e-2 of the reference, and within float32 error of the reference on the half-rounded inputs', () => {
+    const M = 1500, N = 2100;
+    const round = (a: Float32Array) => fromHalfBits(toHalfBits(a));
+    const data = { x: Float32Array.from(normal(M * 3, 11)), y: Float32Array.from(normal(N * 3, 12)), b: Float32Array.from(uniform(N * 2, 13)), c: Float32Array.from(uniform(M, 14)), p: Float32Array.from([0.5]) };
+    const decls = 'x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 2)\nc = Vi(3, 1)\np = Pm(4, 1)\n';
+    const cases: [string, string, RunOptions['ranges']?][] = [
+      ['gauss', 'Sum_Reduction(Exp(-SqDist(x, y) * p) * b, 0)'],
+      ['gauss_tag1', 'Sum_Reduction(Exp(-SqDist(x, y) * p) * c, 1)'],
+      ['gauss_ranges', 'Sum_Reduction(Exp(-SqDist(x, y) * p) * b, 0)', { ranges_i: [0, 700, 700, M], slices_i: [1, 2], redranges_j: [0, 1000, 900, N], ranges_j: [0, N], slices_j: [1], redranges_i: [0, M] }],
+      ['lse', 'LogSumExp_Reduction(-SqDist(x, y) * p, 0)'],
+      ['ssm', 'SumSoftMaxWeight_Reduction(-SqDist(x, y), 0, b)'],
+      ['max', 'Max_Reduction(-SqDist(x, y), 0)'],
+      ['min_argmin', 'Min_ArgMin_Reduction(SqDist(x, y), 1)'],
+      ['kmin', 'KMin_Reduction(SqDist(x, y), 3, 0)'],
+    ];
+    for (const [name, red, ranges] of cases) {
+      const k = compile(`${decls}${name} = ${red}`);
+      const args = Object.fromEntries(k.ir.args.map((a) => [a.name, data[a.name as keyof typeof data]]));
+      const half = k.run(args, { backend: 'cuda', storage: 'float16', ranges });
+      expect(half.values!.data).to.be.instanceOf(Float32Array);
+      // against the float64 reference on the float32 inputs: the halves' rounding (2^-11) bounds the error
+      const ref = k.run(Object.fromEntries(Object.entries(args).map(([n, a]) => [n, Float64Array.from(a)])), { backend: 'ref', ranges });
+      expectClose(half.values!.data, ref.values!.data as Float64Array, 1e-2, 1e-2, `${name} vs ref`);
+      // against the reference on the inputs rounded to halves: only float32 arithmetic differs
+      const refHalf = k.run(Object.fromEntries(Object.entries(args).map(([n, a]) => [n, Float64Array.from(round(a))])), { backend: 'ref', ranges });
+      expectClose(half.values!.data, refHalf.values!.data as Float64Array, 1e-4, 1e-5, `${name} vs ref on half-rounded inputs`);
     }
   });
 

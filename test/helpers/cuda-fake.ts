@@ -6,6 +6,7 @@
  *   tsx test/helpers/cuda-fake.ts status   cudaStatus()
  *   tsx test/helpers/cuda-fake.ts run      dense and ranges runs of a Sum and a KMin_ArgKMin kernel
  *   tsx test/helpers/cuda-fake.ts validate the addon's errors for bad cudaRun arguments
+ *   tsx test/helpers/cuda-fake.ts half     float16 storage: a half run, the float32 run after it, the errors
  */
 import '../../runtime/cuda/backend.js';
 import { compile } from '../../src/api/compile.js';
@@ -92,5 +93,36 @@ if (mode === 'validate') {
   } catch (e) {
     result.longRun = `${(e as Error).constructor.name}: ${(e as Error).message}`;
   }
+}
+if (mode === 'half') {
+  const M = 5, N = 300;
+  const sum = compile('x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(3, 2)\ng = Sum_Reduction(Exp(-SqDist(x, y)) * b, 0)');
+  // x: values whose half bits are known (exact, rounded to nearest even, overflow, subnormal)
+  const x = Float32Array.from([1, -2, 0.5, 65504, 1e6, 1 / 3, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 2 ** -24, -0, 0.1, 3, 1, 1, 1]);
+  const y = new Float32Array(N * 3).fill(0.25), b = new Float32Array(N * 2).fill(-1);
+  const half = sum.run({ x, y, b }, { backend: 'cuda', storage: 'float16' });
+  result.layout = cudaLayout(sum.plan, { dtype: 'float32', storage: 'float16' });
+  result.half = { kind: half.values!.data.constructor.name, shape: half.values!.shape };
+  sum.run({ x, y, b }, { backend: 'cuda', storage: 'float16' }); // the module is reused
+  result.statsHalf = cudaCacheStats();
+  sum.run({ x, y, b }, { backend: 'cuda' }); // float32 storage: another kernel
+  result.statsBoth = cudaCacheStats();
+  const err = (f: () => unknown) => {
+    try {
+      f();
+      return 'no error';
+    } catch (e) {
+      return `${(e as Error).constructor.name}: ${(e as Error).message}`;
+    }
+  };
+  result.float64 = err(() => sum.run({ x: new Float64Array(M * 3), y: new Float64Array(N * 3), b: new Float64Array(N * 2) }, { backend: 'cuda', storage: 'float16' }));
+  result.badStorage = err(() => sum.run({ x, y, b }, { backend: 'cuda', storage: 'float8' as 'float16' }));
+  // the addon: a half kernel takes Uint16Array inputs only; its layout must be float32
+  const layout = cudaLayout(sum.plan, { dtype: 'float32', storage: 'float16' });
+  const handle = loadCuda(printCuda(sum.plan, { dtype: 'float32', storage: 'float16' }).source, layout);
+  const addon = (cudaAddon() as { addon: CudaAddon }).addon;
+  result.floatInput = err(() => addon.cudaRun(handle, { inputs: [x, y, undefined, b], outputs: [new Float32Array(M * 2)], M, N }));
+  result.layoutF64 = err(() => addon.cudaLoad(new Uint8Array([1]), { ...layout, dtype: 'float64' }, 0));
+  result.layoutBad = err(() => addon.cudaLoad(new Uint8Array([1]), { ...layout, storage: 'bfloat16' as 'float16' }, 0));
 }
 process.stdout.write(JSON.stringify(result));
