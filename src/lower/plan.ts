@@ -34,6 +34,39 @@ export function lseWeightTerms(red: ReductionPlan, g: readonly string[], one = '
   return red.lseWeights === 'one' ? [one] : red.lseWeights === 'one+g' ? [one, ...g] : [...g];
 }
 
+/** What one output column of a log-sum-exp-family reduction holds, from the running maximum `m` and the
+ * sums `s_k` of the online update (weighted by lseWeightTerms): `m`, `s_k`, `m + log(s_k)` or `s_k / s_0`. */
+export type LseSlot = { kind: 'max' } | { kind: 'sum'; k: number } | { kind: 'logsum'; k: number } | { kind: 'ratio'; k: number };
+
+/** The output columns of a log-sum-exp-family reduction, in order (the row width is their number). */
+export function lseOutputSlots(red: ReductionPlan): LseSlot[] {
+  const W = lseWeightTerms(red, Array.from({ length: red.E }, () => '')).length;
+  const ks = Array.from({ length: W }, (_, k) => k);
+  switch (red.name) {
+    case 'Max_SumShiftExp':
+      return [{ kind: 'max' }, { kind: 'sum', k: 0 }];
+    case 'Max_SumShiftExpWeight':
+      return [{ kind: 'max' }, ...ks.map((k) => ({ kind: 'sum', k }) as const)];
+    case 'LogSumExp':
+    case 'LogSumExpWeight':
+      return ks.map((k) => ({ kind: 'logsum', k }) as const);
+    case 'SumSoftMaxWeight':
+      return ks.slice(1).map((k) => ({ kind: 'ratio', k }) as const);
+    default:
+      throw new Error(`internal: ${red.name} is not of the log-sum-exp family`);
+  }
+}
+
+/** One LseSlot as an expression, given the target's names for m, s_k and log. */
+export function lseSlotValue(slot: LseSlot, names: { m: string; s: (k: number) => string; log: (x: string) => string }): string {
+  switch (slot.kind) {
+    case 'max': return names.m;
+    case 'sum': return names.s(slot.k);
+    case 'logsum': return `${names.m} + ${names.log(names.s(slot.k))}`;
+    case 'ratio': return `${names.s(slot.k)} / ${names.s(0)}`;
+  }
+}
+
 /** Where a scalar statement runs: once per call, once per output row, or once per (row, index) pair. */
 export type Stage = 'param' | 'outer' | 'inner';
 

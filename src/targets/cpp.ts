@@ -1,4 +1,4 @@
-import { lseWeightTerms, type KernelPlan, type ReductionPlan, type Stage } from '../lower/plan.js';
+import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan, type Stage } from '../lower/plan.js';
 import type { SExpr } from '../lower/scalar.js';
 import { DEP_I, DEP_J } from '../ir/types.js';
 import { printKernel } from '../ir/print.js';
@@ -701,23 +701,8 @@ class CppPrinter {
       const W = weights.length;
       const ws = Array.from({ length: W }, (_, k) => k);
       const NEG = '(-std::numeric_limits<A>::infinity())';
-      let fin: string[];
-      switch (red.name) {
-        case 'Max_SumShiftExp':
-          fin = ['P.out0[r * 2] = static_cast<T>(m);', 'P.out0[r * 2 + 1] = static_cast<T>(sm[0]);'];
-          break;
-        case 'Max_SumShiftExpWeight':
-          fin = [`P.out0[r * ${1 + E}] = static_cast<T>(m);`, ...ws.map((k) => `P.out0[r * ${1 + E} + ${1 + k}] = static_cast<T>(sm[${k}]);`)];
-          break;
-        case 'LogSumExp':
-          fin = ['P.out0[r] = static_cast<T>(m + std::log(sm[0]));'];
-          break;
-        case 'LogSumExpWeight':
-          fin = ws.map((k) => `P.out0[r * ${E} + ${k}] = static_cast<T>(m + std::log(sm[${k}]));`);
-          break;
-        default: // SumSoftMaxWeight
-          fin = Array.from({ length: E }, (_, k) => `P.out0[r * ${E} + ${k}] = static_cast<T>(sm[${k + 1}] / sm[0]);`);
-      }
+      const slots = lseOutputSlots(red);
+      const fin = slots.map((slot, c) => `P.out0[r * ${slots.length} + ${c}] = static_cast<T>(${lseSlotValue(slot, { m: 'm', s: (k) => `sm[${k}]`, log: (x) => `std::log(${x})` })});`);
       return {
         st: ['alignas(64) A m[V];', `alignas(64) A s[${W}][V];`],
         stBytes: (1 + W) * V * sA,

@@ -1,4 +1,4 @@
-import { lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
+import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
 import { infixArith, scalarRef } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
@@ -519,27 +519,8 @@ class CudaPrinter {
       `if (${fv} > m) { const T e = k_exp(m - ${fv});${W.map((k) => ` s${k} = s${k} * e + ${weights[k]};`).join('')} m = ${fv}; }`,
       `else if (${fv} != -k_inf()) { const T e = k_exp(${fv} - m);${W.map((k) => ` s${k} += ${weights[k] === '(T)1' ? 'e' : `e * ${weights[k]}`};`).join('')} }`,
     ];
-    const E = red.E;
-    let finalize: string[];
-    switch (red.name) {
-      case 'Max_SumShiftExp':
-        finalize = ['a.out0[r * 2] = m; a.out0[r * 2 + 1] = s0;'];
-        break;
-      case 'Max_SumShiftExpWeight':
-        finalize = [`a.out0[r * ${1 + E}] = m;`, ...W.map((k) => `a.out0[r * ${1 + E} + ${1 + k}] = s${k};`)];
-        break;
-      case 'LogSumExp':
-        finalize = ['a.out0[r] = m + k_log(s0);'];
-        break;
-      case 'LogSumExpWeight':
-        finalize = W.map((k) => `a.out0[r * ${E} + ${k}] = m + k_log(s${k});`);
-        break;
-      case 'SumSoftMaxWeight':
-        finalize = g.map((_, k) => `a.out0[r * ${E} + ${k}] = s${k + 1} / s0;`);
-        break;
-      default:
-        throw new Error(`internal: no CUDA for reduction ${red.name}`);
-    }
+    const slots = lseOutputSlots(red);
+    const finalize = slots.map((slot, c) => `a.out0[r * ${slots.length} + ${c}] = ${lseSlotValue(slot, { m: 'm', s: (k) => `s${k}`, log: (x) => `k_log(${x})` })};`);
     return { decl: [`T m = -k_inf();${W.map((k) => ` T s${k} = (T)0;`).join('')}`], fold, finalize, ...plain };
   }
 }

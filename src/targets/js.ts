@@ -1,4 +1,4 @@
-import { lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
+import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
 import { infixArith, scalarRef } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
@@ -247,27 +247,8 @@ class JsPrinter {
       `if (${fv} > m) { const q = ${FA(`Math.exp(${FA(`m - ${fv}`)})`)};${W.map((k) => ` s${k} = ${FA(`${FA(`s${k} * q`)} + ${weights[k]}`)};`).join('')} m = ${fv}; }`,
       `else if (${fv} !== -Infinity) { const q = ${FA(`Math.exp(${FA(`${fv} - m`)})`)};${W.map((k) => ` s${k} = ${FA(`s${k} + ${weights[k] === '1' ? 'q' : FA(`q * ${weights[k]}`)}`)};`).join('')} }`,
     ];
-    const E = red.E;
-    let finalize: string[];
-    switch (red.name) {
-      case 'Max_SumShiftExp':
-        finalize = ['O0[r * 2] = m; O0[r * 2 + 1] = s0;'];
-        break;
-      case 'Max_SumShiftExpWeight':
-        finalize = [`O0[r * ${1 + E}] = m;`, ...W.map((k) => `O0[r * ${1 + E} + ${1 + k}] = s${k};`)];
-        break;
-      case 'LogSumExp':
-        finalize = ['O0[r] = m + Math.log(s0);'];
-        break;
-      case 'LogSumExpWeight':
-        finalize = W.map((k) => `O0[r * ${E} + ${k}] = m + Math.log(s${k});`);
-        break;
-      case 'SumSoftMaxWeight':
-        finalize = g.map((_, k) => `O0[r * ${E} + ${k}] = s${k + 1} / s0;`);
-        break;
-      default:
-        throw new Error(`internal: no JS for reduction ${red.name}`);
-    }
+    const slots = lseOutputSlots(red);
+    const finalize = slots.map((slot, c) => `O0[r * ${slots.length} + ${c}] = ${lseSlotValue(slot, { m: 'm', s: (k) => `s${k}`, log: (x) => `Math.log(${x})` })};`);
     return { decl, init, fold, finalize, ...none };
   }
 }

@@ -1,4 +1,4 @@
-import { lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
+import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
 import { infixArith, scalarRef } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
@@ -414,27 +414,8 @@ class WgslPrinter {
       `if (${fv} > m) { let e = exp(m - ${fv});${W.map((k) => ` s${k} = s${k} * e + ${weights[k]};`).join('')} m = ${fv}; }`,
       `else if (${fv} != -k_inf()) { let e = exp(${fv} - m);${W.map((k) => ` s${k} = s${k} + ${weights[k] === '1.0' ? 'e' : `e * ${weights[k]}`};`).join('')} }`,
     ];
-    const E = red.E;
-    let finalize: string[];
-    switch (red.name) {
-      case 'Max_SumShiftExp':
-        finalize = ['outv[row * 2u] = m; outv[row * 2u + 1u] = s0;'];
-        break;
-      case 'Max_SumShiftExpWeight':
-        finalize = [`outv[${outIdx(1 + E, 0)}] = m;`, ...W.map((k) => `outv[${outIdx(1 + E, 1 + k)}] = s${k};`)];
-        break;
-      case 'LogSumExp':
-        finalize = ['outv[row] = m + k_log(s0);'];
-        break;
-      case 'LogSumExpWeight':
-        finalize = W.map((k) => `outv[${outIdx(E, k)}] = m + k_log(s${k});`);
-        break;
-      case 'SumSoftMaxWeight':
-        finalize = g.map((_, k) => `outv[${outIdx(E, k)}] = s${k + 1} / s0;`);
-        break;
-      default:
-        throw new Error(`internal: no WGSL for reduction ${red.name}`);
-    }
+    const slots = lseOutputSlots(red);
+    const finalize = slots.map((slot, c) => `outv[${outIdx(slots.length, c)}] = ${lseSlotValue(slot, { m: 'm', s: (k) => `s${k}`, log: (x) => `k_log(${x})` })};`);
     return { decl: [`var m: f32 = -k_inf();${W.map((k) => ` var s${k}: f32 = 0.0;`).join('')}`], fold, finalize, ...plain };
   }
 }
