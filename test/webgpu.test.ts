@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { compile, printWgsl, setGpuProvider, WEBGPU_CONFIG, webgpuStatus, InputError } from '../src/index.js';
+import { compile, printWgsl, setGpuProvider, WEBGPU_CONFIG, webgpuStatus, InputError, Vi, Vj } from '../src/index.js';
 import { blockTable, toHalfBits, webgpuStats } from '../runtime/webgpu/index.js';
 import { nodeProvider } from '../runtime/webgpu/node.js';
 import { webgpuOrSkip } from './helpers/webgpu.js';
@@ -262,5 +262,30 @@ describe('keopsc run --backend webgpu', function () {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('LazyTensor reductions on webgpu', function () {
+  this.timeout(120_000);
+  webgpuOrSkip();
+  it('return Promises with { backend: "webgpu" }, equal to the js results', async () => {
+    const M = 50, N = 80;
+    const xs = f32(M * 3, 41), ys = f32(N * 3, 42), bs = f32(N, 43);
+    const x = Vi({ data: xs, shape: [M, 3] }), y = Vj({ data: ys, shape: [N, 3] }), b = Vj({ data: bs, shape: [N, 1] });
+    const K = x.sqdist(y).neg().exp();
+    const gpu = { backend: 'webgpu' } as const, cpu = { backend: 'js' } as const;
+    const close = (a: { data: ArrayLike<number | bigint> }, w: { data: ArrayLike<number | bigint> }, what: string) => expectClose(a.data, Array.from(w.data, Number), 1e-5, 1e-6, what);
+    close(await K.mul(b).sum(1, gpu), K.mul(b).sum(1, cpu), 'sum');
+    close(await K.matvec(bs, gpu), K.matvec(bs, cpu), 'matvec');
+    close(await x.sqdist(y).neg().logsumexp(1, gpu), x.sqdist(y).neg().logsumexp(1, cpu), 'logsumexp');
+    const [g2, c2] = [await x.sqdist(y).minArgmin(1, gpu), x.sqdist(y).minArgmin(1, cpu)];
+    close(g2.values, c2.values, 'min');
+    close(g2.indices, c2.indices, 'argmin');
+    close(await x.sqdist(y).argKmin(3, 1, gpu), x.sqdist(y).argKmin(3, 1, cpu), 'argKmin');
+    // a LazyTensor whose default backend is webgpu must say so in the call, to get a Promise
+    const Kg = x.sqdist(y).neg().exp();
+    Kg.backend = 'webgpu';
+    expect(() => Kg.sum(1)).to.throw(InputError, /pass \{ backend: 'webgpu' \} to the reduction itself/);
+    close(await Kg.sum(1, gpu), K.sum(1, cpu), 'default backend webgpu');
   });
 });

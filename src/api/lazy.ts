@@ -18,7 +18,7 @@ import { InputError } from '../diagnostics/index.js';
 import { frontend } from '../passes/pipeline.js';
 import { floatText } from '../ir/print.js';
 import { swapAxes, toRanges, type RangesInput } from '../../runtime/ranges/index.js';
-import { aliasesToDeclarations, compile, type Backend, type CompiledKernel, type KernelOutput, type RunResult } from './compile.js';
+import { aliasesToDeclarations, compile, type Backend, type CompiledKernel, type KernelOutput, type RunOptions, type RunResult } from './compile.js';
 import type { FloatDtype } from './inputs.js';
 import { axisToTag, reductionString, type PassThroughRunOptions } from './genred.js';
 import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
@@ -32,6 +32,19 @@ export type LazyArrayInput = Data | { data: Data; shape: readonly number[] };
 
 /** Run options of the LazyTensor reductions: `backend`, `ranges`, and any other key passed through. */
 export type LazyRunOptions = PassThroughRunOptions;
+
+/** Run options that select the asynchronous webgpu backend: the reduction then returns a Promise. */
+export type WebGpuLazyOptions = LazyRunOptions & { backend: 'webgpu' };
+
+/** Apply f to a run's result, now or when its Promise resolves (the webgpu backend). */
+function after<T>(r: RunResult | Promise<RunResult>, f: (r: RunResult) => T): T | Promise<T> {
+  return r instanceof Promise ? r.then(f) : f(r);
+}
+
+/** The (values, indices) pair of a two-output reduction. */
+function pair(r: RunResult): ValuesAndIndices {
+  return { values: r.values!, indices: r.indices! };
+}
 
 /** The result of a two-output reduction (`minArgmin`, `maxArgmax`, `KminArgKmin`). */
 export interface ValuesAndIndices {
@@ -668,7 +681,7 @@ export class LazyTensor {
    * Compile (cached) and run `<reduction>_Reduction(this, [K,] tag [, weight])`. The default ranges
    * and backend are this LazyTensor's; every other option is passed through.
    */
-  private run(reduction: string, axis: unknown, options: LazyRunOptions | undefined, extra: { K?: number; weight?: LazyTensor } = {}): RunResult {
+  private run(reduction: string, axis: unknown, options: LazyRunOptions | undefined, extra: { K?: number; weight?: LazyTensor } = {}): RunResult | Promise<RunResult> {
     const tag = axisToTag(axis);
     const parts = extra.weight ? [this, extra.weight] : [this];
     joinMeta(parts);
@@ -695,6 +708,11 @@ export class LazyTensor {
       if (backend !== undefined) opts.backend = backend;
       else delete opts.backend;
     }
+    if (opts.backend === 'webgpu') {
+      // asynchronous: only when the call asks for it, so that the result's type says Promise
+      if (options?.backend !== 'webgpu') throw new InputError(`this LazyTensor's backend is 'webgpu', which is asynchronous: pass { backend: 'webgpu' } to the reduction itself to get a Promise`);
+      return kernel.run(args, opts as RunOptions & { backend: 'webgpu' });
+    }
     return kernel.runSync(args, opts, 'a LazyTensor reduction');
   }
 
@@ -705,63 +723,71 @@ export class LazyTensor {
   /** The vector Sum over the last dimension (axis -1 or 2): a LazyTensor of dimension 1. */
   sum(axis?: -1 | 2): LazyTensor;
   /** The Sum reduction: axis 1 reduces over j (output (M, D)), axis 0 over i (output (N, D)). */
+  sum(axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
   sum(axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
   /** Sum: a reduction for axis 0 or 1, the vector op for axis -1 or 2. */
-  sum(axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput;
-  sum(axis: number = -1, options?: LazyRunOptions): LazyTensor | KernelOutput {
+  sum(axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput>;
+  sum(axis: number = -1, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput> {
     return this.vectorOrReduce('sum', 'Sum', 'Sum', axis, options);
   }
   /** The vector Min over the last dimension (axis -1 or 2). */
   min(axis?: -1 | 2): LazyTensor;
   /** The Min reduction over j (axis 1) or i (axis 0). */
+  min(axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
   min(axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
   /** Min: a reduction for axis 0 or 1, the vector op for axis -1 or 2. */
-  min(axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput;
-  min(axis: number = -1, options?: LazyRunOptions): LazyTensor | KernelOutput {
+  min(axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput>;
+  min(axis: number = -1, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput> {
     return this.vectorOrReduce('min', 'Min', 'Min', axis, options);
   }
   /** The vector Max over the last dimension (axis -1 or 2). */
   max(axis?: -1 | 2): LazyTensor;
   /** The Max reduction over j (axis 1) or i (axis 0). */
+  max(axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
   max(axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
   /** Max: a reduction for axis 0 or 1, the vector op for axis -1 or 2. */
-  max(axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput;
-  max(axis: number = -1, options?: LazyRunOptions): LazyTensor | KernelOutput {
+  max(axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput>;
+  max(axis: number = -1, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput> {
     return this.vectorOrReduce('max', 'Max', 'Max', axis, options);
   }
   /** The vector ArgMin over the last dimension (axis -1 or 2). */
   argmin(axis?: -1 | 2): LazyTensor;
   /** The ArgMin reduction (int64 indices; ties give the smallest index). */
+  argmin(axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
   argmin(axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
   /** ArgMin: a reduction for axis 0 or 1, the vector op for axis -1 or 2. */
-  argmin(axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput;
-  argmin(axis: number = -1, options?: LazyRunOptions): LazyTensor | KernelOutput {
+  argmin(axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput>;
+  argmin(axis: number = -1, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput> {
     return this.vectorOrReduce('argmin', 'ArgMin', 'ArgMin', axis, options);
   }
   /** The vector ArgMax over the last dimension (axis -1 or 2). */
   argmax(axis?: -1 | 2): LazyTensor;
   /** The ArgMax reduction (int64 indices; ties give the smallest index). */
+  argmax(axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
   argmax(axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
   /** ArgMax: a reduction for axis 0 or 1, the vector op for axis -1 or 2. */
-  argmax(axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput;
-  argmax(axis: number = -1, options?: LazyRunOptions): LazyTensor | KernelOutput {
+  argmax(axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput>;
+  argmax(axis: number = -1, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput> {
     return this.vectorOrReduce('argmax', 'ArgMax', 'ArgMax', axis, options);
   }
 
-  private vectorOrReduce(method: string, vectorOp: string, reduction: string, axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput {
+  private vectorOrReduce(method: string, vectorOp: string, reduction: string, axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput> {
     if (axis === -1 || axis === 2) {
       if (options !== undefined) throw new InputError(`${method}(${axis}) is the vector operation ${vectorOp} (a LazyTensor): it takes no run options`);
       return this.unary(vectorOp);
     }
     LazyTensor.checkAxis(method, axis);
-    return this.run(reduction, axis, options).outputs[0]!;
+    return after(this.run(reduction, axis, options), (r) => r.outputs[0]!);
   }
 
   /**
    * log Σ exp(this) over j (axis 1) or i (axis 0), stabilised; this must be scalar. With a weight g:
    * log Σ exp(this)·g (LogSumExpWeight). The weight may also be given as `options.weight`.
    */
-  logsumexp(axis: 0 | 1, weight?: LazyOperand | (LazyRunOptions & { weight?: LazyOperand }), options?: LazyRunOptions): KernelOutput {
+  logsumexp(axis: 0 | 1, weight: LazyOperand | undefined, options: WebGpuLazyOptions): Promise<KernelOutput>;
+  logsumexp(axis: 0 | 1, options: WebGpuLazyOptions & { weight?: LazyOperand }): Promise<KernelOutput>;
+  logsumexp(axis: 0 | 1, weight?: LazyOperand | (LazyRunOptions & { weight?: LazyOperand }), options?: LazyRunOptions): KernelOutput;
+  logsumexp(axis: 0 | 1, weight?: LazyOperand | (LazyRunOptions & { weight?: LazyOperand }), options?: LazyRunOptions): KernelOutput | Promise<KernelOutput> {
     LazyTensor.checkAxis('logsumexp', axis);
     let w: LazyOperand | undefined;
     let opts = options;
@@ -771,46 +797,55 @@ export class LazyTensor {
       w = ow;
       opts = rest;
     } else w = weight;
-    return this.run('LogSumExp', axis, opts, { weight: w === undefined ? undefined : lift(w, 'logsumexp weight') }).outputs[0]!;
+    return after(this.run('LogSumExp', axis, opts, { weight: w === undefined ? undefined : lift(w, 'logsumexp weight') }), (r) => r.outputs[0]!);
   }
 
   /** Σ exp(this)·weight / Σ exp(this) over j (axis 1) or i (axis 0), stabilised; this must be scalar. */
-  sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options?: LazyRunOptions): KernelOutput {
+  sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
+  sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
+  sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options?: LazyRunOptions): KernelOutput | Promise<KernelOutput> {
     LazyTensor.checkAxis('sumsoftmaxweight', axis);
-    return this.run('SumSoftMaxWeight', axis, options, { weight: lift(weight, 'sumsoftmaxweight weight') }).outputs[0]!;
+    return after(this.run('SumSoftMaxWeight', axis, options, { weight: lift(weight, 'sumsoftmaxweight weight') }), (r) => r.outputs[0]!);
   }
 
   /** The minimum and its index (pykeops `min_argmin`). */
-  minArgmin(axis: 0 | 1, options?: LazyRunOptions): ValuesAndIndices {
+  minArgmin(axis: 0 | 1, options: WebGpuLazyOptions): Promise<ValuesAndIndices>;
+  minArgmin(axis: 0 | 1, options?: LazyRunOptions): ValuesAndIndices;
+  minArgmin(axis: 0 | 1, options?: LazyRunOptions): ValuesAndIndices | Promise<ValuesAndIndices> {
     LazyTensor.checkAxis('minArgmin', axis);
-    const r = this.run('Min_ArgMin', axis, options);
-    return { values: r.values!, indices: r.indices! };
+    return after(this.run('Min_ArgMin', axis, options), pair);
   }
 
   /** The maximum and its index (pykeops `max_argmax`). */
-  maxArgmax(axis: 0 | 1, options?: LazyRunOptions): ValuesAndIndices {
+  maxArgmax(axis: 0 | 1, options: WebGpuLazyOptions): Promise<ValuesAndIndices>;
+  maxArgmax(axis: 0 | 1, options?: LazyRunOptions): ValuesAndIndices;
+  maxArgmax(axis: 0 | 1, options?: LazyRunOptions): ValuesAndIndices | Promise<ValuesAndIndices> {
     LazyTensor.checkAxis('maxArgmax', axis);
-    const r = this.run('Max_ArgMax', axis, options);
-    return { values: r.values!, indices: r.indices! };
+    return after(this.run('Max_ArgMax', axis, options), pair);
   }
 
   /** The K smallest values, ascending: shape (rows, K) for a scalar, (rows, K, D) otherwise. */
-  Kmin(K: number, axis: 0 | 1, options?: LazyRunOptions): KernelOutput {
+  Kmin(K: number, axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
+  Kmin(K: number, axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
+  Kmin(K: number, axis: 0 | 1, options?: LazyRunOptions): KernelOutput | Promise<KernelOutput> {
     LazyTensor.checkAxis('Kmin', axis);
-    return this.run('KMin', axis, options, { K }).outputs[0]!;
+    return after(this.run('KMin', axis, options, { K }), (r) => r.outputs[0]!);
   }
 
   /** The indices of the K smallest values (int64; stable: ties give the smaller index first). */
-  argKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): KernelOutput {
+  argKmin(K: number, axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
+  argKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
+  argKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): KernelOutput | Promise<KernelOutput> {
     LazyTensor.checkAxis('argKmin', axis);
-    return this.run('ArgKMin', axis, options, { K }).outputs[0]!;
+    return after(this.run('ArgKMin', axis, options, { K }), (r) => r.outputs[0]!);
   }
 
   /** The K smallest values and their indices (pykeops `Kmin_argKmin`). */
-  KminArgKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): ValuesAndIndices {
+  KminArgKmin(K: number, axis: 0 | 1, options: WebGpuLazyOptions): Promise<ValuesAndIndices>;
+  KminArgKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): ValuesAndIndices;
+  KminArgKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): ValuesAndIndices | Promise<ValuesAndIndices> {
     LazyTensor.checkAxis('KminArgKmin', axis);
-    const r = this.run('KMin_ArgKMin', axis, options, { K });
-    return { values: r.values!, indices: r.indices! };
+    return after(this.run('KMin_ArgKMin', axis, options, { K }), pair);
   }
 
   // ---- linear operator -----------------------------------------------------------------------
@@ -819,14 +854,18 @@ export class LazyTensor {
    * Σ_j K_ij b_j for a scalar K (D = 1): `b` has N rows, a typed array or `{ data, shape }` with shape
    * (N,) or (N, E). The result has shape (M,) for a 1-D b, else (M, E) (pykeops's `K @ b`).
    */
-  matvec(b: LazyArrayInput, options?: LazyRunOptions): KernelOutput {
+  matvec(b: LazyArrayInput, options: WebGpuLazyOptions): Promise<KernelOutput>;
+  matvec(b: LazyArrayInput, options?: LazyRunOptions): KernelOutput;
+  matvec(b: LazyArrayInput, options?: LazyRunOptions): KernelOutput | Promise<KernelOutput> {
     if (this.dim !== 1) throw new InputError(`matvec: the LazyTensor must be scalar (D = 1), it has D = ${this.dim}`);
     const { data, shape } = unpack('matvec', b);
     if (shape && shape.length !== 1 && shape.length !== 2) throw new InputError(`matvec: b must have shape (N,) or (N, E), got (${shape.join(', ')})`);
     const oneD = !shape || shape.length === 1;
     const bj = oneD ? Vj({ data, shape: [data.length] }) : Vj({ data, shape: shape! });
-    const out = this.mul(bj).sum(1, options);
-    return oneD ? { ...out, shape: [out.shape[0]!] } : out;
+    return after(this.mul(bj).run('Sum', 1, options), (r) => {
+      const out = r.outputs[0]!;
+      return oneD ? { ...out, shape: [out.shape[0]!] } : out;
+    });
   }
 
   /** Σ_i K_ij b_i: `t().matvec(b)` (b has M rows). */
