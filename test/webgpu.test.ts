@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { compile, printWgsl, setGpuProvider, WEBGPU_CONFIG, webgpuStatus, InputError, Vi, Vj } from '../src/index.js';
+import { compile, printWgsl, releaseWebGpu, setGpuProvider, WEBGPU_CONFIG, webgpuStatus, InputError, Vi, Vj } from '../src/index.js';
 import { blockTable, toHalfBits, webgpuStats } from '../runtime/webgpu/index.js';
 import { nodeProvider } from '../runtime/webgpu/node.js';
 import { webgpuOrSkip } from './helpers/webgpu.js';
@@ -118,13 +118,21 @@ describe('webgpu backend', function () {
     const M = 3000, N = 50;
     const args = { x: f32(M * 3, 4), y: f32(N * 3, 5), b: f32(N, 6) };
     const whole = await k.run(args, { backend: 'webgpu' });
-    const saved = WEBGPU_CONFIG.maxWorkgroupsPerDispatch;
-    WEBGPU_CONFIG.maxWorkgroupsPerDispatch = 3; // 12 workgroups of 256 rows: 4 dispatches
+    // ranges: clusters of 100 rows (blocks of at most 100 rows each) over all of y
+    const cl = Array.from({ length: 30 }, (_, c) => [c * 100, c * 100 + 100]).flat();
+    const ranges = { ranges_i: Int32Array.from(cl), slices_i: Int32Array.from({ length: 30 }, (_, c) => c + 1), redranges_j: Int32Array.from(Array.from({ length: 30 }, () => [0, N]).flat()), ranges_j: Int32Array.from([0, N]), slices_j: Int32Array.from([1]), redranges_i: Int32Array.from([0, M]) };
+    const saved = { ...WEBGPU_CONFIG };
     try {
+      WEBGPU_CONFIG.rangesScheme = 'blocks';
+      const wholeR = await k.run(args, { backend: 'webgpu', ranges });
+      expectClose(wholeR.values!.data, Array.from(whole.values!.data as Float32Array), 1e-6, 1e-7, 'ranges = dense');
+      WEBGPU_CONFIG.maxWorkgroupsPerDispatch = 3; // 12 workgroups of 256 rows (30 blocks under ranges): several dispatches
       const split = await k.run(args, { backend: 'webgpu' });
       expect(Array.from(split.values!.data as Float32Array)).to.deep.equal(Array.from(whole.values!.data as Float32Array));
+      const splitR = await k.run(args, { backend: 'webgpu', ranges });
+      expect(Array.from(splitR.values!.data as Float32Array)).to.deep.equal(Array.from(wholeR.values!.data as Float32Array));
     } finally {
-      WEBGPU_CONFIG.maxWorkgroupsPerDispatch = saved;
+      Object.assign(WEBGPU_CONFIG, saved);
     }
   });
 
@@ -185,6 +193,15 @@ describe('webgpu backend', function () {
       const o = ref.outputs[0]!;
       expectClose(r.outputs[0]!.data, Array.from(o.data as ArrayLike<number | bigint>, Number), 1e-5, 1e-5, `run ${q}`);
     });
+  });
+
+  it('gets a new device after releaseWebGpu() (or a lost device) and runs again', async () => {
+    const k = compile(GAUSS);
+    const args = { x: f32(30, 51), y: f32(45, 52), b: f32(15, 53) };
+    const a = await k.run(args, { backend: 'webgpu' });
+    await releaseWebGpu();
+    const b = await k.run(args, { backend: 'webgpu' });
+    expect(Array.from(b.values!.data as Float32Array)).to.deep.equal(Array.from(a.values!.data as Float32Array));
   });
 
   it('fills a preallocated out array and handles M = 0', async () => {
