@@ -47,6 +47,18 @@ function nvccOk(): string | null {
   }
 }
 
+/** In a describe: skip its tests when nvcc cannot run, or fail them when KEOPSC_REQUIRE_NVCC=1 (CI). */
+function skipWithoutNvcc(): void {
+  const why = nvccOk();
+  before(function () {
+    if (why && process.env['KEOPSC_REQUIRE_NVCC'] === '1') throw new Error(`KEOPSC_REQUIRE_NVCC=1 but ${why}`);
+    if (why) {
+      console.log(`      skipped: ${why}`);
+      this.skip();
+    }
+  });
+}
+
 function emit(name: string, text: string, dtype: 'float32' | 'float64', storage?: 'float16') {
   return printCuda(compile(`${DECLS}${name} = ${text}`).plan, storage ? { dtype, storage } : { dtype });
 }
@@ -186,14 +198,7 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
   });
 
   describe('with nvcc', function () {
-    const why = nvccOk();
-    before(function () {
-      if (why && process.env['KEOPSC_REQUIRE_NVCC'] === '1') throw new Error(`KEOPSC_REQUIRE_NVCC=1 but ${why}`);
-      if (why) {
-        console.log(`      skipped: ${why}`);
-        this.skip();
-      }
-    });
+    skipWithoutNvcc();
 
     it('compiles to PTX for sm_80 and sm_90 (float32, float64, float16 storage; the half device part as NVRTC sees it), and the header compiles', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'keopsc-cuda-'));
@@ -229,14 +234,7 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
   });
 
   describe('golden kernels with nvcc', function () {
-    const why = nvccOk();
-    before(function () {
-      if (why && process.env['KEOPSC_REQUIRE_NVCC'] === '1') throw new Error(`KEOPSC_REQUIRE_NVCC=1 but ${why}`);
-      if (why) {
-        console.log(`      skipped: ${why}`);
-        this.skip();
-      }
-    });
+    skipWithoutNvcc();
 
     it('every kernel of every valid .keo file and conformance case compiles to PTX (sm_80, sm_90; float32, float64; also as NVRTC sees it)', async () => {
       const golden = goldenModules();

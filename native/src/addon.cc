@@ -36,10 +36,14 @@
 #include <utility>
 #include <vector>
 
+#include "validate.h"
+
 // The CUDA part (native/src/cuda.cc): NVRTC and the driver API, loaded with dlopen when first used.
 void keopscRegisterCuda(Napi::Env env, Napi::Object exports);
 
 namespace {
+
+using namespace keopsc_args;
 
 // ---------------------------------------------------------------------------------------------------
 // The ABI (native/ABI.md)
@@ -310,8 +314,6 @@ struct Kernel {
 
 const napi_type_tag kKernelTag = {0x6b656f7073632d6bULL, 0x65726e656c2d7631ULL};
 
-bool isInt(double d, double lo, double hi) { return std::isfinite(d) && d == std::floor(d) && d >= lo && d <= hi; }
-
 // Check the info JSON's fields; throws std::runtime_error naming the first bad one.
 void readInfo(Kernel& k) {
   const JVal& j = k.json;
@@ -560,80 +562,6 @@ Napi::Value PoolSize(const Napi::CallbackInfo& info) { return Napi::Number::New(
 // ---------------------------------------------------------------------------------------------------
 // run: validation
 
-struct Arr {
-  void* data = nullptr;
-  size_t length = 0;  // elements
-  size_t bytes = 0;
-  napi_typedarray_type type = napi_int8_array;
-};
-
-const char* typeName(napi_typedarray_type t) {
-  switch (t) {
-    case napi_int8_array: return "Int8Array";
-    case napi_uint8_array: return "Uint8Array";
-    case napi_uint8_clamped_array: return "Uint8ClampedArray";
-    case napi_int16_array: return "Int16Array";
-    case napi_uint16_array: return "Uint16Array";
-    case napi_int32_array: return "Int32Array";
-    case napi_uint32_array: return "Uint32Array";
-    case napi_float32_array: return "Float32Array";
-    case napi_float64_array: return "Float64Array";
-    case napi_bigint64_array: return "BigInt64Array";
-    case napi_biguint64_array: return "BigUint64Array";
-    default: return "typed array";
-  }
-}
-
-std::string describe(Napi::Env env, Napi::Value v) {
-  if (v.IsUndefined()) return "undefined";
-  if (v.IsNull()) return "null";
-  if (v.IsTypedArray()) {
-    napi_typedarray_type t;
-    napi_get_typedarray_info(env, v, &t, nullptr, nullptr, nullptr, nullptr);
-    return typeName(t);
-  }
-  if (v.IsArray()) return "an Array";
-  if (v.IsNumber()) return "a number";
-  if (v.IsString()) return "a string";
-  if (v.IsBoolean()) return "a boolean";
-  if (v.IsBigInt()) return "a bigint";
-  if (v.IsFunction()) return "a function";
-  if (v.IsArrayBuffer()) return "an ArrayBuffer";
-  if (v.IsDataView()) return "a DataView";
-  return "an object";
-}
-
-// The typed array `v` must have type `want` (else TypeError naming `what`).
-Arr typed(Napi::Env env, Napi::Value v, napi_typedarray_type want, const std::string& what) {
-  Arr a;
-  if (!v.IsTypedArray()) throw Napi::TypeError::New(env, what + " must be a " + typeName(want) + ", got " + describe(env, v));
-  napi_value ab;
-  size_t off;
-  napi_get_typedarray_info(env, v, &a.type, &a.length, &a.data, &ab, &off);
-  if (a.type != want) throw Napi::TypeError::New(env, what + " must be a " + typeName(want) + ", got " + typeName(a.type));
-  size_t elt = want == napi_float32_array || want == napi_int32_array ? 4 : 8;
-  a.bytes = a.length * elt;
-  return a;
-}
-
-// A non-negative integer number (else TypeError / RangeError).
-int64_t count(Napi::Env env, Napi::Value v, const std::string& what, double max, double min = 0) {
-  if (!v.IsNumber()) throw Napi::TypeError::New(env, what + " must be a number, got " + describe(env, v));
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!isInt(d, min, max)) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", d);
-    throw Napi::RangeError::New(env, what + " must be an integer in [" + std::to_string(int64_t(min)) + ", " + std::to_string(int64_t(max)) + "], got " + buf);
-  }
-  return int64_t(d);
-}
-
-// rows × width as a size, or SIZE_MAX on overflow (never equal to a real length).
-size_t product(int64_t rows, int64_t width) {
-  if (rows != 0 && uint64_t(width) > uint64_t(SIZE_MAX) / uint64_t(rows)) return SIZE_MAX;
-  return size_t(rows) * size_t(width);
-}
-
 const char* catName(int64_t cat) { return cat == 0 ? "i (M rows)" : cat == 1 ? "j (N rows)" : "parameter (1 row)"; }
 
 bool overlaps(const Arr& a, const Arr& b) {
@@ -712,77 +640,42 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
 
   // Phase 1: every property read (which may run user getters) happens here, before any pointer is
   // taken, so no JS code runs between validating an array and running the kernel on it.
-  Napi::Value Mv = opt.Get("M"), Nv = opt.Get("N"), inV = opt.Get("inputs"), outV = opt.Get("outputs");
-  Napi::Value rv = opt.Get("ranges"), tv = opt.Get("threads"), mp = opt.Get("minParallelPairs");
-  std::vector<Napi::Value> inVals(k->args.size(), env.Undefined());
-  if (inV.IsArray()) {
-    Napi::Array a = inV.As<Napi::Array>();
-    uint32_t len = a.Length();
-    for (size_t i = 0; i < k->args.size(); i++)
-      if (k->args[i].index < len) inVals[i] = a.Get(uint32_t(k->args[i].index));
-  }
-  std::vector<Napi::Value> outVals;
-  uint32_t outLen = 0;
-  if (outV.IsArray()) {
-    Napi::Array a = outV.As<Napi::Array>();
-    outLen = a.Length();
-    if (outLen == k->outputs.size())
-      for (uint32_t o = 0; o < outLen; o++) outVals.push_back(a.Get(o));
-  }
-  bool hasRanges = !rv.IsUndefined() && !rv.IsNull();
-  Napi::Value rOut = env.Undefined(), rSl = env.Undefined(), rRed = env.Undefined();
-  if (hasRanges && rv.IsObject()) {
-    Napi::Object ro = rv.As<Napi::Object>();
-    rOut = ro.Get("out");
-    rSl = ro.Get("slices");
-    rRed = ro.Get("red");
-  }
+  const RunArgs ro = readRunArgs(env, opt, k->args, k->outputs.size(), {"out", "slices", "red"}, {"threads", "minParallelPairs"});
+  Napi::Value tv = ro.extra[0], mp = ro.extra[1], rOut = ro.rangeVals[0], rSl = ro.rangeVals[1], rRed = ro.rangeVals[2];
 
   // Phase 2: validation (no JS runs from here on)
-  const double maxSize = 9007199254740991.0;  // 2^53 - 1
-  int64_t M = count(env, Mv, pre + "M", maxSize);
-  int64_t N = count(env, Nv, pre + "N", maxSize);
-  int64_t rows = k->tag == 0 ? M : N;
-  int64_t redLen = k->tag == 0 ? N : M;
+  const RunSize size = runSize(env, ro.M, ro.N, k->tag, pre);
+  const int64_t M = size.M, N = size.N, rows = size.rows, redLen = size.redLen;
   napi_typedarray_type ft = k->f64 ? napi_float64_array : napi_float32_array;
   const char* dtype = k->f64 ? "float64" : "float32";
 
   // inputs
-  if (!inV.IsArray()) throw Napi::TypeError::New(env, pre + "inputs must be an Array of typed arrays by variable index, got " + describe(env, inV));
+  if (!ro.inputs.IsArray()) throw Napi::TypeError::New(env, pre + "inputs must be an Array of typed arrays by variable index, got " + describe(env, ro.inputs));
   std::vector<const void*> inPtr(size_t(std::max<int64_t>(k->nIn, 1)), nullptr);
   std::vector<Arr> inArrs;
   for (size_t i = 0; i < k->args.size(); i++) {
     const ArgInfo& a = k->args[i];
     std::string what = pre + "input " + std::to_string(a.index);
-    Napi::Value v = inVals[i];
+    Napi::Value v = ro.inVals[i];
     if (v.IsUndefined() || v.IsNull())
       throw Napi::TypeError::New(env, what + " (dim " + std::to_string(a.dim) + ", category " + catName(a.cat) + ") is missing: the kernel reads it");
     Arr arr = typed(env, v, ft, what + " (the kernel is " + dtype + ")");
-    int64_t r = a.cat == 0 ? M : a.cat == 1 ? N : 1;
-    size_t want = product(r, a.dim);
-    if (arr.length != want) {
-      std::string rs = a.cat == 0 ? "M" : a.cat == 1 ? "N" : "1";
-      throw Napi::RangeError::New(env, what + " has " + std::to_string(arr.length) + " values, expected " + rs + " x dim = " + std::to_string(r) + " x " +
-                                           std::to_string(a.dim) + " = " + (want == SIZE_MAX ? std::string("too many") : std::to_string(want)));
-    }
+    expectLength(env, arr, what, std::string(a.cat == 0 ? "M" : a.cat == 1 ? "N" : "1") + " x dim", a.cat == 0 ? M : a.cat == 1 ? N : 1, a.dim);
     inPtr[size_t(a.index)] = arr.data;
     inArrs.push_back(arr);
   }
 
   // outputs
-  if (!outV.IsArray()) throw Napi::TypeError::New(env, pre + "outputs must be an Array of typed arrays, got " + describe(env, outV));
-  if (outLen != k->outputs.size())
-    throw Napi::RangeError::New(env, pre + "outputs has " + std::to_string(outLen) + " arrays, the kernel writes " + std::to_string(k->outputs.size()));
+  if (!ro.outputs.IsArray()) throw Napi::TypeError::New(env, pre + "outputs must be an Array of typed arrays, got " + describe(env, ro.outputs));
+  if (ro.outLen != k->outputs.size())
+    throw Napi::RangeError::New(env, pre + "outputs has " + std::to_string(ro.outLen) + " arrays, the kernel writes " + std::to_string(k->outputs.size()));
   std::vector<void*> outPtr;
   std::vector<Arr> outArrs;
   for (size_t o = 0; o < k->outputs.size(); o++) {
     const OutInfo& oi = k->outputs[o];
     std::string what = pre + "output " + std::to_string(o) + " (" + oi.name + ")";
-    Arr arr = typed(env, outVals[o], oi.index ? napi_bigint64_array : ft, what);
-    size_t want = product(rows, oi.width);
-    if (arr.length != want)
-      throw Napi::RangeError::New(env, what + " has " + std::to_string(arr.length) + " values, expected rows x width = " + std::to_string(rows) + " x " +
-                                           std::to_string(oi.width) + " = " + (want == SIZE_MAX ? std::string("too many") : std::to_string(want)));
+    Arr arr = typed(env, ro.outVals[o], oi.index ? napi_bigint64_array : ft, what);
+    expectLength(env, arr, what, "rows x width", rows, oi.width);
     for (size_t i = 0; i < inArrs.size(); i++)
       if (overlaps(arr, inArrs[i])) throw Napi::RangeError::New(env, what + " shares memory with input " + std::to_string(k->args[i].index));
     for (size_t p = 0; p < outArrs.size(); p++)
@@ -793,8 +686,8 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
 
   // ranges
   keopsc_call call{};
-  if (hasRanges) {
-    if (!rv.IsObject()) throw Napi::TypeError::New(env, pre + "ranges must be an object { out, slices, red } of Int32Arrays, got " + describe(env, rv));
+  if (ro.hasRanges) {
+    if (!ro.ranges.IsObject()) throw Napi::TypeError::New(env, pre + "ranges must be an object { out, slices, red } of Int32Arrays, got " + describe(env, ro.ranges));
     Arr out = typed(env, rOut, napi_int32_array, pre + "ranges.out");
     Arr sl = typed(env, rSl, napi_int32_array, pre + "ranges.slices");
     Arr red = typed(env, rRed, napi_int32_array, pre + "ranges.red");
@@ -836,7 +729,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
 
   // threads and the parallel threshold
   int64_t threads = tv.IsUndefined() ? std::max<int64_t>(1, std::thread::hardware_concurrency()) : count(env, tv, pre + "threads", 1024, 1);
-  double minPairs = mp.IsUndefined() ? 100000.0 : double(count(env, mp, pre + "minParallelPairs", maxSize));
+  double minPairs = mp.IsUndefined() ? 100000.0 : double(count(env, mp, pre + "minParallelPairs", kMaxSize));
 
   // Phase 3: run, on raw pointers only
   call.in = inPtr.data();

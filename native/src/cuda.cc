@@ -32,7 +32,11 @@
 #include <string>
 #include <vector>
 
+#include "validate.h"
+
 namespace keopsc_cuda {
+
+using namespace keopsc_args;
 
 // ---------------------------------------------------------------------------------------------------
 // The few declarations of cuda.h and nvrtc.h we use. These are the stable C ABI of the driver (the _v2
@@ -145,70 +149,70 @@ std::string joinLines(const std::vector<std::string>& v) {
   return s;
 }
 
-// Load the driver library (once); empty string on success, else why not.
-std::string loadDriver(const std::vector<std::string>& candidates) {
-  if (gDrv.dl) return "";
-  Driver d;
+// Load library `lib` (once) from the first candidate that opens: bind(lib, missing) looks up its
+// functions, setting `missing` to the first required one absent (then the library is refused as not
+// a `kind` library: "<path> lacks the <kind> function <missing><why>"). Empty string on success, else why not.
+template <typename Lib, typename Bind>
+std::string loadLibrary(Lib& lib, const std::vector<std::string>& candidates, const char* kind, const char* why, Bind bind) {
+  if (lib.dl) return "";
+  Lib l;
   std::vector<std::string> tried;
-  d.dl = openFirst(candidates, d.path, tried);
-  if (!d.dl) return "not found (" + joinLines(tried) + ")";
+  l.dl = openFirst(candidates, l.path, tried);
+  if (!l.dl) return "not found (" + joinLines(tried) + ")";
   std::string missing;
-  sym(d.dl, "cuInit", d.cuInit, missing);
-  sym(d.dl, "cuDriverGetVersion", d.cuDriverGetVersion, missing);
-  sym(d.dl, "cuDeviceGetCount", d.cuDeviceGetCount, missing);
-  sym(d.dl, "cuDeviceGet", d.cuDeviceGet, missing);
-  sym(d.dl, "cuDeviceGetName", d.cuDeviceGetName, missing);
-  sym(d.dl, "cuDeviceGetAttribute", d.cuDeviceGetAttribute, missing);
-  sym(d.dl, "cuDeviceTotalMem_v2", d.cuDeviceTotalMem, missing);
-  sym(d.dl, "cuDevicePrimaryCtxRetain", d.cuDevicePrimaryCtxRetain, missing);
-  sym(d.dl, "cuCtxSetCurrent", d.cuCtxSetCurrent, missing);
-  sym(d.dl, "cuCtxSynchronize", d.cuCtxSynchronize, missing);
-  sym(d.dl, "cuModuleLoadData", d.cuModuleLoadData, missing);
-  sym(d.dl, "cuModuleUnload", d.cuModuleUnload, missing);
-  sym(d.dl, "cuModuleGetFunction", d.cuModuleGetFunction, missing);
-  sym(d.dl, "cuMemAlloc_v2", d.cuMemAlloc, missing);
-  sym(d.dl, "cuMemFree_v2", d.cuMemFree, missing);
-  sym(d.dl, "cuMemcpyHtoD_v2", d.cuMemcpyHtoD, missing);
-  sym(d.dl, "cuMemcpyDtoH_v2", d.cuMemcpyDtoH, missing);
-  sym(d.dl, "cuLaunchKernel", d.cuLaunchKernel, missing);
-  sym(d.dl, "cuGetErrorName", d.cuGetErrorName, missing);
-  sym(d.dl, "cuGetErrorString", d.cuGetErrorString, missing);
+  bind(l, missing);
   if (!missing.empty()) {
-    std::string p = d.path;
-    dlclose(d.dl);
-    return p + " lacks the driver function " + missing + " (not a CUDA driver library, or too old)";
+    std::string p = l.path;
+    dlclose(l.dl);
+    return p + " lacks the " + kind + " function " + missing + why;
   }
-  gDrv = d;
+  lib = l;
   return "";
 }
 
+// Load the driver library (once); empty string on success, else why not.
+std::string loadDriver(const std::vector<std::string>& candidates) {
+  return loadLibrary(gDrv, candidates, "driver", " (not a CUDA driver library, or too old)", [](Driver& d, std::string& missing) {
+    sym(d.dl, "cuInit", d.cuInit, missing);
+    sym(d.dl, "cuDriverGetVersion", d.cuDriverGetVersion, missing);
+    sym(d.dl, "cuDeviceGetCount", d.cuDeviceGetCount, missing);
+    sym(d.dl, "cuDeviceGet", d.cuDeviceGet, missing);
+    sym(d.dl, "cuDeviceGetName", d.cuDeviceGetName, missing);
+    sym(d.dl, "cuDeviceGetAttribute", d.cuDeviceGetAttribute, missing);
+    sym(d.dl, "cuDeviceTotalMem_v2", d.cuDeviceTotalMem, missing);
+    sym(d.dl, "cuDevicePrimaryCtxRetain", d.cuDevicePrimaryCtxRetain, missing);
+    sym(d.dl, "cuCtxSetCurrent", d.cuCtxSetCurrent, missing);
+    sym(d.dl, "cuCtxSynchronize", d.cuCtxSynchronize, missing);
+    sym(d.dl, "cuModuleLoadData", d.cuModuleLoadData, missing);
+    sym(d.dl, "cuModuleUnload", d.cuModuleUnload, missing);
+    sym(d.dl, "cuModuleGetFunction", d.cuModuleGetFunction, missing);
+    sym(d.dl, "cuMemAlloc_v2", d.cuMemAlloc, missing);
+    sym(d.dl, "cuMemFree_v2", d.cuMemFree, missing);
+    sym(d.dl, "cuMemcpyHtoD_v2", d.cuMemcpyHtoD, missing);
+    sym(d.dl, "cuMemcpyDtoH_v2", d.cuMemcpyDtoH, missing);
+    sym(d.dl, "cuLaunchKernel", d.cuLaunchKernel, missing);
+    sym(d.dl, "cuGetErrorName", d.cuGetErrorName, missing);
+    sym(d.dl, "cuGetErrorString", d.cuGetErrorString, missing);
+  });
+}
+
 std::string loadNvrtc(const std::vector<std::string>& candidates) {
-  if (gRtc.dl) return "";
-  Nvrtc r;
-  std::vector<std::string> tried;
-  r.dl = openFirst(candidates, r.path, tried);
-  if (!r.dl) return "not found (" + joinLines(tried) + ")";
-  std::string missing, optional;
-  sym(r.dl, "nvrtcVersion", r.nvrtcVersion, missing);
-  sym(r.dl, "nvrtcGetErrorString", r.nvrtcGetErrorString, missing);
-  sym(r.dl, "nvrtcCreateProgram", r.nvrtcCreateProgram, missing);
-  sym(r.dl, "nvrtcCompileProgram", r.nvrtcCompileProgram, missing);
-  sym(r.dl, "nvrtcGetProgramLogSize", r.nvrtcGetProgramLogSize, missing);
-  sym(r.dl, "nvrtcGetProgramLog", r.nvrtcGetProgramLog, missing);
-  sym(r.dl, "nvrtcGetPTXSize", r.nvrtcGetPTXSize, missing);
-  sym(r.dl, "nvrtcGetPTX", r.nvrtcGetPTX, missing);
-  sym(r.dl, "nvrtcDestroyProgram", r.nvrtcDestroyProgram, missing);
-  sym(r.dl, "nvrtcGetCUBINSize", r.nvrtcGetCUBINSize, optional);
-  sym(r.dl, "nvrtcGetCUBIN", r.nvrtcGetCUBIN, optional);
-  sym(r.dl, "nvrtcGetNumSupportedArchs", r.nvrtcGetNumSupportedArchs, optional);
-  sym(r.dl, "nvrtcGetSupportedArchs", r.nvrtcGetSupportedArchs, optional);
-  if (!missing.empty()) {
-    std::string p = r.path;
-    dlclose(r.dl);
-    return p + " lacks the NVRTC function " + missing + " (not an NVRTC library)";
-  }
-  gRtc = r;
-  return "";
+  return loadLibrary(gRtc, candidates, "NVRTC", " (not an NVRTC library)", [](Nvrtc& r, std::string& missing) {
+    std::string optional;
+    sym(r.dl, "nvrtcVersion", r.nvrtcVersion, missing);
+    sym(r.dl, "nvrtcGetErrorString", r.nvrtcGetErrorString, missing);
+    sym(r.dl, "nvrtcCreateProgram", r.nvrtcCreateProgram, missing);
+    sym(r.dl, "nvrtcCompileProgram", r.nvrtcCompileProgram, missing);
+    sym(r.dl, "nvrtcGetProgramLogSize", r.nvrtcGetProgramLogSize, missing);
+    sym(r.dl, "nvrtcGetProgramLog", r.nvrtcGetProgramLog, missing);
+    sym(r.dl, "nvrtcGetPTXSize", r.nvrtcGetPTXSize, missing);
+    sym(r.dl, "nvrtcGetPTX", r.nvrtcGetPTX, missing);
+    sym(r.dl, "nvrtcDestroyProgram", r.nvrtcDestroyProgram, missing);
+    sym(r.dl, "nvrtcGetCUBINSize", r.nvrtcGetCUBINSize, optional);
+    sym(r.dl, "nvrtcGetCUBIN", r.nvrtcGetCUBIN, optional);
+    sym(r.dl, "nvrtcGetNumSupportedArchs", r.nvrtcGetNumSupportedArchs, optional);
+    sym(r.dl, "nvrtcGetSupportedArchs", r.nvrtcGetSupportedArchs, optional);
+  });
 }
 
 // "CUDA_ERROR_NO_DEVICE (no CUDA-capable device is detected)"
@@ -257,73 +261,7 @@ void ensureContext(int index) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Argument helpers (the same rules as the CPU part, addon.cc)
-
-bool isInt(double d, double lo, double hi) { return std::isfinite(d) && d == std::floor(d) && d >= lo && d <= hi; }
-
-const char* typeName(napi_typedarray_type t) {
-  switch (t) {
-    case napi_int8_array: return "Int8Array";
-    case napi_uint8_array: return "Uint8Array";
-    case napi_uint8_clamped_array: return "Uint8ClampedArray";
-    case napi_int16_array: return "Int16Array";
-    case napi_uint16_array: return "Uint16Array";
-    case napi_int32_array: return "Int32Array";
-    case napi_uint32_array: return "Uint32Array";
-    case napi_float32_array: return "Float32Array";
-    case napi_float64_array: return "Float64Array";
-    case napi_bigint64_array: return "BigInt64Array";
-    case napi_biguint64_array: return "BigUint64Array";
-    default: return "typed array";
-  }
-}
-
-std::string describe(Napi::Env env, Napi::Value v) {
-  if (v.IsUndefined()) return "undefined";
-  if (v.IsNull()) return "null";
-  if (v.IsTypedArray()) {
-    napi_typedarray_type t;
-    napi_get_typedarray_info(env, v, &t, nullptr, nullptr, nullptr, nullptr);
-    return typeName(t);
-  }
-  if (v.IsArray()) return "an Array";
-  if (v.IsNumber()) return "a number";
-  if (v.IsString()) return "a string";
-  if (v.IsBoolean()) return "a boolean";
-  if (v.IsBigInt()) return "a bigint";
-  if (v.IsFunction()) return "a function";
-  return "an object";
-}
-
-struct Arr {
-  void* data = nullptr;
-  size_t length = 0;
-  size_t bytes = 0;
-};
-
-Arr typed(Napi::Env env, Napi::Value v, napi_typedarray_type want, const std::string& what) {
-  if (!v.IsTypedArray()) throw Napi::TypeError::New(env, what + " must be a " + typeName(want) + ", got " + describe(env, v));
-  Arr a;
-  napi_typedarray_type t;
-  napi_value ab;
-  size_t off;
-  napi_get_typedarray_info(env, v, &t, &a.length, &a.data, &ab, &off);
-  if (t != want) throw Napi::TypeError::New(env, what + " must be a " + typeName(want) + ", got " + typeName(t));
-  size_t elt = want == napi_float32_array || want == napi_int32_array ? 4 : want == napi_uint16_array ? 2 : want == napi_uint8_array ? 1 : 8;
-  a.bytes = a.length * elt;
-  return a;
-}
-
-int64_t count(Napi::Env env, Napi::Value v, const std::string& what, double max, double min = 0) {
-  if (!v.IsNumber()) throw Napi::TypeError::New(env, what + " must be a number, got " + describe(env, v));
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!isInt(d, min, max)) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", d);
-    throw Napi::RangeError::New(env, what + " must be an integer in [" + std::to_string(int64_t(min)) + ", " + std::to_string(int64_t(max)) + "], got " + buf);
-  }
-  return int64_t(d);
-}
+// Argument helpers of the CUDA part only (those shared with the CPU part are in validate.h)
 
 std::string str(Napi::Env env, Napi::Value v, const std::string& what) {
   if (!v.IsString()) throw Napi::TypeError::New(env, what + " must be a string, got " + describe(env, v));
@@ -338,11 +276,6 @@ std::vector<std::string> strings(Napi::Env env, Napi::Value v, const std::string
   std::vector<std::string> out;
   for (uint32_t k = 0; k < a.Length(); k++) out.push_back(str(env, a.Get(k), what + "[" + std::to_string(k) + "]"));
   return out;
-}
-
-size_t product(int64_t rows, int64_t width) {
-  if (rows != 0 && uint64_t(width) > uint64_t(SIZE_MAX) / uint64_t(rows)) return SIZE_MAX;
-  return size_t(rows) * size_t(width);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -509,6 +442,17 @@ void finalizeKernel(napi_env, void* data, void*) {
   delete k;
 }
 
+// f(element, "what[q]") for each element of the Array `a` (named `what`), which must be an object `shape`.
+template <typename F>
+void eachObject(Napi::Env env, Napi::Array a, const std::string& what, const char* shape, F f) {
+  for (uint32_t q = 0; q < a.Length(); q++) {
+    std::string w = what + "[" + std::to_string(q) + "]";
+    Napi::Value e = a.Get(q);
+    if (!e.IsObject()) throw Napi::TypeError::New(env, w + " must be an object " + shape + ", got " + describe(env, e));
+    f(e.As<Napi::Object>(), w);
+  }
+}
+
 // Read and check the layout object (src/targets/cuda.ts CudaLayout) into k; TypeError/RangeError.
 void readLayout(Napi::Env env, Napi::Value v, Kernel& k) {
   const std::string pre = "cudaLoad: layout";
@@ -531,30 +475,20 @@ void readLayout(Napi::Env env, Napi::Value v, Kernel& k) {
   k.sharedBytes = count(env, o.Get("sharedBytes"), pre + ".sharedBytes", 49152);
   Napi::Value args = o.Get("args");
   if (!args.IsArray()) throw Napi::TypeError::New(env, pre + ".args must be an Array, got " + describe(env, args));
-  Napi::Array aa = args.As<Napi::Array>();
-  for (uint32_t a = 0; a < aa.Length(); a++) {
-    std::string w = pre + ".args[" + std::to_string(a) + "]";
-    Napi::Value e = aa.Get(a);
-    if (!e.IsObject()) throw Napi::TypeError::New(env, w + " must be an object { index, dim, cat }, got " + describe(env, e));
-    Napi::Object eo = e.As<Napi::Object>();
+  eachObject(env, args.As<Napi::Array>(), pre + ".args", "{ index, dim, cat }", [&](Napi::Object eo, const std::string& w) {
     ArgInfo ai{count(env, eo.Get("index"), w + ".index", double(k.nIn) - 1), count(env, eo.Get("dim"), w + ".dim", 1 << 30, 1), count(env, eo.Get("cat"), w + ".cat", 2)};
     for (const auto& p : k.args)
       if (p.index == ai.index) throw Napi::RangeError::New(env, w + " repeats index " + std::to_string(ai.index));
     k.args.push_back(ai);
-  }
+  });
   Napi::Value outs = o.Get("outputs");
   if (!outs.IsArray() || outs.As<Napi::Array>().Length() < 1 || outs.As<Napi::Array>().Length() > 2)
     throw Napi::TypeError::New(env, pre + ".outputs must be an Array of 1 or 2 outputs, got " + describe(env, outs));
-  Napi::Array oa = outs.As<Napi::Array>();
-  for (uint32_t q = 0; q < oa.Length(); q++) {
-    std::string w = pre + ".outputs[" + std::to_string(q) + "]";
-    Napi::Value e = oa.Get(q);
-    if (!e.IsObject()) throw Napi::TypeError::New(env, w + " must be an object { kind, width }, got " + describe(env, e));
-    Napi::Object eo = e.As<Napi::Object>();
+  eachObject(env, outs.As<Napi::Array>(), pre + ".outputs", "{ kind, width }", [&](Napi::Object eo, const std::string& w) {
     std::string kind = str(env, eo.Get("kind"), w + ".kind");
     if (kind != "float" && kind != "index") throw Napi::RangeError::New(env, w + ".kind must be \"float\" or \"index\", got \"" + kind + "\"");
     k.outputs.push_back(OutInfo{kind == "index", count(env, eo.Get("width"), w + ".width", 1 << 30, 1)});
-  }
+  });
 }
 
 Napi::Value Load(const Napi::CallbackInfo& info) {
@@ -636,68 +570,37 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   Napi::Object opt = info[1].As<Napi::Object>();
 
   // Phase 1: every property read (which may run user getters) happens before any pointer is taken.
-  Napi::Value Mv = opt.Get("M"), Nv = opt.Get("N"), inV = opt.Get("inputs"), outV = opt.Get("outputs"), rv = opt.Get("ranges");
-  std::vector<Napi::Value> inVals(k->args.size(), env.Undefined());
-  if (inV.IsArray()) {
-    Napi::Array a = inV.As<Napi::Array>();
-    for (size_t i = 0; i < k->args.size(); i++)
-      if (uint32_t(k->args[i].index) < a.Length()) inVals[i] = a.Get(uint32_t(k->args[i].index));
-  }
-  std::vector<Napi::Value> outVals;
-  uint32_t outLen = 0;
-  if (outV.IsArray()) {
-    Napi::Array a = outV.As<Napi::Array>();
-    outLen = a.Length();
-    if (outLen == k->outputs.size())
-      for (uint32_t o = 0; o < outLen; o++) outVals.push_back(a.Get(o));
-  }
-  bool hasRanges = !rv.IsUndefined() && !rv.IsNull();
-  Napi::Value rSl = env.Undefined(), rRed = env.Undefined(), rTab = env.Undefined();
-  if (hasRanges && rv.IsObject()) {
-    Napi::Object ro = rv.As<Napi::Object>();
-    rSl = ro.Get("slices");
-    rRed = ro.Get("red");
-    rTab = ro.Get("table");
-  }
+  const RunArgs ro = readRunArgs(env, opt, k->args, k->outputs.size(), {"slices", "red", "table"});
+  Napi::Value rSl = ro.rangeVals[0], rRed = ro.rangeVals[1], rTab = ro.rangeVals[2];
 
   // Phase 2: validation (no JS runs from here on)
-  const double maxSize = 9007199254740991.0;
-  int64_t M = count(env, Mv, pre + "M", maxSize);
-  int64_t N = count(env, Nv, pre + "N", maxSize);
-  int64_t rows = k->tag == 0 ? M : N;
-  int64_t redLen = k->tag == 0 ? N : M;
+  const RunSize size = runSize(env, ro.M, ro.N, k->tag, pre);
+  const int64_t M = size.M, N = size.N, rows = size.rows, redLen = size.redLen;
   napi_typedarray_type ft = k->f64 ? napi_float64_array : napi_float32_array;
   const char* dtype = k->f64 ? "float64" : "float32";
-  if (!inV.IsArray()) throw Napi::TypeError::New(env, pre + "inputs must be an Array of typed arrays by variable index, got " + describe(env, inV));
+  if (!ro.inputs.IsArray()) throw Napi::TypeError::New(env, pre + "inputs must be an Array of typed arrays by variable index, got " + describe(env, ro.inputs));
   std::vector<Arr> inArrs;
   for (size_t i = 0; i < k->args.size(); i++) {
     const ArgInfo& a = k->args[i];
     std::string what = pre + "input " + std::to_string(a.index);
-    if (inVals[i].IsUndefined() || inVals[i].IsNull()) throw Napi::TypeError::New(env, what + " (dim " + std::to_string(a.dim) + ") is missing: the kernel reads it");
-    Arr arr = k->half ? typed(env, inVals[i], napi_uint16_array, what + " (the kernel stores float16: half bits)") : typed(env, inVals[i], ft, what + " (the kernel is " + dtype + ")");
-    int64_t r = a.cat == 0 ? M : a.cat == 1 ? N : 1;
-    size_t want = product(r, a.dim);
-    if (arr.length != want)
-      throw Napi::RangeError::New(env, what + " has " + std::to_string(arr.length) + " values, expected " + (a.cat == 0 ? "M" : a.cat == 1 ? "N" : "1") + " x dim = " +
-                                           std::to_string(r) + " x " + std::to_string(a.dim) + " = " + (want == SIZE_MAX ? std::string("too many") : std::to_string(want)));
+    if (ro.inVals[i].IsUndefined() || ro.inVals[i].IsNull()) throw Napi::TypeError::New(env, what + " (dim " + std::to_string(a.dim) + ") is missing: the kernel reads it");
+    Arr arr = k->half ? typed(env, ro.inVals[i], napi_uint16_array, what + " (the kernel stores float16: half bits)") : typed(env, ro.inVals[i], ft, what + " (the kernel is " + dtype + ")");
+    expectLength(env, arr, what, std::string(a.cat == 0 ? "M" : a.cat == 1 ? "N" : "1") + " x dim", a.cat == 0 ? M : a.cat == 1 ? N : 1, a.dim);
     inArrs.push_back(arr);
   }
-  if (!outV.IsArray()) throw Napi::TypeError::New(env, pre + "outputs must be an Array of typed arrays, got " + describe(env, outV));
-  if (outLen != k->outputs.size()) throw Napi::RangeError::New(env, pre + "outputs has " + std::to_string(outLen) + " arrays, the kernel writes " + std::to_string(k->outputs.size()));
+  if (!ro.outputs.IsArray()) throw Napi::TypeError::New(env, pre + "outputs must be an Array of typed arrays, got " + describe(env, ro.outputs));
+  if (ro.outLen != k->outputs.size()) throw Napi::RangeError::New(env, pre + "outputs has " + std::to_string(ro.outLen) + " arrays, the kernel writes " + std::to_string(k->outputs.size()));
   std::vector<Arr> outArrs;
   for (size_t o = 0; o < k->outputs.size(); o++) {
     const OutInfo& oi = k->outputs[o];
     std::string what = pre + "output " + std::to_string(o);
-    Arr arr = typed(env, outVals[o], oi.index ? napi_bigint64_array : ft, what);
-    size_t want = product(rows, oi.width);
-    if (arr.length != want)
-      throw Napi::RangeError::New(env, what + " has " + std::to_string(arr.length) + " values, expected rows x width = " + std::to_string(rows) + " x " + std::to_string(oi.width) +
-                                           " = " + (want == SIZE_MAX ? std::string("too many") : std::to_string(want)));
+    Arr arr = typed(env, ro.outVals[o], oi.index ? napi_bigint64_array : ft, what);
+    expectLength(env, arr, what, "rows x width", rows, oi.width);
     outArrs.push_back(arr);
   }
   Arr sl, red, tab;
-  if (hasRanges) {
-    if (!rv.IsObject()) throw Napi::TypeError::New(env, pre + "ranges must be an object { slices, red, table } of Int32Arrays, got " + describe(env, rv));
+  if (ro.hasRanges) {
+    if (!ro.ranges.IsObject()) throw Napi::TypeError::New(env, pre + "ranges must be an object { slices, red, table } of Int32Arrays, got " + describe(env, ro.ranges));
     sl = typed(env, rSl, napi_int32_array, pre + "ranges.slices");
     red = typed(env, rRed, napi_int32_array, pre + "ranges.red");
     tab = typed(env, rTab, napi_int32_array, pre + "ranges.table");
@@ -751,7 +654,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     std::memcpy(&args[args.size() - 2], &M, 8);
     std::memcpy(&args[args.size() - 1], &N, 8);
     void* structParam[] = {args.data()};
-    if (rows > 0 && !hasRanges) {
+    if (rows > 0 && !ro.hasRanges) {
       check(gDrv.cuLaunchKernel(k->dense, unsigned(grid), 1, 1, unsigned(k->blockRows), 1, 1, unsigned(k->sharedBytes), nullptr, structParam, nullptr), "cuLaunchKernel(dense)");
     } else if (rows > 0) {
       CUdeviceptr dSl = deviceBuffer(slot++, sl.bytes, allocated), dRed = deviceBuffer(slot++, red.bytes, allocated), dTab = deviceBuffer(slot++, tab.bytes, allocated);

@@ -430,6 +430,7 @@ async function runOn(
       g0,
       inf_bits: 0x7f800000,
       nan_bits: 0x7fc00000,
+      one_bits: 0x3f800000,
       n_blocks: nBlocks,
       r_out: off.out,
       r_slices: off.slices,

@@ -72,6 +72,7 @@ export function printWgsl(plan: KernelPlan, options: Partial<WgslCodeOptions> = 
 
 /** Helpers every shader gets: C round and pow, and comparisons as 0/1 (WGSL's built-ins differ). */
 const PRELUDE = `fn k_inf() -> f32 { return bitcast<f32>(P.inf_bits); }
+fn k_one() -> f32 { return bitcast<f32>(P.one_bits); }
 fn k_nan() -> f32 { return bitcast<f32>(P.nan_bits); }
 fn k_round(x: f32) -> f32 { let t = trunc(x); return select(t, t + sign(x), abs(x - t) >= 0.5); }
 fn k_rsqrt(x: f32) -> f32 { return select(inverseSqrt(x), 0.0, x == 0.0); }
@@ -189,7 +190,7 @@ class WgslPrinter {
     while (opts.tile && perRow > 0 && wg > 32 && wg * perRow * 4 > opts.maxWorkgroupStorage) wg = Math.max(32, wg >> 1);
     const tiled = opts.tile && perRow > 0 && wg * perRow * 4 <= opts.maxWorkgroupStorage;
 
-    const params = ['M', 'N', 'g0', 'inf_bits', 'nan_bits', 'n_blocks', 'r_out', 'r_slices', 'r_red', 'r_table', ...args.map((a) => `o${a.index}`)];
+    const params = ['M', 'N', 'g0', 'inf_bits', 'nan_bits', 'one_bits', 'n_blocks', 'r_out', 'r_slices', 'r_red', 'r_table', ...args.map((a) => `o${a.index}`)];
     while (params.length % 4) params.push(`pad${params.length}`);
     const bindings: WgslBinding[] = [
       { binding: 0, name: 'P', type: 'var<uniform> P: Params', doc: 'sizes and offsets (struct Params below), 4 bytes a field' },
@@ -259,7 +260,7 @@ class WgslPrinter {
       '// Bind group 0:',
       ...bindings.map((b) => `//   @binding(${b.binding}) ${b.type}: ${b.doc}`),
       '// Params (all u32): M, N = rows of the i- and j-variables; g0 = first workgroup of this dispatch;',
-      '//   inf_bits = 0x7f800000, nan_bits = 0x7fc00000; n_blocks = blocks in the block table (ranges);',
+      '//   inf_bits = 0x7f800000, nan_bits = 0x7fc00000, one_bits = 0x3f800000; n_blocks = blocks in the block table (ranges);',
       '//   r_out, r_slices, r_red, r_table = element offsets in rng of the ranges of the output rows (pairs),',
       '//   their slices, the reduction ranges (pairs) and the block table (triples cluster, first row, end row;',
       '//   cluster -1 = rows with no reduction); o<k> = element offset of variable k in inp.',
@@ -354,7 +355,9 @@ class WgslPrinter {
         if (scheme === 'kahan')
           return {
             decl: ks.map((k) => `var a${k}: f32 = 0.0; var c${k}: f32 = 0.0;`),
-            fold: ks.map((k) => `{ let y = ${f[k]} - c${k}; let t = a${k} + y; c${k} = (t - a${k}) - y; a${k} = t; }`),
+            // the product by P's 1.0 (opaque to the compiler) keeps drivers that reassociate floating-point
+            // arithmetic (Mesa's llvmpipe does) from simplifying the compensation (t - a) - y to zero
+            fold: ks.map((k) => `{ let y = ${f[k]} - c${k}; let t = (a${k} + y) * k_one(); c${k} = (t - a${k}) - y; a${k} = t; }`),
             finalize,
             ...plain,
           };

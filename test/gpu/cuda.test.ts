@@ -3,7 +3,7 @@ import '../../runtime/cuda/backend.js';
 import { compile, type RunOptions } from '../../src/api/compile.js';
 import { cudaCacheStats, cudaStatus } from '../../runtime/cuda/index.js';
 import { fromHalfBits, toHalfBits } from '../../runtime/half.js';
-import { CONFORMANCE_CASES } from '../helpers/conformance.js';
+import { CONFORMANCE_CASES, caseArgs, checkCase } from '../helpers/conformance.js';
 import { expectClose, normal, uniform } from '../helpers/data.js';
 
 /**
@@ -31,25 +31,8 @@ describe('cuda backend on a GPU (test/gpu)', function () {
         if (dtype === 'float32' && c.float64Only) continue;
         it(c.name, () => {
           const k = compile(c.source, { file: 'case.keo' });
-          const cast = (a: Float64Array) => (dtype === 'float32' ? Float32Array.from(a) : a);
-          const args = Object.fromEntries(Object.entries(c.args).map(([n, a]) => [n, { data: cast(a.data), shape: a.shape }]));
-          const r = k.run(args, { backend: 'cuda', ranges: c.ranges });
-          const golden = c.expected.values && c.expected.values.data.length < 20 && !(c.expected.values.data instanceof Float64Array);
-          const rtol = dtype === 'float32' ? (c.rtol32 ?? 1e-5) : golden ? 1e-5 : 1e-12;
-          const atol = dtype === 'float32' ? 1e-6 : golden ? 1e-6 : 1e-12;
-          for (const key of ['values', 'indices'] as const) {
-            const want = c.expected[key];
-            if (!want) continue;
-            const got = r[key];
-            expect(got, `${key} output`).to.not.equal(undefined);
-            expect(got!.shape).to.deep.equal(want.shape);
-            if (key === 'indices') expect(got!.data).to.be.instanceOf(BigInt64Array);
-            else expect(got!.data).to.be.instanceOf(dtype === 'float32' ? Float32Array : Float64Array);
-            expectClose(got!.data, want.data, key === 'indices' ? 0 : rtol, key === 'indices' ? 0 : atol, key);
-          }
-          const ref = k.run(args, { backend: 'ref', ranges: c.ranges });
-          const f32 = dtype === 'float32';
-          for (const o of ref.outputs) expectClose(r[o.name]!.data, Array.from(o.data as ArrayLike<number | bigint>, Number), f32 ? 1e-5 : 1e-12, f32 ? 1e-6 : 1e-12, `${o.name} vs ref`);
+          const args = caseArgs(c, dtype);
+          checkCase(c, dtype, k.run(args, { backend: 'cuda', ranges: c.ranges }), k.run(args, { backend: 'ref', ranges: c.ranges }));
         });
       }
     });

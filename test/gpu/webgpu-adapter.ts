@@ -11,7 +11,7 @@
 import { compile, webgpuStatus, WEBGPU_CONFIG } from '../../src/index.js';
 import { fromHalfBits, toHalfBits } from '../../runtime/half.js';
 import { CONFORMANCE_CASES } from '../helpers/conformance.js';
-import { expectClose } from '../helpers/data.js';
+import { expectClose, uniform } from '../helpers/data.js';
 
 const status = await webgpuStatus();
 if (!status.ok) {
@@ -42,5 +42,19 @@ for (const storage of f16 ? (['float32', 'float16'] as const) : (['float32'] as 
       runs++;
     }
   }
+// §7.3 case 38 (sum schemes on 200 000 float32 terms): drivers that reassociate floating-point
+// arithmetic must not undo the block sums or the Kahan compensation
+{
+  const M = 4, N = 200000;
+  const x = Float32Array.from(uniform(M, 1, 0, 1)), y = Float32Array.from(uniform(N, 2, 0, 1));
+  const k = compile('x = Vi(0, 1)\ny = Vj(1, 1)\nk = Sum_Reduction(x + y, 0)');
+  const exact = Array.from(x, (xi) => y.reduce((s, yj) => s + Math.fround(xi + yj), 0));
+  for (const [sumScheme, bound] of [['block', 1e-6], ['kahan', 1e-7]] as const) {
+    const r = await k.run({ x, y }, { backend: 'webgpu', sumScheme });
+    const err = Math.max(...exact.map((e, i) => Math.abs(Number(r.values!.data[i]) - e) / e));
+    if (!(err < bound)) failures.push(`§7.3 case 38, sumScheme ${sumScheme}: relative error ${err.toExponential(1)}, expected below ${bound}`);
+    runs++;
+  }
+}
 console.log(JSON.stringify({ adapter: status.adapter, features: status.features, runs, failures }));
 process.exit(0);

@@ -4,7 +4,9 @@
  * optional ranges, and the expected outputs (goldens measured on KeOps, or a dense loop in float64).
  * Every backend's test file runs this list.
  */
-import { normal, uniform } from './data.js';
+import { expect } from 'chai';
+import type { RunResult } from '../../src/api/compile.js';
+import { expectClose, normal, uniform } from './data.js';
 
 export interface ConformanceCase {
   /** "§7.3 case N: what" */
@@ -334,3 +336,34 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   ...rangesCases(),
   transpose(),
 ];
+
+/** The arguments of case `c` in `dtype` (float32: the float64 data rounded). */
+export function caseArgs(c: ConformanceCase, dtype: 'float64' | 'float32'): Record<string, { data: Float32Array | Float64Array; shape: number[] }> {
+  const cast = (a: Float64Array) => (dtype === 'float32' ? Float32Array.from(a) : a);
+  return Object.fromEntries(Object.entries(c.args).map(([n, a]) => [n, { data: cast(a.data), shape: a.shape }]));
+}
+
+/**
+ * Check one backend's result `r` of case `c` run in `dtype`: its outputs' shapes and array types, its
+ * values against the expected ones, and (when given) every output against `ref`, the reference
+ * evaluator's result on the same inputs.
+ */
+export function checkCase(c: ConformanceCase, dtype: 'float64' | 'float32', r: RunResult, ref?: RunResult): void {
+  // goldens are given to 5-6 significant digits; dense references are exact in float64
+  const golden = c.expected.values && c.expected.values.data.length < 20 && !(c.expected.values.data instanceof Float64Array);
+  const rtol = dtype === 'float32' ? (c.rtol32 ?? 1e-5) : golden ? 1e-5 : 1e-12;
+  const atol = dtype === 'float32' ? 1e-6 : golden ? 1e-6 : 1e-12;
+  for (const key of ['values', 'indices'] as const) {
+    const want = c.expected[key];
+    if (!want) continue;
+    const got = r[key];
+    expect(got, `${key} output`).to.not.equal(undefined);
+    expect(got!.shape).to.deep.equal(want.shape);
+    if (key === 'indices') expect(got!.data).to.be.instanceOf(BigInt64Array);
+    else expect(got!.data).to.be.instanceOf(dtype === 'float32' ? Float32Array : Float64Array);
+    expectClose(got!.data, want.data, key === 'indices' ? 0 : rtol, key === 'indices' ? 0 : atol, key);
+  }
+  if (!ref) return;
+  const f32 = dtype === 'float32';
+  for (const o of ref.outputs) expectClose(r[o.name]!.data, Array.from(o.data as ArrayLike<number | bigint>, Number), f32 ? 1e-5 : 1e-12, f32 ? 1e-6 : 1e-12, `${o.name} vs ref`);
+}
