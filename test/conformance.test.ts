@@ -21,7 +21,7 @@ describe(`conformance (§7.3) on the ${backend} backend`, function () {
       return;
     }
   }
-  if (backend === 'webgpu') webgpuOrSkip({ tiles: 'on' }); // the workgroup-tile code path of GPUs, also on SwiftShader
+  if (backend === 'webgpu') webgpuOrSkip({ rangesScheme: 'blocks' }); // the GPU code path (KeOps's), also on CPU adapters
   // WGSL has no float64
   for (const dtype of backend === 'webgpu' ? (['float32'] as const) : (['float64', 'float32'] as const)) {
     describe(dtype, () => {

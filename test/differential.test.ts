@@ -133,7 +133,7 @@ describe('webgpu backend vs the reference evaluator (differential, random formul
         const c = { ...c0, f32: true };
         // both code paths: workgroup tiles (GPUs) and direct loads (CPU adapters); ranges by blocks or rows
         WEBGPU_CONFIG.tiles = c.seed % 2 ? 'on' : 'off';
-        WEBGPU_CONFIG.rangesScheme = c.seed % 3 === 0 ? 'rows' : 'auto';
+        WEBGPU_CONFIG.rangesScheme = (['rows', 'blocks', 'auto'] as const)[c.seed % 3]!;
         const { text, k, args, rg } = makeCase(c);
         const ref = k.run(args, { backend: 'ref', ranges: rg });
         // WGSL evaluates in f32 with its own exp/log: as the cpu backend's float32

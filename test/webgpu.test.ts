@@ -73,7 +73,7 @@ describe('WebGPU runtime helpers', () => {
 
 describe('webgpu backend', function () {
   this.timeout(120_000);
-  webgpuOrSkip({ tiles: 'on' });
+  webgpuOrSkip();
 
   it('gives the same values with and without workgroup tiles', async () => {
     const k = compile(GAUSS);

@@ -43,13 +43,14 @@ export type GpuProvider = () => Promise<{ gpu?: GPU; reason?: string; source: st
 export const WEBGPU_CONFIG = {
   maxWorkgroupsPerDispatch: 1 << 16,
   /** Block-sparse scheme: `blocks` (one workgroup per block of rows of one cluster, sharing tiles of the
-   * reduction side: best for large clusters), `rows` (one invocation per row, whatever its cluster: no
-   * idle invocations when clusters are small), `auto` (blocks unless they would leave most invocations
-   * idle: more than twice the workgroups of a dense launch). */
+   * reduction side: KeOps's, best on GPUs with large clusters), `rows` (one invocation per row, whatever
+   * its cluster: no idle invocations and no barriers), `auto` (rows on CPU adapters such as SwiftShader,
+   * where barriers are costly; on GPUs blocks, unless they would leave most invocations idle: more than
+   * twice the workgroups of a dense launch). */
   rangesScheme: 'auto' as 'auto' | 'blocks' | 'rows',
-  /** Workgroup-memory tiles: `auto` uses them on GPUs and not on CPU adapters (SwiftShader), where a
-   * barrier costs more than the loads it saves. */
-  tiles: 'auto' as 'auto' | 'on' | 'off',
+  /** Workgroup-memory tiles of the reduction side (KeOps's scheme, faster on GPUs and on SwiftShader);
+   * `off` reads it from the storage buffer in every invocation (quicker pipeline creation on SwiftShader). */
+  tiles: 'on' as 'on' | 'off',
 };
 
 const browserProvider: GpuProvider = async () => {
@@ -231,7 +232,7 @@ function shaderFor(ctx: Ctx, plan: KernelPlan, opts: { sumScheme: JsCodeOptions[
         storage: opts.storage,
         workgroupSize: Math.min(256, ctx.limits.maxComputeInvocationsPerWorkgroup!, ctx.limits.maxComputeWorkgroupSizeX!),
         maxWorkgroupStorage: ctx.limits.maxComputeWorkgroupStorageSize!,
-        tile: WEBGPU_CONFIG.tiles === 'on' || (WEBGPU_CONFIG.tiles === 'auto' && !ctx.cpuAdapter),
+        tile: WEBGPU_CONFIG.tiles !== 'off',
       })),
     );
   return sh;
@@ -346,7 +347,8 @@ async function runOn(
   let entry: Entry = 'dense';
   if (inp.ranges) {
     const scheme = WEBGPU_CONFIG.rangesScheme;
-    if (scheme !== 'rows' && shader.tiled) table = blockTable(inp.ranges, plan.tag, rows, wg);
+    const blocks = scheme === 'blocks' || (scheme === 'auto' && !ctx.cpuAdapter);
+    if (blocks && shader.tiled) table = blockTable(inp.ranges, plan.tag, rows, wg);
     entry = table && (scheme === 'blocks' || table.length / 3 <= 2 * denseGroups) ? 'ranges' : 'ranges_rows';
   }
   const pipeline = await pipelineFor(ctx, plan, shader, entry);

@@ -18,8 +18,7 @@ export interface WgslCodeOptions {
    * accumulators stay f32. */
   storage: 'float32' | 'float16';
   /** Stage the reduction side through workgroup memory (KeOps's scheme; the default). `false` reads it
-   * from the storage buffer in every invocation: faster on CPU adapters such as SwiftShader, where a
-   * workgroup barrier costs a switch of every invocation. */
+   * from the storage buffer in every invocation (no barriers; SwiftShader creates such pipelines faster). */
   tile: boolean;
 }
 
