@@ -306,3 +306,23 @@ describe('LazyTensor reductions on webgpu', function () {
     close(await Kg.sum(1, gpu), K.sum(1, cpu), 'default backend webgpu');
   });
 });
+
+describe('gradients of reductions on webgpu', function () {
+  this.timeout(120_000);
+  webgpuOrSkip();
+  it('kernel.grad(...).run with { backend: "webgpu" } returns a Promise of the js result (i, j and parameter variables, LogSumExp)', async () => {
+    const M = 40, N = 60;
+    const k = compile('x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\ns = Pm(3, 1)\ng = Sum_Reduction(Exp(-SqDist(x, y) * s) * b, 0)');
+    const lse = compile('x = Vi(0, 3)\ny = Vj(1, 3)\nl = LogSumExp_Reduction(-SqDist(x, y), 0)');
+    const args = { x: f32(M * 3, 61), y: f32(N * 3, 62), b: f32(N, 63), s: Float32Array.from([0.7]), e: f32(M, 64) };
+    for (const [kern, wrt] of [[k, 'x'], [k, 'y'], [k, 's'], [lse, 'x'], [lse, 'y']] as const) {
+      const gk = kern.grad(wrt);
+      const a = Object.fromEntries(gk.args.map((v) => [v.name, args[v.name as keyof typeof args]]));
+      const p = gk.run(a, { backend: 'webgpu' });
+      expect(p).to.be.instanceOf(Promise);
+      const got = await p;
+      const want = gk.run(a, { backend: 'js' });
+      expectClose(got.values!.data, Array.from(want.values!.data as Float32Array), 2e-4, 2e-5, `grad ${kern.name} wrt ${wrt}`);
+    }
+  });
+});

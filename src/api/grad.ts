@@ -6,6 +6,7 @@ import type { Cat, Node } from '../ir/types.js';
 import { optimize } from '../passes/pipeline.js';
 import type { ArgsInput, ArrayInput } from './inputs.js';
 import type { CompiledKernel, RunOptions, RunResult } from './compile.js';
+import { andThen, type MaybePromise } from './maybe.js';
 
 /** The reductions whose gradient keopsc derives (as KeOps: Min/Max-type reductions have none). */
 const DIFFERENTIABLE = new Set(['Sum', 'LogSumExp', 'SumSoftMaxWeight']);
@@ -50,22 +51,31 @@ export class GradientKernel {
    * `args` order). Returns the gradient with the shape of the variable: (rows, dim), or (dim,) for a
    * parameter.
    */
-  run(args: ArgsInput, options: RunOptions = {}): RunResult {
+  run(args: ArgsInput, options: RunOptions & { backend: 'webgpu' }): Promise<RunResult>;
+  run(args: ArgsInput, options?: RunOptions): RunResult;
+  run(args: ArgsInput, options: RunOptions = {}): MaybePromise<RunResult> {
     const named: Record<string, ArrayInput> = Array.isArray(args) ? Object.fromEntries(this.args.map((a, k) => [a.name, (args as ArrayInput[])[k]!])) : { ...(args as Record<string, ArrayInput>) };
     if (Array.isArray(args) && args.length !== this.args.length) throw new InputError(`the gradient kernel takes ${this.args.length} arrays (${this.args.map((a) => a.name).join(', ')}), got ${args.length}`);
     const fwdArgs = Object.fromEntries(this.forward.args.map((a) => [a.name, named[a.name]!]).filter(([, v]) => v !== undefined));
     const runOpts = { ...options, out: undefined };
-    if (this.saved.lseName) {
-      const lse = (this.saved.lse ?? this.forward).runSync(fwdArgs, runOpts, 'a gradient kernel').values!;
-      named[this.saved.lseName] = { data: lse.data as Float32Array | Float64Array, shape: lse.shape };
-    }
-    if (this.saved.outName) {
-      const o = this.forward.runSync(fwdArgs, runOpts, 'a gradient kernel').values!;
-      named[this.saved.outName] = { data: o.data as Float32Array | Float64Array, shape: o.shape };
-    }
-    const r = this.kernel.runSync(named, this.wrt.cat === 2 ? runOpts : options, 'a gradient kernel');
+    // every kernel of the chain runs on the same backend; webgpu makes the whole chain asynchronous
+    const exec = (k: CompiledKernel, a: ArgsInput, o: RunOptions): MaybePromise<RunResult> =>
+      o.backend === 'webgpu' ? k.run(a, o as RunOptions & { backend: 'webgpu' }) : k.runSync(a, o, 'a gradient kernel');
+    const save = (name: string | undefined, k: CompiledKernel | undefined): MaybePromise<void> =>
+      name === undefined
+        ? undefined
+        : andThen(exec(k ?? this.forward, fwdArgs, runOpts), (res) => {
+            named[name] = { data: res.values!.data as Float32Array | Float64Array, shape: res.values!.shape };
+          });
+    const gradient = () => exec(this.kernel, named, this.wrt.cat === 2 ? runOpts : options);
+    return andThen(save(this.saved.lseName, this.saved.lse), () =>
+      andThen(save(this.saved.outName, this.forward), () => andThen(gradient(), (r) => this.finish(r, options))),
+    );
+  }
+
+  /** A parameter's gradient is the per-row gradients summed; the others are the reduction's output. */
+  private finish(r: RunResult, options: RunOptions): RunResult {
     if (this.wrt.cat !== 2) return r;
-    // a parameter: sum the per-row gradients
     const v = r.values!;
     const dim = this.wrt.dim;
     const sum = v.data instanceof Float32Array ? new Float32Array(dim) : new Float64Array(dim);

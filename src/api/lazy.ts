@@ -18,6 +18,7 @@ import { InputError } from '../diagnostics/index.js';
 import { frontend } from '../passes/pipeline.js';
 import { floatText } from '../ir/print.js';
 import { swapAxes, toRanges, type RangesInput } from '../../runtime/ranges/index.js';
+import { andThen, type MaybePromise } from './maybe.js';
 import { aliasesToDeclarations, compile, type Backend, type CompiledKernel, type KernelOutput, type RunOptions, type RunResult } from './compile.js';
 import type { FloatDtype } from './inputs.js';
 import { axisToTag, reductionString, type PassThroughRunOptions } from './genred.js';
@@ -37,9 +38,7 @@ export type LazyRunOptions = PassThroughRunOptions;
 export type WebGpuLazyOptions = LazyRunOptions & { backend: 'webgpu' };
 
 /** Apply f to a run's result, now or when its Promise resolves (the webgpu backend). */
-function after<T>(r: RunResult | Promise<RunResult>, f: (r: RunResult) => T): T | Promise<T> {
-  return r instanceof Promise ? r.then(f) : f(r);
-}
+const after = <T>(r: MaybePromise<RunResult>, f: (r: RunResult) => T): MaybePromise<T> => andThen(r, f);
 
 /** The (values, indices) pair of a two-output reduction. */
 function pair(r: RunResult): ValuesAndIndices {
