@@ -1,18 +1,17 @@
 import { strict as assert } from 'node:assert';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { compile, compileModule } from '../src/api/compile.js';
 import { main } from '../src/cli/main.js';
 import { cudaBlockTable, cudaLayout, printCuda } from '../src/targets/cuda.js';
-import { CONFORMANCE_CASES } from './helpers/conformance.js';
+import { deviceOnly, goldenModules } from './helpers/golden.js';
 
 const run = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(HERE, '..');
 const SNAP = join(HERE, 'snapshots', 'cuda.snap.txt');
 const DECLS = 'x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 2)\nc = Vi(3, 2)\np = Pm(4, 2)\n';
 
@@ -69,31 +68,6 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
   const err: string[] = [];
   const code = await main(['node', 'keopsc', ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
   return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
-/**
- * The golden modules: every valid `.keo` file of the repository (test/fixtures, examples; the must-fail
- * files are invalid by design) and the `.keo` source of every conformance case (test/helpers/conformance.ts).
- */
-function goldenModules(): { where: string; text: string }[] {
-  const files: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir)) {
-      const p = join(dir, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (e.endsWith('.keo')) files.push(p);
-    }
-  };
-  for (const d of ['test/fixtures', 'examples']) if (existsSync(join(ROOT, d))) walk(join(ROOT, d));
-  return [
-    ...files.map((f) => ({ where: relative(ROOT, f), text: readFileSync(f, 'utf8') })),
-    ...CONFORMANCE_CASES.map((c) => ({ where: c.name, text: c.source })),
-  ];
-}
-
-/** The source without its `#ifndef __CUDACC_RTC__` blocks: the part NVRTC compiles. */
-function deviceOnly(source: string): string {
-  return source.replace(/^#ifndef __CUDACC_RTC__\n[\s\S]*?^#endif.*$/gm, '');
 }
 
 /** Random output ranges (some overlapping, some empty) with a row count and a block size. */
