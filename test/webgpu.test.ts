@@ -276,6 +276,9 @@ describe('keopsc run --backend webgpu', function () {
       const code2 = await main(['node', 'keopsc', 'run', p('g.keo'), '-a', `x=${p('x.npy')}`, '-a', `y=${p('y.npy')}`, '-a', `b=${p('b64.npy')}`, '-b', 'webgpu'], io);
       expect(code2).to.equal(1);
       expect(err.join('\n')).to.match(/arguments mix dtypes/);
+      const code3 = await main(['node', 'keopsc', 'run', p('g.keo'), '-a', `x=${p('x.npy')}`, '-a', `y=${p('y.npy')}`, '-a', `b=${p('b.npy')}`, '-b', 'js', '--storage', 'float16'], io);
+      expect(code3).to.equal(1);
+      expect(err.join('\n')).to.match(/storage 'float16' is for the webgpu and cuda backends/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -156,6 +156,7 @@ interface RunCliOptions {
   sumScheme: string;
   dtypeAcc: string;
   threads?: string;
+  storage?: string;
 }
 
 async function run(file: string, opts: RunCliOptions, out: (s: string) => void): Promise<number> {
@@ -185,7 +186,8 @@ async function run(file: string, opts: RunCliOptions, out: (s: string) => void):
   }
   const threads = opts.threads === undefined ? undefined : Number(opts.threads);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new InputError(`--threads must be a positive integer, got '${opts.threads}'`);
-  const result = await kernel.run(args, { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads });
+  const storage = opts.storage as 'float32' | 'float16' | undefined;
+  const result = await kernel.run(args, { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads, ...(storage ? { storage } : {}) });
   writeResult(result, opts.output, out);
   return 0;
 }
@@ -287,6 +289,7 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .addOption(new Option('--sum-scheme <scheme>', 'summation scheme of Sum reductions').choices([...SUM_SCHEMES]).default('auto'))
     .addOption(new Option('--dtype-acc <dtype>', 'accumulator type of Sum-type reductions').choices(['auto', 'float32', 'float64']).default('auto'))
     .option('-j, --threads <n>', 'threads for large problems (default: all cores)')
+    .addOption(new Option('--storage <storage>', 'webgpu, cuda: float16 stores the float32 inputs as halves on the GPU').choices(['float32', 'float16']))
     .action(async (file: string, opts: RunCliOptions) => {
       code = await run(file, opts, out);
     });
