@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { compile, type CompiledKernel } from '../src/index.js';
 import { CPP_FAST_FLAGS, printCpp, type CppCodeOptions } from '../src/targets/cpp.js';
 import { expectClose, rng } from './helpers/data.js';
+import { matchSnapshot } from './helpers/snapshot.js';
 
 /**
  * The C++ target against the reference evaluator: every reduction (both tags, vector f, KMin with K
@@ -267,6 +268,16 @@ describe('C++ target (printCpp): the printed source', () => {
     expect(src).to.include('extern "C" __attribute__((visibility("default"))) int keopsc_run(const keopsc_call* call)');
     expect(src).to.include('extern "C" __attribute__((visibility("default"))) const char* keopsc_info(void)');
     for (const h of src.match(/#include <[^>]+>/g)!) expect(['<algorithm>', '<cmath>', '<cstdint>', '<cstring>', '<limits>']).to.include(h.slice(9));
+  });
+
+  it('matches the snapshots of the C++ and JS kernels of a Gaussian Sum and a Min_ArgMin (KEOPSC_BLESS=1 re-blesses)', () => {
+    const cases = [
+      ['gauss', 'Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)'],
+      ['minargmin', 'Min_ArgMin_Reduction(SqDist(x, y), 1)'],
+    ] as const;
+    const kernels = cases.map(([n, t]) => [n, t, compile(`${DECLS}${n} = ${t}`)] as const);
+    matchSnapshot('cpp.snap.txt', kernels.map(([n, t, k]) => `==== ${n} (float32, fastMath): ${t}\n${printCpp(k.plan, { dtype: 'float32', sumScheme: 'block', accDtype: 'float32', fastMath: true })}`).join('\n'));
+    matchSnapshot('js.snap.txt', kernels.map(([n, t, k]) => `==== ${n} (float64): ${t}\n${k.jsSource({ dtype: 'float64' })}`).join('\n'));
   });
 });
 

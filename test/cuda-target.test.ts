@@ -1,18 +1,16 @@
 import { strict as assert } from 'node:assert';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { compile, compileModule } from '../src/api/compile.js';
 import { main } from '../src/cli/main.js';
 import { cudaBlockTable, cudaLayout, printCuda } from '../src/targets/cuda.js';
 import { deviceOnly, goldenModules } from './helpers/golden.js';
+import { matchSnapshot } from './helpers/snapshot.js';
 
 const run = promisify(execFile);
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SNAP = join(HERE, 'snapshots', 'cuda.snap.txt');
 const DECLS = 'x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 2)\nc = Vi(3, 2)\np = Pm(4, 2)\n';
 
 const KERNELS: [string, string][] = [
@@ -338,11 +336,6 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
       // float16 storage: a parameter, an i-variable and a tiled j-variable, block-sparse too
       `==== gauss_half (float32, float16 storage): Sum_Reduction(Exp(-SqDist(x, y) * Elem(p, 0)) * b, 0)\n${emit('gauss_half', 'Sum_Reduction(Exp(-SqDist(x, y) * Elem(p, 0)) * b, 0)', 'float32', 'float16').source}`,
     ].join('\n');
-    if (process.env.KEOPSC_BLESS === '1' || !existsSync(SNAP)) {
-      if (process.env.KEOPSC_BLESS !== '1') throw new Error(`no snapshot at ${SNAP}: run with KEOPSC_BLESS=1`);
-      writeFileSync(SNAP, text);
-      return;
-    }
-    assert.equal(text, readFileSync(SNAP, 'utf8'));
+    matchSnapshot('cuda.snap.txt', text);
   });
 });

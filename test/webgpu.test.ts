@@ -3,6 +3,7 @@ import { compile, printWgsl, releaseWebGpu, setGpuProvider, WEBGPU_CONFIG, webgp
 import { blockTable, toHalfBits, webgpuStats } from '../runtime/webgpu/index.js';
 import { nodeProvider } from '../runtime/webgpu/node.js';
 import { webgpuOrSkip } from './helpers/webgpu.js';
+import { matchSnapshot } from './helpers/snapshot.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,16 @@ describe('WGSL target (src/targets/wgsl.ts)', () => {
     expect(h.code).to.match(/^enable f16;$/m);
     expect(h.code).to.include('var<storage, read> inp: array<f16>');
     expect(h.elementBytes).to.equal(2);
+  });
+
+  it('matches the snapshot of a Gaussian Sum, an ArgKMin (tag 1) and a weighted LogSumExp (KEOPSC_BLESS=1 re-blesses)', () => {
+    const D = 'x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\np = Pm(3, 1)\n';
+    const cases = [
+      ['gauss', 'Sum_Reduction(Exp(-SqDist(x, y) * p) * b, 0)'],
+      ['argkmin', 'ArgKMin_Reduction(SqDist(x, y), 3, 1)'],
+      ['lsew', 'LogSumExpWeight_Reduction(-SqDist(x, y), 0, Exp(b))'],
+    ] as const;
+    matchSnapshot('wgsl.snap.txt', cases.map(([n, t]) => `==== ${n}: ${t}\n${printWgsl(compile(`${D}${n} = ${t}`).plan).code}`).join('\n'));
   });
 });
 
