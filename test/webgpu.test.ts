@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { compile, printWgsl, releaseWebGpu, setGpuProvider, WEBGPU_CONFIG, webgpuStatus, InputError, Vi, Vj } from '../src/index.js';
+import { compile, Genred, printWgsl, releaseWebGpu, setGpuProvider, WEBGPU_CONFIG, webgpuStatus, InputError, Vi, Vj } from '../src/index.js';
 import { blockTable, toHalfBits, webgpuStats } from '../runtime/webgpu/index.js';
 import { nodeProvider } from '../runtime/webgpu/node.js';
 import { webgpuOrSkip } from './helpers/webgpu.js';
@@ -338,5 +338,23 @@ describe('gradients of reductions on webgpu', function () {
       const want = gk.run(a, { backend: 'js' });
       expectClose(got.values!.data, Array.from(want.values!.data as Float32Array), 2e-4, 2e-5, `grad ${kern.name} wrt ${wrt}`);
     }
+  });
+});
+
+describe('Genred on webgpu', function () {
+  this.timeout(120_000);
+  webgpuOrSkip();
+  it('g.runAsync(..., { backend: "webgpu" }) gives the js result; the synchronous call says to use runAsync', async () => {
+    const g = Genred('Exp(-SqDist(x, y)) * b', ['x = Vi(3)', 'y = Vj(3)', 'b = Vj(1)'], { reduction: 'Sum', axis: 1 });
+    const x = f32(20 * 3, 71), y = f32(30 * 3, 72), b = f32(30, 73);
+    const got = (await g.runAsync(x, y, b, { backend: 'webgpu' })) as { data: Float32Array };
+    const want = g(x, y, b, { backend: 'js' }) as { data: Float32Array };
+    expectClose(got.data, Array.from(want.data), 1e-5, 1e-6, 'Genred webgpu');
+    const m = Genred('SqDist(x, y)', ['x = Vi(3)', 'y = Vj(3)'], { reduction: 'Min_ArgMin', axis: 1 });
+    const [v, i] = (await m.runAsync(x, y, { backend: 'webgpu' })) as [{ data: Float32Array }, { data: BigInt64Array }];
+    const [v2, i2] = m(x, y) as [{ data: Float32Array }, { data: BigInt64Array }];
+    expectClose(v.data, Array.from(v2.data), 1e-5, 1e-6, 'min');
+    expect(Array.from(i.data)).to.deep.equal(Array.from(i2.data));
+    expect(() => g(x, y, b, { backend: 'webgpu' })).to.throw(InputError, /use g\.runAsync/);
   });
 });

@@ -9,7 +9,7 @@
  * ```
  */
 import { InputError } from '../diagnostics/index.js';
-import { compile, type CompiledKernel, type KernelOutput, type RunOptions } from './compile.js';
+import { compile, type CompiledKernel, type KernelOutput, type RunOptions, type RunResult } from './compile.js';
 import type { ArrayInput } from './inputs.js';
 import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
 
@@ -62,6 +62,8 @@ export type GenredCallArg = ArrayInput | PassThroughRunOptions;
 export interface GenredFunction<R extends string = string> {
   /** Run on the arrays (positional, in alias/index order), optionally followed by run options. */
   (...args: GenredCallArg[]): GenredResult<R>;
+  /** The same call on any backend, as a Promise: what `backend: 'webgpu'` needs (the call refuses it). */
+  runAsync(...args: GenredCallArg[]): Promise<GenredResult<R>>;
   /** The compiled kernel (made once, at construction). */
   readonly kernel: CompiledKernel;
   /** The reduction string that was compiled, e.g. `Sum_Reduction(Exp(-SqDist(x,y))*b, 0)`. */
@@ -158,7 +160,8 @@ export function Genred<R extends string = 'Sum'>(formula: string, aliases: reado
   const kernel = compile(red.text, aliases);
   const nargs = Math.max(aliases.length, ...kernel.args.map((a) => a.index + 1));
   const twoOutputs = red.name.includes('_Arg');
-  const call = (...args: GenredCallArg[]): GenredResult<R> => {
+  /** Split off the run options and check the arrays (shared by the call and runAsync). */
+  const prepare = (args: GenredCallArg[]): { byName: Record<string, ArrayInput>; runOptions: PassThroughRunOptions } => {
     let runOptions: PassThroughRunOptions = defaults;
     if (args.length > 0 && !isArrayInput(args[args.length - 1])) {
       const last = args[args.length - 1];
@@ -176,11 +179,19 @@ export function Genred<R extends string = 'Sum'>(formula: string, aliases: reado
       if (!isArrayInput(a)) throw new InputError(`Genred: argument ${k} must be a Float32Array or Float64Array (or { data, shape })`);
     });
     for (const a of kernel.args) byName[a.name] = args[a.index] as ArrayInput;
-    const res = kernel.runSync(byName, runOptions, 'Genred');
-    if (twoOutputs) return [res.values!, res.indices!] as GenredResult<R>;
-    return res.outputs[0]! as GenredResult<R>;
+    return { byName, runOptions };
+  };
+  const result = (res: RunResult): GenredResult<R> => (twoOutputs ? [res.values!, res.indices!] : res.outputs[0]!) as GenredResult<R>;
+  const call = (...args: GenredCallArg[]): GenredResult<R> => {
+    const { byName, runOptions } = prepare(args);
+    return result(kernel.runSync(byName, runOptions, 'a Genred call (use g.runAsync(...) for webgpu)'));
+  };
+  const runAsync = async (...args: GenredCallArg[]): Promise<GenredResult<R>> => {
+    const { byName, runOptions } = prepare(args);
+    return result(await kernel.runAsync(byName, runOptions));
   };
   return Object.assign(call, {
+    runAsync,
     kernel,
     source: red.text,
     aliases: [...aliases],
