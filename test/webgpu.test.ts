@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { compile, Genred, printWgsl, releaseWebGpu, setGpuProvider, WEBGPU_CONFIG, webgpuStatus, InputError, Vi, Vj } from '../src/index.js';
+import { compile, Genred, KernelSolve, printWgsl, releaseWebGpu, setGpuProvider, WEBGPU_CONFIG, webgpuStatus, InputError, Vi, Vj } from '../src/index.js';
 import { blockTable, toHalfBits, webgpuStats } from '../runtime/webgpu/index.js';
 import { nodeProvider } from '../runtime/webgpu/node.js';
 import { webgpuOrSkip } from './helpers/webgpu.js';
@@ -356,5 +356,29 @@ describe('Genred on webgpu', function () {
     expectClose(v.data, Array.from(v2.data), 1e-5, 1e-6, 'min');
     expect(Array.from(i.data)).to.deep.equal(Array.from(i2.data));
     expect(() => g(x, y, b, { backend: 'webgpu' })).to.throw(InputError, /use g\.runAsync/);
+  });
+});
+
+describe('KernelSolve on webgpu', function () {
+  this.timeout(120_000);
+  webgpuOrSkip();
+  it('solves (alpha I + K) a = b by conjugate gradient with K·v on the GPU, as on js', async () => {
+    const N = 120;
+    const x = f32(N * 2, 81), b = f32(N, 82);
+    const k = compile('x = Vi(0, 2)\ny = Vj(1, 2)\nv = Vj(2, 1)\nk = Sum_Reduction(Exp(-SqDist(x, y) * 4) * v, 0)');
+    const opts = { alpha: 0.5, eps: 1e-5 };
+    const p = k.solve('v', { x, y: x }, b, { ...opts, backend: 'webgpu' });
+    expect(p).to.be.instanceOf(Promise);
+    const gpu = await p;
+    const js = k.solve('v', { x, y: x }, b, { ...opts, backend: 'js' });
+    expectClose(gpu.data, Array.from(js.data), 2e-3, 2e-4, 'solution');
+    // the residual of the GPU solution, checked on js
+    const Ka = k.run({ x, y: x, v: { data: Float32Array.from(gpu.data), shape: [N, 1] } }, { backend: 'js' }).values!.data as Float32Array;
+    let r2 = 0;
+    for (let i = 0; i < N; i++) r2 += (Ka[i]! + opts.alpha * gpu.data[i]! - b[i]!) ** 2;
+    expect(r2).to.be.below(N * 1e-7);
+    const KS = KernelSolve('Exp(-SqDist(x, y) * 4) * v', ['x = Vi(2)', 'y = Vj(2)', 'v = Vj(1)'], 'v', { axis: 1, alpha: 0.5, eps: 1e-5 });
+    const viaPykeops = await KS([x, x], b, { backend: 'webgpu' });
+    expectClose(viaPykeops.data, Array.from(gpu.data), 1e-4, 1e-5, 'KernelSolve');
   });
 });

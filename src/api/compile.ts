@@ -214,7 +214,9 @@ export class CompiledKernel {
    * Solve (alpha·Id + K) a = b by conjugate gradient, where K·v is this Sum reduction with argument
    * `varName` replaced by v; `args` are the other arguments (KeOps's KernelSolve).
    */
-  solve(varName: string, args: Readonly<Record<string, ArrayInput>>, b: ArrayInput, options?: SolveOptions): SolveResult {
+  solve(varName: string, args: Readonly<Record<string, ArrayInput>>, b: ArrayInput, options: SolveOptions & { backend: 'webgpu' }): Promise<SolveResult>;
+  solve(varName: string, args: Readonly<Record<string, ArrayInput>>, b: ArrayInput, options?: SolveOptions): SolveResult;
+  solve(varName: string, args: Readonly<Record<string, ArrayInput>>, b: ArrayInput, options?: SolveOptions): SolveResult | Promise<SolveResult> {
     return kernelSolve(this, varName, args, b, options);
   }
 

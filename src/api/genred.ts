@@ -218,14 +218,22 @@ export interface KernelSolveOptions extends SolveOptions {
  * const { data } = solve([x, x], b, { alpha: 0.1 });
  * ```
  */
-export function KernelSolve(formula: string, aliases: readonly string[], varinvalias: string, options: KernelSolveOptions = {}): (args: readonly ArrayInput[], b: ArrayInput, callOptions?: SolveOptions) => SolveResult {
+/** What {@link KernelSolve} returns: `solve(arrays, b, options?)`; a Promise with `{ backend: 'webgpu' }`. */
+export interface KernelSolveFunction {
+  (args: readonly ArrayInput[], b: ArrayInput, callOptions: SolveOptions & { backend: 'webgpu' }): Promise<SolveResult>;
+  (args: readonly ArrayInput[], b: ArrayInput, callOptions?: SolveOptions): SolveResult;
+}
+
+export function KernelSolve(formula: string, aliases: readonly string[], varinvalias: string, options: KernelSolveOptions = {}): KernelSolveFunction {
   const { axis = 1, ...defaults } = options;
   const tag = axisToTag(axis);
   const kernel = compile(`Sum_Reduction(${formula}, ${tag})`, aliases);
   if (!kernel.args.some((a) => a.name === varinvalias)) throw new InputError(`KernelSolve: '${varinvalias}' is not one of the aliases (${kernel.args.map((a) => a.name).join(', ')})`);
   const others = kernel.args.filter((a) => a.name !== varinvalias);
-  return (args, b, callOptions = {}) => {
+  return ((args: readonly ArrayInput[], b: ArrayInput, callOptions: SolveOptions = {}) => {
     if (args.length !== others.length) throw new InputError(`KernelSolve: expected ${others.length} arrays (${others.map((a) => a.name).join(', ')}), got ${args.length}`);
-    return kernelSolve(kernel, varinvalias, Object.fromEntries(others.map((a, k) => [a.name, args[k]!])), b, { ...defaults, ...callOptions });
-  };
+    const opts = { ...defaults, ...callOptions };
+    if (opts.backend === 'webgpu' && callOptions.backend !== 'webgpu') throw new InputError(`KernelSolve: the default backend 'webgpu' is asynchronous: pass { backend: 'webgpu' } in the call to get a Promise`);
+    return kernelSolve(kernel, varinvalias, Object.fromEntries(others.map((a, k) => [a.name, args[k]!])), b, opts);
+  }) as KernelSolveFunction;
 }

@@ -651,7 +651,9 @@ export class LazyTensor {
    * Solve (alpha·Id + K) a = b by conjugate gradient (KeOps's KernelSolve), where K is this scalar
    * LazyTensor K_ij and K·a = Σ_j K_ij a_j; b has N rows (or (N, E)), and so has the solution.
    */
-  solve(b: LazyArrayInput, options: SolveOptions = {}): SolveResult {
+  solve(b: LazyArrayInput, options: SolveOptions & { backend: 'webgpu' }): Promise<SolveResult>;
+  solve(b: LazyArrayInput, options?: SolveOptions): SolveResult;
+  solve(b: LazyArrayInput, options: SolveOptions = {}): SolveResult | Promise<SolveResult> {
     const bData = isTypedArray(b) ? b : b.data;
     const E = isTypedArray(b) ? 1 : b.shape.length === 2 ? b.shape[1]! : 1;
     const rows = bData.length / E;
@@ -671,6 +673,7 @@ export class LazyTensor {
     const opts: SolveOptions = { ...options };
     if (opts.ranges === undefined && this.ranges !== undefined) opts.ranges = this.ranges;
     if (opts.backend === undefined && this.backend !== undefined) opts.backend = this.backend;
+    if (opts.backend === 'webgpu' && options.backend !== 'webgpu') throw new InputError(`this LazyTensor's backend is 'webgpu', which is asynchronous: pass { backend: 'webgpu' } to solve itself to get a Promise`);
     return kernelSolve(kernel, varName, args, { data: bData, shape: [rows, E] }, opts);
   }
 

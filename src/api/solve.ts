@@ -1,6 +1,6 @@
 import { InputError } from '../diagnostics/index.js';
 import type { ArrayInput } from './inputs.js';
-import type { CompiledKernel, RunOptions } from './compile.js';
+import type { CompiledKernel, RunOptions, RunResult } from './compile.js';
 
 /** Options of the conjugate-gradient solver (KeOps's defaults). */
 export interface SolveOptions extends Omit<RunOptions, 'out'> {
@@ -27,7 +27,30 @@ export interface SolveResult {
  * ‖r‖² < size(b)·eps², returning 0 at once when ‖b‖² is already below that. Throws if it does not
  * converge within `maxIter` iterations (the system is then not positive definite, or alpha is too small).
  */
-export function conjugateGradient(apply: (v: Float64Array) => Float64Array, b: Float64Array, alpha: number, eps: number, maxIter: number): { x: Float64Array; iterations: number; residual: number } {
+export function conjugateGradient(apply: (v: Float64Array) => Float64Array, b: Float64Array, alpha: number, eps: number, maxIter: number): CgResult {
+  const cg = cgSteps(b, alpha, eps, maxIter);
+  let step = cg.next();
+  while (!step.done) step = cg.next(apply(step.value));
+  return step.value;
+}
+
+/** {@link conjugateGradient} with an asynchronous A·v (the webgpu backend). */
+export async function conjugateGradientAsync(apply: (v: Float64Array) => Promise<Float64Array>, b: Float64Array, alpha: number, eps: number, maxIter: number): Promise<CgResult> {
+  const cg = cgSteps(b, alpha, eps, maxIter);
+  let step = cg.next();
+  while (!step.done) step = cg.next(await apply(step.value));
+  return step.value;
+}
+
+/** The solution of a CG run and how it went. */
+export interface CgResult {
+  x: Float64Array;
+  iterations: number;
+  residual: number;
+}
+
+/** The CG iteration, written once: it yields each p whose product A·p it needs, and returns the result. */
+function* cgSteps(b: Float64Array, alpha: number, eps: number, maxIter: number): Generator<Float64Array, CgResult, Float64Array> {
   const n = b.length;
   const dot = (u: Float64Array, w: Float64Array) => {
     let s = 0;
@@ -41,7 +64,7 @@ export function conjugateGradient(apply: (v: Float64Array) => Float64Array, b: F
   if (rs < tol) return { x, iterations: 0, residual: rs };
   const p = r.slice();
   for (let it = 1; it <= maxIter; it++) {
-    const Ap = apply(p);
+    const Ap = yield p;
     for (let k = 0; k < n; k++) Ap[k] += alpha * p[k]!;
     const pAp = dot(p, Ap);
     if (!(pAp > 0)) throw new InputError(`KernelSolve: the operator is not positive definite (pᵀ(αI + K)p = ${pAp}); use a positive-definite kernel or a larger alpha`);
@@ -65,7 +88,9 @@ export function conjugateGradient(apply: (v: Float64Array) => Float64Array, b: F
  * other arguments; b has the shape of the output, and the solution the shape of `varName`'s array
  * (they must agree: the system is square).
  */
-export function kernelSolve(kernel: CompiledKernel, varName: string, args: Readonly<Record<string, ArrayInput>>, b: ArrayInput, options: SolveOptions = {}): SolveResult {
+export function kernelSolve(kernel: CompiledKernel, varName: string, args: Readonly<Record<string, ArrayInput>>, b: ArrayInput, options: SolveOptions & { backend: 'webgpu' }): Promise<SolveResult>;
+export function kernelSolve(kernel: CompiledKernel, varName: string, args: Readonly<Record<string, ArrayInput>>, b: ArrayInput, options?: SolveOptions): SolveResult;
+export function kernelSolve(kernel: CompiledKernel, varName: string, args: Readonly<Record<string, ArrayInput>>, b: ArrayInput, options: SolveOptions = {}): SolveResult | Promise<SolveResult> {
   if (kernel.ir.reduction.name !== 'Sum') throw new InputError(`KernelSolve needs a Sum reduction, not ${kernel.ir.reduction.name}`);
   const v = kernel.args.find((a) => a.name === varName);
   if (!v) throw new InputError(`KernelSolve: kernel ${kernel.name} has no argument named '${varName}'; its arguments are ${kernel.args.map((a) => a.name).join(', ')}`);
@@ -81,12 +106,16 @@ export function kernelSolve(kernel: CompiledKernel, varName: string, args: Reado
   if (!(alpha >= 0) || !(eps > 0)) throw new InputError(`KernelSolve: alpha must be >= 0 and eps > 0, got alpha = ${alpha}, eps = ${eps}`);
   const maxIter = options.maxIter ?? Math.max(100, 2 * bData.length);
   const { alpha: _a, eps: _e, maxIter: _m, ...runOptions } = options;
-  const apply = (p: Float64Array): Float64Array => {
-    const data = f32 ? Float32Array.from(p) : p;
-    const r = kernel.runSync({ ...args, [varName]: { data, shape: [rows, v.dim] } }, runOptions, 'KernelSolve').values!;
-    if (r.data.length !== p.length) throw new InputError(`KernelSolve: K·v has ${r.data.length} values but b has ${p.length}; the system must be square (M = N)`);
-    return Float64Array.from(r.data as ArrayLike<number>);
+  const product = (p: Float64Array) => ({ ...args, [varName]: { data: f32 ? Float32Array.from(p) : p, shape: [rows, v.dim] } });
+  const check = (p: Float64Array, r: RunResult): Float64Array => {
+    const out = r.values!.data;
+    if (out.length !== p.length) throw new InputError(`KernelSolve: K·v has ${out.length} values but b has ${p.length}; the system must be square (M = N)`);
+    return Float64Array.from(out as ArrayLike<number>);
   };
-  const { x, iterations, residual } = conjugateGradient(apply, Float64Array.from(bData), alpha, eps, maxIter);
-  return { data: f32 ? Float32Array.from(x) : x, shape: [rows, v.dim], iterations, residual };
+  const finish = ({ x, iterations, residual }: CgResult): SolveResult => ({ data: f32 ? Float32Array.from(x) : x, shape: [rows, v.dim], iterations, residual });
+  if (runOptions.backend === 'webgpu') {
+    const gpu = runOptions as RunOptions & { backend: 'webgpu' };
+    return conjugateGradientAsync(async (p) => check(p, await kernel.run(product(p), gpu)), Float64Array.from(bData), alpha, eps, maxIter).then(finish);
+  }
+  return finish(conjugateGradient((p) => check(p, kernel.runSync(product(p), runOptions, 'KernelSolve')), Float64Array.from(bData), alpha, eps, maxIter));
 }
