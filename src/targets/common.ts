@@ -1,4 +1,5 @@
-import type { SExpr } from '../lower/scalar.js';
+import type { ReductionPlan } from '../lower/plan.js';
+import type { ScalarFn, SExpr } from '../lower/scalar.js';
 
 /**
  * Pieces every printer of the scalar kernel IR shares: the name of a scalar node (a literal for a
@@ -11,6 +12,15 @@ export function scalarRef(n: SExpr, lit: (v: number) => string): string {
   return `t${n.id}`;
 }
 
+/**
+ * A scalar statement of the JS, CUDA and WGSL printers: `decl('t<id>', expression)`, with the arithmetic
+ * in infix and every other function spelled by the target's `call`.
+ */
+export function scalarStatement(n: SExpr, lit: (v: number) => string, call: (fn: ScalarFn, a: string[]) => string, decl: (name: string, e: string) => string): string {
+  const a = n.args.map((x) => scalarRef(x, lit));
+  return decl(`t${n.id}`, infixArith(n.fn, a) ?? call(n.fn as ScalarFn, a));
+}
+
 /** `a + b`, `a - b`, `a * b`, `a / b`, `-a` for the arithmetic scalar functions; undefined otherwise. */
 export function infixArith(fn: SExpr['fn'], a: readonly string[]): string | undefined {
   switch (fn) {
@@ -18,7 +28,69 @@ export function infixArith(fn: SExpr['fn'], a: readonly string[]): string | unde
     case 'sub': return `${a[0]} - ${a[1]}`;
     case 'mul': return `${a[0]} * ${a[1]}`;
     case 'div': return `${a[0]} / ${a[1]}`;
-    case 'neg': return `-${a[0]}`;
+    case 'neg': return `-(${a[0]})`;
     default: return undefined;
   }
+}
+
+/**
+ * The spelling of a C-like GPU language (CUDA C, WGSL), for the accumulators that the GPU printers
+ * share: the extremum family (Min, ArgMax, Min_ArgMin, ...) and the KMin family. The algorithms are
+ * written once below; each printer supplies its syntax.
+ */
+export interface GpuSyntax {
+  /** A mutable float (`T m0 = x;`, `var m0: f32 = x;`) and index (`keopsc_i64 i0 = 0;`, `var i0: u32 = 0u;`). */
+  float(name: string, init: string): string;
+  index(name: string, init: string): string;
+  /** An immutable float (`const T v = e;`, `let v = e;`). */
+  constant(name: string, e: string): string;
+  /** Private arrays of floats and indices. */
+  floats(name: string, n: number): string;
+  indices(name: string, n: number): string;
+  /** An integer literal for loop counters and array indices (`3`, `3u`). */
+  int(n: number): string;
+  /** A loop counter declaration and its decrement. */
+  counter(name: string, init: string): string;
+  decrement(name: string): string;
+  /** `for (q in 0..n) body` (one line). */
+  loop(q: string, n: number, body: string): string;
+  /** Where output `which` of row `r` at column `col` (an expression) is written. */
+  out(which: 'values' | 'indices', width: number, col: string): string;
+  /** Statements that keep unused-variable warnings quiet (CUDA), or nothing. */
+  used(names: string[]): string;
+}
+
+/** Extremum family: running best value m_k and its index i_k per component, reduction index `s`. */
+export function extremumAccumulator(red: ReductionPlan, f: readonly string[], S: GpuSyntax): { decl: string[]; fold: string[]; finalize: string[] } {
+  const D = red.D;
+  const ks = Array.from({ length: D }, (_, k) => k);
+  const cmp = red.max ? '>' : '<';
+  return {
+    decl: ks.map((k) => `${S.float(`m${k}`, red.max ? '-k_inf()' : 'k_inf()')} ${S.index(`i${k}`, S.int(0))}${S.used([`m${k}`, `i${k}`])}`),
+    fold: ks.map((k) => `if (${f[k]} ${cmp} m${k}) { m${k} = ${f[k]}; i${k} = s; }`),
+    finalize: ks.flatMap((k) => [
+      ...(red.writesValues ? [`${S.out('values', D, S.int(k))} = m${k};`] : []),
+      ...(red.writesIndices ? [`${S.out('indices', D, S.int(k))} = i${k};`] : []),
+    ]),
+  };
+}
+
+/** KMin family: the K smallest values (ascending) and their indices per component, kept by a stable
+ * insertion (strict <: equal values stay after the ones already kept), in private arrays. */
+export function kminAccumulator(red: ReductionPlan, f: readonly string[], S: GpuSyntax): { decl: string[]; fold: string[]; finalize: string[] } {
+  const { K, D } = red;
+  const w = K * D;
+  const ks = Array.from({ length: D }, (_, k) => k);
+  const at = (l: string, k: number) => `${l} * ${S.int(D)} + ${S.int(k)}`;
+  const prev = (k: number) => `(l - ${S.int(1)}) * ${S.int(D)} + ${S.int(k)}`;
+  const fold = ks.map(
+    (k) =>
+      `{ ${S.constant('v', f[k]!)} if (v < kv[${S.int((K - 1) * D + k)}]) { ${S.counter('l', S.int(K - 1))} while (l > ${S.int(0)} && v < kv[${prev(k)}]) { kv[${at('l', k)}] = kv[${prev(k)}]; ki[${at('l', k)}] = ki[${prev(k)}]; ${S.decrement('l')} } kv[${at('l', k)}] = v; ki[${at('l', k)}] = s; } }`,
+  );
+  const writes = [...(red.writesValues ? [`${S.out('values', w, 'q')} = kv[q];`] : []), ...(red.writesIndices ? [`${S.out('indices', w, 'q')} = ki[q];`] : [])];
+  return {
+    decl: [`${S.floats('kv', w)} ${S.indices('ki', w)}`, S.loop('q', w, `kv[q] = k_inf(); ki[q] = ${S.int(0)};`)],
+    fold,
+    finalize: [S.loop('q', w, writes.join(' '))],
+  };
 }

@@ -1,5 +1,5 @@
 import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { infixArith, scalarRef } from './common.js';
+import { extremumAccumulator, kminAccumulator, scalarRef, scalarStatement, type GpuSyntax } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
 /** Options of the CUDA target. */
@@ -185,20 +185,16 @@ class CudaPrinter {
   }
 
   private stmt(n: SExpr): string {
-    const a = n.args.map((x) => this.ref(x));
-    const e = ((): string => {
-      const arith = infixArith(n.fn, a);
-      if (arith !== undefined) return arith;
-      switch (n.fn) {
+    return scalarStatement(n, (v) => this.lit(v), (fn, a) => {
+      switch (fn) {
         case 'exp': case 'log': case 'sin': case 'cos': case 'asin': case 'acos': case 'atan': case 'sqrt': case 'abs': case 'floor': case 'round': case 'rsqrt':
-          return `k_${n.fn}(${a[0]})`;
+          return `k_${fn}(${a[0]})`;
         case 'atan2': case 'pow': case 'lt': case 'le': case 'eq': case 'ne':
-          return `k_${n.fn}(${a[0]}, ${a[1]})`;
+          return `k_${fn}(${a[0]}, ${a[1]})`;
         case 'select': return `(${a[0]} != (T)0 ? ${a[1]} : ${a[2]})`;
-        default: throw new Error(`internal: no CUDA for scalar ${n.fn}`);
+        default: throw new Error(`internal: no CUDA for scalar ${fn}`);
       }
-    })();
-    return `const T t${n.id} = ${e};`;
+    }, (t, e) => `const T ${t} = ${e};`);
   }
 
   print(): { source: string; header: string } {
@@ -449,6 +445,25 @@ class CudaPrinter {
     return { source: src.join('\n'), header };
   }
 
+  /** CUDA C's spelling of the shared GPU accumulators (src/targets/common.ts). */
+  private syntax(): GpuSyntax {
+    const { red } = this;
+    return {
+      float: (n, init) => `T ${n} = ${init};`,
+      index: (n, init) => `keopsc_i64 ${n} = ${init};`,
+      constant: (n, e) => `const T ${n} = ${e};`,
+      floats: (n, len) => `T ${n}[${len}];`,
+      indices: (n, len) => `keopsc_i64 ${n}[${len}];`,
+      int: (n) => `${n}`,
+      counter: (n, init) => `int ${n} = ${init};`,
+      decrement: (n) => `${n}--;`,
+      loop: (q, len, body) => `for (int ${q} = 0; ${q} < ${len}; ${q}++) { ${body} }`,
+      // the values are out0; the indices are out1 after values, else out0
+      out: (which, w, col) => `a.out${which === 'indices' && red.writesValues ? 1 : 0}[r * ${w} + ${col}]`,
+      used: (names) => names.map((n) => ` (void)${n};`).join(''),
+    };
+  }
+
   /** Per-thread accumulator: declaration+init, per-tile init/merge, fold, finalise (writes row r). */
   private accumulator(): { decl: string[]; tileInit: string[]; tileMerge: string[]; fold: string[]; finalize: string[] } {
     const { plan, red } = this;
@@ -478,39 +493,10 @@ class CudaPrinter {
           finalize: ks.map((k) => `a.out0[r * ${D} + ${k}] = ${cast}a${k};`),
         };
       }
-      case 'extremum': {
-        const cmp = red.max ? '>' : '<';
-        const finalize = ks.flatMap((k) => {
-          if (!red.writesValues) return [`a.out0[r * ${D} + ${k}] = i${k};`];
-          if (!red.writesIndices) return [`a.out0[r * ${D} + ${k}] = m${k};`];
-          return [`a.out0[r * ${D} + ${k}] = m${k};`, `a.out1[r * ${D} + ${k}] = i${k};`];
-        });
-        return {
-          decl: ks.map((k) => `T m${k} = ${red.max ? '-k_inf()' : 'k_inf()'}; keopsc_i64 i${k} = 0; (void)m${k}; (void)i${k};`),
-          fold: ks.map((k) => `if (${f[k]} ${cmp} m${k}) { m${k} = ${f[k]}; i${k} = s; }`),
-          finalize,
-          ...plain,
-        };
-      }
-      case 'kmin': {
-        const K = red.K;
-        const w = K * D;
-        const fold = ks.map(
-          (k) =>
-            `{ const T v = ${f[k]}; if (v < kv[${(K - 1) * D + k}]) { int l = ${K - 1}; while (l > 0 && v < kv[(l - 1) * ${D} + ${k}]) { kv[l * ${D} + ${k}] = kv[(l - 1) * ${D} + ${k}]; ki[l * ${D} + ${k}] = ki[(l - 1) * ${D} + ${k}]; l--; } kv[l * ${D} + ${k}] = v; ki[l * ${D} + ${k}] = s; } }`,
-        );
-        const finalize = !red.writesIndices
-          ? [`for (int q = 0; q < ${w}; q++) a.out0[r * ${w} + q] = kv[q];`]
-          : !red.writesValues
-            ? [`for (int q = 0; q < ${w}; q++) a.out0[r * ${w} + q] = ki[q];`]
-            : [`for (int q = 0; q < ${w}; q++) { a.out0[r * ${w} + q] = kv[q]; a.out1[r * ${w} + q] = ki[q]; }`];
-        return {
-          decl: [`T kv[${w}]; keopsc_i64 ki[${w}];`, `for (int q = 0; q < ${w}; q++) { kv[q] = k_inf(); ki[q] = 0; }`],
-          fold,
-          finalize,
-          ...plain,
-        };
-      }
+      case 'extremum':
+        return { ...extremumAccumulator(red, f, this.syntax()), ...plain };
+      case 'kmin':
+        return { ...kminAccumulator(red, f, this.syntax()), ...plain };
     }
     const weights = lseWeightTerms(red, g, '(T)1');
     const W = weights.map((_, k) => k);

@@ -1,5 +1,5 @@
 import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { infixArith, scalarRef } from './common.js';
+import { scalarRef, scalarStatement } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
 /** Options that change the generated code (they are part of the cache key). */
@@ -69,13 +69,10 @@ class JsPrinter {
   }
 
   private stmt(n: SExpr): string {
-    const a = n.args.map((x) => this.ref(x));
-    const e = ((): string => {
-      const arith = infixArith(n.fn, a);
-      if (arith !== undefined) return arith;
-      switch (n.fn) {
+    return scalarStatement(n, (v) => this.lit(v), (fn, a) => {
+      switch (fn) {
         case 'exp': case 'log': case 'sin': case 'cos': case 'asin': case 'acos': case 'atan': case 'sqrt': case 'abs': case 'floor':
-          return `Math.${n.fn}(${a[0]})`;
+          return `Math.${fn}(${a[0]})`;
         case 'atan2': return `Math.atan2(${a[0]}, ${a[1]})`;
         case 'rsqrt': return `(${a[0]} === 0 ? 0 : 1 / Math.sqrt(${a[0]}))`;
         case 'round': return `cRound(${a[0]})`;
@@ -85,10 +82,9 @@ class JsPrinter {
         case 'eq': return `(${a[0]} === ${a[1]} ? 1 : 0)`;
         case 'ne': return `(${a[0]} !== ${a[1]} ? 1 : 0)`;
         case 'select': return `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`;
-        default: throw new Error(`internal: no JS for scalar ${n.fn}`);
+        default: throw new Error(`internal: no JS for scalar ${fn}`);
       }
-    })();
-    return `const t${n.id} = ${e};`;
+    }, (t, e) => `const ${t} = ${e};`);
   }
 
   /** Load statements for the input components of a stage, reading row `idx`. */

@@ -1,5 +1,5 @@
 import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { infixArith, scalarRef } from './common.js';
+import { extremumAccumulator, kminAccumulator, scalarRef, scalarStatement, type GpuSyntax } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
 /** Options of the WGSL target. Everything here is fixed per device, never per problem size. */
@@ -140,15 +140,12 @@ class WgslPrinter {
   }
 
   private stmt(n: SExpr): string {
-    const a = n.args.map((x) => this.ref(x));
-    const e = ((): string => {
-      const arith = infixArith(n.fn, a);
-      if (arith !== undefined) return arith.startsWith('-') ? `-(${a[0]})` : arith;
-      switch (n.fn) {
+    return scalarStatement(n, (v) => this.lit(v), (fn, a) => {
+      switch (fn) {
         case 'exp': case 'atan': case 'abs': case 'floor':
-          return `${n.fn}(${a[0]})`;
+          return `${fn}(${a[0]})`;
         case 'log': case 'sin': case 'cos': case 'asin': case 'acos': case 'sqrt':
-          return `k_${n.fn}(${a[0]})`;
+          return `k_${fn}(${a[0]})`;
         case 'atan2': return `atan2(${a[0]}, ${a[1]})`;
         case 'rsqrt': return `k_rsqrt(${a[0]})`;
         case 'round': return `k_round(${a[0]})`;
@@ -158,10 +155,9 @@ class WgslPrinter {
         case 'eq': return `k_b(${a[0]} == ${a[1]})`;
         case 'ne': return `k_b(${a[0]} != ${a[1]})`;
         case 'select': return `select(${a[2]}, ${a[1]}, ${a[0]} != 0.0)`;
-        default: throw new Error(`internal: no WGSL for scalar ${n.fn}`);
+        default: throw new Error(`internal: no WGSL for scalar ${fn}`);
       }
-    })();
-    return `let t${n.id}: f32 = ${e};`;
+    }, (t, e) => `let ${t}: f32 = ${e};`);
   }
 
   print(): WgslShader {
@@ -338,6 +334,23 @@ class WgslPrinter {
     };
   }
 
+  /** WGSL's spelling of the shared GPU accumulators (src/targets/common.ts). */
+  private syntax(outIdx: (w: number, k: number | string) => string): GpuSyntax {
+    return {
+      float: (n, init) => `var ${n}: f32 = ${init};`,
+      index: (n, init) => `var ${n}: u32 = ${init};`,
+      constant: (n, e) => `let ${n} = ${e};`,
+      floats: (n, len) => `var ${n}: array<f32, ${len}>;`,
+      indices: (n, len) => `var ${n}: array<u32, ${len}>;`,
+      int: (n) => `${n}u`,
+      counter: (n, init) => `var ${n}: u32 = ${init};`,
+      decrement: (n) => `${n} = ${n} - 1u;`,
+      loop: (q, len, body) => `for (var ${q}: u32 = 0u; ${q} < ${len}u; ${q} = ${q} + 1u) { ${body} }`,
+      out: (which, w, col) => `${which === 'values' ? 'outv' : 'outi'}[${outIdx(w, col)}]`,
+      used: () => '',
+    };
+  }
+
   /** Per-invocation accumulator: declaration+init, per-tile init/merge, fold (index `s`), finalise (row `r`). */
   private accumulator(): { decl: string[]; tileInit: string[]; tileMerge: string[]; fold: string[]; finalize: string[]; heavy: boolean } {
     const { plan, red } = this;
@@ -372,42 +385,10 @@ class WgslPrinter {
           };
         return { decl: ks.map((k) => `var a${k}: f32 = 0.0;`), fold: ks.map((k) => `a${k} = a${k} + ${f[k]};`), finalize, ...plain };
       }
-      case 'extremum': {
-        const cmp = red.max ? '>' : '<';
-        const finalize = ks.flatMap((k) => {
-          if (!red.writesValues) return [`outi[${outIdx(D, k)}] = i${k};`];
-          if (!red.writesIndices) return [`outv[${outIdx(D, k)}] = m${k};`];
-          return [`outv[${outIdx(D, k)}] = m${k};`, `outi[${outIdx(D, k)}] = i${k};`];
-        });
-        return {
-          decl: ks.map((k) => `var m${k}: f32 = ${red.max ? '-k_inf()' : 'k_inf()'}; var i${k}: u32 = 0u;`),
-          fold: ks.map((k) => `if (${f[k]} ${cmp} m${k}) { m${k} = ${f[k]}; i${k} = s; }`),
-          finalize,
-          ...plain,
-        };
-      }
-      case 'kmin': {
-        const K = red.K;
-        const w = K * D;
-        // stable insertion: strict <, so equal values stay after the ones already kept
-        const fold = ks.map(
-          (k) =>
-            `{ let v = ${f[k]}; if (v < kv[${(K - 1) * D + k}]) { var l: u32 = ${K - 1}u; while (l > 0u && v < kv[(l - 1u) * ${D}u + ${k}u]) { kv[l * ${D}u + ${k}u] = kv[(l - 1u) * ${D}u + ${k}u]; ki[l * ${D}u + ${k}u] = ki[(l - 1u) * ${D}u + ${k}u]; l = l - 1u; } kv[l * ${D}u + ${k}u] = v; ki[l * ${D}u + ${k}u] = s; } }`,
-        );
-        const finalize = [
-          `for (var q: u32 = 0u; q < ${w}u; q = q + 1u) {`,
-          ...(red.writesValues ? [`  outv[${outIdx(w, 'q')}] = kv[q];`] : []),
-          ...(red.writesIndices ? [`  outi[${outIdx(w, 'q')}] = ki[q];`] : []),
-          '}',
-        ];
-        return {
-          decl: [`var kv: array<f32, ${w}>; var ki: array<u32, ${w}>;`, `for (var q: u32 = 0u; q < ${w}u; q = q + 1u) { kv[q] = k_inf(); ki[q] = 0u; }`],
-          fold,
-          finalize,
-          ...plain,
-          heavy: true,
-        };
-      }
+      case 'extremum':
+        return { ...extremumAccumulator(red, f, this.syntax(outIdx)), ...plain };
+      case 'kmin':
+        return { ...kminAccumulator(red, f, this.syntax(outIdx)), ...plain, heavy: true };
     }
     const weights = lseWeightTerms(red, g, '1.0');
     const W = weights.map((_, k) => k);
