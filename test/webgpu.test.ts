@@ -382,3 +382,29 @@ describe('KernelSolve on webgpu', function () {
     expectClose(viaPykeops.data, Array.from(gpu.data), 1e-4, 1e-5, 'KernelSolve');
   });
 });
+
+describe('webgpu dispatch grids', function () {
+  this.timeout(120_000);
+  webgpuOrSkip();
+  it('uses a 2-D grid when a dispatch holds more workgroups than one dimension allows, with the same values', async () => {
+    // 4 workgroups per dimension and 7 per dispatch: the 12 workgroups of M = 3000 run as a 4 x 2 grid
+    // (one group extra, recomputing a row block of the next dispatch) and a 3 x 2 grid
+    const k = compile(GAUSS);
+    const M = 3000, N = 40;
+    const args = { x: f32(M * 3, 91), y: f32(N * 3, 92), b: f32(N, 93) };
+    const want = await k.run(args, { backend: 'webgpu' });
+    const saved = { ...WEBGPU_CONFIG };
+    try {
+      WEBGPU_CONFIG.maxWorkgroupsPerDimension = 4;
+      WEBGPU_CONFIG.maxWorkgroupsPerDispatch = 7;
+      const got = await k.run(args, { backend: 'webgpu' });
+      expect(Array.from(got.values!.data as Float32Array)).to.deep.equal(Array.from(want.values!.data as Float32Array));
+      WEBGPU_CONFIG.rangesScheme = 'rows';
+      const ranges = { ranges_i: Int32Array.from([0, M]), slices_i: Int32Array.from([1]), redranges_j: Int32Array.from([0, N]), ranges_j: Int32Array.from([0, N]), slices_j: Int32Array.from([1]), redranges_i: Int32Array.from([0, M]) };
+      const viaRanges = await k.run(args, { backend: 'webgpu', ranges });
+      expect(Array.from(viaRanges.values!.data as Float32Array)).to.deep.equal(Array.from(want.values!.data as Float32Array));
+    } finally {
+      Object.assign(WEBGPU_CONFIG, saved);
+    }
+  });
+});

@@ -41,7 +41,9 @@ export type GpuProvider = () => Promise<{ gpu?: GPU; reason?: string; source: st
  * this many workgroups (bounded work per dispatch keeps GPU watchdogs away and stays within
  * `maxComputeWorkgroupsPerDimension` squared). */
 export const WEBGPU_CONFIG = {
-  maxWorkgroupsPerDispatch: 1 << 16,
+  maxWorkgroupsPerDispatch: 65535,
+  /** At most the adapter's `maxComputeWorkgroupsPerDimension`; lower it to exercise 2-D grids (tests). */
+  maxWorkgroupsPerDimension: Infinity,
   /** Block-sparse scheme: `blocks` (one workgroup per block of rows of one cluster, sharing tiles of the
    * reduction side: KeOps's, best on GPUs with large clusters), `rows` (one invocation per row, whatever
    * its cluster: no idle invocations and no barriers), `auto` (rows on CPU adapters such as SwiftShader,
@@ -412,7 +414,7 @@ async function runOn(
 
   // dispatches: groups [g0, g0 + n) each, as a 2-D grid within maxComputeWorkgroupsPerDimension
   const groups = entry === 'ranges' ? nBlocks : denseGroups;
-  const perDim = ctx.limits.maxComputeWorkgroupsPerDimension!;
+  const perDim = Math.min(ctx.limits.maxComputeWorkgroupsPerDimension!, WEBGPU_CONFIG.maxWorkgroupsPerDimension);
   const chunk = Math.max(1, Math.min(WEBGPU_CONFIG.maxWorkgroupsPerDispatch, perDim * perDim));
   const nChunks = Math.ceil(groups / chunk);
   const paramWords = shader.params.length;
@@ -452,8 +454,10 @@ async function runOn(
       ],
     });
     pass.setBindGroup(0, bind);
-    const x = Math.min(n, perDim);
-    pass.dispatchWorkgroups(x, Math.ceil(n / x));
+    // a 2-D grid only when n exceeds one dimension, shaped so that fewer than y groups are extra (those
+    // recompute rows of the next chunk: the same values, written twice)
+    const y = Math.ceil(n / perDim);
+    pass.dispatchWorkgroups(Math.ceil(n / y), y);
   }
   pass.end();
   device.queue.writeBuffer(uBuf, 0, u);
