@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" />
-import type { KernelPlan } from '../../src/lower/plan.js';
+import { printedOnce, type KernelPlan } from '../../src/lower/plan.js';
 import type { JsCodeOptions } from '../../src/targets/js.js';
 import { printWgsl, type WgslShader } from '../../src/targets/wgsl.js';
 import { InputError } from '../../src/diagnostics/index.js';
@@ -105,7 +105,6 @@ interface Ctx {
   layout: GPUBindGroupLayout;
   pipelineLayout: GPUPipelineLayout;
   shaders: Map<string, PipelineEntry>;
-  printed: WeakMap<KernelPlan, Map<string, WgslShader>>;
   buffers: Map<string, GPUBuffer>;
   /** The tail of the run queue: runs are serialised because they share the buffers. */
   queue: Promise<unknown>;
@@ -178,7 +177,6 @@ async function makeContext(): Promise<Ctx> {
     layout,
     pipelineLayout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
     shaders: new Map(),
-    printed: new WeakMap(),
     buffers: new Map(),
     queue: Promise.resolve(),
     lost: false,
@@ -220,24 +218,16 @@ export async function webgpuStatus(): Promise<WebGpuStatus> {
 /** Statistics of the pipeline cache (for benchmarks): pipelines made, hits, and creation time. */
 export const webgpuStats = { pipelinesCreated: 0, pipelineHits: 0, pipelineMs: 0 };
 
-/** The shader of a plan for this device (cached per plan and options, as printing costs time too). */
+/** The shader of a plan for this device's limits (printed once per plan and options). */
 function shaderFor(ctx: Ctx, plan: KernelPlan, opts: { sumScheme: JsCodeOptions['sumScheme']; storage: 'float32' | 'float16' }): WgslShader {
-  let m = ctx.printed.get(plan);
-  if (!m) ctx.printed.set(plan, (m = new Map()));
-  const key = `${opts.sumScheme}|${opts.storage}|${WEBGPU_CONFIG.tiles}`;
-  let sh = m.get(key);
-  if (!sh)
-    m.set(
-      key,
-      (sh = printWgsl(plan, {
-        sumScheme: opts.sumScheme,
-        storage: opts.storage,
-        workgroupSize: Math.min(256, ctx.limits.maxComputeInvocationsPerWorkgroup!, ctx.limits.maxComputeWorkgroupSizeX!),
-        maxWorkgroupStorage: ctx.limits.maxComputeWorkgroupStorageSize!,
-        tile: WEBGPU_CONFIG.tiles !== 'off',
-      })),
-    );
-  return sh;
+  const o = {
+    sumScheme: opts.sumScheme,
+    storage: opts.storage,
+    workgroupSize: Math.min(256, ctx.limits.maxComputeInvocationsPerWorkgroup!, ctx.limits.maxComputeWorkgroupSizeX!),
+    maxWorkgroupStorage: ctx.limits.maxComputeWorkgroupStorageSize!,
+    tile: WEBGPU_CONFIG.tiles !== 'off',
+  };
+  return printedOnce(plan, `wgsl|${o.sumScheme}|${o.storage}|${o.workgroupSize}|${o.maxWorkgroupStorage}|${o.tile}`, () => printWgsl(plan, o));
 }
 
 async function pipelineFor(ctx: Ctx, plan: KernelPlan, shader: WgslShader, entry: Entry): Promise<GPUComputePipeline> {
@@ -322,7 +312,6 @@ export async function runWebGpu(
   options: WebGpuRunOptions = {},
 ): Promise<BackendOutput<BigInt64Array>[]> {
   const storage = options.storage ?? 'float32';
-  if (storage !== 'float32' && storage !== 'float16') throw new InputError(`storage must be 'float32' or 'float16', got '${String(storage)}'`);
   const ctx = await context();
   if (storage === 'float16' && !ctx.features.includes('shader-f16')) throw new InputError(`storage 'float16' needs the WebGPU feature 'shader-f16', which this adapter (${ctx.adapterName}) lacks; leave storage out (float32)`);
   const run = ctx.queue.then(() => runOn(ctx, plan, inp, req, storage));

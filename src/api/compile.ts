@@ -10,7 +10,7 @@ import { lowerKernel, type KernelPlan } from '../lower/plan.js';
 import { gradientKernel, type GradientKernel } from './grad.js';
 import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
 import { printJs, type JsCodeOptions } from '../targets/js.js';
-import { printCpp, type CppCodeOptions } from '../targets/cpp.js';
+import { cppSource, type CppCodeOptions } from '../targets/cpp.js';
 import { runJs } from '../../runtime/js/index.js';
 import { hostBackend, type BackendInputs, type BackendRequest } from './backends.js';
 import { runWebGpu, type WebGpuRunOptions } from '../../runtime/webgpu/index.js';
@@ -184,14 +184,9 @@ export class CompiledKernel {
     return printWgsl(this.plan, opts);
   }
 
-  private cppCache = new Map<string, string>();
-
   /** The C++ source the cpu backend compiles for these options (see `keopsc compile --target cpp`). */
   cppSource(opts: CppCodeOptions): string {
-    const key = `${opts.dtype}|${opts.sumScheme}|${opts.accDtype}|${opts.fastMath}`;
-    let src = this.cppCache.get(key);
-    if (!src) this.cppCache.set(key, (src = printCpp(this.plan, opts)));
-    return src;
+    return cppSource(this.plan, opts);
   }
 
   /** Resolve the code options as a run would (for `keopsc compile --target`). */

@@ -144,3 +144,17 @@ export function lowerKernel(kernel: Kernel): KernelPlan {
   const zero = red.name === 'Sum' && f.every((x) => x.fn === 'const' && x.value === 0);
   return { kernel, tag, reduction, f, g, stmts, loads, rowCat: tag === 0 ? 0 : 1, zero };
 }
+
+const PRINTED = new WeakMap<KernelPlan, Map<string, unknown>>();
+
+/**
+ * What a target prints of a plan, made once per (plan, key): `key` names the target and every option
+ * the code depends on. Shared by the backends and `CompiledKernel`'s source accessors, so a source is
+ * printed once however it is asked for, and dropped with its plan.
+ */
+export function printedOnce<T>(plan: KernelPlan, key: string, print: () => T): T {
+  let m = PRINTED.get(plan);
+  if (!m) PRINTED.set(plan, (m = new Map()));
+  if (!m.has(key)) m.set(key, print());
+  return m.get(key) as T;
+}

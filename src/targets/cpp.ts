@@ -1,4 +1,4 @@
-import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan, type Stage } from '../lower/plan.js';
+import { lseOutputSlots, lseSlotValue, lseWeightTerms, printedOnce, type KernelPlan, type ReductionPlan, type Stage } from '../lower/plan.js';
 import type { SExpr } from '../lower/scalar.js';
 import { DEP_I, DEP_J } from '../ir/types.js';
 import { printKernel } from '../ir/print.js';
@@ -42,6 +42,11 @@ export const CPP_FAST_FLAGS: readonly string[] = ['-O3', '-march=native', '-fno-
  */
 export function printCpp(plan: KernelPlan, opts: CppCodeOptions): string {
   return new CppPrinter(plan, opts).print();
+}
+
+/** {@link printCpp}, printed once per (plan, options). */
+export function cppSource(plan: KernelPlan, opts: CppCodeOptions): string {
+  return printedOnce(plan, `cpp|${opts.dtype}|${opts.sumScheme}|${opts.accDtype}|${opts.fastMath}`, () => printCpp(plan, opts));
 }
 
 /** The reductions whose accumulator keeps per-lane (m, s...) states: the log-sum-exp family. */

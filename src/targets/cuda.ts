@@ -1,4 +1,4 @@
-import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
+import { lseOutputSlots, lseSlotValue, lseWeightTerms, printedOnce, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
 import { extremumAccumulator, kminAccumulator, scalarRef, scalarStatement, type GpuSyntax } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
@@ -46,6 +46,11 @@ function cudaSymbol(plan: KernelPlan, opts: CudaCodeOptions): string {
  */
 export function printCuda(plan: KernelPlan, opts: CudaCodeOptions): { source: string; header: string } {
   return new CudaPrinter(plan, opts).print();
+}
+
+/** The `.cu` source of {@link printCuda} (what the cuda backend compiles), printed once per (plan, options). */
+export function cudaSource(plan: KernelPlan, opts: CudaCodeOptions): string {
+  return printedOnce(plan, `cuda|${opts.dtype}|${opts.sumScheme}|${opts.accDtype}|${opts.storage ?? 'float32'}|${opts.symbol ?? ''}`, () => printCuda(plan, opts).source);
 }
 
 /** Static shared memory CUDA guarantees per block without opting in (the launcher never asks for more). */
