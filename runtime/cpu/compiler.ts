@@ -211,10 +211,20 @@ export interface CacheEntry {
 
 /** The cached libraries, oldest first. */
 export function cacheList(): CacheEntry[] {
-  const dir = cacheDir();
+  return cacheFiles(cacheDir(), /^[^.].*\.so$/);
+}
+
+/** The files of a cache folder whose names match, oldest first (none when the folder does not exist). */
+export function cacheFiles(dir: string, match: RegExp): CacheEntry[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
   const out: CacheEntry[] = [];
-  for (const name of readdirSync(dir)) {
-    if (!name.endsWith('.so') || name.startsWith('.')) continue;
+  for (const name of names) {
+    if (!match.test(name)) continue;
     try {
       const st = statSync(join(dir, name));
       if (st.isFile()) out.push({ file: join(dir, name), size: st.size, mtime: st.mtime });

@@ -15,7 +15,7 @@ import { cudaBlockTable, cudaLayout, printCuda, type CudaCodeOptions, type CudaL
 import { allocateOutputs, type BackendOutput } from '../outputs.js';
 import { coalesce, rangesFor, type Ranges } from '../ranges/index.js';
 import { addonStatus } from '../cpu/addon.js';
-import { cacheDir } from '../cpu/compiler.js';
+import { cacheDir, cacheFiles, type CacheEntry } from '../cpu/compiler.js';
 import { toHalfBits } from '../half.js';
 
 /** What the addon's `cudaProbe` reports (native/src/cuda.cc). */
@@ -281,21 +281,8 @@ export function compileCuda(source: string, opts: { fastMath?: boolean } = {}): 
 }
 
 /** The cached CUDA images (cubin and PTX files). */
-export function cudaCacheList(): { file: string; size: number; mtime: Date }[] {
-  const dir = join(cacheDir(), 'cuda');
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names
-    .filter((n) => /^[0-9a-f]{64}\.(cubin|ptx)$/.test(n))
-    .map((n) => {
-      const st = statSync(join(dir, n));
-      return { file: join(dir, n), size: st.size, mtime: st.mtime };
-    })
-    .sort((a, b) => a.mtime.getTime() - b.mtime.getTime());
+export function cudaCacheList(): CacheEntry[] {
+  return cacheFiles(join(cacheDir(), 'cuda'), /^[0-9a-f]{64}\.(cubin|ptx)$/);
 }
 
 /** Delete the cached CUDA images; returns how many were removed (loaded modules stay usable). */
