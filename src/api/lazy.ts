@@ -18,7 +18,7 @@ import { InputError } from '../diagnostics/index.js';
 import { frontend } from '../passes/pipeline.js';
 import { floatText } from '../ir/print.js';
 import { swapAxes, toRanges, type RangesInput } from '../../runtime/ranges/index.js';
-import { andThen, type MaybePromise } from './maybe.js';
+import { andThen } from './maybe.js';
 import { aliasesToDeclarations, compile, type Backend, type CompiledKernel, type KernelOutput, type RunOptions, type RunResult } from './compile.js';
 import type { FloatDtype } from './inputs.js';
 import { axisToTag, reductionString, type PassThroughRunOptions } from './genred.js';
@@ -37,8 +37,6 @@ export type LazyRunOptions = PassThroughRunOptions;
 /** Run options that select the asynchronous webgpu backend: the reduction then returns a Promise. */
 export type WebGpuLazyOptions = LazyRunOptions & { backend: 'webgpu' };
 
-/** Apply f to a run's result, now or when its Promise resolves (the webgpu backend). */
-const after = <T>(r: MaybePromise<RunResult>, f: (r: RunResult) => T): MaybePromise<T> => andThen(r, f);
 
 /** The (values, indices) pair of a two-output reduction. */
 function pair(r: RunResult): ValuesAndIndices {
@@ -779,7 +777,7 @@ export class LazyTensor {
       return this.unary(vectorOp);
     }
     LazyTensor.checkAxis(method, axis);
-    return after(this.run(reduction, axis, options), (r) => r.outputs[0]!);
+    return andThen(this.run(reduction, axis, options), (r) => r.outputs[0]!);
   }
 
   /**
@@ -799,7 +797,7 @@ export class LazyTensor {
       w = ow;
       opts = rest;
     } else w = weight;
-    return after(this.run('LogSumExp', axis, opts, { weight: w === undefined ? undefined : lift(w, 'logsumexp weight') }), (r) => r.outputs[0]!);
+    return andThen(this.run('LogSumExp', axis, opts, { weight: w === undefined ? undefined : lift(w, 'logsumexp weight') }), (r) => r.outputs[0]!);
   }
 
   /** Σ exp(this)·weight / Σ exp(this) over j (axis 1) or i (axis 0), stabilised; this must be scalar. */
@@ -807,7 +805,7 @@ export class LazyTensor {
   sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
   sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options?: LazyRunOptions): KernelOutput | Promise<KernelOutput> {
     LazyTensor.checkAxis('sumsoftmaxweight', axis);
-    return after(this.run('SumSoftMaxWeight', axis, options, { weight: lift(weight, 'sumsoftmaxweight weight') }), (r) => r.outputs[0]!);
+    return andThen(this.run('SumSoftMaxWeight', axis, options, { weight: lift(weight, 'sumsoftmaxweight weight') }), (r) => r.outputs[0]!);
   }
 
   /** The minimum and its index (pykeops `min_argmin`). */
@@ -815,7 +813,7 @@ export class LazyTensor {
   minArgmin(axis: 0 | 1, options?: LazyRunOptions): ValuesAndIndices;
   minArgmin(axis: 0 | 1, options?: LazyRunOptions): ValuesAndIndices | Promise<ValuesAndIndices> {
     LazyTensor.checkAxis('minArgmin', axis);
-    return after(this.run('Min_ArgMin', axis, options), pair);
+    return andThen(this.run('Min_ArgMin', axis, options), pair);
   }
 
   /** The maximum and its index (pykeops `max_argmax`). */
@@ -823,7 +821,7 @@ export class LazyTensor {
   maxArgmax(axis: 0 | 1, options?: LazyRunOptions): ValuesAndIndices;
   maxArgmax(axis: 0 | 1, options?: LazyRunOptions): ValuesAndIndices | Promise<ValuesAndIndices> {
     LazyTensor.checkAxis('maxArgmax', axis);
-    return after(this.run('Max_ArgMax', axis, options), pair);
+    return andThen(this.run('Max_ArgMax', axis, options), pair);
   }
 
   /** The K smallest values, ascending: shape (rows, K) for a scalar, (rows, K, D) otherwise. */
@@ -831,7 +829,7 @@ export class LazyTensor {
   Kmin(K: number, axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
   Kmin(K: number, axis: 0 | 1, options?: LazyRunOptions): KernelOutput | Promise<KernelOutput> {
     LazyTensor.checkAxis('Kmin', axis);
-    return after(this.run('KMin', axis, options, { K }), (r) => r.outputs[0]!);
+    return andThen(this.run('KMin', axis, options, { K }), (r) => r.outputs[0]!);
   }
 
   /** The indices of the K smallest values (int64; stable: ties give the smaller index first). */
@@ -839,7 +837,7 @@ export class LazyTensor {
   argKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
   argKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): KernelOutput | Promise<KernelOutput> {
     LazyTensor.checkAxis('argKmin', axis);
-    return after(this.run('ArgKMin', axis, options, { K }), (r) => r.outputs[0]!);
+    return andThen(this.run('ArgKMin', axis, options, { K }), (r) => r.outputs[0]!);
   }
 
   /** The K smallest values and their indices (pykeops `Kmin_argKmin`). */
@@ -847,7 +845,7 @@ export class LazyTensor {
   KminArgKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): ValuesAndIndices;
   KminArgKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): ValuesAndIndices | Promise<ValuesAndIndices> {
     LazyTensor.checkAxis('KminArgKmin', axis);
-    return after(this.run('KMin_ArgKMin', axis, options, { K }), pair);
+    return andThen(this.run('KMin_ArgKMin', axis, options, { K }), pair);
   }
 
   // ---- linear operator -----------------------------------------------------------------------
@@ -864,7 +862,7 @@ export class LazyTensor {
     if (shape && shape.length !== 1 && shape.length !== 2) throw new InputError(`matvec: b must have shape (N,) or (N, E), got (${shape.join(', ')})`);
     const oneD = !shape || shape.length === 1;
     const bj = oneD ? Vj({ data, shape: [data.length] }) : Vj({ data, shape: shape! });
-    return after(this.mul(bj).run('Sum', 1, options), (r) => {
+    return andThen(this.mul(bj).run('Sum', 1, options), (r) => {
       const out = r.outputs[0]!;
       return oneD ? { ...out, shape: [out.shape[0]!] } : out;
     });
