@@ -244,6 +244,20 @@ describe('webgpu backend', function () {
     expect(() => k.runSync(s, { backend: 'webgpu' }, 'Genred')).to.throw(InputError, /asynchronous and Genred is synchronous/);
   });
 
+  it('rejects bad shapes and out-of-bounds ranges with the shared one-line errors', async () => {
+    const k = compile(GAUSS);
+    const reason = async (p: Promise<unknown>) => {
+      let err: unknown;
+      await p.catch((e: unknown) => (err = e));
+      expect(err).to.be.instanceOf(InputError);
+      return (err as Error).message;
+    };
+    // y has 3 columns in the formula: 7 values are not whole rows
+    expect(await reason(k.run({ x: f32(6, 1), y: f32(7, 2), b: f32(2, 3) }, { backend: 'webgpu' }))).to.match(/y/);
+    const ranges = { ranges_i: Int32Array.from([0, 5]), slices_i: Int32Array.from([1]), redranges_j: Int32Array.from([0, 9]), ranges_j: Int32Array.from([0, 2]), slices_j: Int32Array.from([1]), redranges_i: Int32Array.from([0, 2]) };
+    expect(await reason(k.run({ x: f32(6, 1), y: f32(6, 2), b: f32(2, 3) }, { backend: 'webgpu', ranges }))).to.match(/range/);
+  });
+
   it('says how to get an adapter when there is none', async () => {
     setGpuProvider(async () => ({ reason: 'no GPU here (test)', source: 'test' }));
     try {
