@@ -7,6 +7,7 @@ import { optimize } from '../passes/pipeline.js';
 import type { ArgsInput, ArrayInput } from './inputs.js';
 import type { CompiledKernel, RunOptions, RunResult } from './compile.js';
 import { andThen, type MaybePromise } from './maybe.js';
+import { normalizeOptions, RUN_OPTIONS } from './options.js';
 
 /** The reductions whose gradient keopsc derives (as KeOps: Min/Max-type reductions have none). */
 const DIFFERENTIABLE = new Set(['Sum', 'LogSumExp', 'SumSoftMaxWeight']);
@@ -54,6 +55,7 @@ export class GradientKernel {
   run(args: ArgsInput, options: RunOptions & { backend: 'webgpu' }): Promise<RunResult>;
   run(args: ArgsInput, options?: RunOptions): RunResult;
   run(args: ArgsInput, options: RunOptions = {}): MaybePromise<RunResult> {
+    options = normalizeOptions<RunOptions>(options, RUN_OPTIONS, 'gradient kernel run');
     const named: Record<string, ArrayInput> = Array.isArray(args) ? Object.fromEntries(this.args.map((a, k) => [a.name, (args as ArrayInput[])[k]!])) : { ...(args as Record<string, ArrayInput>) };
     if (Array.isArray(args) && args.length !== this.args.length) throw new InputError(`the gradient kernel takes ${this.args.length} arrays (${this.args.map((a) => a.name).join(', ')}), got ${args.length}`);
     const fwdArgs = Object.fromEntries(this.forward.args.map((a) => [a.name, named[a.name]!]).filter(([, v]) => v !== undefined));
