@@ -118,6 +118,8 @@ const OP_EXAMPLES: Record<string, [string, number][]> = {
   AdjointOperator: [['AdjointOperator(s * x, x, u)', 3]],
   SoftDTW_SqDist: [['SoftDTW_SqDist(x, y, p)', 1]],
   BSpline: [['BSpline(k, s, 2)', 2]],
+  Factorize: [['Factorize(Exp(x - y) * SqDist(x, y), SqDist(x, y))', 3]],
+  AutoFactorize: [['AutoFactorize(Exp(-SqDist(x, y)) * SqDist(x, y))', 1]],
   Cst: [],
 };
 
@@ -155,6 +157,7 @@ describe('every reduction parses, type-checks and reports its output shape', () 
     ['LogSumExp_Reduction(s, 0)', [[1]]],
     ['LogSumExpWeight_Reduction(s, 0, y)', [[3]]],
     ['SumSoftMaxWeight_Reduction(s, 0, y)', [[3]]],
+    ['Zero_Reduction(4, 1)', [[4]]],
   ];
   for (const [red, shapes] of cases) {
     it(red, () => {

@@ -509,9 +509,24 @@ export class LazyTensor<S extends boolean = false> {
     return this.dimCache;
   }
 
-  /** pykeops's `_shape`: [M, N, D]. */
-  get shape(): [number, number, number] {
+  /** pykeops's `_shape`: [M, N, D] (with batch dimensions, once they exist, in front). */
+  get _shape(): [number, number, number] {
     return [this.M, this.N, this.dim];
+  }
+
+  /** pykeops's `shape`: [M, N, D], without D when D = 1. */
+  get shape(): number[] {
+    return this.dim === 1 ? [this.M, this.N] : [this.M, this.N, this.dim];
+  }
+
+  /** pykeops's `ndim`: the dimension D of the formula (as {@link dim}). */
+  get ndim(): number {
+    return this.dim;
+  }
+
+  /** pykeops's `nbatchdims`: the number of leading batch dimensions (0: batches are not supported yet). */
+  get nbatchdims(): number {
+    return 0;
   }
 
   /** A description: formula, aliases and shape. */
@@ -731,6 +746,87 @@ export class LazyTensor<S extends boolean = false> {
   /** pykeops's `keops_kron`: `Kron(this, other, dimsA, dimsB)`. */
   keopsKron<T extends boolean = false>(other: LazyOperand<T>, dimsA: readonly number[], dimsB: readonly number[]): LazyTensor<S | T> {
     return this.binary('Kron', other, [checkIntList('keopsKron: dimsA', dimsA), checkIntList('keopsKron: dimsB', dimsB)]);
+  }
+
+  /** The Euclidean norm over the last dimension (pykeops's `norm(dim)`: dim must be -1 or 2). */
+  norm(dim: number): LazyTensor<S> {
+    if (dim !== -1 && dim !== 2) throw new InputError(`norm(${String(dim)}): LazyTensors have norms over the last dimension only (dim -1 or 2), as in pykeops`);
+    return this.norm2();
+  }
+  /** Concatenation with other LazyTensors along the last dimension (axis -1 or 2), as `concat`. */
+  concatenate(others: LazyOperand | readonly LazyOperand[], axis = -1): LazyTensor<boolean> {
+    return concatenate([this, ...(Array.isArray(others) ? others : [others as LazyOperand])], axis);
+  }
+  /** Soft-DTW between the sequences this and y (their dimensions are the lengths), cost (xᵢ − yⱼ)², smoothing gamma. */
+  softdtw_sqdist<T extends boolean = false, U extends boolean = false>(y: LazyOperand<T>, gamma: LazyOperand<U>): LazyTensor<S | T | U> {
+    return LazyTensor.make('SoftDTW_SqDist', [this, lift(y, 'softdtw_sqdist'), lift(gamma, 'softdtw_sqdist')]);
+  }
+  /** The B-spline basis of order k for the knots (this) at the scalar x: dimension D − k − 1 (pykeops's `bspline`). */
+  bspline<T extends boolean = false>(x: LazyOperand<T>, k = 0): LazyTensor<S | T> {
+    if (!Number.isInteger(k) || k < 0) throw new InputError(`bspline: the order k must be a non-negative integer, got ${String(k)}`);
+    return this.binary('BSpline', x, [k]);
+  }
+  /** The trace of the linear map v ↦ this (this must be linear in v; pykeops's `trace_operator`). */
+  trace_operator<V extends boolean = false>(v: LazyTensor<V>): LazyTensor<S | V> {
+    return LazyTensor.make('TraceOperator', [this, LazyTensor.variable(v, 'trace_operator')]);
+  }
+  /** This formula with `other` computed once and reused (KeOps's `Factorize`; keopsc's CSE does this for every formula). */
+  factorize<T extends boolean = false>(other: LazyTensor<T>): LazyTensor<S | T> {
+    return this.binary('Factorize', other);
+  }
+  /** This formula with its repeated subformulas computed once (KeOps's `AutoFactorize`; keopsc's CSE always does this). */
+  auto_factorize(): LazyTensor<S> {
+    return this.unary('AutoFactorize');
+  }
+
+  // ---- complex numbers (a complex vector of dimension D is 2D reals: re, im interleaved) ----------
+
+  /** The real parts of a complex LazyTensor (pykeops's `z.real`; dimension D/2). */
+  get real(): LazyTensor<S> {
+    return this.unary('ComplexReal');
+  }
+  /** The imaginary parts of a complex LazyTensor (pykeops's `z.imag`; dimension D/2). */
+  get imag(): LazyTensor<S> {
+    return this.unary('ComplexImag');
+  }
+  /** The argument of each complex entry (dimension D/2). */
+  angle(): LazyTensor<S> {
+    return this.unary('ComplexAngle');
+  }
+  /** The complex conjugate. */
+  conj(): LazyTensor<S> {
+    return this.unary('Conj');
+  }
+  /** exp(1j·this) for a real LazyTensor: a complex one of dimension 2D. */
+  exp1j(): LazyTensor<S> {
+    return this.unary('ComplexExp1j');
+  }
+  /** This real LazyTensor seen as complex (zero imaginary parts; dimension 2D). */
+  real2complex(): LazyTensor<S> {
+    return this.unary('Real2Complex');
+  }
+  /** 1j·this for a real LazyTensor (dimension 2D). */
+  imag2complex(): LazyTensor<S> {
+    return this.unary('Imag2Complex');
+  }
+
+  // ---- pykeops's snake_case spellings ---------------------------------------------------------
+
+  /** pykeops's `one_hot`: {@link oneHot}. */
+  one_hot(D: number): LazyTensor<S> {
+    return this.oneHot(D);
+  }
+  /** pykeops's `grad_matrix`: {@link gradMatrix}. */
+  grad_matrix<V extends boolean = false>(v: LazyTensor<V>): LazyTensor<S | V> {
+    return this.gradMatrix(v);
+  }
+  /** pykeops's `keops_tensordot`: {@link keopsTensordot}. */
+  keops_tensordot<T extends boolean = false>(other: LazyOperand<T>, dimsA: readonly number[], dimsB: readonly number[], contA: readonly number[], contB: readonly number[], perm?: readonly number[]): LazyTensor<S | T> {
+    return this.keopsTensordot(other, dimsA, dimsB, contA, contB, perm);
+  }
+  /** pykeops's `keops_kron`: {@link keopsKron}. */
+  keops_kron<T extends boolean = false>(other: LazyOperand<T>, dimsA: readonly number[], dimsB: readonly number[]): LazyTensor<S | T> {
+    return this.keopsKron(other, dimsA, dimsB);
   }
 
   // ---- transposition -----------------------------------------------------------------------
@@ -1013,4 +1109,90 @@ export class LazyTensor<S extends boolean = false> {
   rmatvec(b: LazyArrayInput, options?: LazyRunOptions): unknown {
     return this.t().matvec(b, options);
   }
+}
+
+/** A reduction method over axis 0 or 1 returning T (a Promise with `backend: 'webgpu'`). */
+export interface AxisReduction<S extends boolean, T> {
+  (axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<T>>;
+  (axis: 0 | 1, options?: LazyRunOptions): Reduced<S, T>;
+}
+/** A K-reduction method (`Kmin_reduction(K, axis)`). */
+export interface KReduction<S extends boolean, T> {
+  (K: number, axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<T>>;
+  (K: number, axis: 0 | 1, options?: LazyRunOptions): Reduced<S, T>;
+}
+
+// pykeops's `*_reduction` spellings (and its snake_case names of the two-output reductions): the
+// same methods under a second name, so that ported code reads as it did.
+export interface LazyTensor<S extends boolean = false> {
+  /** pykeops's `sum_reduction(axis)`: the Sum reduction ({@link LazyTensor.sum} with axis 0 or 1). */
+  sum_reduction: AxisReduction<S, KernelOutput>;
+  /** pykeops's `min_reduction(axis)`. */
+  min_reduction: AxisReduction<S, KernelOutput>;
+  /** pykeops's `max_reduction(axis)`. */
+  max_reduction: AxisReduction<S, KernelOutput>;
+  /** pykeops's `argmin_reduction(axis)`. */
+  argmin_reduction: AxisReduction<S, KernelOutput>;
+  /** pykeops's `argmax_reduction(axis)`. */
+  argmax_reduction: AxisReduction<S, KernelOutput>;
+  /** pykeops's `min_argmin(axis)`: {@link LazyTensor.minArgmin}. */
+  min_argmin: AxisReduction<S, ValuesAndIndices>;
+  /** pykeops's `min_argmin_reduction(axis)`. */
+  min_argmin_reduction: AxisReduction<S, ValuesAndIndices>;
+  /** pykeops's `max_argmax(axis)`: {@link LazyTensor.maxArgmax}. */
+  max_argmax: AxisReduction<S, ValuesAndIndices>;
+  /** pykeops's `max_argmax_reduction(axis)`. */
+  max_argmax_reduction: AxisReduction<S, ValuesAndIndices>;
+  /** pykeops's `Kmin_reduction(K, axis)`. */
+  Kmin_reduction: KReduction<S, KernelOutput>;
+  /** pykeops's `argKmin_reduction(K, axis)`. */
+  argKmin_reduction: KReduction<S, KernelOutput>;
+  /** pykeops's `Kmin_argKmin(K, axis)`: {@link LazyTensor.KminArgKmin}. */
+  Kmin_argKmin: KReduction<S, ValuesAndIndices>;
+  /** pykeops's `Kmin_argKmin_reduction(K, axis)`. */
+  Kmin_argKmin_reduction: KReduction<S, ValuesAndIndices>;
+  /** pykeops's `logsumexp_reduction(axis, weight?)`: {@link LazyTensor.logsumexp}. */
+  logsumexp_reduction: LazyTensor<S>['logsumexp'];
+  /** pykeops's `sumsoftmaxweight_reduction(weight, axis)`: {@link LazyTensor.sumsoftmaxweight}. */
+  sumsoftmaxweight_reduction: LazyTensor<S>['sumsoftmaxweight'];
+}
+
+{
+  const proto = LazyTensor.prototype as unknown as Record<string, unknown>;
+  const axisOnly = (method: 'sum' | 'min' | 'max' | 'argmin' | 'argmax', name: string) =>
+    function (this: LazyTensor<boolean>, axis: unknown, options?: LazyRunOptions) {
+      if (axis !== 0 && axis !== 1) throw new InputError(`${name}: axis must be 0 (reduce over i) or 1 (reduce over j), got ${String(axis)}; for the vector operation over the last dimension use ${method}(-1)`);
+      return this[method](axis, options);
+    };
+  for (const m of ['sum', 'min', 'max', 'argmin', 'argmax'] as const) proto[`${m}_reduction`] = axisOnly(m, `${m}_reduction`);
+  const same: Record<string, string> = {
+    min_argmin: 'minArgmin',
+    min_argmin_reduction: 'minArgmin',
+    max_argmax: 'maxArgmax',
+    max_argmax_reduction: 'maxArgmax',
+    Kmin_reduction: 'Kmin',
+    argKmin_reduction: 'argKmin',
+    Kmin_argKmin: 'KminArgKmin',
+    Kmin_argKmin_reduction: 'KminArgKmin',
+    logsumexp_reduction: 'logsumexp',
+    sumsoftmaxweight_reduction: 'sumsoftmaxweight',
+  };
+  for (const [alias, method] of Object.entries(same)) proto[alias] = proto[method];
+}
+
+/**
+ * pykeops's `LazyTensor.concatenate((x1, x2, ...), axis=-1)` (and `cat`): the concatenation along the
+ * last dimension (axis -1 or 2), as nested `Concat`s. Throws InputError on an empty list or another axis.
+ */
+export function concatenate(parts: readonly LazyOperand[], axis = -1): LazyTensor<boolean> {
+  if (!Array.isArray(parts) || parts.length === 0) throw new InputError('concatenate: give a non-empty list of LazyTensors');
+  if (axis !== -1 && axis !== 2) throw new InputError(`concatenate: LazyTensors concatenate along the last dimension only (axis -1 or 2), got ${String(axis)}`);
+  let out = lift(parts[0], 'concatenate');
+  for (const p of parts.slice(1)) out = out.concat(lift(p, 'concatenate'));
+  return out;
+}
+
+/** pykeops's `LazyTensor.cat((x1, x2, ...), dim)`: {@link concatenate}. */
+export function cat(parts: readonly LazyOperand[], dim = -1): LazyTensor<boolean> {
+  return concatenate(parts, dim);
 }
