@@ -36,10 +36,30 @@ export class GradientKernel {
     wrt: ArgInfo,
     eName: string,
     private readonly saved: { lse?: CompiledKernel; lseName?: string; outName?: string },
+    /** Makes a CompiledKernel from kernel IR (what {@link grad} needs to go one order higher). */
+    private readonly make?: (ir: Kernel) => CompiledKernel,
   ) {
     this.wrt = wrt;
     this.eName = eName;
     this.args = kernel.args.filter((a) => a.name !== saved.lseName && a.name !== saved.outName);
+  }
+
+  /**
+   * The gradient of this gradient kernel with respect to argument `name` (any of {@link args},
+   * the gradient input `e` included), as a kernel taking this kernel's arguments plus a new gradient
+   * input (named `eName`, default `u`, `u2`, ...) of this kernel's output shape: ∂⟨u, ∂⟨e, a⟩/∂v⟩/∂w.
+   * With `name` equal to `v` it is the Hessian-vector product H·u of ⟨e, a⟩; chained, any order.
+   *
+   * Available when the forward reduction is a Sum and the first gradient was not taken with respect
+   * to a parameter (mixed derivatives commute: take the parameter last, `k.grad('x').grad('p')`).
+   * The log-sum-exp family's gradient kernels read their forward result as an input, so they have no
+   * gradient here. Throws InputError otherwise.
+   */
+  grad(name: string, eName?: string): GradientKernel {
+    if (this.saved.lseName !== undefined) throw new InputError(`the gradient kernel ${this.kernel.name} reads the forward log-sum-exp as an input, so it has no gradient here; second derivatives are available for Sum reductions`);
+    if (this.wrt.cat === 2) throw new InputError(`${this.kernel.name} is the gradient with respect to the parameter ${this.wrt.name} (summed over rows), which has no gradient here; take the parameter last: grad('${name}').grad('${this.wrt.name}') (mixed derivatives commute)`);
+    if (!this.make) throw new InputError(`the gradient kernel ${this.kernel.name} cannot be differentiated again`);
+    return gradientKernel(this.kernel, this.make, name, eName ?? freshName('u', this.kernel.args));
   }
 
   /** The gradient formula and reduction, as text. */
@@ -111,6 +131,7 @@ export function gradientKernel(k: CompiledKernel, make: (ir: Kernel) => Compiled
     return n;
   };
   const e = eName ?? fresh('e');
+  if (typeof e !== 'string' || !/^[A-Za-z_]\w*$/.test(e)) throw new InputError(`the gradient input name must be an identifier, got ${String(e)}`);
   if (eName && taken.has(eName)) throw new InputError(`the gradient input name '${eName}' is already an argument of ${ir.name}`);
   taken.add(e);
   const rowCat: Cat = ir.tag === 0 ? 0 : 1;
@@ -147,5 +168,12 @@ export function gradientKernel(k: CompiledKernel, make: (ir: Kernel) => Compiled
   }
   const tag: 0 | 1 = wrt.cat === 2 || wrt.cat === rowCat ? ir.tag : ir.tag === 0 ? 1 : 0;
   const gradIr: Kernel = { ...ir, name: `${ir.name}_grad_${name}`, reduction: REDUCTIONS.Sum!, tag, formula, formula2: undefined, K: undefined, args: [...ir.args, ...extra] };
-  return new GradientKernel(k, make(optimize(gradIr)), wrt, e, saved);
+  return new GradientKernel(k, make(optimize(gradIr)), wrt, e, saved, make);
+}
+
+/** `base`, or `base2`, `base3`, ... : the first name no argument has. */
+function freshName(base: string, args: readonly ArgInfo[]): string {
+  let n = base;
+  for (let k = 2; args.some((a) => a.name === n); k++) n = `${base}${k}`;
+  return n;
 }
