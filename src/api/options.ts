@@ -82,7 +82,9 @@ function describe(v: unknown): string {
 const oneOf =
   (values: readonly string[]): Checker =>
   (v, { key, where }) => {
-    if (typeof v !== 'string' || !values.includes(v)) throw new InputError(`${where}: ${key} must be one of ${values.map((s) => `'${s}'`).join(', ')}, got ${describe(v)}`);
+    const list = values.map((s) => `'${s}'`).join(', ');
+    if (typeof v === 'string' && !values.includes(v)) throw new InputError(`${where}: unknown ${key} '${v}'; use one of ${list}`);
+    if (typeof v !== 'string') throw new InputError(`${where}: ${key} must be one of ${list}, got ${describe(v)}`);
     return v;
   };
 
@@ -101,7 +103,8 @@ const positiveNumber =
 const intIn =
   (lo: number, hi: number): Checker =>
   (v, { key, where }) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw new InputError(`${where}: ${key} must be an integer from ${lo} to ${hi}, got ${describe(v)}`);
+    const range = lo === 1 ? `a positive integer${hi < Number.MAX_SAFE_INTEGER ? ` (at most ${hi})` : ''}` : `an integer from ${lo} to ${hi}`;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw new InputError(`${where}: ${key} must be ${range}, got ${describe(v)}`);
     return v;
   };
 
