@@ -8,20 +8,10 @@
  *   npx tsx examples/kmeans.ts --size 2000 --backend js
  */
 import { LazyTensor, type Backend } from 'keopsc';
+import { option, seeded } from './random.js';
 
-const argv = process.argv.slice(2);
-const opt = (name: string): string | undefined => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
-const backend = (opt('backend') ?? 'auto') as Backend;
-
-// np.random.seed(1234), with a small seeded generator (mulberry32) and Box-Muller for randn
-let seed = 1234;
-const rand = (): number => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-const randn = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+const backend = (option('backend') ?? 'auto') as Backend;
+const { randn } = seeded(1234); // np.random.seed(1234)
 
 /** np.bincount(cl, weights=w[:, d], minlength=K) */
 function bincount(cl: Int32Array, K: number, w?: Float64Array, d = 0, D = 1): Float64Array {
@@ -55,7 +45,7 @@ function KMeans(x: Float64Array, N: number, D: number, K = 10, Niter = 10, verbo
 }
 
 // N, D, K = 10000, 2, 50
-const N = Number(opt('size') ?? 10000), D = 2, K = 50;
+const N = Number(option('size') ?? 10000), D = 2, K = 50;
 // x = np.random.randn(N, D).astype(dtype) / 6 + 0.5   (float64 here; Float32Array works the same)
 const x = Float64Array.from({ length: N * D }, () => randn() / 6 + 0.5);
 // cl, c = KMeans(x, K)

@@ -8,20 +8,10 @@
  *   npx tsx examples/knn.ts --backend js
  */
 import { LazyTensor, type Backend } from 'keopsc';
+import { option, seeded } from './random.js';
 
-const argv = process.argv.slice(2);
-const opt = (name: string): string | undefined => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
-const backend = (opt('backend') ?? 'auto') as Backend;
-
-// a seeded generator (mulberry32) for np.random.rand, Box-Muller for np.random.randn
-let seed = 1234;
-const rand = (): number => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-const randn = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+const backend = (option('backend') ?? 'auto') as Backend;
+const { rand, randn } = seeded(1234); // np.random.seed(1234)
 
 const N = 1000, D = 2; //                                          N, D = 10000 if use_cuda else 1000, 2  # Number of samples, dimension
 const x = Float64Array.from({ length: N * D }, rand); //           x = np.random.rand(N, D).astype(dtype)  # Random samples on the unit square
