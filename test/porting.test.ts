@@ -81,6 +81,15 @@ describe('strict options (one validation path, KeOps spellings)', () => {
     expectInputError(() => g(xs, ys, bs, { backend: 'TPU' } as never), /unknown backend 'TPU'; use one of 'ref', 'js', 'cpu', 'cuda', 'webgpu', 'auto'/);
   });
 
+  it("a LazyTensor's backend attribute takes KeOps's names too, checked like an option", () => {
+    const K = Vi(xs, 3).sqdist(Vj(ys, 3));
+    const want = num(K.sum(1, { backend: 'cpu' }).data);
+    K.backend = 'CPU';
+    expect(num(K.sum(1).data)).to.deep.equal(want);
+    K.backend = 'GPU_1D_device' as never;
+    expectInputError(() => K.sum(1), /LazyTensor Sum reduction \(the LazyTensor's ranges and backend\): backend 'GPU_1D_device' means arrays already on the GPU/);
+  });
+
   it('options with no equivalent are refused with the reason, never dropped', () => {
     expectInputError(() => g(xs, ys, bs, { enable_chunks: true } as never), /option enable_chunks is not supported: KeOps's chunked GPU mode/);
     expectInputError(() => g(xs, ys, bs, { optional_flags: ['-O2'] } as never), /option optional_flags is not supported: it passes raw compiler flags/);

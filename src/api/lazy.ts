@@ -23,7 +23,7 @@ import { aliasesToDeclarations, compile, type Backend, type CompiledKernel, type
 import type { ArrayInput, FloatDtype } from './inputs.js';
 import { axisToTag, isArrayInput, reductionString, type PassThroughRunOptions } from './genred.js';
 import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
-import { normalizeOptions, RUN_OPTIONS, SOLVE_OPTIONS } from './options.js';
+import { normalizeOptions, RUN_OPTIONS, SOLVE_OPTIONS, type KeopsBackend } from './options.js';
 
 type Data = Float32Array | Float64Array;
 const isTypedArray = (v: unknown): v is Data => v instanceof Float32Array || v instanceof Float64Array;
@@ -415,7 +415,7 @@ export class LazyTensor<S extends boolean = false> {
   /** Block-sparse ranges used by every reduction of this LazyTensor (KeOps's 6 arrays); settable. */
   ranges?: RangesInput;
   /** Backend used by reductions when their options give none; settable. */
-  backend?: Backend;
+  backend?: Backend | KeopsBackend;
   /** @internal The formula tree. */
   readonly expr: LazyExpr;
   /** The dtype of the arrays, or undefined when the formula has none (literals only). */
@@ -436,8 +436,8 @@ export class LazyTensor<S extends boolean = false> {
    */
   constructor(x: LazyArrayInput | number, axis?: 0 | 1);
   /** @internal Used by {@link Vi}, {@link Vj}, {@link Pm} and the methods. */
-  constructor(expr: LazyExpr, meta: LazyMeta, from?: { ranges?: RangesInput; backend?: Backend });
-  constructor(a: LazyExpr | LazyArrayInput | number, b?: LazyMeta | 0 | 1, from?: { ranges?: RangesInput; backend?: Backend }) {
+  constructor(expr: LazyExpr, meta: LazyMeta, from?: { ranges?: RangesInput; backend?: Backend | KeopsBackend });
+  constructor(a: LazyExpr | LazyArrayInput | number, b?: LazyMeta | 0 | 1, from?: { ranges?: RangesInput; backend?: Backend | KeopsBackend }) {
     const isExpr = typeof a === 'object' && a !== null && 'k' in a;
     const t = isExpr ? undefined : fromShaped(a as LazyArrayInput | number, b);
     const expr = t ? t.expr : (a as LazyExpr);
@@ -896,9 +896,7 @@ export class LazyTensor<S extends boolean = false> {
     const args = leafArgs(kernel, p, []);
     delete args[`v${varIndex}`];
     const given = normalizeOptions<SolveOptions>(options, SOLVE_OPTIONS, 'LazyTensor solve');
-    const opts: SolveOptions = { ...given };
-    if (opts.ranges === undefined && this.ranges !== undefined) opts.ranges = this.ranges;
-    if (opts.backend === undefined && this.backend !== undefined) opts.backend = this.backend;
+    const opts: SolveOptions = { ...this.inherited('LazyTensor solve', given), ...given };
     if (opts.backend === 'webgpu' && given.backend !== 'webgpu') throw new InputError(`this LazyTensor's backend is 'webgpu', which is asynchronous: pass { backend: 'webgpu' } to solve itself to get a Promise`);
     return kernelSolve(kernel, `v${varIndex}`, args, { data: bData, shape: [rows, E] }, opts);
   }
@@ -923,9 +921,7 @@ export class LazyTensor<S extends boolean = false> {
     const kernel = cachedKernel(aliases, red.text);
     const where = `LazyTensor ${reduction} reduction`;
     const given = normalizeOptions<RunOptions>(options, RUN_OPTIONS, where);
-    const defaults: RunOptions = { ...given };
-    if (defaults.ranges === undefined && (this.ranges ?? extra.weight?.ranges) !== undefined) defaults.ranges = this.ranges ?? extra.weight?.ranges;
-    if (defaults.backend === undefined && (this.backend ?? extra.weight?.backend) !== undefined) defaults.backend = this.backend ?? extra.weight?.backend;
+    const defaults: RunOptions = { ...this.inherited(where, given, extra.weight), ...given };
     const exec = (symbolicArrays: readonly ArrayInput[], opts: RunOptions, asked: RunOptions): MaybePromise<T> => {
       const args = leafArgs(kernel, p, symbolicArrays);
       if (opts.backend === 'webgpu') {
@@ -949,6 +945,12 @@ export class LazyTensor<S extends boolean = false> {
       return exec(arrays as ArrayInput[], { ...defaults, ...asked }, { ...given, ...asked });
     };
     return Object.assign(call, { kernel, source: red.text, nargs: p.symbolic, args: symbols });
+  }
+
+  /** The `ranges` and `backend` attributes (this LazyTensor's, else the weight's) that `given` does not set, checked as options. */
+  private inherited(where: string, given: RunOptions, weight?: AnyLazy): RunOptions {
+    const attrs = { ranges: given.ranges === undefined ? (this.ranges ?? weight?.ranges) : undefined, backend: given.backend === undefined ? (this.backend ?? weight?.backend) : undefined };
+    return normalizeOptions<RunOptions>(attrs, RUN_OPTIONS, `${where} (the LazyTensor's ranges and backend)`);
   }
 
   private static checkAxis(method: string, axis: unknown): void {
