@@ -323,8 +323,26 @@ describe('higher-order kernel gradients: GradientKernel.grad', () => {
     const lse = compile('LogSumExp_Reduction(-SqDist(x, y), 0)', ['x = Vi(2)', 'y = Vj(2)']);
     expectInputError(() => lse.grad('x').grad('x'), /reads the forward log-sum-exp as an input, so it has no gradient here/);
     const kp = compile('Sum_Reduction(Exp(-SqDist(x, y) * p), 0)', ['x = Vi(2)', 'y = Vj(2)', 'p = Pm(1)']);
-    expectInputError(() => kp.grad('p').grad('x'), /take the parameter last: grad\('x'\)\.grad\('p'\)/);
-    expect(kp.grad('x').grad('p').run({ x, y, p: Float64Array.of(1), e: data(M, 3), u: data(2 * M, 4) }, { backend: 'js' }).values!.shape).to.deep.equal([1]);
+    expectInputError(() => kp.grad('p').grad('p').grad('p'), /a second derivative through a parameter's gradient; differentiate in another order/);
+    expectInputError(() => kp.grad('p').grad('p').run({ x, y, p: Float64Array.of(1), e: data(M, 3), u: data(2, 4) }), /argument u has 2 values; it has the shape of the parameter's gradient, \(1,\)/);
+  });
+  it('second derivatives through a parameter: d²/dp², and both orders of the mixed x, p derivative', () => {
+    const kp = compile('Sum_Reduction(Exp(-SqDist(x, y) * p), 0)', ['x = Vi(2)', 'y = Vj(2)', 'p = Pm(1)']);
+    const ep = data(M, 3), p = 0.8;
+    const gp = (pp: number, xx = x) => Number(kp.grad('p').run({ x: xx, y, p: Float64Array.of(pp), e: ep }, { backend: 'ref' }).values!.data[0]);
+    const u = Float64Array.of(1.5);
+    const d2 = kp.grad('p').grad('p', 'u').run({ x, y, p: Float64Array.of(p), e: ep, u }, { backend: 'js' }).values!;
+    expect(d2.shape).to.deep.equal([1]);
+    expect(Math.abs(Number(d2.data[0]) - (1.5 * (gp(p + h) - gp(p - h))) / (2 * h))).to.be.below(1e-7);
+    // ∂⟨u, ∂/∂p⟩/∂x against finite differences in x along w, and the other order (x first, then p)
+    const dir = data(2 * M, 14);
+    const px = kp.grad('p').grad('x', 'u').run({ x, y, p: Float64Array.of(p), e: ep, u }, { backend: 'cpu' }).values!;
+    expect(px.shape).to.deep.equal([M, 2]);
+    const fd = (1.5 * (gp(p, shift(x, dir, h)) - gp(p, shift(x, dir, -h)))) / (2 * h);
+    const along = Array.from(px.data as Float64Array).reduce((s2, v, k2) => s2 + v * dir[k2]!, 0);
+    expect(Math.abs(along - fd)).to.be.below(1e-7);
+    const xp = kp.grad('x').grad('p', 'u').run({ x, y, p: Float64Array.of(p), e: ep, u: dir }, { backend: 'js' }).values!;
+    expect(Math.abs(1.5 * Number(xp.data[0]) - along)).to.be.below(1e-10);
   });
 });
 

@@ -28,6 +28,11 @@ export class GradientKernel {
   readonly wrt: ArgInfo;
   /** The name of the gradient input argument. */
   readonly eName: string;
+  /**
+   * Set on the gradient of a parameter's gradient kernel: the gradient input, given as (dim,), is the
+   * same for every row of the inner per-row gradients (their sum is the parameter's gradient).
+   */
+  private rowwiseInput?: { name: string; dim: number; rowCat: Cat };
 
   constructor(
     private readonly forward: CompiledKernel,
@@ -50,16 +55,20 @@ export class GradientKernel {
    * input (named `eName`, default `u`, `u2`, ...) of this kernel's output shape: ∂⟨u, ∂⟨e, a⟩/∂v⟩/∂w.
    * With `name` equal to `v` it is the Hessian-vector product H·u of ⟨e, a⟩; chained, any order.
    *
-   * Available when the forward reduction is a Sum and the first gradient was not taken with respect
-   * to a parameter (mixed derivatives commute: take the parameter last, `k.grad('x').grad('p')`).
-   * The log-sum-exp family's gradient kernels read their forward result as an input, so they have no
-   * gradient here. Throws InputError otherwise.
+   * Available when the forward reduction is a Sum. After a parameter's gradient (a sum over rows) the
+   * new input has the parameter's shape (dim,), and that second derivative is the last one (mixed
+   * derivatives commute: reorder them to go higher). The log-sum-exp family's gradient kernels read
+   * their forward result as an input, so they have no gradient here. Throws InputError otherwise.
    */
   grad(name: string, eName?: string): GradientKernel {
     if (this.saved.lseName !== undefined) throw new InputError(`the gradient kernel ${this.kernel.name} reads the forward log-sum-exp as an input, so it has no gradient here; second derivatives are available for Sum reductions`);
-    if (this.wrt.cat === 2) throw new InputError(`${this.kernel.name} is the gradient with respect to the parameter ${this.wrt.name} (summed over rows), which has no gradient here; take the parameter last: grad('${name}').grad('${this.wrt.name}') (mixed derivatives commute)`);
+    if (this.rowwiseInput) throw new InputError(`${this.kernel.name} is a second derivative through a parameter's gradient; differentiate in another order (mixed derivatives commute), taking that parameter last`);
     if (!this.make) throw new InputError(`the gradient kernel ${this.kernel.name} cannot be differentiated again`);
-    return gradientKernel(this.kernel, this.make, name, eName ?? freshName('u', this.kernel.args));
+    const g = gradientKernel(this.kernel, this.make, name, eName ?? freshName('u', this.kernel.args));
+    // a parameter's gradient sums the inner kernel's rows: ⟨u, Σ_r g_r⟩ = Σ_r ⟨u, g_r⟩, so the new
+    // gradient input u (dim,) is the same row variable on every row
+    if (this.wrt.cat === 2) g.rowwiseInput = { name: g.eName, dim: this.wrt.dim, rowCat: this.kernel.ir.tag === 0 ? 0 : 1 };
+    return g;
   }
 
   /** The gradient formula and reduction, as text. */
@@ -78,6 +87,7 @@ export class GradientKernel {
     options = normalizeOptions<RunOptions>(options, RUN_OPTIONS, 'gradient kernel run');
     const named: Record<string, ArrayInput> = Array.isArray(args) ? Object.fromEntries(this.args.map((a, k) => [a.name, (args as ArrayInput[])[k]!])) : { ...(args as Record<string, ArrayInput>) };
     if (Array.isArray(args) && args.length !== this.args.length) throw new InputError(`the gradient kernel takes ${this.args.length} arrays (${this.args.map((a) => a.name).join(', ')}), got ${args.length}`);
+    if (this.rowwiseInput) this.repeatPerRow(named, this.rowwiseInput);
     const fwdArgs = Object.fromEntries(this.forward.args.map((a) => [a.name, named[a.name]!]).filter(([, v]) => v !== undefined));
     const runOpts = { ...options, out: undefined };
     // every kernel of the chain runs on the same backend; webgpu makes the whole chain asynchronous
@@ -93,6 +103,20 @@ export class GradientKernel {
     return andThen(save(this.saved.lseName, this.saved.lse), () =>
       andThen(save(this.saved.outName, this.forward), () => andThen(gradient(), (r) => this.finish(r, options))),
     );
+  }
+
+  /** Replace the (dim,) input `name` with its copy on each row (rows: those of a row variable, else 1). */
+  private repeatPerRow(named: Record<string, ArrayInput>, { name, dim, rowCat }: { name: string; dim: number; rowCat: Cat }): void {
+    const dataOf = (a: ArrayInput | undefined) => (a === undefined || a === null ? undefined : a instanceof Float32Array || a instanceof Float64Array ? a : (a as { data?: Float32Array | Float64Array }).data);
+    const u = dataOf(named[name]);
+    if (!(u instanceof Float32Array || u instanceof Float64Array)) throw new InputError(`argument ${name} must be a Float32Array or Float64Array of ${dim} values (the shape of the parameter's gradient)`);
+    if (u.length !== dim) throw new InputError(`argument ${name} has ${u.length} values; it has the shape of the parameter's gradient, (${dim},)`);
+    const rowArg = this.kernel.args.find((a) => a.cat === rowCat && a.name !== name && dataOf(named[a.name]) !== undefined);
+    const rows = rowArg ? dataOf(named[rowArg.name])!.length / rowArg.dim : 1;
+    if (!Number.isInteger(rows)) return; // the run says what is wrong with that array
+    const tiled = new (u.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(rows * dim);
+    for (let r = 0; r < rows; r++) tiled.set(u, r * dim);
+    named[name] = { data: tiled, shape: [rows, dim] };
   }
 
   /** A parameter's gradient is the per-row gradients summed; the others are the reduction's output. */
