@@ -74,7 +74,10 @@ describe('strict options (one validation path, KeOps spellings)', () => {
 
   it("KeOps's backends: 'CPU' is cpu, the GPU forms are cuda (a clear error without one)", () => {
     expect(num(g(xs, ys, bs, { backend: 'CPU' } as never).data)).to.deep.equal(num(g(xs, ys, bs, { backend: 'cpu' }).data));
-    if (!cuda) {
+    if (cuda) {
+      for (const b of ['GPU', 'GPU_1D', 'GPU_2D', 'GPU_2D_host']) expectClose(g(xs, ys, bs, { backend: b } as never).data, g(xs, ys, bs, { backend: 'ref' }).data, 1e-10);
+      expectClose(g(xs, ys, bs, { backend: 'GPU', device_id: -1 } as never).data, g(xs, ys, bs, { backend: 'ref' }).data, 1e-10);
+    } else {
       for (const b of ['GPU', 'GPU_1D', 'GPU_2D', 'GPU_1D_host']) expectInputError(() => g(xs, ys, bs, { backend: b } as never), new RegExp(`backend '${b}' \\(KeOps\\) is keopsc's 'cuda' backend, which is unavailable here: .*use 'CPU'`));
     }
     expectInputError(() => g(xs, ys, bs, { backend: 'GPU_2D_device' } as never), /'GPU_2D_device' means arrays already on the GPU/);
