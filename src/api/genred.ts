@@ -144,6 +144,22 @@ export function isArrayInput(v: unknown): v is ArrayInput {
 }
 
 /**
+ * The arguments of a pykeops-style call `f(x, y, b, options?)`: `count` arrays (described by `what`,
+ * e.g. `x = Vi(3), y = Vj(3)`), then optionally an options object (pykeops's keyword arguments), which
+ * is returned unchecked. Throws a one-line InputError, starting with `where`, on a wrong count or a
+ * non-array argument.
+ */
+export function splitCall(where: string, call: readonly unknown[], count: number, what: string): { arrays: ArrayInput[]; options: unknown } {
+  const hasOptions = call.length > 0 && !isArrayInput(call[call.length - 1]) && (call.length > count || typeof call[call.length - 1] === 'object');
+  const arrays = hasOptions ? call.slice(0, -1) : [...call];
+  if (arrays.length !== count) throw new InputError(`${where}: takes ${count} array${count === 1 ? '' : 's'} (${what}), got ${arrays.length}`);
+  arrays.forEach((a, k) => {
+    if (!isArrayInput(a)) throw new InputError(`${where}: argument ${k} must be a Float32Array or Float64Array (or { data, shape }), got ${a === null ? 'null' : Array.isArray(a) ? 'an array' : typeof a}`);
+  });
+  return { arrays: arrays as ArrayInput[], options: hasOptions ? call[call.length - 1] : undefined };
+}
+
+/**
  * pykeops's `Genred(formula, aliases, reduction_op, axis, opt_arg, formula2)`. Compiles
  * `<reduction>_Reduction(formula, [optArg,] tag [, formula2])` once, with tag = (axis + 1) % 2, and
  * returns a function taking the arrays positionally (`x = Vi(3)` at list position k is argument k),
@@ -165,23 +181,10 @@ export function Genred<R extends string = 'Sum'>(formula: string, aliases: reado
   const twoOutputs = red.name.includes('_Arg');
   /** Split off the run options and check the arrays (shared by the call and runAsync). */
   const prepare = (args: GenredCallArg[]): { byName: Record<string, ArrayInput>; runOptions: RunOptions } => {
-    let runOptions = defaults as RunOptions;
-    if (args.length > 0 && !isArrayInput(args[args.length - 1])) {
-      const last = args[args.length - 1];
-      if (typeof last !== 'object' || last === null || Array.isArray(last)) {
-        throw new InputError(`Genred: argument ${args.length - 1} must be a Float32Array or Float64Array (or { data, shape }), or run options last, got ${last === null ? 'null' : typeof last}`);
-      }
-      runOptions = { ...runOptions, ...normalizeOptions<RunOptions>(last, RUN_OPTIONS, 'Genred call') };
-      args = args.slice(0, -1);
-    }
-    if (args.length !== nargs) {
-      throw new InputError(`Genred: ${red.text} takes ${nargs} array${nargs === 1 ? '' : 's'} (${aliases.join(', ')}), got ${args.length}`);
-    }
+    const { arrays, options: given } = splitCall(`Genred ${red.text}`, args, nargs, aliases.join(', '));
+    const runOptions = { ...(defaults as RunOptions), ...normalizeOptions<RunOptions>(given, RUN_OPTIONS, 'Genred call') };
     const byName: Record<string, ArrayInput> = {};
-    args.forEach((a, k) => {
-      if (!isArrayInput(a)) throw new InputError(`Genred: argument ${k} must be a Float32Array or Float64Array (or { data, shape })`);
-    });
-    for (const a of kernel.args) byName[a.name] = args[a.index] as ArrayInput;
+    for (const a of kernel.args) byName[a.name] = arrays[a.index]!;
     return { byName, runOptions };
   };
   const result = (res: RunResult): GenredResult<R> => (twoOutputs ? [res.values!, res.indices!] : res.outputs[0]!) as GenredResult<R>;
@@ -263,12 +266,9 @@ export function KernelSolve(formula: string, aliases: readonly string[], varinva
       if (others_.length !== others.length) throw new InputError(`KernelSolve: expected ${others.length} arrays (${others.map((a) => a.name).join(', ')}), got ${others_.length}`);
     } else {
       // pykeops's form: every alias's array in order, b in the slot of varinvalias, options last
-      const arrays = call.length > 0 && !isArrayInput(call[call.length - 1]) ? call.slice(0, -1) : call;
-      callOptions = arrays.length < call.length ? call[call.length - 1] : undefined;
-      if (arrays.length !== nargs) throw new InputError(`KernelSolve: takes ${nargs} arrays (${aliases.join(', ')}; b in the slot of ${varinvalias}), got ${arrays.length}`);
-      arrays.forEach((a, k) => {
-        if (!isArrayInput(a)) throw new InputError(`KernelSolve: argument ${k} must be a Float32Array or Float64Array (or { data, shape }), got ${a === null ? 'null' : typeof a}`);
-      });
+      const split = splitCall('KernelSolve', call, nargs, `${aliases.join(', ')}; b in the slot of ${varinvalias}`);
+      const arrays = split.arrays;
+      callOptions = split.options;
       b = arrays[unknown.index];
       others_ = others.map((a) => arrays[a.index]);
     }

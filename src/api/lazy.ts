@@ -21,7 +21,7 @@ import { swapAxes, toRanges, type RangesInput } from '../../runtime/ranges/index
 import type { MaybePromise } from './maybe.js';
 import { aliasesToDeclarations, compile, type Backend, type CompiledKernel, type KernelOutput, type RunOptions, type RunResult } from './compile.js';
 import type { ArrayInput, FloatDtype } from './inputs.js';
-import { axisToTag, isArrayInput, reductionString, type PassThroughRunOptions } from './genred.js';
+import { axisToTag, reductionString, splitCall, type PassThroughRunOptions } from './genred.js';
 import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
 import { normalizeOptions, RUN_OPTIONS, SOLVE_OPTIONS, type KeopsBackend } from './options.js';
 
@@ -934,14 +934,8 @@ export class LazyTensor<S extends boolean = false> {
     if (p.symbolic === 0) return exec([], defaults, given);
     const symbols = p.leaves.slice(0, p.symbolic).map((l, k) => `${CAT_CTOR[l.cat]}(${k}, ${l.dim})`);
     const call = (...argsAndOptions: unknown[]): MaybePromise<T> => {
-      const last = argsAndOptions[argsAndOptions.length - 1];
-      const hasOptions = argsAndOptions.length > 0 && !isArrayInput(last);
-      const arrays = hasOptions ? argsAndOptions.slice(0, -1) : argsAndOptions;
-      const asked = hasOptions ? normalizeOptions<RunOptions>(last, RUN_OPTIONS, `${where} call`) : {};
-      if (arrays.length !== p.symbolic) throw new InputError(`${where}: takes ${p.symbolic} array${p.symbolic === 1 ? '' : 's'} (${symbols.join(', ')}, in index order), got ${arrays.length}`);
-      arrays.forEach((a, k) => {
-        if (!isArrayInput(a)) throw new InputError(`${where}: argument ${k} (${symbols[k]}) must be a Float32Array or Float64Array (or { data, shape }), got ${typeName(a)}`);
-      });
+      const { arrays, options } = splitCall(where, argsAndOptions, p.symbolic, `${symbols.join(', ')}, in index order`);
+      const asked = normalizeOptions<RunOptions>(options, RUN_OPTIONS, `${where} call`);
       return exec(arrays as ArrayInput[], { ...defaults, ...asked }, { ...given, ...asked });
     };
     return Object.assign(call, { kernel, source: red.text, nargs: p.symbolic, args: symbols });
