@@ -16,6 +16,8 @@
  */
 import { InputError } from '../diagnostics/index.js';
 import { hostBackend } from './backends.js';
+import type { CompileOptions, RunOptions } from './compile.js';
+import type { SolveOptions } from './solve.js';
 
 /** Backends a kernel can run on (keopsc's names). */
 export const BACKEND_NAMES = ['ref', 'js', 'cpu', 'cuda', 'webgpu', 'auto'] as const;
@@ -174,7 +176,9 @@ function deviceId(v: unknown): string | undefined {
 
 // ---- the option families --------------------------------------------------------------------------
 
-const RUN_KEYS: Record<string, OptionDef> = {
+// Each table is typed by the options interface it checks: a key added to RunOptions (or SolveOptions,
+// CompileOptions) fails the type check until it has a checker here.
+const RUN_KEYS: { [K in keyof Required<RunOptions>]: OptionDef } = {
   // KeOps's backend names ('CPU', 'GPU', ...) are translated first (the key is the same)
   backend: { check: (v, ctx) => oneOf(BACKEND_NAMES)(keopsBackend(v, ctx), ctx) },
   fastMath: { check: bool },
@@ -209,8 +213,9 @@ const RUN_REFUSED: Record<string, Refusal> = {
 /** `kernel.run`, LazyTensor reductions, Genred calls, gradient kernels. */
 export const RUN_OPTIONS: OptionSet = { what: 'run options', keys: RUN_KEYS, aliases: RUN_ALIASES, refused: RUN_REFUSED };
 
-const SOLVE_KEYS: Record<string, OptionDef> = {
-  ...Object.fromEntries(Object.entries(RUN_OPTIONS.keys).filter(([k]) => k !== 'out')),
+const { out: _out, ...RUN_KEYS_BUT_OUT } = RUN_KEYS;
+const SOLVE_KEYS: { [K in keyof Required<SolveOptions>]: OptionDef } = {
+  ...RUN_KEYS_BUT_OUT,
   alpha: { check: positiveNumber(0, true) },
   eps: { check: positiveNumber(0, false) },
   maxIter: { check: intIn(1, Number.MAX_SAFE_INTEGER) },
@@ -239,7 +244,7 @@ export const GENRED_OPTIONS: OptionSet = {
 /** `compile` and `compileModule`. */
 export const COMPILE_OPTIONS: OptionSet = {
   what: 'compile options',
-  keys: { file: { check: string }, kernel: { check: string }, onPass: { check: func }, allDeclaredAreArgs: { check: bool } },
+  keys: { file: { check: string }, kernel: { check: string }, onPass: { check: func }, allDeclaredAreArgs: { check: bool } } satisfies { [K in keyof Required<CompileOptions>]: OptionDef },
   aliases: {},
   refused: {
     ...Object.fromEntries(Object.keys(RUN_KEYS).map((k) => [k, `${k} is a run option: pass it to kernel.run(args, { ${k} })`])),
