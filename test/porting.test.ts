@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { cat, compile, concatenate, cudaStatus, Genred, InputError, KernelSolve, LazyTensor, Pm, Vi, Vj, webgpuStatus, type KernelOutput } from '../src/index.js';
+import { BACKENDS, cat, compile, concatenate, cudaStatus, Genred, InputError, KernelSolve, LazyTensor, Pm, Vi, Vj, webgpuStatus, type KernelOutput } from '../src/index.js';
+import { BACKEND_NAMES, SUM_SCHEME_NAMES } from '../src/api/options.js';
+import { SUM_SCHEMES } from '../src/api/compile.js';
 
 /**
  * Issue 17: a pykeops program ports line for line. Strict options with KeOps's spellings, KernelSolve's
@@ -42,6 +44,11 @@ const cuda = cudaStatus().ok;
 describe('strict options (one validation path, KeOps spellings)', () => {
   const g = Genred('Exp(-SqDist(x, y)) * b', ['x = Vi(3)', 'y = Vj(3)', 'b = Vj(1)'], { axis: 1 });
   const x32 = data32(3 * M, 1), y32 = data32(3 * 400, 2), b32 = data32(400, 3);
+
+  it("knows the kernel's backends and sum schemes (the lists agree)", () => {
+    expect([...BACKEND_NAMES]).to.deep.equal([...BACKENDS]);
+    expect([...SUM_SCHEME_NAMES]).to.deep.equal([...SUM_SCHEMES]);
+  });
 
   it('an unknown key names the nearest known one, at every entry point', () => {
     expectInputError(() => g(xs, ys, bs, { sumSchme: 'kahan' } as never), /Genred call: unknown option 'sumSchme'; did you mean 'sumScheme'\?/);
