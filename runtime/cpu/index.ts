@@ -2,11 +2,11 @@ import type { KernelPlan } from '../../src/lower/plan.js';
 import { allocateOutputs } from '../outputs.js';
 import type { Ranges } from '../ranges/index.js';
 import { coalesce, rangesFor } from '../ranges/index.js';
-import { addonStatus, requireAddon, type KernelHandle, type NativeRanges } from './addon.js';
+import { addonStatus, requireAddon, type KernelHandle, type NativeRanges } from '../native/addon.js';
 import { findCompiler, loadCompiled, type CompileOptions, type Compiler } from './compiler.js';
 
-export { addonCandidates, addonStatus, loadAddon, requireAddon } from './addon.js';
-export type { KernelHandle, NativeAddon, NativeKernelInfo, NativeRanges, NativeRunArgs } from './addon.js';
+export { addonCandidates, addonStatus, loadAddon, requireAddon } from '../native/addon.js';
+export type { KernelHandle, NativeAddon, NativeKernelInfo, NativeRanges, NativeRunArgs } from '../native/addon.js';
 export {
   cacheClear,
   cacheDir,

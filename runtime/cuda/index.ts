@@ -14,8 +14,8 @@ import type { KernelPlan } from '../../src/lower/plan.js';
 import { cudaBlockTable, cudaLayout, printCuda, type CudaCodeOptions, type CudaLayout } from '../../src/targets/cuda.js';
 import { allocateOutputs, type BackendOutput } from '../outputs.js';
 import { coalesce, rangesFor, type Ranges } from '../ranges/index.js';
-import { addonStatus } from '../cpu/addon.js';
-import { cacheDir, cacheFiles, type CacheEntry } from '../cpu/compiler.js';
+import { addonStatus } from '../native/addon.js';
+import { cacheDir, cacheFiles, type CacheEntry } from '../native/cache.js';
 import { toHalfBits } from '../half.js';
 
 /** What the addon's `cudaProbe` reports (native/src/cuda.cc). */
