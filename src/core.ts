@@ -24,6 +24,7 @@ export { evaluateRef } from '../runtime/ref/index.js';
 export { lowerKernel, type KernelPlan, type ReductionPlan } from './lower/plan.js';
 export { ScalarBuilder, SCALAR_FNS, type SExpr, type ScalarFn } from './lower/scalar.js';
 export { printJs, type JsCodeOptions } from './targets/js.js';
+export type { CodeOptions } from './targets/common.js';
 export { printCpp, CPP_FAST_FLAGS, type CppCodeOptions } from './targets/cpp.js';
 export { toRanges, validateRanges, swapAxes, RANGES_KEYS, type Ranges, type RangesInput } from '../runtime/ranges/index.js';
 export { registerHostBackend, hostBackend, type HostBackend, type HostBackendName, type BackendInputs, type BackendRequest } from './api/backends.js';

@@ -1,6 +1,6 @@
 import type { KernelPlan } from '../../src/lower/plan.js';
 import { allocateOutputs } from '../outputs.js';
-import type { JsCodeOptions } from '../../src/targets/js.js';
+import type { CodeOptions } from '../../src/targets/common.js';
 import type { Ranges } from '../ranges/index.js';
 import { coalesce, rangesFor } from '../ranges/index.js';
 import { compileJs, type JsKernelFn } from './compile.js';
@@ -45,7 +45,7 @@ export interface JsOutput {
 export function runJs(
   plan: KernelPlan,
   inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; dtype: 'float32' | 'float64'; ranges?: Ranges },
-  code: JsCodeOptions,
+  code: CodeOptions,
   threads = defaultThreads(),
   out?: Float32Array | Float64Array,
 ): JsOutput[] {

@@ -1,6 +1,6 @@
 /// <reference types="@webgpu/types" />
 import { printedOnce, type KernelPlan } from '../../src/lower/plan.js';
-import type { JsCodeOptions } from '../../src/targets/js.js';
+import type { CodeOptions } from '../../src/targets/common.js';
 import { printWgsl, type WgslShader } from '../../src/targets/wgsl.js';
 import { InputError } from '../../src/diagnostics/index.js';
 import { allocateOutputs, type BackendOutput } from '../outputs.js';
@@ -219,7 +219,7 @@ export async function webgpuStatus(): Promise<WebGpuStatus> {
 export const webgpuStats = { pipelinesCreated: 0, pipelineHits: 0, pipelineMs: 0 };
 
 /** The shader of a plan for this device's limits (printed once per plan and options). */
-function shaderFor(ctx: Ctx, plan: KernelPlan, opts: { sumScheme: JsCodeOptions['sumScheme']; storage: 'float32' | 'float16' }): WgslShader {
+function shaderFor(ctx: Ctx, plan: KernelPlan, opts: { sumScheme: CodeOptions['sumScheme']; storage: 'float32' | 'float16' }): WgslShader {
   const o = {
     sumScheme: opts.sumScheme,
     storage: opts.storage,
@@ -308,7 +308,7 @@ export function blockTable(ranges: Ranges, tag: 0 | 1, rows: number, wg: number)
 export async function runWebGpu(
   plan: KernelPlan,
   inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; ranges?: Ranges },
-  req: { code: JsCodeOptions; out?: Float32Array },
+  req: { code: CodeOptions; out?: Float32Array },
   options: WebGpuRunOptions = {},
 ): Promise<BackendOutput<BigInt64Array>[]> {
   const storage = options.storage ?? 'float32';
@@ -323,7 +323,7 @@ async function runOn(
   ctx: Ctx,
   plan: KernelPlan,
   inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; ranges?: Ranges },
-  req: { code: JsCodeOptions; out?: Float32Array },
+  req: { code: CodeOptions; out?: Float32Array },
   storage: 'float32' | 'float16',
 ): Promise<BackendOutput<BigInt64Array>[]> {
   if (ctx.lost) throw new InputError(`backend 'webgpu': the GPU device was lost; run again to get a new one`);

@@ -1,7 +1,7 @@
 import type { KernelPlan } from '../lower/plan.js';
 import type { Ranges } from '../../runtime/ranges/index.js';
 import type { BackendOutput } from '../../runtime/outputs.js';
-import type { JsCodeOptions } from '../targets/js.js';
+import type { CodeOptions } from '../targets/common.js';
 
 /**
  * Backends that need the host platform (a native addon, a system compiler, a GPU driver) register
@@ -21,7 +21,7 @@ export interface BackendInputs {
 
 /** The resolved options of one run. */
 export interface BackendRequest {
-  code: JsCodeOptions;
+  code: CodeOptions;
   fastMath?: boolean;
   threads: number;
   out?: Float32Array | Float64Array;

@@ -9,7 +9,8 @@ import { prepareArgs, type ArgsInput, type ArrayInput, type FloatDtype } from '.
 import { lowerKernel, type KernelPlan } from '../lower/plan.js';
 import { gradientKernel, type GradientKernel } from './grad.js';
 import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
-import { printJs, type JsCodeOptions } from '../targets/js.js';
+import { printJs } from '../targets/js.js';
+import type { CodeOptions } from '../targets/common.js';
 import { cppSource, type CppCodeOptions } from '../targets/cpp.js';
 import { runJs } from '../../runtime/js/index.js';
 import { hostBackend, type BackendInputs, type BackendRequest } from './backends.js';
@@ -190,7 +191,7 @@ export class CompiledKernel {
   }
 
   /** Resolve the code options as a run would (for `keopsc compile --target`). */
-  codeOptionsFor(options: Pick<RunOptions, 'sumScheme' | 'dtypeAcc'>, dtype: 'float32' | 'float64'): JsCodeOptions {
+  codeOptionsFor(options: Pick<RunOptions, 'sumScheme' | 'dtypeAcc'>, dtype: 'float32' | 'float64'): CodeOptions {
     return this.codeOptions(options, dtype);
   }
 
@@ -226,7 +227,7 @@ export class CompiledKernel {
   }
 
   /** Resolve and check the code options against the reduction and the dtype (KeOps's rules). */
-  private codeOptions(options: Pick<RunOptions, 'sumScheme' | 'dtypeAcc'>, dtype: 'float32' | 'float64'): JsCodeOptions {
+  private codeOptions(options: Pick<RunOptions, 'sumScheme' | 'dtypeAcc'>, dtype: 'float32' | 'float64'): CodeOptions {
     const red = this.ir.reduction;
     const scheme = options.sumScheme ?? 'auto';
     if (!SUM_SCHEMES.includes(scheme)) throw new InputError(`unknown sumScheme '${String(scheme)}'; use one of ${SUM_SCHEMES.join(', ')}`);

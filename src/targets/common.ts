@@ -1,6 +1,17 @@
 import type { ReductionPlan } from '../lower/plan.js';
 import type { ScalarFn, SExpr } from '../lower/scalar.js';
 
+/** The resolved code options of a run, shared by every target (each target's options extend them). */
+export interface CodeOptions {
+  /** The data type. A float32 kernel computes each term in float64 (JS) or float32 and accumulates in
+   * `accDtype`. */
+  dtype: 'float32' | 'float64';
+  /** Summation scheme of Sum-like reductions (keops-reference §2). */
+  sumScheme: 'block' | 'kahan' | 'direct';
+  /** Accumulator type of Sum-like reductions (float64 for float32 data avoids most rounding). */
+  accDtype: 'float32' | 'float64';
+}
+
 /**
  * Pieces every printer of the scalar kernel IR shares: the name of a scalar node (a literal for a
  * constant, `x<index>_<comp>` for an input component, `t<id>` for a statement), and the infix spelling

@@ -2,17 +2,11 @@ import { lseOutputSlots, lseSlotValue, lseWeightTerms, printedOnce, type KernelP
 import type { SExpr } from '../lower/scalar.js';
 import { DEP_I, DEP_J } from '../ir/types.js';
 import { printKernel } from '../ir/print.js';
+import type { CodeOptions } from './common.js';
 
-/** Options that change the generated C++ (they are part of the cache key). */
-export interface CppCodeOptions {
-  /** The data type of every input and value output (`float` or `double` in C++). Formulas are
-   * evaluated in this type (the JS target evaluates in float64 and rounds f: results differ by rounding). */
-  dtype: 'float32' | 'float64';
-  /** Summation scheme of Sum reductions (keops-reference §2): `block` merges per-tile partial sums,
-   * `kahan` compensates, `direct` keeps one running sum per vector lane for the whole row. */
-  sumScheme: 'block' | 'kahan' | 'direct';
-  /** Accumulator type of Sum-like reductions (Sum and the log-sum-exp family). */
-  accDtype: 'float32' | 'float64';
+/** Options that change the generated C++ (they are part of the cache key): the shared code options
+ * (in C++ every formula is evaluated in `dtype`; the JS target evaluates in float64 and rounds f) and fastMath. */
+export interface CppCodeOptions extends CodeOptions {
   /** Use the generated vectorisable polynomial exp (measured ≤ 1 ulp from the correctly rounded value,
    * float and double; NaN, ±inf, overflow and the subnormal range handled) instead of std::exp in the
    * inner loop. Every other function is the <cmath> one. */

@@ -1,17 +1,9 @@
 import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { scalarRef, scalarStatement } from './common.js';
+import { scalarRef, scalarStatement, type CodeOptions } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
-/** Options that change the generated code (they are part of the cache key). */
-export interface JsCodeOptions {
-  /** The data type. A float32 kernel computes each term in float64, rounds it to float32
-   * (Math.fround) and accumulates in `accDtype`. */
-  dtype: 'float32' | 'float64';
-  /** Summation scheme of Sum-like reductions (keops-reference §2). */
-  sumScheme: 'block' | 'kahan' | 'direct';
-  /** Accumulator type of Sum-like reductions (float64 for float32 data avoids most rounding). */
-  accDtype: 'float32' | 'float64';
-}
+/** @deprecated the code options are target-neutral: use {@link CodeOptions}. */
+export type JsCodeOptions = CodeOptions;
 
 /**
  * The JS target: prints a kernel plan as the body of a factory that returns
@@ -22,7 +14,7 @@ export interface JsCodeOptions {
  * - `R` is null (dense) or `{ out, slices, red }`, the ranges triplet of the kernel's tag.
  * The source is self-contained (no closure), so worker threads compile it too.
  */
-export function printJs(plan: KernelPlan, opts: JsCodeOptions): string {
+export function printJs(plan: KernelPlan, opts: CodeOptions): string {
   return new JsPrinter(plan, opts).print();
 }
 
@@ -43,7 +35,7 @@ class JsPrinter {
   private readonly red: ReductionPlan;
   constructor(
     private readonly plan: KernelPlan,
-    private readonly opts: JsCodeOptions,
+    private readonly opts: CodeOptions,
   ) {
     this.f32 = opts.dtype === 'float32';
     this.red = plan.reduction;
