@@ -24,24 +24,32 @@ export function scalarRef(n: SExpr, lit: (v: number) => string): string {
 }
 
 /**
- * A scalar statement of the JS, CUDA and WGSL printers: `decl('t<id>', expression)`, with the arithmetic
- * in infix and every other function spelled by the target's `call`.
+ * A target's spelling of every scalar function, from the names (or literals) of its arguments; the C++
+ * printer also gets them `wide` (scalars broadcast to vectors where the statement is a vector one). A
+ * `Record` over {@link ScalarFn}: a function a target cannot print is a compile-time error.
  */
-export function scalarStatement(n: SExpr, lit: (v: number) => string, call: (fn: ScalarFn, a: string[]) => string, decl: (name: string, e: string) => string): string {
-  const a = n.args.map((x) => scalarRef(x, lit));
-  return decl(`t${n.id}`, infixArith(n.fn, a) ?? call(n.fn as ScalarFn, a));
+export type Spellings = Readonly<Record<ScalarFn, (a: readonly string[], wide: readonly string[]) => string>>;
+
+/** `a + b`, `a - b`, `a * b`, `a / b`, `-(a)`: the arithmetic, the same in JS, CUDA and WGSL. */
+export const INFIX = {
+  add: (a: readonly string[]) => `${a[0]} + ${a[1]}`,
+  sub: (a: readonly string[]) => `${a[0]} - ${a[1]}`,
+  mul: (a: readonly string[]) => `${a[0]} * ${a[1]}`,
+  div: (a: readonly string[]) => `${a[0]} / ${a[1]}`,
+  neg: (a: readonly string[]) => `-(${a[0]})`,
+} as const satisfies Partial<Spellings>;
+
+/** Spellings `k_<fn>(a, ...)` (the printed preludes' helper functions) for the functions `fns`, called
+ * on the `wide` arguments when `wide` is set (C++). */
+export function callK<F extends ScalarFn>(fns: readonly F[], wide = false): Record<F, Spellings[F]> {
+  return Object.fromEntries(fns.map((fn) => [fn, (a: readonly string[], w: readonly string[]) => `k_${fn}(${(wide ? w : a).join(', ')})`])) as Record<F, Spellings[F]>;
 }
 
-/** `a + b`, `a - b`, `a * b`, `a / b`, `-a` for the arithmetic scalar functions; undefined otherwise. */
-export function infixArith(fn: SExpr['fn'], a: readonly string[]): string | undefined {
-  switch (fn) {
-    case 'add': return `${a[0]} + ${a[1]}`;
-    case 'sub': return `${a[0]} - ${a[1]}`;
-    case 'mul': return `${a[0]} * ${a[1]}`;
-    case 'div': return `${a[0]} / ${a[1]}`;
-    case 'neg': return `-(${a[0]})`;
-    default: return undefined;
-  }
+/** A scalar statement of the JS, CUDA and WGSL printers: `decl('t<id>', expression)`, spelled by `spell`. */
+export function scalarStatement(n: SExpr, lit: (v: number) => string, spell: Spellings, decl: (name: string, e: string) => string): string {
+  if (n.fn === 'const' || n.fn === 'input') throw new Error(`internal: a ${n.fn} node is not a statement`);
+  const a = n.args.map((x) => scalarRef(x, lit));
+  return decl(`t${n.id}`, spell[n.fn](a, a));
 }
 
 /**

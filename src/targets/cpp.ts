@@ -2,7 +2,7 @@ import { lseOutputSlots, lseSlotValue, lseWeightTerms, printedOnce, type KernelP
 import type { SExpr } from '../lower/scalar.js';
 import { DEP_I, DEP_J } from '../ir/types.js';
 import { printKernel } from '../ir/print.js';
-import type { CodeOptions } from './common.js';
+import { callK, type CodeOptions, type Spellings } from './common.js';
 
 /** Options that change the generated C++ (they are part of the cache key): the shared code options
  * (in C++ every formula is evaluated in `dtype`; the JS target evaluates in float64 and rounds f) and fastMath. */
@@ -159,6 +159,18 @@ interface RedGen {
   needPos: boolean;
 }
 
+/** The C++ spelling of each scalar function: the `k_*` helpers of the printed prelude, called on the
+ * `wide` arguments (scalars broadcast where the statement is a vector one). */
+const CPP_SPELLINGS: Spellings = {
+  add: (a) => `${a[0]} + ${a[1]}`,
+  sub: (a) => `${a[0]} - ${a[1]}`,
+  mul: (a) => `${a[0]} * ${a[1]}`,
+  div: (a) => `${a[0]} / ${a[1]}`,
+  neg: (a) => `-${a[0]}`,
+  ...callK(['exp', 'log', 'sin', 'cos', 'asin', 'acos', 'atan', 'sqrt', 'abs', 'floor', 'round', 'rsqrt', 'atan2', 'pow', 'lt', 'le', 'eq', 'ne'], true),
+  select: (_a, w) => `k_sel(${w[0]}, ${w[1]}, ${w[2]})`,
+};
+
 class CppPrinter {
   private readonly f32: boolean;
   private readonly red: ReductionPlan;
@@ -235,19 +247,8 @@ class CppPrinter {
     const a = n.args.map((x) => this.ref(x, q, run));
     // function arguments must all be vectors in vector form
     const v = (k: number) => (vec && !this.isVec(n.args[k]!) ? `bT(${a[k]})` : a[k]!);
-    switch (n.fn) {
-      case 'add': return `${a[0]} + ${a[1]}`;
-      case 'sub': return `${a[0]} - ${a[1]}`;
-      case 'mul': return `${a[0]} * ${a[1]}`;
-      case 'div': return `${a[0]} / ${a[1]}`;
-      case 'neg': return `-${a[0]}`;
-      case 'exp': case 'log': case 'sin': case 'cos': case 'asin': case 'acos': case 'atan': case 'sqrt': case 'abs': case 'floor': case 'round': case 'rsqrt':
-        return `k_${n.fn}(${v(0)})`;
-      case 'atan2': case 'pow': case 'lt': case 'le': case 'eq': case 'ne':
-        return `k_${n.fn}(${v(0)}, ${v(1)})`;
-      case 'select': return `k_sel(${v(0)}, ${v(1)}, ${v(2)})`;
-      default: throw new Error(`internal: no C++ for scalar ${n.fn}`);
-    }
+    if (n.fn === 'const' || n.fn === 'input') throw new Error(`internal: a ${n.fn} node is not a statement`);
+    return CPP_SPELLINGS[n.fn](a, n.args.map((_, k) => v(k)));
   }
 
   /** The load of an input node for row q (param: element comp; outer: row r + q). */

@@ -1,5 +1,5 @@
 import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { scalarRef, scalarStatement, type CodeOptions } from './common.js';
+import { INFIX, scalarRef, scalarStatement, type CodeOptions, type Spellings } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
 /** @deprecated the code options are target-neutral: use {@link CodeOptions}. */
@@ -29,6 +29,30 @@ function cPow(x, y) {
   if (x === -1 && (y === Infinity || y === -Infinity)) return 1;
   return Math.pow(x, y);
 }`;
+
+/** The JS spelling of each scalar function (Math.*; cRound/cPow are the C semantics, see scalar.ts). */
+const JS_SPELLINGS: Spellings = {
+  ...INFIX,
+  exp: (a) => `Math.exp(${a[0]})`,
+  log: (a) => `Math.log(${a[0]})`,
+  sin: (a) => `Math.sin(${a[0]})`,
+  cos: (a) => `Math.cos(${a[0]})`,
+  asin: (a) => `Math.asin(${a[0]})`,
+  acos: (a) => `Math.acos(${a[0]})`,
+  atan: (a) => `Math.atan(${a[0]})`,
+  sqrt: (a) => `Math.sqrt(${a[0]})`,
+  abs: (a) => `Math.abs(${a[0]})`,
+  floor: (a) => `Math.floor(${a[0]})`,
+  atan2: (a) => `Math.atan2(${a[0]}, ${a[1]})`,
+  rsqrt: (a) => `(${a[0]} === 0 ? 0 : 1 / Math.sqrt(${a[0]}))`,
+  round: (a) => `cRound(${a[0]})`,
+  pow: (a) => `cPow(${a[0]}, ${a[1]})`,
+  lt: (a) => `(${a[0]} < ${a[1]} ? 1 : 0)`,
+  le: (a) => `(${a[0]} <= ${a[1]} ? 1 : 0)`,
+  eq: (a) => `(${a[0]} === ${a[1]} ? 1 : 0)`,
+  ne: (a) => `(${a[0]} !== ${a[1]} ? 1 : 0)`,
+  select: (a) => `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`,
+};
 
 class JsPrinter {
   private readonly f32: boolean;
@@ -61,22 +85,7 @@ class JsPrinter {
   }
 
   private stmt(n: SExpr): string {
-    return scalarStatement(n, (v) => this.lit(v), (fn, a) => {
-      switch (fn) {
-        case 'exp': case 'log': case 'sin': case 'cos': case 'asin': case 'acos': case 'atan': case 'sqrt': case 'abs': case 'floor':
-          return `Math.${fn}(${a[0]})`;
-        case 'atan2': return `Math.atan2(${a[0]}, ${a[1]})`;
-        case 'rsqrt': return `(${a[0]} === 0 ? 0 : 1 / Math.sqrt(${a[0]}))`;
-        case 'round': return `cRound(${a[0]})`;
-        case 'pow': return `cPow(${a[0]}, ${a[1]})`;
-        case 'lt': return `(${a[0]} < ${a[1]} ? 1 : 0)`;
-        case 'le': return `(${a[0]} <= ${a[1]} ? 1 : 0)`;
-        case 'eq': return `(${a[0]} === ${a[1]} ? 1 : 0)`;
-        case 'ne': return `(${a[0]} !== ${a[1]} ? 1 : 0)`;
-        case 'select': return `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`;
-        default: throw new Error(`internal: no JS for scalar ${fn}`);
-      }
-    }, (t, e) => `const ${t} = ${e};`);
+    return scalarStatement(n, (v) => this.lit(v), JS_SPELLINGS, (t, e) => `const ${t} = ${e};`);
   }
 
   /** Load statements for the input components of a stage, reading row `idx`. */
