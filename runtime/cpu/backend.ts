@@ -9,7 +9,6 @@ import { cpuStatus, runCpu } from './index.js';
 registerBackend({
   name: 'cpu',
   async: false,
-  halfStorage: false,
   status() {
     const s = cpuStatus();
     return s.ok ? { ok: true } : { ok: false, reason: `${s.reason}; install g++ (apt-get install g++) and rebuild the addon (npm run build:native), or use backend 'js'` };

@@ -345,7 +345,7 @@ export interface CudaRunOptions {
  * (both throw InputError). */
 export function cudaCodeOptions(dtype: 'float32' | 'float64', opts: Pick<CudaRunOptions, 'sumScheme' | 'accDtype' | 'storage'>): CudaCodeOptions {
   if (opts.sumScheme === 'kahan') throw new InputError(`backend 'cuda' has no sumScheme 'kahan'; use 'block' (the default) or dtypeAcc 'float64', or backend 'cpu'`);
-  const storage = checkStorage('cuda', true, dtype, opts.storage);
+  const storage = checkStorage('cuda', dtype, opts.storage);
   return storage === 'float16' ? { dtype, sumScheme: opts.sumScheme, accDtype: opts.accDtype, storage } : { dtype, sumScheme: opts.sumScheme, accDtype: opts.accDtype };
 }
 

@@ -8,7 +8,6 @@ import { runJs } from './index.js';
 registerBackend({
   name: 'js',
   async: false,
-  halfStorage: false,
   status: () => ({ ok: true }),
   run: (plan, inp, req) => runJs(plan, inp, req.code, req.threads, req.out),
 });

@@ -9,7 +9,6 @@ import { evaluateRef } from './index.js';
 registerBackend({
   name: 'ref',
   async: false,
-  halfStorage: false,
   status: () => ({ ok: true }),
   run(plan, inp, req) {
     const outs = toKernelOutputs(evaluateRef(plan.kernel, { arrays: inp.arrays, M: inp.M, N: inp.N, ranges: inp.ranges }), inp.dtype);

@@ -11,7 +11,6 @@ import { runWebGpu } from './index.js';
 registerBackend({
   name: 'webgpu',
   async: true,
-  halfStorage: true,
   status: () => ({ ok: true }),
   check(inp, req) {
     // with no input arrays there is no dtype to follow: webgpu computes in float32

@@ -27,6 +27,11 @@ export function registeredBackends(): KernelBackend[] {
   return Object.values(REGISTRY);
 }
 
+/** The backend registered under `name` (whether or not it can run here). */
+export function registeredBackend(name: BackendName): KernelBackend | undefined {
+  return REGISTRY[name];
+}
+
 /** The backend, or why it cannot run here (not registered in this build, or its status says no). */
 export function backendFor(name: BackendName): { ok: true; backend: KernelBackend } | { ok: false; reason: string } {
   const b = REGISTRY[name];
@@ -35,15 +40,19 @@ export function backendFor(name: BackendName): { ok: true; backend: KernelBacken
   return s.ok ? { ok: true, backend: b } : s;
 }
 
+/** The backends that can store float32 inputs as IEEE halves on the device. */
+const HALF_STORAGE: Readonly<Record<BackendName, boolean>> = { ref: false, js: false, cpu: false, cuda: true, webgpu: true };
+
 /**
  * The one check of float16 storage (every backend, and runtime/cuda's direct entry): a known value, a
- * backend that has it, float32 data. Returns the storage to use.
+ * backend that has it, and (when `dtype` is given) float32 data; `asked` names the backend in messages
+ * (`auto`). Returns the storage to use.
  */
-export function checkStorage(backend: string, halfStorage: boolean, dtype: FloatDtype, storage: unknown): Storage {
+export function checkStorage(backend: BackendName, dtype: FloatDtype | undefined, storage: unknown, asked: string = backend): Storage {
   if (storage === undefined) return 'float32';
   if (storage !== 'float32' && storage !== 'float16') throw new InputError(`storage must be 'float32' or 'float16', got '${String(storage)}'`);
-  if (storage === 'float16' && !halfStorage) throw new InputError(`storage 'float16' is for the webgpu and cuda backends; backend '${backend}' stores the inputs as they are (leave storage out)`);
-  if (storage === 'float16' && dtype !== 'float32')
+  if (storage === 'float16' && !HALF_STORAGE[backend]) throw new InputError(`storage 'float16' is for the webgpu and cuda backends; backend '${asked}' stores the inputs as they are (leave storage out)`);
+  if (storage === 'float16' && dtype !== undefined && dtype !== 'float32')
     throw new InputError(`storage 'float16' stores float32 inputs as halves (float32 arithmetic); the inputs are ${dtype}: pass Float32Array inputs or leave storage out`);
   return storage;
 }

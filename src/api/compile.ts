@@ -11,9 +11,9 @@ import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
 import { printJs } from '../targets/js.js';
 import type { CodeOptions } from '../targets/common.js';
 import { cppSource, type CppCodeOptions } from '../targets/cpp.js';
-import { backendFor, checkStorage } from './backends.js';
+import { backendFor, checkStorage, registeredBackend } from './backends.js';
 import type { WebGpuRunOptions } from '../../runtime/webgpu/index.js';
-import type { BackendName, KernelBackend, KernelOutput, LaunchInputs, LaunchRequest, ResultKind, ResultKindOf, ResultOf, RunResult } from './types.js';
+import type { BackendName, KernelOutput, LaunchInputs, LaunchRequest, ResultKind, ResultKindOf, ResultOf, RunResult } from './types.js';
 import '../../runtime/ref/backend.js';
 import '../../runtime/js/backend.js';
 import '../../runtime/webgpu/backend.js';
@@ -122,23 +122,24 @@ export class CompiledKernel<R extends RunResult = RunResult> {
     const name = options.backend ?? 'auto';
     if (!BACKENDS.includes(name)) throw new InputError(`unknown backend '${String(name)}'; this build has: ${BACKENDS.join(', ')}`);
     const resolved: BackendName = name === 'auto' ? (cpuAvailable() ? 'cpu' : 'js') : name;
-    const found = backendFor(resolved);
-    if (!found.ok) {
-      const e = new InputError(`backend '${resolved}' is unavailable: ${found.reason}`);
-      if (resolved === 'webgpu') return Promise.reject(e);
-      throw e;
-    }
-    const b = found.backend;
-    if (!b.async) return this.launch(b, args, options);
     // an asynchronous backend reports every error (bad input included) through its Promise
-    return Promise.resolve().then(() => this.launch(b, args, options));
+    if (registeredBackend(resolved)?.async) return Promise.resolve().then(() => this.launch(resolved, name, args, options));
+    return this.launch(resolved, name, args, options);
   }
 
-  /** Check the arguments and options, let the backend check the request, run it and shape the result. */
-  private launch(b: KernelBackend, args: ArgsInput, options: RunOptions): R | Promise<R> {
+  /**
+   * One launch: check the arguments and the options every backend shares, then that the backend can run
+   * here, let it check the request, run it and shape the result. `asked` is the name the caller gave.
+   */
+  private launch(name: BackendName, asked: string, args: ArgsInput, options: RunOptions): R | Promise<R> {
     const { inputs, request: shared } = this.prepareRun(args, options);
+    // float16 storage: a known value and a backend that has it (before the backend is looked for)
+    checkStorage(name, undefined, options.storage, asked);
+    const found = backendFor(name);
+    if (!found.ok) throw new InputError(`backend '${name}' is unavailable: ${found.reason}`);
+    const b = found.backend;
     const request = b.check ? b.check(inputs, shared) : shared;
-    request.storage = checkStorage(b.name, b.halfStorage, inputs.dtype, options.storage);
+    request.storage = checkStorage(name, inputs.dtype, options.storage, asked);
     const outs = b.run(this.plan, inputs, request);
     return outs instanceof Promise ? outs.then((o) => this.toResult(o)) : this.toResult(outs);
   }

@@ -169,8 +169,6 @@ export interface KernelBackend {
   readonly name: BackendName;
   /** `run` returns a Promise (webgpu); callers that need the result at once refuse such a backend. */
   readonly async: boolean;
-  /** Float16 storage of float32 inputs on the device is available (webgpu, cuda). */
-  readonly halfStorage: boolean;
   /** Whether it can run here. */
   status(): BackendStatus;
   /** Reject (InputError) what this backend cannot do and return the request it will run. */
