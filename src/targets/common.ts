@@ -53,11 +53,14 @@ export function scalarStatement(n: SExpr, lit: (v: number) => string, spell: Spe
 }
 
 /**
- * The spelling of a C-like GPU language (CUDA C, WGSL), for the accumulators that the GPU printers
- * share: the extremum family (Min, ArgMax, Min_ArgMin, ...) and the KMin family. The algorithms are
- * written once below; each printer supplies its syntax.
+ * The spelling of a C-like language (JS, CUDA C, WGSL), for the accumulators that the printers share:
+ * the extremum family (Min, ArgMax, Min_ArgMin, ...) and the KMin family. The algorithms are written
+ * once below; each printer supplies its syntax. (The C++ target folds vectors of lanes; its scalar
+ * KMin insertion is printed from {@link kminInsert} too.)
  */
-export interface GpuSyntax {
+export interface CSyntax {
+  /** +infinity (`k_inf()`, `Infinity`). */
+  inf: string;
   /** A mutable float (`T m0 = x;`, `var m0: f32 = x;`) and index (`keopsc_i64 i0 = 0;`, `var i0: u32 = 0u;`). */
   float(name: string, init: string): string;
   index(name: string, init: string): string;
@@ -79,13 +82,30 @@ export interface GpuSyntax {
   used(names: string[]): string;
 }
 
+/** @deprecated the syntax is not GPU-only: use {@link CSyntax}. */
+export type GpuSyntax = CSyntax;
+
+/**
+ * An accumulator as lines: `decl` declares the state at its neutral value, `reset` sets it back there
+ * (for printers that reuse one state across rows), `fold` takes the term(s) `f` at reduction index `s`,
+ * `finalize` writes row `r`.
+ */
+export interface AccumulatorLines {
+  decl: string[];
+  reset: string[];
+  fold: string[];
+  finalize: string[];
+}
+
 /** Extremum family: running best value m_k and its index i_k per component, reduction index `s`. */
-export function extremumAccumulator(red: ReductionPlan, f: readonly string[], S: GpuSyntax): { decl: string[]; fold: string[]; finalize: string[] } {
+export function extremumAccumulator(red: ReductionPlan, f: readonly string[], S: CSyntax): AccumulatorLines {
   const D = red.D;
   const ks = Array.from({ length: D }, (_, k) => k);
   const cmp = red.max ? '>' : '<';
+  const start = red.max ? `-${S.inf}` : S.inf;
   return {
-    decl: ks.map((k) => `${S.float(`m${k}`, red.max ? '-k_inf()' : 'k_inf()')} ${S.index(`i${k}`, S.int(0))}${S.used([`m${k}`, `i${k}`])}`),
+    decl: ks.map((k) => `${S.float(`m${k}`, start)} ${S.index(`i${k}`, S.int(0))}${S.used([`m${k}`, `i${k}`])}`),
+    reset: ks.map((k) => `m${k} = ${start}; i${k} = ${S.int(0)};`),
     fold: ks.map((k) => `if (${f[k]} ${cmp} m${k}) { m${k} = ${f[k]}; i${k} = s; }`),
     finalize: ks.flatMap((k) => [
       ...(red.writesValues ? [`${S.out('values', D, S.int(k))} = m${k};`] : []),
@@ -96,20 +116,29 @@ export function extremumAccumulator(red: ReductionPlan, f: readonly string[], S:
 
 /** KMin family: the K smallest values (ascending) and their indices per component, kept by a stable
  * insertion (strict <: equal values stay after the ones already kept), in private arrays. */
-export function kminAccumulator(red: ReductionPlan, f: readonly string[], S: GpuSyntax): { decl: string[]; fold: string[]; finalize: string[] } {
+export function kminAccumulator(red: ReductionPlan, f: readonly string[], S: CSyntax): AccumulatorLines {
   const { K, D } = red;
   const w = K * D;
   const ks = Array.from({ length: D }, (_, k) => k);
-  const at = (l: string, k: number) => `${l} * ${S.int(D)} + ${S.int(k)}`;
-  const prev = (k: number) => `(l - ${S.int(1)}) * ${S.int(D)} + ${S.int(k)}`;
-  const fold = ks.map(
-    (k) =>
-      `{ ${S.constant('v', f[k]!)} if (v < kv[${S.int((K - 1) * D + k)}]) { ${S.counter('l', S.int(K - 1))} while (l > ${S.int(0)} && v < kv[${prev(k)}]) { kv[${at('l', k)}] = kv[${prev(k)}]; ki[${at('l', k)}] = ki[${prev(k)}]; ${S.decrement('l')} } kv[${at('l', k)}] = v; ki[${at('l', k)}] = s; } }`,
-  );
+  const fold = ks.map((k) => `{ ${S.constant('v', f[k]!)} ${kminInsert(S, K, D, 'v', 's', 'kv', 'ki', k)} }`);
   const writes = [...(red.writesValues ? [`${S.out('values', w, 'q')} = kv[q];`] : []), ...(red.writesIndices ? [`${S.out('indices', w, 'q')} = ki[q];`] : [])];
+  const reset = S.loop('q', w, `kv[q] = ${S.inf}; ki[q] = ${S.int(0)};`);
   return {
-    decl: [`${S.floats('kv', w)} ${S.indices('ki', w)}`, S.loop('q', w, `kv[q] = k_inf(); ki[q] = ${S.int(0)};`)],
+    decl: [`${S.floats('kv', w)} ${S.indices('ki', w)}`, reset],
+    reset: [reset],
     fold,
     finalize: [S.loop('q', w, writes.join(' '))],
   };
+}
+
+/**
+ * The KMin insertion, one line: value `v` with index `j` goes into the K smallest values `kv` (ascending,
+ * component `k` of D interleaved: element l at `l * D + k`) and their indices `ki`, stable (strict <:
+ * equal values stay after the ones already kept). Nothing happens when v is not below the K-th value.
+ */
+export function kminInsert(S: Pick<CSyntax, 'int' | 'counter' | 'decrement'>, K: number, D: number, v: string, j: string, kv: string, ki: string, k: number): string {
+  const at = (l: string) => `${l} * ${S.int(D)} + ${S.int(k)}`;
+  const prev = at(`(l - ${S.int(1)})`);
+  const cur = at('l');
+  return `if (${v} < ${kv}[${S.int((K - 1) * D + k)}]) { ${S.counter('l', S.int(K - 1))} while (l > ${S.int(0)} && ${v} < ${kv}[${prev}]) { ${kv}[${cur}] = ${kv}[${prev}]; ${ki}[${cur}] = ${ki}[${prev}]; ${S.decrement('l')} } ${kv}[${cur}] = ${v}; ${ki}[${cur}] = ${j}; }`;
 }

@@ -2,7 +2,7 @@ import { lseOutputSlots, lseSlotValue, lseWeightTerms, printedOnce, type KernelP
 import type { SExpr } from '../lower/scalar.js';
 import { DEP_I, DEP_J } from '../ir/types.js';
 import { printKernel } from '../ir/print.js';
-import { callK, type CodeOptions, type Spellings } from './common.js';
+import { callK, kminInsert, type CodeOptions, type Spellings } from './common.js';
 
 /** Options that change the generated C++ (they are part of the cache key): the shared code options
  * (in C++ every formula is evaluated in `dtype`; the JS target evaluates in float64 and rounds f) and fastMath. */
@@ -557,17 +557,9 @@ class CppPrinter {
     return [
       '// insert the lanes of f (in order) into the K smallest kv[l * D] (stable: strict <), indices ki',
       'inline void kmin_push(T* const kv, int64_t* const ki, const VT& f, const int64_t* const J) {',
-      '  for (int l = 0; l < V; ++l) {',
-      '    const T v = f[l];',
-      `    if (!(v < kv[${(K - 1) * D}])) continue;`,
-      `    int s = ${K - 1};`,
-      `    while (s > 0 && v < kv[(s - 1) * ${D}]) {`,
-      `      kv[s * ${D}] = kv[(s - 1) * ${D}];`,
-      `      ki[s * ${D}] = ki[(s - 1) * ${D}];`,
-      '      --s;',
-      '    }',
-      `    kv[s * ${D}] = v;`,
-      `    ki[s * ${D}] = J[l];`,
+      '  for (int lane = 0; lane < V; ++lane) {',
+      '    const T v = f[lane];',
+      `    ${kminInsert({ int: (n) => `${n}`, counter: (n, init) => `int ${n} = ${init};`, decrement: (n) => `--${n};` }, K, D, 'v', 'J[lane]', 'kv', 'ki', 0)}`,
       '  }',
       '}',
       '',

@@ -1,5 +1,5 @@
 import { lseOutputSlots, lseSlotValue, lseWeightTerms, printedOnce, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { callK, extremumAccumulator, INFIX, kminAccumulator, scalarRef, scalarStatement, type GpuSyntax, type Spellings } from './common.js';
+import { callK, extremumAccumulator, INFIX, kminAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
 /** Options of the CUDA target. */
@@ -416,9 +416,10 @@ class CudaPrinter {
   }
 
   /** CUDA C's spelling of the shared GPU accumulators (src/targets/common.ts). */
-  private syntax(): GpuSyntax {
+  private syntax(): CSyntax {
     const { red } = this;
     return {
+      inf: 'k_inf()',
       float: (n, init) => `T ${n} = ${init};`,
       index: (n, init) => `keopsc_i64 ${n} = ${init};`,
       constant: (n, e) => `const T ${n} = ${e};`,

@@ -1,5 +1,5 @@
 import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { INFIX, scalarRef, scalarStatement, type CodeOptions, type Spellings } from './common.js';
+import { extremumAccumulator, INFIX, kminAccumulator, scalarRef, scalarStatement, type CodeOptions, type CSyntax, type Spellings } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
 /** @deprecated the code options are target-neutral: use {@link CodeOptions}. */
@@ -179,6 +179,26 @@ class JsPrinter {
     return lines.join('\n');
   }
 
+  /** JS's spelling of the shared accumulators (src/targets/common.ts): indices are kept as floats. */
+  private syntax(): CSyntax {
+    const { red } = this;
+    return {
+      inf: 'Infinity',
+      float: (n, init) => `let ${n} = ${init};`,
+      index: (n, init) => `let ${n} = ${init};`,
+      constant: (n, e) => `const ${n} = ${e};`,
+      floats: (n, len) => `const ${n} = new Float64Array(${len});`,
+      indices: (n, len) => `const ${n} = new Float64Array(${len});`,
+      int: (n) => `${n}`,
+      counter: (n, init) => `let ${n} = ${init};`,
+      decrement: (n) => `${n}--;`,
+      loop: (q, len, body) => `for (let ${q} = 0; ${q} < ${len}; ${q}++) { ${body} }`,
+      // the values are O0; the indices are O1 after values, else O0
+      out: (which, w, col) => `O${which === 'indices' && red.writesValues ? 1 : 0}[r * ${w} + ${col}]`,
+      used: () => '',
+    };
+  }
+
   /** Init / fold / merge / finalise of the reduction, as JS lines. */
   private accumulator(f: string[], g: string[]): { decl: string[]; init: string[]; fold: (into: 'acc' | 'tmp') => string[]; block: boolean; initTmp: string[]; merge: string[]; finalize: string[] } {
     const { red } = this;
@@ -202,36 +222,10 @@ class JsPrinter {
         }
         return { decl, init, fold: () => ks.map((k) => `a${k} = ${FA(`a${k} + ${f[k]}`)};`), finalize, ...none };
       }
-      case 'extremum': {
-        const isMax = red.max;
-        const cmp = isMax ? '>' : '<';
-        const init = ks.map((k) => `m${k} = ${isMax ? '-Infinity' : 'Infinity'}; i${k} = 0;`);
-        const fold = () => ks.map((k) => `if (${f[k]} ${cmp} m${k}) { m${k} = ${f[k]}; i${k} = s; }`);
-        const finalize = ks.flatMap((k) => {
-          if (!red.writesValues) return [`O0[r * ${D} + ${k}] = i${k};`];
-          if (!red.writesIndices) return [`O0[r * ${D} + ${k}] = m${k};`];
-          return [`O0[r * ${D} + ${k}] = m${k};`, `O1[r * ${D} + ${k}] = i${k};`];
-        });
-        return { decl: ks.map((k) => `let m${k} = 0, i${k} = 0;`), init, fold, finalize, ...none };
-      }
+      case 'extremum':
       case 'kmin': {
-        const K = red.K;
-        const decl = [`const kv = new Float64Array(${K * D}), ki = new Float64Array(${K * D});`];
-        const init = ['kv.fill(Infinity); ki.fill(0);'];
-        // stable insertion: strict <, so equal values stay after the ones already kept
-        const fold = () =>
-          ks.map(
-            (k) =>
-              `{ const v = ${f[k]}; if (v < kv[${(K - 1) * D + k}]) { let l = ${K - 1}; while (l > 0 && v < kv[(l - 1) * ${D} + ${k}]) { kv[l * ${D} + ${k}] = kv[(l - 1) * ${D} + ${k}]; ki[l * ${D} + ${k}] = ki[(l - 1) * ${D} + ${k}]; l--; } kv[l * ${D} + ${k}] = v; ki[l * ${D} + ${k}] = s; } }`,
-          );
-        const w = K * D;
-        const finalize =
-          !red.writesIndices
-            ? [`for (let q = 0; q < ${w}; q++) O0[r * ${w} + q] = kv[q];`]
-            : !red.writesValues
-              ? [`for (let q = 0; q < ${w}; q++) O0[r * ${w} + q] = ki[q];`]
-              : [`for (let q = 0; q < ${w}; q++) { O0[r * ${w} + q] = kv[q]; O1[r * ${w} + q] = ki[q]; }`];
-        return { decl, init, fold, finalize, ...none };
+        const lines = (red.family === 'extremum' ? extremumAccumulator : kminAccumulator)(red, f, this.syntax());
+        return { decl: lines.decl, init: lines.reset, fold: () => lines.fold, finalize: lines.finalize, ...none };
       }
     }
     // the log-sum-exp family: online (max, sums) update; f is scalar

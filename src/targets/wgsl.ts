@@ -1,5 +1,5 @@
 import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { callK, extremumAccumulator, INFIX, kminAccumulator, scalarRef, scalarStatement, type GpuSyntax, type Spellings } from './common.js';
+import { callK, extremumAccumulator, INFIX, kminAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
 /** Options of the WGSL target. Everything here is fixed per device, never per problem size. */
@@ -335,8 +335,9 @@ class WgslPrinter {
   }
 
   /** WGSL's spelling of the shared GPU accumulators (src/targets/common.ts). */
-  private syntax(outIdx: (w: number, k: number | string) => string): GpuSyntax {
+  private syntax(outIdx: (w: number, k: number | string) => string): CSyntax {
     return {
+      inf: 'k_inf()',
       float: (n, init) => `var ${n}: f32 = ${init};`,
       index: (n, init) => `var ${n}: u32 = ${init};`,
       constant: (n, e) => `let ${n} = ${e};`,
