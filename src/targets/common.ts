@@ -1,4 +1,4 @@
-import type { ReductionPlan } from '../lower/plan.js';
+import { lseOutputSlots, lseSlotValue, lseWeightTerms, type ReductionPlan } from '../lower/plan.js';
 import type { ScalarFn, SExpr } from '../lower/scalar.js';
 
 /** The resolved code options of a run, shared by every target (each target's options extend them). */
@@ -59,8 +59,17 @@ export function scalarStatement(n: SExpr, lit: (v: number) => string, spell: Spe
  * KMin insertion is printed from {@link kminInsert} too.)
  */
 export interface CSyntax {
-  /** +infinity (`k_inf()`, `Infinity`). */
+  /** +infinity (`k_inf()`, `Infinity`), 0 and 1 of the float type (`(T)0`, `0.0`, `0`). */
   inf: string;
+  zero: string;
+  one: string;
+  /** `!=` (`!==` in JS). */
+  ne: string;
+  /** exp and log as the target computes them in an accumulator. */
+  exp(x: string): string;
+  log(x: string): string;
+  /** Rounds an accumulator expression to the accumulator type (JS float32: Math.fround), or keeps it. */
+  acc(e: string): string;
   /** A mutable float (`T m0 = x;`, `var m0: f32 = x;`) and index (`keopsc_i64 i0 = 0;`, `var i0: u32 = 0u;`). */
   float(name: string, init: string): string;
   index(name: string, init: string): string;
@@ -141,4 +150,26 @@ export function kminInsert(S: Pick<CSyntax, 'int' | 'counter' | 'decrement'>, K:
   const prev = at(`(l - ${S.int(1)})`);
   const cur = at('l');
   return `if (${v} < ${kv}[${S.int((K - 1) * D + k)}]) { ${S.counter('l', S.int(K - 1))} while (l > ${S.int(0)} && ${v} < ${kv}[${prev}]) { ${kv}[${cur}] = ${kv}[${prev}]; ${ki}[${cur}] = ${ki}[${prev}]; ${S.decrement('l')} } ${kv}[${cur}] = ${v}; ${ki}[${cur}] = ${j}; }`;
+}
+
+/**
+ * The log-sum-exp family: the online update of a running maximum m and sums s_k = Σ exp(f − m)·w_k
+ * (f scalar; the weights from lseWeightTerms over the g components `g`): when f > m the sums are
+ * rescaled by exp(m − f) and m = f; otherwise (f ≠ −inf) each sum gains exp(f − m)·w_k. The outputs
+ * are lseSlotValue of each slot.
+ */
+export function lseAccumulator(red: ReductionPlan, fv: string, g: readonly string[], S: CSyntax): AccumulatorLines {
+  const weights = lseWeightTerms(red, g, S.one);
+  const W = weights.map((_, k) => k);
+  const A = (e: string) => S.acc(e);
+  const slots = lseOutputSlots(red);
+  return {
+    decl: [`${S.float('m', `-${S.inf}`)}${W.map((k) => ` ${S.float(`s${k}`, S.zero)}`).join('')}`],
+    reset: [`m = -${S.inf};${W.map((k) => ` s${k} = ${S.zero};`).join('')}`],
+    fold: [
+      `if (${fv} > m) { ${S.constant('e', A(S.exp(A(`m - ${fv}`))))}${W.map((k) => ` s${k} = ${A(`${A(`s${k} * e`)} + ${weights[k]}`)};`).join('')} m = ${fv}; }`,
+      `else if (${fv} ${S.ne} -${S.inf}) { ${S.constant('e', A(S.exp(A(`${fv} - m`))))}${W.map((k) => ` s${k} = ${A(`s${k} + ${weights[k] === S.one ? 'e' : A(`e * ${weights[k]}`)}`)};`).join('')} }`,
+    ],
+    finalize: slots.map((slot, c) => `${S.out('values', slots.length, S.int(c))} = ${lseSlotValue(slot, { m: 'm', s: (k) => `s${k}`, log: (x) => S.log(x) })};`),
+  };
 }

@@ -1,5 +1,5 @@
-import { lseOutputSlots, lseSlotValue, lseWeightTerms, printedOnce, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { callK, extremumAccumulator, INFIX, kminAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
+import { printedOnce, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
+import { callK, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
 /** Options of the CUDA target. */
@@ -420,6 +420,12 @@ class CudaPrinter {
     const { red } = this;
     return {
       inf: 'k_inf()',
+      zero: '(T)0',
+      one: '(T)1',
+      ne: '!=',
+      exp: (x) => `k_exp(${x})`,
+      log: (x) => `k_log(${x})`,
+      acc: (e) => e,
       float: (n, init) => `T ${n} = ${init};`,
       index: (n, init) => `keopsc_i64 ${n} = ${init};`,
       constant: (n, e) => `const T ${n} = ${e};`,
@@ -469,16 +475,7 @@ class CudaPrinter {
       case 'kmin':
         return { ...kminAccumulator(red, f, this.syntax()), ...plain };
     }
-    const weights = lseWeightTerms(red, g, '(T)1');
-    const W = weights.map((_, k) => k);
-    const fv = f[0]!;
-    const fold = [
-      `if (${fv} > m) { const T e = k_exp(m - ${fv});${W.map((k) => ` s${k} = s${k} * e + ${weights[k]};`).join('')} m = ${fv}; }`,
-      `else if (${fv} != -k_inf()) { const T e = k_exp(${fv} - m);${W.map((k) => ` s${k} += ${weights[k] === '(T)1' ? 'e' : `e * ${weights[k]}`};`).join('')} }`,
-    ];
-    const slots = lseOutputSlots(red);
-    const finalize = slots.map((slot, c) => `a.out0[r * ${slots.length} + ${c}] = ${lseSlotValue(slot, { m: 'm', s: (k) => `s${k}`, log: (x) => `k_log(${x})` })};`);
-    return { decl: [`T m = -k_inf();${W.map((k) => ` T s${k} = (T)0;`).join('')}`], fold, finalize, ...plain };
+    return { ...lseAccumulator(red, f[0]!, g, this.syntax()), ...plain };
   }
 }
 

@@ -1,5 +1,5 @@
-import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { extremumAccumulator, INFIX, kminAccumulator, scalarRef, scalarStatement, type CodeOptions, type CSyntax, type Spellings } from './common.js';
+import type { KernelPlan, ReductionPlan } from '../lower/plan.js';
+import { extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CodeOptions, type CSyntax, type Spellings } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
 /** @deprecated the code options are target-neutral: use {@link CodeOptions}. */
@@ -184,6 +184,12 @@ class JsPrinter {
     const { red } = this;
     return {
       inf: 'Infinity',
+      zero: '0',
+      one: '1',
+      ne: '!==',
+      exp: (x) => `Math.exp(${x})`,
+      log: (x) => `Math.log(${x})`,
+      acc: (e) => this.FA(e),
       float: (n, init) => `let ${n} = ${init};`,
       index: (n, init) => `let ${n} = ${init};`,
       constant: (n, e) => `const ${n} = ${e};`,
@@ -229,17 +235,7 @@ class JsPrinter {
       }
     }
     // the log-sum-exp family: online (max, sums) update; f is scalar
-    const weights = lseWeightTerms(red, g);
-    const W = weights.map((_, k) => k);
-    const decl = [`let m = -Infinity${W.map((k) => `, s${k} = 0`).join('')};`];
-    const init = [`m = -Infinity;${W.map((k) => ` s${k} = 0;`).join('')}`];
-    const fv = f[0]!;
-    const fold = () => [
-      `if (${fv} > m) { const q = ${FA(`Math.exp(${FA(`m - ${fv}`)})`)};${W.map((k) => ` s${k} = ${FA(`${FA(`s${k} * q`)} + ${weights[k]}`)};`).join('')} m = ${fv}; }`,
-      `else if (${fv} !== -Infinity) { const q = ${FA(`Math.exp(${FA(`${fv} - m`)})`)};${W.map((k) => ` s${k} = ${FA(`s${k} + ${weights[k] === '1' ? 'q' : FA(`q * ${weights[k]}`)}`)};`).join('')} }`,
-    ];
-    const slots = lseOutputSlots(red);
-    const finalize = slots.map((slot, c) => `O0[r * ${slots.length} + ${c}] = ${lseSlotValue(slot, { m: 'm', s: (k) => `s${k}`, log: (x) => `Math.log(${x})` })};`);
-    return { decl, init, fold, finalize, ...none };
+    const lse = lseAccumulator(red, f[0]!, g, this.syntax());
+    return { decl: lse.decl, init: lse.reset, fold: () => lse.fold, finalize: lse.finalize, ...none };
   }
 }

@@ -1,5 +1,5 @@
-import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { callK, extremumAccumulator, INFIX, kminAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
+import type { KernelPlan, ReductionPlan } from '../lower/plan.js';
+import { callK, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
 /** Options of the WGSL target. Everything here is fixed per device, never per problem size. */
@@ -338,6 +338,12 @@ class WgslPrinter {
   private syntax(outIdx: (w: number, k: number | string) => string): CSyntax {
     return {
       inf: 'k_inf()',
+      zero: '0.0',
+      one: '1.0',
+      ne: '!=',
+      exp: (x) => `exp(${x})`,
+      log: (x) => `k_log(${x})`,
+      acc: (e) => e,
       float: (n, init) => `var ${n}: f32 = ${init};`,
       index: (n, init) => `var ${n}: u32 = ${init};`,
       constant: (n, e) => `let ${n} = ${e};`,
@@ -391,15 +397,6 @@ class WgslPrinter {
       case 'kmin':
         return { ...kminAccumulator(red, f, this.syntax(outIdx)), ...plain, heavy: true };
     }
-    const weights = lseWeightTerms(red, g, '1.0');
-    const W = weights.map((_, k) => k);
-    const fv = f[0]!;
-    const fold = [
-      `if (${fv} > m) { let e = exp(m - ${fv});${W.map((k) => ` s${k} = s${k} * e + ${weights[k]};`).join('')} m = ${fv}; }`,
-      `else if (${fv} != -k_inf()) { let e = exp(${fv} - m);${W.map((k) => ` s${k} = s${k} + ${weights[k] === '1.0' ? 'e' : `e * ${weights[k]}`};`).join('')} }`,
-    ];
-    const slots = lseOutputSlots(red);
-    const finalize = slots.map((slot, c) => `outv[${outIdx(slots.length, c)}] = ${lseSlotValue(slot, { m: 'm', s: (k) => `s${k}`, log: (x) => `k_log(${x})` })};`);
-    return { decl: [`var m: f32 = -k_inf();${W.map((k) => ` var s${k}: f32 = 0.0;`).join('')}`], fold, finalize, ...plain };
+    return { ...lseAccumulator(red, f[0]!, g, this.syntax(outIdx)), ...plain };
   }
 }
