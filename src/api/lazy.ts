@@ -20,6 +20,7 @@ import { floatText } from '../ir/print.js';
 import { swapAxes, toRanges, type RangesInput } from '../../runtime/ranges/index.js';
 import type { MaybePromise } from './maybe.js';
 import { aliasesToDeclarations, compile, type Backend, type CompiledKernel, type KernelOutput, type RunOptions, type RunResult } from './compile.js';
+import type { IndicesOutput, ValuesOutput } from './types.js';
 import type { ArrayInput, FloatDtype } from './inputs.js';
 import { axisToTag, reductionString, splitCall, type PassThroughRunOptions } from './genred.js';
 import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
@@ -81,9 +82,9 @@ function pair(r: RunResult): ValuesAndIndices {
 /** The result of a two-output reduction (`minArgmin`, `maxArgmax`, `KminArgKmin`). */
 export interface ValuesAndIndices {
   /** The values, with the inputs' dtype. */
-  values: KernelOutput;
+  values: ValuesOutput;
   /** The indices (int64). */
-  indices: KernelOutput;
+  indices: IndicesOutput;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any symbolic-ness: methods cast to their own
@@ -954,50 +955,50 @@ export class LazyTensor<S extends boolean = false> {
   /** The vector Sum over the last dimension (axis -1 or 2): a LazyTensor of dimension 1. */
   sum(axis?: -1 | 2): LazyTensor<S>;
   /** The Sum reduction: axis 1 reduces over j (output (M, D)), axis 0 over i (output (N, D)). */
-  sum(axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<KernelOutput>>;
-  sum(axis: 0 | 1, options?: LazyRunOptions): Reduced<S, KernelOutput>;
+  sum(axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<ValuesOutput>>;
+  sum(axis: 0 | 1, options?: LazyRunOptions): Reduced<S, ValuesOutput>;
   /** Sum: a reduction for axis 0 or 1, the vector op for axis -1 or 2. */
-  sum(axis: number, options?: LazyRunOptions): LazyTensor<S> | Reduced<S, MaybePromise<KernelOutput>>;
+  sum(axis: number, options?: LazyRunOptions): LazyTensor<S> | Reduced<S, MaybePromise<ValuesOutput>>;
   sum(axis: number = -1, options?: LazyRunOptions): unknown {
     return this.vectorOrReduce('sum', 'Sum', 'Sum', axis, options);
   }
   /** The vector Min over the last dimension (axis -1 or 2). */
   min(axis?: -1 | 2): LazyTensor<S>;
   /** The Min reduction over j (axis 1) or i (axis 0). */
-  min(axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<KernelOutput>>;
-  min(axis: 0 | 1, options?: LazyRunOptions): Reduced<S, KernelOutput>;
+  min(axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<ValuesOutput>>;
+  min(axis: 0 | 1, options?: LazyRunOptions): Reduced<S, ValuesOutput>;
   /** Min: a reduction for axis 0 or 1, the vector op for axis -1 or 2. */
-  min(axis: number, options?: LazyRunOptions): LazyTensor<S> | Reduced<S, MaybePromise<KernelOutput>>;
+  min(axis: number, options?: LazyRunOptions): LazyTensor<S> | Reduced<S, MaybePromise<ValuesOutput>>;
   min(axis: number = -1, options?: LazyRunOptions): unknown {
     return this.vectorOrReduce('min', 'Min', 'Min', axis, options);
   }
   /** The vector Max over the last dimension (axis -1 or 2). */
   max(axis?: -1 | 2): LazyTensor<S>;
   /** The Max reduction over j (axis 1) or i (axis 0). */
-  max(axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<KernelOutput>>;
-  max(axis: 0 | 1, options?: LazyRunOptions): Reduced<S, KernelOutput>;
+  max(axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<ValuesOutput>>;
+  max(axis: 0 | 1, options?: LazyRunOptions): Reduced<S, ValuesOutput>;
   /** Max: a reduction for axis 0 or 1, the vector op for axis -1 or 2. */
-  max(axis: number, options?: LazyRunOptions): LazyTensor<S> | Reduced<S, MaybePromise<KernelOutput>>;
+  max(axis: number, options?: LazyRunOptions): LazyTensor<S> | Reduced<S, MaybePromise<ValuesOutput>>;
   max(axis: number = -1, options?: LazyRunOptions): unknown {
     return this.vectorOrReduce('max', 'Max', 'Max', axis, options);
   }
   /** The vector ArgMin over the last dimension (axis -1 or 2). */
   argmin(axis?: -1 | 2): LazyTensor<S>;
   /** The ArgMin reduction (int64 indices; ties give the smallest index). */
-  argmin(axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<KernelOutput>>;
-  argmin(axis: 0 | 1, options?: LazyRunOptions): Reduced<S, KernelOutput>;
+  argmin(axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<IndicesOutput>>;
+  argmin(axis: 0 | 1, options?: LazyRunOptions): Reduced<S, IndicesOutput>;
   /** ArgMin: a reduction for axis 0 or 1, the vector op for axis -1 or 2. */
-  argmin(axis: number, options?: LazyRunOptions): LazyTensor<S> | Reduced<S, MaybePromise<KernelOutput>>;
+  argmin(axis: number, options?: LazyRunOptions): LazyTensor<S> | Reduced<S, MaybePromise<IndicesOutput>>;
   argmin(axis: number = -1, options?: LazyRunOptions): unknown {
     return this.vectorOrReduce('argmin', 'ArgMin', 'ArgMin', axis, options);
   }
   /** The vector ArgMax over the last dimension (axis -1 or 2). */
   argmax(axis?: -1 | 2): LazyTensor<S>;
   /** The ArgMax reduction (int64 indices; ties give the smallest index). */
-  argmax(axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<KernelOutput>>;
-  argmax(axis: 0 | 1, options?: LazyRunOptions): Reduced<S, KernelOutput>;
+  argmax(axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<IndicesOutput>>;
+  argmax(axis: 0 | 1, options?: LazyRunOptions): Reduced<S, IndicesOutput>;
   /** ArgMax: a reduction for axis 0 or 1, the vector op for axis -1 or 2. */
-  argmax(axis: number, options?: LazyRunOptions): LazyTensor<S> | Reduced<S, MaybePromise<KernelOutput>>;
+  argmax(axis: number, options?: LazyRunOptions): LazyTensor<S> | Reduced<S, MaybePromise<IndicesOutput>>;
   argmax(axis: number = -1, options?: LazyRunOptions): unknown {
     return this.vectorOrReduce('argmax', 'ArgMax', 'ArgMax', axis, options);
   }
@@ -1015,9 +1016,9 @@ export class LazyTensor<S extends boolean = false> {
    * log Σ exp(this) over j (axis 1) or i (axis 0), stabilised; this must be scalar. With a weight g:
    * log Σ exp(this)·g (LogSumExpWeight). The weight may also be given as `options.weight`.
    */
-  logsumexp(axis: 0 | 1, weight: LazyOperand | undefined, options: WebGpuLazyOptions): Reduced<S, Promise<KernelOutput>>;
-  logsumexp(axis: 0 | 1, options: WebGpuLazyOptions & { weight?: LazyOperand }): Reduced<S, Promise<KernelOutput>>;
-  logsumexp(axis: 0 | 1, weight?: LazyOperand | (LazyRunOptions & { weight?: LazyOperand }), options?: LazyRunOptions): Reduced<S, KernelOutput>;
+  logsumexp(axis: 0 | 1, weight: LazyOperand | undefined, options: WebGpuLazyOptions): Reduced<S, Promise<ValuesOutput>>;
+  logsumexp(axis: 0 | 1, options: WebGpuLazyOptions & { weight?: LazyOperand }): Reduced<S, Promise<ValuesOutput>>;
+  logsumexp(axis: 0 | 1, weight?: LazyOperand | (LazyRunOptions & { weight?: LazyOperand }), options?: LazyRunOptions): Reduced<S, ValuesOutput>;
   logsumexp(axis: 0 | 1, weight?: LazyOperand | (LazyRunOptions & { weight?: LazyOperand }), options?: LazyRunOptions): unknown {
     LazyTensor.checkAxis('logsumexp', axis);
     let w: LazyOperand | undefined;
@@ -1032,8 +1033,8 @@ export class LazyTensor<S extends boolean = false> {
   }
 
   /** Σ exp(this)·weight / Σ exp(this) over j (axis 1) or i (axis 0), stabilised; this must be scalar. */
-  sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<KernelOutput>>;
-  sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options?: LazyRunOptions): Reduced<S, KernelOutput>;
+  sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<ValuesOutput>>;
+  sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options?: LazyRunOptions): Reduced<S, ValuesOutput>;
   sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options?: LazyRunOptions): unknown {
     LazyTensor.checkAxis('sumsoftmaxweight', axis);
     return this.run('SumSoftMaxWeight', axis, options, { weight: lift(weight, 'sumsoftmaxweight weight') }, first);
@@ -1056,16 +1057,16 @@ export class LazyTensor<S extends boolean = false> {
   }
 
   /** The K smallest values, ascending: shape (rows, K) for a scalar, (rows, K, D) otherwise. */
-  Kmin(K: number, axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<KernelOutput>>;
-  Kmin(K: number, axis: 0 | 1, options?: LazyRunOptions): Reduced<S, KernelOutput>;
+  Kmin(K: number, axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<ValuesOutput>>;
+  Kmin(K: number, axis: 0 | 1, options?: LazyRunOptions): Reduced<S, ValuesOutput>;
   Kmin(K: number, axis: 0 | 1, options?: LazyRunOptions): unknown {
     LazyTensor.checkAxis('Kmin', axis);
     return this.run('KMin', axis, options, { K }, first);
   }
 
   /** The indices of the K smallest values (int64; stable: ties give the smaller index first). */
-  argKmin(K: number, axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<KernelOutput>>;
-  argKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): Reduced<S, KernelOutput>;
+  argKmin(K: number, axis: 0 | 1, options: WebGpuLazyOptions): Reduced<S, Promise<IndicesOutput>>;
+  argKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): Reduced<S, IndicesOutput>;
   argKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): unknown {
     LazyTensor.checkAxis('argKmin', axis);
     return this.run('ArgKMin', axis, options, { K }, first);
@@ -1085,8 +1086,8 @@ export class LazyTensor<S extends boolean = false> {
    * Σ_j K_ij b_j for a scalar K (D = 1): `b` has N rows, a typed array or `{ data, shape }` with shape
    * (N,) or (N, E). The result has shape (M,) for a 1-D b, else (M, E) (pykeops's `K @ b`).
    */
-  matvec(b: LazyArrayInput, options: WebGpuLazyOptions): Reduced<S, Promise<KernelOutput>>;
-  matvec(b: LazyArrayInput, options?: LazyRunOptions): Reduced<S, KernelOutput>;
+  matvec(b: LazyArrayInput, options: WebGpuLazyOptions): Reduced<S, Promise<ValuesOutput>>;
+  matvec(b: LazyArrayInput, options?: LazyRunOptions): Reduced<S, ValuesOutput>;
   matvec(b: LazyArrayInput, options?: LazyRunOptions): unknown {
     if (this.dim !== 1) throw new InputError(`matvec: the LazyTensor must be scalar (D = 1), it has D = ${this.dim}`);
     const { data, shape } = unpack('matvec', b);

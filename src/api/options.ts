@@ -15,7 +15,7 @@
  * input, ranges against M and N) are in {@link checkOutAliasing} and the run itself.
  */
 import { InputError } from '../diagnostics/index.js';
-import { hostBackend } from './backends.js';
+import { backendFor } from './backends.js';
 import type { CompileOptions, RunOptions } from './compile.js';
 import type { SolveOptions } from './solve.js';
 
@@ -148,7 +148,7 @@ function keopsBackend(v: unknown, { key, where }: { key: string; where: string }
   const gpu = /^GPU(_1D|_2D)?(_host|_device)?$/.exec(v);
   if (!gpu) return v;
   if (gpu[2] === '_device') throw new InputError(`${where}: ${key} '${v}' means arrays already on the GPU, which keopsc's API does not take (it takes host typed arrays); use 'GPU' (copies to the GPU and back, as KeOps's '_host')`);
-  const cuda = hostBackend('cuda');
+  const cuda = backendFor('cuda');
   if (!cuda.ok) throw new InputError(`${where}: ${key} '${v}' (KeOps) is keopsc's 'cuda' backend, which is unavailable here: ${cuda.reason}; use 'CPU' (or 'cpu'), or 'webgpu' for another GPU`);
   return 'cuda';
 }
@@ -166,7 +166,7 @@ function useDoubleAcc(v: unknown, { key, where }: { key: string; where: string }
 /** `device_id`: honoured when it names the CUDA device keopsc uses; refused otherwise, with the reason. */
 function deviceId(v: unknown): string | undefined {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < -1) return `device_id must be an integer >= -1, got ${describe(v)}`;
-  const cuda = hostBackend('cuda');
+  const cuda = backendFor('cuda');
   if (!cuda.ok) return `device_id selects a CUDA device, and the cuda backend is unavailable here (${cuda.reason})`;
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
   const current = Number(env.KEOPSC_CUDA_DEVICE ?? 0);
