@@ -187,7 +187,13 @@ const RUN_KEYS: { [K in keyof Required<RunOptions>]: OptionDef } = {
   dtypeAcc: { check: oneOf(['auto', 'float32', 'float64']) },
   threads: { check: intIn(1, MAX_THREADS) },
   out: { check: floatArray },
-  storage: { check: oneOf(['float32', 'float16']) },
+  storage: {
+    // the same words as the backends' float16 check (checkStorage), which decides per backend later
+    check: (v, { key, where }) => {
+      if (v !== 'float32' && v !== 'float16') throw new InputError(`${where}: ${key} must be 'float32' or 'float16', got ${typeof v === 'string' ? `'${v}'` : describe(v)}`);
+      return v;
+    },
+  },
 };
 
 const RUN_ALIASES: Record<string, AliasDef> = {
