@@ -3,7 +3,7 @@ import { mk, RatCst, topoOrder, Var } from '../src/ir/node.js';
 import { OP_LIST, OPS } from '../src/ir/ops/index.js';
 import { printNode } from '../src/ir/print.js';
 import { GRAD_SOFTDTW_OP } from '../src/ir/ops/other.js';
-import { evalScalars, ScalarBuilder, scalarOrder } from '../src/lower/scalar.js';
+import { evalScalars, ScalarBuilder, scalarOrder } from '../src/ir/scalar.js';
 import { gradOf } from '../src/passes/autodiff.js';
 import type { Cat, Node, OpDef, Param } from '../src/ir/types.js';
 import { rng } from './helpers/data.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { OP_LIST, OPS } from '../src/ir/ops/index.js';
-import { evalScalars, ScalarBuilder, scalarOrder, type SExpr } from '../src/lower/scalar.js';
+import { evalScalars, ScalarBuilder, scalarOrder, type SExpr } from '../src/ir/scalar.js';
 import type { Cat, OpDef, Param } from '../src/ir/types.js';
 import { rng } from './helpers/data.js';
 

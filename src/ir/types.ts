@@ -2,7 +2,7 @@
  * The shared types of the formula IR. Kept free of run-time imports so that op definitions, the node
  * factory and the passes can all depend on it without cycles.
  */
-import type { ScalarBuilder, SExpr } from '../lower/scalar.js';
+import type { ScalarBuilder, SExpr } from './scalar.js';
 
 /** A compile-time parameter of an op: an integer (Elem index, Pow exponent, ...), an integer list
  * (TensorDot dims), or a number (the value of a constant). */
@@ -102,7 +102,7 @@ export interface OpDef {
   eval?(args: readonly Float64Array[], params: readonly Param[], out: Float64Array): void;
   expand?(args: readonly Node[], params: readonly Param[]): Node;
   /**
-   * Lowering to the scalar kernel IR (src/lower/scalar.ts): given the scalar components of each
+   * Lowering to the scalar kernel IR (src/ir/scalar.ts): given the scalar components of each
    * formula argument (`args[k]` has length = that argument's dim), return the `dim` components of the
    * result, built with `S`. Must compute exactly what `eval` computes. Every op with `eval` has it.
    */
