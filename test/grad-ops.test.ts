@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { mk, RatCst, topoOrder, Var } from '../src/ir/node.js';
 import { OP_LIST, OPS } from '../src/ir/ops/index.js';
 import { printNode } from '../src/ir/print.js';
-import { GRAD_SOFTDTW_OP } from '../src/ir/ops/other.js';
 import { evalScalars, ScalarBuilder, scalarOrder } from '../src/ir/scalar.js';
 import { gradOf } from '../src/passes/autodiff.js';
 import type { Cat, Node, OpDef, Param } from '../src/ir/types.js';
@@ -110,6 +109,7 @@ const CASES: Record<string, readonly Case[]> = {
   ComplexExp: CHALF,
   ComplexExp1j: TOC,
   SoftDTW_SqDist: [[[3, 2, 1], []]],
+  GradSoftDTW_SqDist: [[[3, 2, 1], []]],
   BSpline: [[[5, 1], [1]]],
 };
 
@@ -258,7 +258,7 @@ describe('derivative rules of the op registry', () => {
       ['ArgMax', 'ArgMin', 'Cst', 'DiffClampInt', 'Equal', 'Floor', 'IntCst', 'LessOrEqual', 'LessThan', 'NotEqual', 'OneHot', 'RatCst', 'Round', 'Sign', 'Step', 'Zero'].sort(),
     );
     const error = OP_LIST.filter((d) => d.noGrad === 'error').map((d) => d.name).sort();
-    expect(error).to.deep.equal(['BSpline', 'SoftDTW_SqDist']);
+    expect(error).to.deep.equal(['BSpline', 'GradSoftDTW_SqDist', 'SoftDTW_SqDist']);
   });
 
   describe('zero gradients give Zero, non-differentiable ops throw', () => {
@@ -371,8 +371,8 @@ describe('derivative rules of the op registry', () => {
     });
   });
 
-  describe('GradSoftDTW_SqDist (ready for SoftDTW_SqDist, not registered yet)', () => {
-    const def = GRAD_SOFTDTW_OP;
+  describe('GradSoftDTW_SqDist (the gradient op of SoftDTW_SqDist)', () => {
+    const def = OPS.GradSoftDTW_SqDist!;
     const sizes: [number, number][] = [[1, 1], [3, 1], [1, 4], [3, 2], [4, 4], [5, 3]];
     const softDtw = (x: Float64Array, y: Float64Array, g: number): number => {
       const out = new Float64Array(1);

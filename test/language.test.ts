@@ -117,6 +117,7 @@ const OP_EXAMPLES: Record<string, [string, number][]> = {
   TraceOperator: [['TraceOperator(x, x)', 1]],
   AdjointOperator: [['AdjointOperator(s * x, x, u)', 3]],
   SoftDTW_SqDist: [['SoftDTW_SqDist(x, y, p)', 1]],
+  GradSoftDTW_SqDist: [['GradSoftDTW_SqDist(x, y, p)', 6]],
   BSpline: [['BSpline(k, s, 2)', 2]],
   Cst: [],
 };

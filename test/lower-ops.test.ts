@@ -102,6 +102,7 @@ const CASES: Record<string, readonly Case[]> = {
   ComplexExp: CHALF,
   ComplexExp1j: TOC,
   SoftDTW_SqDist: [[[3, 2, 1], []], [[1, 1, 1], []], [[4, 4, 1], []], [[2, 5, 1], []], [[1, 3, 1], []]],
+  GradSoftDTW_SqDist: [[[3, 2, 1], []], [[1, 1, 1], []], [[2, 4, 1], []]],
   BSpline: [[[5, 1], [0]], [[5, 1], [1]], [[5, 1], [2]], [[5, 1], [3]], [[7, 1], [2]], [[2, 1], [0]]],
 };
 

@@ -201,6 +201,7 @@ const DIMS: Record<string, DimSpec> = {
   TraceOperator: { ok: [[[1, 3], [], 1], [[3, 3], [], 1]], bad: [[[2, 3], []]] },
   AdjointOperator: { ok: [[[2, 3, 2], [], 3]], bad: [[[2, 3, 3], []]] },
   SoftDTW_SqDist: { ok: [[[3, 2, 1], [], 1]], bad: [[[3, 2, 2], []]] },
+  GradSoftDTW_SqDist: { ok: [[[3, 2, 1], [], 5], [[1, 1, 1], [], 2]], bad: [[[3, 2, 2], []]] },
   BSpline: { ok: [[[5, 1], [0], 4], [[5, 1], [3], 1]], bad: [[[5, 2], [0]], [[5, 1], [4], PR], [[5, 1], [-1], PR]] },
 };
 
@@ -257,7 +258,7 @@ describe('op registry', () => {
       expect(OPS[op]!.print, op).to.deep.equal({ symbol: sym, style: 'infix', level: 6 });
     for (const [op, sym] of [['Add', '+'], ['Subtract', '-']] as const) expect(OPS[op]!.print, op).to.deep.equal({ symbol: sym, style: 'infix', level: 4 });
     const internal = OP_LIST.filter((d) => d.internal).map((d) => d.name).sort();
-    expect(internal).to.deep.equal(['AdjointOperator', 'ComplexSumT', 'Cst', 'DiffClampInt', 'RatCst', 'SumT', 'TraceOperator']);
+    expect(internal).to.deep.equal(['AdjointOperator', 'ComplexSumT', 'Cst', 'DiffClampInt', 'GradSoftDTW_SqDist', 'RatCst', 'SumT', 'TraceOperator']);
   });
 });
 
@@ -436,6 +437,7 @@ const EVALS: readonly EvalCase[] = [
   ['SoftDTW_SqDist', [[0, 1, 2], [0, 2], [1]], [], [0.12265356], 1e-8],
   ['SoftDTW_SqDist', [[1], [2], [1]], [], [1]],
   ['SoftDTW_SqDist', [[0, 1], [0, 1], [1]], [], [-Math.log(1 + 2 / E)]],
+  ['GradSoftDTW_SqDist', [[1], [2], [1]], [], [-2, 2]], // d/dx (x - y)^2 and d/dy
   ...[0.5, 1.5, 2.25, 3.9, 4.0].map((t, k): EvalCase => ['BSpline', [[0, 1, 2, 3, 4], [t]], [0], [0, 1, 2, 3].map((j) => (j === k ? 1 : 0))]),
   ['BSpline', [[0, 1, 2, 3, 4], [0.5]], [1], [0.5, 0, 0]],
   ['BSpline', [[0, 1, 2, 3, 4], [1.5]], [1], [0.5, 0.5, 0]],

@@ -12,7 +12,7 @@ import { KeopsError, InputError, formatDiagnostics } from '../diagnostics/index.
 import { parseModule } from '../syntax/parse.js';
 import { SourceFile } from '../diagnostics/index.js';
 import { frontend } from '../passes/pipeline.js';
-import { typecheck } from '../passes/typecheck.js';
+import { elaborate } from '../passes/elaborate.js';
 import { compileModule, BACKENDS, SUM_SCHEMES, type Backend, type CompiledKernel, type RunResult, type SumScheme } from '../api/compile.js';
 import { printKernel } from '../ir/print.js';
 import { loadNpy, loadNpz, saveNpy, saveNpz, type NdArray } from '../../runtime/npy/index.js';
@@ -52,7 +52,7 @@ function check(file: string, opts: { json?: boolean }, out: (s: string) => void)
   let diagnostics: Diagnostic[] = parsed.diagnostics;
   let kernels: string[] = [];
   if (!diagnostics.length && parsed.module) {
-    const checked = typecheck(parsed.module, source);
+    const checked = elaborate(parsed.module, source);
     diagnostics = checked.diagnostics;
     kernels = checked.program?.kernels.map((k) => k.name) ?? [];
   }

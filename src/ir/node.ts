@@ -4,11 +4,6 @@ import { DEP_I, DEP_J, DEP_P, DimError, type Cat, type Node, type OpDef, type Pa
 const table = new Map<string, Node>();
 let nextId = 1;
 
-/** The registry entry of an op, or undefined. Accepts aliases. */
-export function lookupOp(name: string): OpDef | undefined {
-  return OPS[name];
-}
-
 function paramKey(p: Param): string {
   return typeof p === 'number' ? (Object.is(p, -0) ? '-0' : String(p)) : `[${p.join(',')}]`;
 }

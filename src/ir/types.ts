@@ -9,9 +9,6 @@ import type { ScalarBuilder, SExpr } from './scalar.js';
 export type Param = number | readonly number[];
 
 /** Variable categories, as in KeOps: 0 = indexed by i, 1 = indexed by j, 2 = parameter. */
-export const CAT_I = 0;
-export const CAT_J = 1;
-export const CAT_P = 2;
 export type Cat = 0 | 1 | 2;
 
 /** Bits of `Node.deps`: which categories a value depends on. */

@@ -3,7 +3,7 @@ import { parseModule } from '../syntax/parse.js';
 import type { Module } from '../syntax/ast.js';
 import type { Kernel } from '../ir/kernel.js';
 import { DimError } from '../ir/types.js';
-import { typecheck, type Program, type TypecheckOptions } from './typecheck.js';
+import { elaborate, type ElaborateOptions, type Program } from './elaborate.js';
 import { expandMacros } from './expand.js';
 import { autodiff } from './autodiff.js';
 import { simplify } from './simplify.js';
@@ -18,7 +18,7 @@ export interface Pass {
 }
 
 /**
- * THE pass pipeline, in order. Typecheck (elaboration from the AST, src/passes/typecheck.ts) comes
+ * THE pass pipeline, in order. Elaboration from the AST (src/passes/elaborate.ts, the stage `typecheck` of IR dumps) comes
  * first and produces the kernels these passes transform. `keopsc compile --emit ir` prints the IR
  * after each of them.
  */
@@ -33,11 +33,11 @@ export const PASSES: readonly Pass[] = [
 export type PassHook = (stage: string, kernel: Kernel) => void;
 
 /** Parse and type-check a `.keo` text. Throws KeopsError with every diagnostic. */
-export function frontend(text: string, file = '<formula>', options: TypecheckOptions = {}): { program: Program; source: SourceFile; module: Module } {
+export function frontend(text: string, file = '<formula>', options: ElaborateOptions = {}): { program: Program; source: SourceFile; module: Module } {
   const source = new SourceFile(file, text);
   const parsed = parseModule(text, file);
   if (parsed.diagnostics.length || !parsed.module) throw fail(parsed.diagnostics, source);
-  const checked = typecheck(parsed.module, source, options);
+  const checked = elaborate(parsed.module, source, options);
   if (checked.diagnostics.length || !checked.program) throw fail(checked.diagnostics, source);
   return { program: checked.program, source, module: parsed.module };
 }
