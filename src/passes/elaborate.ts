@@ -383,7 +383,7 @@ class Elaborator {
     }
     if (!def) {
       const near = suggest(e.callee, [...Object.keys(OPS), ...Object.keys(REDUCTIONS).map((r) => `${r}_Reduction`), ...Object.keys(VAR_CTORS)]);
-      this.error('UnknownOp', `unknown operation '${e.callee}'`, e.calleeSpan, near ? `did you mean '${near}'?` : 'see grammar/README.md for the list of operations');
+      this.error('UnknownOp', `unknown operation '${e.callee}'`, e.calleeSpan, near ? `did you mean '${near}'?` : 'see grammar/operations.md for the list of operations');
       return undefined;
     }
     const sig = def.sig;
