@@ -33,6 +33,11 @@ export function mk(op: string, args: readonly Node[] = [], params: readonly Para
   return node;
 }
 
+/** Whether `n` is the hash-consed node of its key (every node made by `mk` is; the IR verifier checks it). */
+export function isInterned(n: Node): boolean {
+  return table.get(n.key) === n;
+}
+
 // ---- constructors for the nodes every pass needs ----
 
 /** Input variable number `index`, of dimension `dim` and category `cat` (0 = i, 1 = j, 2 = parameter). */
