@@ -120,7 +120,7 @@ describe('keopsc compile --emit', () => {
     expect(r.code, r.err).to.equal(0);
     expect(r.out).to.contain('# plan of g: Sum_Reduction over j, one output row per i');
     expect(r.out).to.contain('reduction Sum (D=1; family sum, sum-like)');
-    expect(r.out).to.match(/outer \(once per output row\): 3 loads, 0 statements\n  load x\[0\], x\[1\], x\[2\]/);
+    expect(r.out).to.match(/outer \(once per output row\): 3 loads, 0 statements\n {2}load x\[0\], x\[1\], x\[2\]/);
     expect(r.out).to.match(/ = exp\(t\d+\)/);
     expect(r.out).to.match(/f = \[t\d+\]/);
   });

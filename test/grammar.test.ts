@@ -151,7 +151,7 @@ describe('grammar: statements, layout, spans', () => {
     if (s1!.kind !== 'assign') throw new Error();
     expect(at(s1!.nameSpan)).to.equal('2:1 x');
     expect(s1!.span.file).to.equal('k.keo');
-    if (s2!.kind !== 'assign') throw new Error();
+    if (s2?.kind !== 'assign') throw new Error();
     expect(at(s2.span)).to.equal('3:1 K = Exp(-SqDist(x,\n        y)) * b');
     const mul = s2.value;
     if (mul.kind !== 'binary') throw new Error();

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { FloatCst, IntCst, mk, RatCst, Var } from '../src/ir/node.js';
+import { EXPAND, FloatCst, IntCst, mk, RatCst, Var } from '../src/ir/node.js';
 import { OP_LIST, OPS } from '../src/ir/ops/index.js';
 import { DimError, type Node, type Param } from '../src/ir/types.js';
 import { OP_CASES, W, X14, type DimSpec, type ValueCase } from './helpers/op-cases.js';
@@ -22,7 +22,7 @@ function evaluate(root: Node, env: ReadonlyMap<number, readonly number[]>): Floa
       out = new Float64Array(n.dim);
       def.eval(n.args.map(go), n.params, out);
     } else if (def.expand) {
-      const e = def.expand(n.args, n.params);
+      const e = def.expand(n.args, n.params, EXPAND);
       expect(e.dim, `expansion of ${n.op} keeps the dimension`).to.equal(n.dim);
       out = go(e);
     } else throw new Error(`${n.op} has neither eval nor expand`);
@@ -245,7 +245,7 @@ describe('op expansion', () => {
       expect(c, `expansion case for ${def.name}`).to.not.equal(undefined);
       const [args, params] = c!;
       const node = mk(def.name, args, params);
-      const e = def.expand!(args, params);
+      const e = def.expand!(args, params, EXPAND);
       expect(e.dim, def.name).to.equal(node.dim);
       const walk = (n: Node): void => {
         if (n.op !== 'Var') expect(OPS[n.op]!.eval, `${def.name} expands into ${n.op}, which has no eval`).to.not.equal(undefined);
@@ -257,17 +257,17 @@ describe('op expansion', () => {
 
   it('builds the KeOps formulas without simplifying them', () => {
     const sq = (f: Node): Node => mk('Sum', [mk('Square', [f])]);
-    expect(OPS.SqNorm2!.expand!([x], [])).to.equal(sq(x));
-    expect(OPS.SqDist!.expand!([x, y], [])).to.equal(sq(mk('Subtract', [x, y])));
-    expect(OPS.SqDist!.expand!([x, x], [])).to.equal(sq(mk('Subtract', [x, x])));
-    expect(OPS.Norm2!.expand!([x], [])).to.equal(mk('Sqrt', [mk('Scalprod', [x, x])]));
-    expect(OPS.Normalize!.expand!([x], [])).to.equal(mk('Mult', [mk('Rsqrt', [sq(x)]), x]));
-    expect(OPS.SqNormIso!.expand!([s, x], [])).to.equal(mk('Mult', [s, sq(x)]));
-    expect(OPS.WeightedSqNorm!.expand!([s, x], [])).to.equal(mk('Mult', [s, sq(x)]));
-    expect(OPS.WeightedSqNorm!.expand!([y, x], [])).to.equal(mk('Sum', [mk('Mult', [y, mk('Square', [x])])]));
-    expect(OPS.ComplexAbs!.expand!([Var(5, 4, 0)], [])).to.equal(mk('Sqrt', [mk('ComplexSquareAbs', [Var(5, 4, 0)])]));
-    expect(OPS.IntInv!.expand!([], [4])).to.equal(RatCst(1, 4));
-    expect(OPS.Kron!.expand!([x, Var(4, 2, 1)], [[3], [2]])).to.equal(mk('TensorDot', [x, Var(4, 2, 1)], [[3], [2], [], [], [0, 1]]));
+    expect(OPS.SqNorm2!.expand!([x], [], EXPAND)).to.equal(sq(x));
+    expect(OPS.SqDist!.expand!([x, y], [], EXPAND)).to.equal(sq(mk('Subtract', [x, y])));
+    expect(OPS.SqDist!.expand!([x, x], [], EXPAND)).to.equal(sq(mk('Subtract', [x, x])));
+    expect(OPS.Norm2!.expand!([x], [], EXPAND)).to.equal(mk('Sqrt', [mk('Scalprod', [x, x])]));
+    expect(OPS.Normalize!.expand!([x], [], EXPAND)).to.equal(mk('Mult', [mk('Rsqrt', [sq(x)]), x]));
+    expect(OPS.SqNormIso!.expand!([s, x], [], EXPAND)).to.equal(mk('Mult', [s, sq(x)]));
+    expect(OPS.WeightedSqNorm!.expand!([s, x], [], EXPAND)).to.equal(mk('Mult', [s, sq(x)]));
+    expect(OPS.WeightedSqNorm!.expand!([y, x], [], EXPAND)).to.equal(mk('Sum', [mk('Mult', [y, mk('Square', [x])])]));
+    expect(OPS.ComplexAbs!.expand!([Var(5, 4, 0)], [], EXPAND)).to.equal(mk('Sqrt', [mk('ComplexSquareAbs', [Var(5, 4, 0)])]));
+    expect(OPS.IntInv!.expand!([], [4], EXPAND)).to.equal(RatCst(1, 4));
+    expect(OPS.Kron!.expand!([x, Var(4, 2, 1)], [[3], [2]], EXPAND)).to.equal(mk('TensorDot', [x, Var(4, 2, 1)], [[3], [2], [], [], [0, 1]]));
   });
 
   it('gives the numbers of the formula it replaces on random data', () => {

@@ -159,7 +159,7 @@ function reduceLse(red: ReductionDef, fs: Float64Array[], gs: Float64Array[], E:
   const w = fs.map((f) => (n === 0 || m === -Infinity ? 0 : Math.exp(f[0]! - m)));
   const s = w.reduce((a, b) => a + b, 0);
   const sg = new Float64Array(E);
-  for (let t = 0; t < n; t++) for (let k = 0; k < E; k++) sg[k] += w[t]! * gs[t]![k]!;
+  for (let t = 0; t < n; t++) for (let k = 0; k < E; k++) sg[k]! += w[t]! * gs[t]![k]!;
   // the sums, in the order of lseWeights: 1, g, or 1 then g
   const sums = red.lseWeights === 'g' ? [...sg] : red.lseWeights === 'one+g' ? [s, ...sg] : [s];
   switch (red.lseResult) {

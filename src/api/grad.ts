@@ -81,7 +81,7 @@ export class GradientKernel {
     const dim = this.wrt.dim;
     const sum = v.data instanceof Float32Array ? new Float32Array(dim) : new Float64Array(dim);
     const acc = new Float64Array(dim);
-    for (let k = 0; k < v.data.length; k++) acc[k % dim] += Number(v.data[k]);
+    for (let k = 0; k < v.data.length; k++) acc[k % dim]! += Number(v.data[k]);
     sum.set(acc);
     if (options.out) {
       options.out.set(sum);

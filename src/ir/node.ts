@@ -1,5 +1,5 @@
 import { OPS } from './ops/index.js';
-import { DEP_I, DEP_J, DEP_P, DimError, type Cat, type Node, type OpDef, type Param } from './types.js';
+import { DEP_I, DEP_J, DEP_P, DimError, type Cat, type ExpandBuilder, type Node, type Param } from './types.js';
 
 const table = new Map<string, Node>();
 let nextId = 1;
@@ -69,6 +69,9 @@ export function RatCst(p: number, q: number): Node {
   if (q === 1) return IntCst(p);
   return mk('RatCst', [], [p, q]);
 }
+
+/** The constructors macro expansions build with (OpDef.expand's B). */
+export const EXPAND: ExpandBuilder = { mk, rat: RatCst };
 
 /** The exact value of a rational constant node as [p, q], or undefined for any other node.
  * Zero(1) counts as 0/1. */
