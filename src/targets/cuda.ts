@@ -502,6 +502,8 @@ class CudaPrinter {
         return { ...extremumAccumulator(red, f, this.syntax()), ...plain };
       case 'kmin':
         return { ...kminAccumulator(red, f, this.syntax()), ...plain };
+      case 'logsumexp':
+        break; // the online update below
     }
     const weights = lseWeightTerms(red, g, '(T)1');
     const W = weights.map((_, k) => k);

@@ -232,6 +232,8 @@ class JsPrinter {
               : [`for (let q = 0; q < ${w}; q++) { O0[r * ${w} + q] = kv[q]; O1[r * ${w} + q] = ki[q]; }`];
         return { decl, init, fold, finalize, ...none };
       }
+      case 'logsumexp':
+        break; // the online update below
     }
     // the log-sum-exp family: online (max, sums) update; f is scalar
     const weights = lseWeightTerms(red, g);

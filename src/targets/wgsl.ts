@@ -196,7 +196,7 @@ class WgslPrinter {
     ];
     const NR = plan.tag === 0 ? 'P.M' : 'P.N';
     const NRED = plan.tag === 0 ? 'P.N' : 'P.M';
-    const ld = (index: number, at: string) => (half ? `f32(inp[${at}])` : `inp[${at}]`);
+    const ld = (_index: number, at: string) => (half ? `f32(inp[${at}])` : `inp[${at}]`);
     const loadsParam = plan.loads.param.map((n) => `let x${n.input!.index}_${n.input!.comp}: f32 = ${ld(n.input!.index, `P.o${n.input!.index} + ${n.input!.comp}u`)};`);
     const loadsOuter = plan.loads.outer.map((n) => {
       const { index, comp } = n.input!;
@@ -389,6 +389,8 @@ class WgslPrinter {
         return { ...extremumAccumulator(red, f, this.syntax(outIdx)), ...plain };
       case 'kmin':
         return { ...kminAccumulator(red, f, this.syntax(outIdx)), ...plain, heavy: true };
+      case 'logsumexp':
+        break; // the online update below
     }
     const weights = lseWeightTerms(red, g, '1.0');
     const W = weights.map((_, k) => k);
