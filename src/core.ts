@@ -22,6 +22,8 @@ export type { Kernel, ArgInfo } from './ir/kernel.js';
 export type { Node, OpDef } from './ir/types.js';
 export { evaluateRef } from '../runtime/ref/index.js';
 export { lowerKernel, type KernelPlan, type ReductionPlan } from './lower/plan.js';
+export { printPlan } from './lower/print-plan.js';
+export { verifyKernel } from './ir/verify.js';
 export { ScalarBuilder, SCALAR_FNS, type SExpr, type ScalarFn } from './ir/scalar.js';
 export { printJs, type JsCodeOptions } from './targets/js.js';
 export { printCpp, CPP_FAST_FLAGS, type CppCodeOptions } from './targets/cpp.js';
