@@ -16,7 +16,10 @@ const { randn } = seeded(1234); // np.random.seed(1234)
 /** np.bincount(cl, weights=w[:, d], minlength=K) */
 function bincount(cl: Int32Array, K: number, w?: Float64Array, d = 0, D = 1): Float64Array {
   const out = new Float64Array(K);
-  for (let n = 0; n < cl.length; n++) out[cl[n]!] += w ? w[n * D + d]! : 1;
+  for (let n = 0; n < cl.length; n++) {
+    const k = cl[n]!;
+    out[k] = out[k]! + (w ? w[n * D + d]! : 1);
+  }
   return out;
 }
 

@@ -27,7 +27,6 @@ import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
 import { normalizeOptions, RUN_OPTIONS, SOLVE_OPTIONS, type KeopsBackend } from './options.js';
 
 type Data = Float32Array | Float64Array;
-const isTypedArray = (v: unknown): v is Data => v instanceof Float32Array || v instanceof Float64Array;
 type Cat = 0 | 1 | 2;
 
 /** An array accepted by {@link Vi}, {@link Vj}, {@link Pm}: a typed array, or `{ data, shape }`. */
@@ -1080,6 +1079,40 @@ export class LazyTensor<S extends boolean = false> {
     return this.run('KMin_ArgKMin', axis, options, { K }, pair);
   }
 
+  // ---- pykeops's `*_reduction` spellings (and snake_case names of the two-output reductions): the
+  // same methods under a second name (assigned to the prototype below), so ported code reads as it did
+
+  /** pykeops's `sum_reduction(axis)`: the Sum reduction ({@link LazyTensor.sum} with axis 0 or 1). */
+  declare sum_reduction: AxisReduction<S, ValuesOutput>;
+  /** pykeops's `min_reduction(axis)`. */
+  declare min_reduction: AxisReduction<S, ValuesOutput>;
+  /** pykeops's `max_reduction(axis)`. */
+  declare max_reduction: AxisReduction<S, ValuesOutput>;
+  /** pykeops's `argmin_reduction(axis)`. */
+  declare argmin_reduction: AxisReduction<S, IndicesOutput>;
+  /** pykeops's `argmax_reduction(axis)`. */
+  declare argmax_reduction: AxisReduction<S, IndicesOutput>;
+  /** pykeops's `min_argmin(axis)`: {@link LazyTensor.minArgmin}. */
+  declare min_argmin: AxisReduction<S, ValuesAndIndices>;
+  /** pykeops's `min_argmin_reduction(axis)`. */
+  declare min_argmin_reduction: AxisReduction<S, ValuesAndIndices>;
+  /** pykeops's `max_argmax(axis)`: {@link LazyTensor.maxArgmax}. */
+  declare max_argmax: AxisReduction<S, ValuesAndIndices>;
+  /** pykeops's `max_argmax_reduction(axis)`. */
+  declare max_argmax_reduction: AxisReduction<S, ValuesAndIndices>;
+  /** pykeops's `Kmin_reduction(K, axis)`. */
+  declare Kmin_reduction: KReduction<S, ValuesOutput>;
+  /** pykeops's `argKmin_reduction(K, axis)`. */
+  declare argKmin_reduction: KReduction<S, IndicesOutput>;
+  /** pykeops's `Kmin_argKmin(K, axis)`: {@link LazyTensor.KminArgKmin}. */
+  declare Kmin_argKmin: KReduction<S, ValuesAndIndices>;
+  /** pykeops's `Kmin_argKmin_reduction(K, axis)`. */
+  declare Kmin_argKmin_reduction: KReduction<S, ValuesAndIndices>;
+  /** pykeops's `logsumexp_reduction(axis, weight?)`: {@link LazyTensor.logsumexp}. */
+  declare logsumexp_reduction: LazyTensor<S>['logsumexp'];
+  /** pykeops's `sumsoftmaxweight_reduction(weight, axis)`: {@link LazyTensor.sumsoftmaxweight}. */
+  declare sumsoftmaxweight_reduction: LazyTensor<S>['sumsoftmaxweight'];
+
   // ---- linear operator -----------------------------------------------------------------------
 
   /**
@@ -1119,40 +1152,6 @@ export interface KReduction<S extends boolean, T> {
   (K: number, axis: 0 | 1, options?: LazyRunOptions): Reduced<S, T>;
 }
 
-// pykeops's `*_reduction` spellings (and its snake_case names of the two-output reductions): the
-// same methods under a second name, so that ported code reads as it did.
-export interface LazyTensor<S extends boolean = false> {
-  /** pykeops's `sum_reduction(axis)`: the Sum reduction ({@link LazyTensor.sum} with axis 0 or 1). */
-  sum_reduction: AxisReduction<S, KernelOutput>;
-  /** pykeops's `min_reduction(axis)`. */
-  min_reduction: AxisReduction<S, KernelOutput>;
-  /** pykeops's `max_reduction(axis)`. */
-  max_reduction: AxisReduction<S, KernelOutput>;
-  /** pykeops's `argmin_reduction(axis)`. */
-  argmin_reduction: AxisReduction<S, KernelOutput>;
-  /** pykeops's `argmax_reduction(axis)`. */
-  argmax_reduction: AxisReduction<S, KernelOutput>;
-  /** pykeops's `min_argmin(axis)`: {@link LazyTensor.minArgmin}. */
-  min_argmin: AxisReduction<S, ValuesAndIndices>;
-  /** pykeops's `min_argmin_reduction(axis)`. */
-  min_argmin_reduction: AxisReduction<S, ValuesAndIndices>;
-  /** pykeops's `max_argmax(axis)`: {@link LazyTensor.maxArgmax}. */
-  max_argmax: AxisReduction<S, ValuesAndIndices>;
-  /** pykeops's `max_argmax_reduction(axis)`. */
-  max_argmax_reduction: AxisReduction<S, ValuesAndIndices>;
-  /** pykeops's `Kmin_reduction(K, axis)`. */
-  Kmin_reduction: KReduction<S, KernelOutput>;
-  /** pykeops's `argKmin_reduction(K, axis)`. */
-  argKmin_reduction: KReduction<S, KernelOutput>;
-  /** pykeops's `Kmin_argKmin(K, axis)`: {@link LazyTensor.KminArgKmin}. */
-  Kmin_argKmin: KReduction<S, ValuesAndIndices>;
-  /** pykeops's `Kmin_argKmin_reduction(K, axis)`. */
-  Kmin_argKmin_reduction: KReduction<S, ValuesAndIndices>;
-  /** pykeops's `logsumexp_reduction(axis, weight?)`: {@link LazyTensor.logsumexp}. */
-  logsumexp_reduction: LazyTensor<S>['logsumexp'];
-  /** pykeops's `sumsoftmaxweight_reduction(weight, axis)`: {@link LazyTensor.sumsoftmaxweight}. */
-  sumsoftmaxweight_reduction: LazyTensor<S>['sumsoftmaxweight'];
-}
 
 {
   const proto = LazyTensor.prototype as unknown as Record<string, unknown>;
