@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import {
   loadCompiled,
   type NativeAddon,
 } from '../runtime/cpu/index.js';
+import { KERNEL_INFO_DECLS, printKernelInfo } from '../src/targets/abi.js';
 import { cpuOrSkip } from './helpers/native.js';
 
 /** The on-disk kernel cache of the CPU backend (runtime/cpu/compiler.ts). */
@@ -37,9 +38,8 @@ extern "C" int keopsc_run(const keopsc_call* c) {
   for (int64_t i = c->r0; i < c->r1; i++) { double a = 0; for (int64_t j = 0; j < c->N; j++) a += x[i] * y[j]; out[i] = a * ${scale}; }
   return 0;
 }
-extern "C" const char* keopsc_info(void) {
-  return "{\\"abi\\":1,\\"name\\":\\"dot\\",\\"dtype\\":\\"float64\\",\\"tag\\":0,\\"args\\":[{\\"index\\":0,\\"dim\\":1,\\"cat\\":0},{\\"index\\":1,\\"dim\\":1,\\"cat\\":1}],\\"outputs\\":[{\\"name\\":\\"values\\",\\"kind\\":\\"float\\",\\"width\\":1}]}";
-}
+${KERNEL_INFO_DECLS}
+${printKernelInfo({ name: 'dot', dtype: 'float64', tag: 0, args: [{ index: 0, dim: 1, cat: 0 }, { index: 1, dim: 1, cat: 1 }], outputs: [{ name: 'values', kind: 'float', width: 1 }] })}
 `;
 
 
@@ -176,6 +176,22 @@ console.log(JSON.stringify({ path: r.path, hit: r.hit, out: Array.from(out) }));
     expect(readdirSync(dir).filter((n) => n === key)).to.have.length(1);
     expect(readdirSync(dir).filter((n) => n.startsWith('.tmp-'))).to.deep.equal([]);
     console.log(`      both compiled concurrently: ${parsed.every((p) => !p.hit)} (hits: ${parsed.map((p) => p.hit).join(', ')})`);
+  });
+
+  it('a cache entry holding another kernel\'s library is rebuilt, not run (the library records its key)', () => {
+    const srcA = kernel(`swap A ${Date.now()}`, 1);
+    const srcB = kernel(`swap B ${Date.now()}`, 5);
+    const a = compileKernelDetailed(srcA); // compiled, never loaded in this process
+    const b = compileKernelDetailed(srcB);
+    expect(addon.info(addon.load(a.path)).key).to.equal(a.key);
+    copyFileSync(a.path, b.path); // a valid library, of the wrong kernel
+    const c0 = cacheStats().compiles;
+    const h = loadCompiled(srcB);
+    expect(cacheStats().compiles - c0).to.equal(1);
+    expect(addon.info(h).key).to.equal(b.key);
+    const out = new Float64Array(1);
+    addon.run(h, { inputs: [Float64Array.of(2), Float64Array.of(3)], outputs: [out], M: 1, N: 1, threads: 1 });
+    expect(out[0]).to.equal(30); // B's scale 5, not A's 1
   });
 
   it('a truncated or empty cache entry is rebuilt, not loaded', () => {

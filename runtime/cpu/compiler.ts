@@ -5,6 +5,7 @@ import { cpus, homedir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { KernelHandle } from './addon.js';
 import { requireAddon } from './addon.js';
+import { KERNEL_ABI } from '../../src/targets/abi.js';
 
 /** A C++ compiler: the executable and the first line of its `--version`. */
 export interface Compiler {
@@ -117,7 +118,7 @@ export function cacheStats(): { hits: number; compiles: number } {
 /** The cache key of a kernel source for a compiler, flags and this CPU. */
 export function cacheKey(source: string, compiler: Compiler, flags: readonly string[]): string {
   const h = createHash('sha256');
-  for (const part of ['keopsc-abi-1', source, compiler.path, compiler.version, flags.join('\0'), cpuModel()]) {
+  for (const part of [`keopsc-abi-${KERNEL_ABI}`, source, compiler.path, compiler.version, flags.join('\0'), cpuModel()]) {
     h.update(part);
     h.update('\0\0');
   }
@@ -152,7 +153,7 @@ export function compileKernelDetailed(source: string, opts: CompileOptions = {})
   try {
     writeFileSync(src, source, { mode: 0o600 });
     try {
-      execFileSync(compiler.path, [...flags, '-shared', '-fPIC', '-o', tmp, src], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
+      execFileSync(compiler.path, [...flags, '-shared', '-fPIC', `-DKEOPSC_KEY="${key}"`, '-o', tmp, src], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
     } catch (e) {
       const err = e as { stderr?: string; message: string };
       const lines = (err.stderr || err.message).split('\n').filter((l) => l.trim() !== '');
@@ -177,8 +178,10 @@ export function compileKernel(source: string, opts: CompileOptions = {}): string
 const handles = new Map<string, Map<string, KernelHandle>>();
 
 /**
- * Compile (or find in the cache) and load a kernel. A cached library that fails to load (truncated,
- * or lacking the ABI symbols) is deleted and rebuilt once; a freshly built one that fails throws.
+ * Compile (or find in the cache) and load a kernel. Each library records the cache key it was built
+ * under (`keopsc_info`'s key, native/ABI.md), and the addon checks it on load: a cached library that
+ * fails to load (truncated, lacking the ABI symbols, or built for another key: a copied or restored
+ * cache, a file put in place by hand) is deleted and rebuilt once; a freshly built one that fails throws.
  * Loaded handles are kept for the process, by source and flags.
  */
 export function loadCompiled(source: string, opts: CompileOptions = {}): KernelHandle {
@@ -190,12 +193,12 @@ export function loadCompiled(source: string, opts: CompileOptions = {}): KernelH
   const first = compileKernelDetailed(source, opts);
   let handle: KernelHandle;
   try {
-    handle = addon.load(first.path);
+    handle = addon.load(first.path, first.key);
   } catch (e) {
     if (!first.hit) throw e;
     rmSync(first.path, { force: true });
     const again = compileKernelDetailed(source, opts);
-    handle = addon.load(again.path);
+    handle = addon.load(again.path, again.key);
   }
   if (!bySource) handles.set(source, (bySource = new Map()));
   bySource.set(memo, handle);
