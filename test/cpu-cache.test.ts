@@ -9,6 +9,7 @@ import {
   cacheDir,
   cacheList,
   cacheStats,
+  TEMP_MAX_AGE_MS,
   compileKernel,
   compileKernelDetailed,
   cpuStatus,
@@ -218,6 +219,21 @@ console.log(JSON.stringify({ path: r.path, hit: r.hit, out: Array.from(out) }));
     const p3 = compileKernel(src3);
     writeFileSync(p3, 'garbage');
     expect(run(loadCompiled(src3).path, [1], [1])).to.deep.equal([1]);
+  });
+
+  it('the next compilation removes the temporary files of a killed one (older than a few minutes)', () => {
+    const old = new Date(Date.now() - TEMP_MAX_AGE_MS - 60_000);
+    const dead = ['.tmp-0123456789abcdef-999-aaaaaa.cc', '.tmp-0123456789abcdef-999-aaaaaa.so'];
+    for (const n of dead) {
+      writeFileSync(join(dir, n), 'left by a compile that was killed');
+      utimesSync(join(dir, n), old, old);
+    }
+    const young = '.tmp-fedcba9876543210-998-bbbbbb.cc';
+    writeFileSync(join(dir, young), 'a compile running now');
+    compileKernel(kernel(`sweep ${Date.now()}`)); // a miss
+    const temps = readdirSync(dir).filter((n) => n.startsWith('.tmp-'));
+    expect(temps).to.deep.equal([young]);
+    rmSync(join(dir, young));
   });
 
   it('cacheList lists the entries; cacheClear removes them and returns how many', () => {

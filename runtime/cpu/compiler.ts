@@ -147,6 +147,7 @@ export function compileKernelDetailed(source: string, opts: CompileOptions = {})
   } catch {
     /* not cached */
   }
+  sweepTemps(dir);
   const tag = `.tmp-${key.slice(0, 16)}-${process.pid}-${randomBytes(6).toString('hex')}`;
   const src = join(dir, `${tag}.cc`);
   const tmp = join(dir, `${tag}.so`);
@@ -238,28 +239,52 @@ export function cacheFiles(dir: string, match: RegExp): CacheEntry[] {
   return out.sort((a, b) => a.mtime.getTime() - b.mtime.getTime());
 }
 
+/** How old a temporary file of the cache must be before {@link sweepTemps} takes it for a leftover. */
+export const TEMP_MAX_AGE_MS = 5 * 60 * 1000;
+
+/**
+ * Delete the temporary files (`.tmp-*`) of a cache folder older than `maxAgeMs`: leftovers of
+ * compilations that were killed (younger ones may belong to a compilation running now; the slowest
+ * kernel compiles in seconds). Called before every compilation and by the cache's clear. Returns how
+ * many were removed.
+ */
+export function sweepTemps(dir: string, maxAgeMs = TEMP_MAX_AGE_MS): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  const now = Date.now();
+  for (const name of names) {
+    if (!name.startsWith('.tmp-')) continue;
+    const file = join(dir, name);
+    try {
+      if (now - statSync(file).mtimeMs > maxAgeMs) {
+        rmSync(file, { force: true });
+        n++;
+      }
+    } catch {
+      /* removed meanwhile */
+    }
+  }
+  return n;
+}
+
 /**
  * Delete every cached library (and temporary files left over by compilations that died, older than
- * 10 minutes: younger ones may belong to a compilation running now); returns how many libraries were
- * removed. Kernels already loaded in this process stay usable (their mapping outlives the file).
+ * {@link TEMP_MAX_AGE_MS}); returns how many libraries were removed. Kernels already loaded in this
+ * process stay usable (their mapping outlives the file).
  */
 export function cacheClear(): number {
   const dir = cacheDir();
   let n = 0;
-  for (const name of readdirSync(dir)) {
-    const file = join(dir, name);
-    const isEntry = name.endsWith('.so') && !name.startsWith('.');
-    if (isEntry) {
-      rmSync(file, { force: true });
-      n++;
-    } else if (name.startsWith('.tmp-')) {
-      try {
-        if (Date.now() - statSync(file).mtimeMs > 10 * 60 * 1000) rmSync(file, { force: true });
-      } catch {
-        /* removed meanwhile */
-      }
-    }
+  for (const e of cacheList()) {
+    rmSync(e.file, { force: true });
+    n++;
   }
+  sweepTemps(dir);
   handles.clear();
   return n;
 }

@@ -15,7 +15,7 @@ import { cudaBlockTable, cudaLayout, printCuda, type CudaCodeOptions, type CudaL
 import { allocateOutputs, type BackendOutput } from '../outputs.js';
 import { coalesce, rangesFor, type Ranges } from '../ranges/index.js';
 import { addonStatus } from '../cpu/addon.js';
-import { cacheDir, cacheFiles, type CacheEntry } from '../cpu/compiler.js';
+import { cacheDir, cacheFiles, sweepTemps, type CacheEntry } from '../cpu/compiler.js';
 import { toHalfBits } from '../half.js';
 
 /** What the addon's `cudaProbe` reports (native/src/cuda.cc). */
@@ -269,6 +269,7 @@ export function compileCuda(source: string, opts: { fastMath?: boolean } = {}): 
     const lines = (e as Error).message.split('\n');
     throw new Error(`NVRTC compilation of a kernel failed (${options.join(' ')}): ${lines.slice(0, 20).join('\n')}${lines.length > 20 ? `\n... (${lines.length - 20} more lines)` : ''}`);
   }
+  sweepTemps(dir);
   const tmp = join(dir, `.tmp-${key.slice(0, 16)}-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     writeFileSync(tmp, image, { mode: 0o600 });
@@ -289,6 +290,7 @@ export function cudaCacheList(): CacheEntry[] {
 export function cudaCacheClear(): number {
   const list = cudaCacheList();
   for (const e of list) rmSync(e.file, { force: true });
+  sweepTemps(join(cacheDir(), 'cuda'));
   return list.length;
 }
 
