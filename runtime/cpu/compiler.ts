@@ -6,6 +6,7 @@ import { delimiter, isAbsolute, join } from 'node:path';
 import type { KernelHandle } from './addon.js';
 import { requireAddon } from './addon.js';
 import { KERNEL_ABI } from '../../src/targets/abi.js';
+import { EnvironmentError } from '../../src/diagnostics/diagnostic.js';
 
 /** A C++ compiler: the executable and the first line of its `--version`. */
 export interface Compiler {
@@ -100,11 +101,16 @@ export function cpuModel(): string {
  */
 export function cacheDir(): string {
   const dir = process.env['KEOPSC_CACHE_DIR'] || join(homedir(), '.cache', 'keopsc');
-  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (created !== undefined) chmodSync(dir, 0o700);
-  const st = statSync(dir);
-  if (!st.isDirectory()) throw new Error(`keopsc cache: ${dir} is not a directory`);
-  if ((st.mode & 0o022) !== 0) throw new Error(`keopsc cache: ${dir} is writable by other users (mode ${(st.mode & 0o777).toString(8)}); run chmod 700 on it or set KEOPSC_CACHE_DIR`);
+  let st;
+  try {
+    const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (created !== undefined) chmodSync(dir, 0o700);
+    st = statSync(dir);
+  } catch (e) {
+    throw new EnvironmentError(`keopsc cache: cannot create ${dir} (${(e as Error).message}); set KEOPSC_CACHE_DIR to a directory of yours`);
+  }
+  if (!st.isDirectory()) throw new EnvironmentError(`keopsc cache: ${dir} is not a directory; remove it or set KEOPSC_CACHE_DIR`);
+  if ((st.mode & 0o022) !== 0) throw new EnvironmentError(`keopsc cache: ${dir} is writable by other users (mode ${(st.mode & 0o777).toString(8)}); run chmod 700 on it or set KEOPSC_CACHE_DIR`);
   return dir;
 }
 
