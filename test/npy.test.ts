@@ -236,9 +236,8 @@ describe('npy: encode/parse round trips', () => {
     const bytes = encodeNpy(arr);
     expect(bytes[6]).to.equal(2);
     expect((12 + new DataView(bytes.buffer).getUint32(8, true)) % 64).to.equal(0);
-    const back = parseNpy(bytes);
-    expect(back.shape.length).to.equal(30000);
-    expect(list(back.data)).to.deep.equal([5]);
+    // like NumPy's reader (max_header_size), ours refuses a header over 10 000 bytes
+    expect(() => parseNpy(bytes)).to.throw(InputError, /the \.npy header is 90100 bytes, over NumPy's limit of 10000/);
   });
 
   for (const compress of [false, true]) {
@@ -297,7 +296,6 @@ describe('npy: header parsing', () => {
     ['double quotes', '{"descr": "<f8", "fortran_order": False, "shape": (3,), }'],
     ['keys in another order', "{'shape': (3,), 'fortran_order': False, 'descr': '<f8', }"],
     ['Python 2 long integers', "{'descr': '<f8', 'fortran_order': False, 'shape': (3L,), }"],
-    ['a list for the shape', "{'descr': '<f8', 'fortran_order': False, 'shape': [3], }"],
     ['native byte order', "{'descr': '=f8', 'fortran_order': False, 'shape': (3,), }"],
     ['a dtype name', "{'descr': 'float64', 'fortran_order': False, 'shape': (3,), }"],
     ['unicode prefix on strings', "{u'descr': u'<f8', u'fortran_order': False, u'shape': (3,), }"],
@@ -443,6 +441,27 @@ describe('npy: bad input', () => {
 
   it('rejects truncated data', () => {
     expectInputError(() => parseNpy(good.subarray(0, good.length - 1), 'd.npy'), 'd.npy', 'truncated', '(2, 3)', '48 bytes', '47');
+  });
+
+  it('rejects data longer than the header says (issue 20, item 8)', () => {
+    const longer = new Uint8Array(good.length + 8);
+    longer.set(good);
+    expectInputError(() => parseNpy(longer, 'l.npy'), 'l.npy', 'inconsistent', '(2, 3)', '48 bytes', '56 follow');
+    const three = new Uint8Array(new Float64Array([1.5, -2, 3, 4]).buffer);
+    expectInputError(() => parseNpy(rawNpy("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", three), 'r.npy'), 'r.npy', 'inconsistent');
+  });
+
+  it('parses headers as strictly as NumPy (issue 20, item 8)', () => {
+    const data = new Uint8Array(new Float64Array(300).buffer);
+    const h = (shape: string, more = ''): Uint8Array => rawNpy(`{'descr': '<f8', 'fortran_order': False, 'shape': ${shape}, ${more}}`, data);
+    expectInputError(() => parseNpy(h('(100.0, 3)'), 'f.npy'), 'f.npy', "'shape' must be a tuple of non-negative integers", 'got 100.0 in (100.0, 3)');
+    expectInputError(() => parseNpy(h('(1e2, 3)'), 'f.npy'), 'got 1e2');
+    expectInputError(() => parseNpy(h('[100, 3]'), 'f.npy'), "'shape' must be a tuple", 'got [100,3]');
+    expectInputError(() => parseNpy(h('300'), 'f.npy'), "'shape' must be a tuple", 'got 300');
+    expectInputError(() => parseNpy(h('(True, 300)'), 'f.npy'), 'got true');
+    expectInputError(() => parseNpy(h('(300,)', "'extra': 1"), 'f.npy'), "unexpected key 'extra'");
+    expect(parseNpy(h('(100, 3)')).shape).to.deep.equal([100, 3]);
+    expect(parseNpy(h('(300,)')).shape).to.deep.equal([300]);
   });
 
   it('rejects every prefix of every fixture with an InputError', () => {
