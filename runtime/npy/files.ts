@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { InputError } from '../../src/diagnostics/diagnostic.js';
 import { encodeNpy, parseNpy, type NdArray } from './npy.js';
-import { encodeNpz, parseNpz, type NpzOptions } from './npz.js';
+import { encodeNpz, parseNpz, type NpzOptions, type NpzReadOptions } from './npz.js';
 
 function fsMessage(e: unknown, path: string, verb: 'read' | 'write', kind: string): string {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
@@ -66,10 +66,11 @@ export function saveNpy(path: string, arr: NdArray): void {
 /**
  * Read a `.npz` archive: member `x.npy` becomes key `x`.
  *
+ * @param options the cap on inflated sizes (see {@link parseNpz})
  * @throws InputError when the file is missing or unreadable, or is not a valid `.npz` archive
  */
-export function loadNpz(path: string): Map<string, NdArray> {
-  return parseNpz(read(path, '.npz'), path);
+export function loadNpz(path: string, options: NpzReadOptions = {}): Map<string, NdArray> {
+  return parseNpz(read(path, '.npz'), path, options);
 }
 
 /**

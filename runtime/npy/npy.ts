@@ -316,6 +316,16 @@ export function shapeSize(shape: readonly number[], where = 'array'): number {
   return n;
 }
 
+/**
+ * The size in bytes of the `.npy` file whose first bytes are `prefix` (header plus the data its shape
+ * needs), or undefined while `prefix` does not hold the whole header. Throws InputError as parseNpy
+ * would for a bad magic string, version or header. Lets a reader bound a stream by what it promises.
+ */
+export function npyFileSize(prefix: Uint8Array, name = '<npy>'): number | undefined {
+  const h = readHeader(prefix, name, true);
+  return h && h.dataStart + h.need;
+}
+
 /** Reorder `src` (Fortran order) into a new array of the same type in C order. */
 function fortranToC<T extends NdData>(src: T, shape: readonly number[]): T {
   const nd = shape.length;
@@ -426,18 +436,22 @@ function decodeData(bytes: Uint8Array, offset: number, count: number, dtype: Npy
   }
 }
 
-/**
- * Parse the bytes of a `.npy` file (format 1.0, 2.0 or 3.0).
- *
- * Handles every {@link NpyDtype} in little-, big- or native-endian form and Fortran-ordered data
- * (converted to C order). The result owns its data (it never aliases `bytes`).
- *
- * @param bytes the whole file
- * @param name file name used in error messages
- * @throws InputError when the bytes are not a valid `.npy` file or hold an unsupported dtype
- */
-export function parseNpy(bytes: Uint8Array, name = '<npy>'): NdArray {
-  const b = toBytes(bytes, name);
+/** What a `.npy` header says. */
+interface NpyHeader {
+  dtype: NpyDtype;
+  littleEndian: boolean;
+  fortran: boolean;
+  shape: number[];
+  count: number;
+  /** Where the data starts (the header's length). */
+  dataStart: number;
+  /** Bytes of data the shape needs. */
+  need: number;
+}
+
+/** Parse the header of the `.npy` bytes `b`; with `partial`, undefined when `b` does not hold all of it yet. */
+function readHeader(b: Uint8Array, name: string, partial: boolean): NpyHeader | undefined {
+  if (partial && b.length < 12) return undefined;
   if (b.length < 10 || MAGIC.some((m, i) => b[i] !== m)) {
     if (looksLikeZip(b)) {
       throw new InputError(`${name} is a zip archive (.npz), not a .npy file; load it with loadNpz/parseNpz`);
@@ -472,6 +486,7 @@ export function parseNpy(bytes: Uint8Array, name = '<npy>'): NdArray {
     throw new InputError(`${name}: the .npy header is ${headerLen} bytes, over NumPy's limit of ${MAX_HEADER_BYTES} (max_header_size); re-save the array with numpy.save`);
   }
   const dataStart = headerStart + headerLen;
+  if (partial && dataStart > b.length) return undefined;
   if (dataStart > b.length) {
     throw new InputError(
       `${name} is truncated: the header says it is ${headerLen} bytes but only ${b.length - headerStart} bytes follow`,
@@ -523,6 +538,22 @@ export function parseNpy(bytes: Uint8Array, name = '<npy>'): NdArray {
   const count = shapeSize(shape, name);
   const itemSize = DTYPES[dtype].size;
   const need = count * itemSize;
+  return { dtype, littleEndian, fortran, shape, count, dataStart, need };
+}
+
+/**
+ * Parse the bytes of a `.npy` file (format 1.0, 2.0 or 3.0).
+ *
+ * Handles every {@link NpyDtype} in little-, big- or native-endian form and Fortran-ordered data
+ * (converted to C order). The result owns its data (it never aliases `bytes`).
+ *
+ * @param bytes the whole file
+ * @param name file name used in error messages
+ * @throws InputError when the bytes are not a valid `.npy` file or hold an unsupported dtype
+ */
+export function parseNpy(bytes: Uint8Array, name = '<npy>'): NdArray {
+  const b = toBytes(bytes, name);
+  const { dtype, littleEndian, fortran, shape, count, dataStart, need } = readHeader(b, name, false)!;
   const have = b.length - dataStart;
   if (need > have) {
     throw new InputError(
