@@ -1,4 +1,9 @@
 import { expect } from 'chai';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/cli/main.js';
+import { loadNpy, ndarray, saveNpy } from '../runtime/npy/index.js';
 import { compile, type Backend, type RunResult } from '../src/index.js';
 import { cpuStatus } from '../runtime/cpu/index.js';
 import { webgpuOrSkip } from './helpers/webgpu.js';
@@ -57,5 +62,82 @@ describe('hostile input: ranges with zero clusters (issue 20, item 1)', () => {
           check(r, f, `webgpu ${f.src} ${c.name}`, f.src.endsWith('1)') ? 1 : 0, c);
         }
     });
+  });
+});
+
+/** Run the CLI in-process; returns the exit code and what it printed. */
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['node', 'keopsc', ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('hostile input: output files (issue 20, item 10)', () => {
+  let dir = '';
+  const p = (name: string) => join(dir, name);
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keopsc-out-'));
+    writeFileSync(p('sum.keo'), 'x = Vi(0, 1)\ny = Vj(1, 1)\nk = Sum_Reduction(x + y, 0)\n');
+    writeFileSync(p('two.keo'), 'x = Vi(0, 1)\ny = Vj(1, 1)\nlo = Min_ArgMin_Reduction(x + y, 0)\n');
+    saveNpy(p('x.npy'), ndarray(Float64Array.from([0, 1, 2]), [3, 1]));
+    saveNpy(p('y.npy'), ndarray(Float64Array.from([10, 20]), [2, 1]));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const noTemps = () => expect(readdirSync(dir).filter((n) => n.includes('keopsc-tmp'))).to.deep.equal([]);
+
+  it('the extension and the number of outputs are checked before any work (a missing input is not even read)', async () => {
+    let r = await cli('run', p('sum.keo'), '--arg', `x=${p('missing.npy')}`, '--arg', `y=${p('y.npy')}`, '-o', p('out.txt'));
+    expect(r.code).to.equal(1);
+    expect(r.err).to.match(/KEO5001.*-o .*out\.txt: the output file must end in \.npy or \.npz/);
+    r = await cli('run', p('two.keo'), '--arg', `x=${p('missing.npy')}`, '--arg', `y=${p('y.npy')}`, '-o', p('out.npy'));
+    expect(r.err).to.match(/returns values and indices; write them to a \.npz file/);
+    r = await cli('run', p('sum.keo'), '--arg', `x=${p('missing.npy')}`, '--arg', `y=${p('y.npy')}`, '-o', p('no/such/dir/out.npy'));
+    expect(r.err).to.match(/-o .*out\.npy: its directory does not exist/);
+  });
+
+  it('-o that is one of the inputs (by any spelling) is refused and the input is untouched', async () => {
+    const before = readFileSync(p('x.npy'));
+    for (const o of [p('x.npy'), join(dir, '.', 'sub', '..', 'x.npy')]) {
+      mkdirSync(p('sub'), { recursive: true });
+      const r = await cli('run', p('sum.keo'), '--arg', `x=${p('x.npy')}`, '--arg', `y=${p('y.npy')}`, '-o', o);
+      expect(r.code, r.err).to.equal(1);
+      expect(r.err).to.match(/is the input .*x\.npy; writing it would destroy the input/);
+    }
+    symlinkSync(p('x.npy'), p('x-link.npy'));
+    const r = await cli('run', p('sum.keo'), '--arg', `x=${p('x-link.npy')}`, '--arg', `y=${p('y.npy')}`, '-o', p('x.npy'));
+    expect(r.err).to.match(/is the input/);
+    expect(readFileSync(p('x.npy')).equals(before)).to.equal(true);
+    const c = await cli('compile', p('sum.keo'), '--target', 'cpp', '-o', p('sum.keo'));
+    expect(c.err).to.match(/-o .*sum\.keo is the input/);
+    expect(readFileSync(p('sum.keo'), 'utf8')).to.match(/^x = Vi/);
+  });
+
+  it('a symbolic link at -o is replaced by the new file; the file it pointed to is unchanged', async () => {
+    saveNpy(p('target.npy'), ndarray(Float64Array.from([7]), [1]));
+    const keep = readFileSync(p('target.npy'));
+    symlinkSync(p('target.npy'), p('link.npy'));
+    const r = await cli('run', p('sum.keo'), '--arg', `x=${p('x.npy')}`, '--arg', `y=${p('y.npy')}`, '-o', p('link.npy'));
+    expect(r.code, r.err).to.equal(0);
+    expect(lstatSync(p('link.npy')).isSymbolicLink()).to.equal(false);
+    expect(Array.from(loadNpy(p('link.npy')).data as Float64Array)).to.deep.equal([30, 32, 34]);
+    expect(readFileSync(p('target.npy')).equals(keep)).to.equal(true);
+    noTemps();
+  });
+
+  it('an existing output is replaced whole (temporary file and rename), keeping its permission bits', async () => {
+    saveNpy(p('old.npy'), ndarray(Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8]), [8]));
+    chmodSync(p('old.npy'), 0o640);
+    const r = await cli('run', p('sum.keo'), '--arg', `x=${p('x.npy')}`, '--arg', `y=${p('y.npy')}`, '-o', p('old.npy'));
+    expect(r.code, r.err).to.equal(0);
+    expect(loadNpy(p('old.npy')).shape).to.deep.equal([3, 1]);
+    expect(statSync(p('old.npy')).mode & 0o777).to.equal(0o640);
+    noTemps();
+    // a write that fails leaves the old file and no temporary file
+    mkdirSync(p('adir.npy'));
+    const bad = await cli('run', p('sum.keo'), '--arg', `x=${p('x.npy')}`, '--arg', `y=${p('y.npy')}`, '-o', p('adir.npy'));
+    expect(bad.code).to.equal(1);
+    expect(bad.err).to.match(/cannot write .npy file '.*adir\.npy': it is a directory/);
+    noTemps();
   });
 });

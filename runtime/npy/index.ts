@@ -24,4 +24,4 @@ export {
   toInt32Array,
 } from './npy.js';
 export { type NpzOptions, type NpzReadOptions, NPZ_MAX_INFLATED_BYTES, crc32, parseNpz, encodeNpz } from './npz.js';
-export { loadNpy, saveNpy, loadNpz, saveNpz } from './files.js';
+export { loadNpy, saveNpy, loadNpz, saveNpz, writeFileAtomic } from './files.js';
