@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
 import { loadNpy, ndarray, saveNpy } from '../runtime/npy/index.js';
-import { compile, type Backend, type RunResult } from '../src/index.js';
+import { compile, compileModule, KeopsError, type Backend, type RunResult } from '../src/index.js';
 import { cpuStatus } from '../runtime/cpu/index.js';
 import { webgpuOrSkip } from './helpers/webgpu.js';
 
@@ -139,5 +139,41 @@ describe('hostile input: output files (issue 20, item 10)', () => {
     expect(bad.code).to.equal(1);
     expect(bad.err).to.match(/cannot write .npy file '.*adir\.npy': it is a directory/);
     noTemps();
+  });
+});
+
+describe('hostile input: huge formulas are refused quickly (issue 20, item 7)', () => {
+  const timedCheck = (text: string): { codes: string[]; ms: number } => {
+    const t0 = performance.now();
+    try {
+      compileModule(text, { file: 'big.keo' });
+    } catch (e) {
+      if (!(e instanceof KeopsError)) throw e;
+      return { codes: e.diagnostics.map((d) => d.code), ms: performance.now() - t0 };
+    }
+    throw new Error('accepted');
+  };
+  it('a 3 MB formula (1.5 M additions): KEO1107 in under 2 s', () => {
+    const r = timedCheck(`x = Vi(0, 1)\nk = Sum_Reduction(${Array(1_500_000).fill('x').join('+')}, 0)\n`);
+    expect(r.codes).to.deep.equal(['KEO1107']);
+    expect(r.ms).to.be.below(2000);
+  });
+  it('20 000 terms: KEO1106 in under 2 s, before the parser builds the formula', () => {
+    const r = timedCheck(`x = Vi(0, 1)\nk = Sum_Reduction(${Array(20_000).fill('x').join(' + ')}, 0)\n`);
+    expect(r.codes).to.deep.equal(['KEO1106']);
+    expect(r.ms).to.be.below(2000);
+    // a long product inside a sum, and a formula string given to the API
+    expect(timedCheck(`x = Vi(0, 1)\nk = Sum_Reduction(1 + ${Array(5000).fill('x').join('*')}, 0)\n`).codes).to.deep.equal(['KEO1106']);
+    expect(() => compile(`Sum_Reduction(${Array(20_000).fill('x').join(' - ')}, 0)`, ['x = Vi(0, 1)'])).to.throw(KeopsError, /KEO1106/);
+  });
+  it('a code frame shows at most 160 columns of a long line, around the caret', () => {
+    try {
+      compileModule(`x = Vi(0, 1)\nk = Sum_Reduction(${Array(20_000).fill('x').join(' + ')}, 0)\n`, { file: 'big.keo' });
+    } catch (e) {
+      const lines = (e as Error).message.split('\n');
+      expect(Math.max(...lines.map((l) => l.length))).to.be.below(200);
+      return;
+    }
+    throw new Error('accepted');
   });
 });

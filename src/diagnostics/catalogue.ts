@@ -16,6 +16,7 @@ export const DIAGNOSTICS = {
   ChainedComparison: { code: 'KEO1104', title: 'chained comparison' },
   EmptySource: { code: 'KEO1105', title: 'empty source' },
   TooDeep: { code: 'KEO1106', title: 'formula nested too deeply' },
+  SourceTooLarge: { code: 'KEO1107', title: 'source too large' },
   // --- names, modules, call shapes ---
   UnknownOp: { code: 'KEO2001', title: 'unknown operation' },
   UnknownName: { code: 'KEO2002', title: 'unknown name' },

@@ -16,6 +16,10 @@ export const LIMITS = {
   K: 1024,
   /** The most values a reduction keeps per output row: K × dim for the KMin family. */
   rowValues: 4096,
+  /** The deepest formula (a chain a + b + c + ... counts one level per operator; KEO1106). */
+  depth: 1000,
+  /** The longest source text, in characters (a `.keo` file or a formula string; KEO1107). */
+  sourceChars: 1 << 20,
 } as const;
 
 /** A limit broken: the message and a hint, for a KEO3008 diagnostic. */

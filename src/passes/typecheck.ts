@@ -5,7 +5,7 @@ import { mk, numberLiteral, Var, variablesOf } from '../ir/node.js';
 import { OPS } from '../ir/ops/index.js';
 import { REDUCTIONS, reductionOf, type ReductionDef } from '../ir/reductions.js';
 import type { ArgInfo, Kernel } from '../ir/kernel.js';
-import { checkReductionLimits, checkVarLimits } from './limits.js';
+import { checkReductionLimits, checkVarLimits, LIMITS } from './limits.js';
 import { DimError, type Cat, type Node, type Param } from '../ir/types.js';
 
 /** The elaborated module: its kernels at formula level, before any optimisation pass. */
@@ -500,7 +500,7 @@ class Elaborator {
 }
 
 /** The deepest formula elaboration accepts (each level costs a few stack frames in every pass). */
-export const MAX_DEPTH = 1000;
+export const MAX_DEPTH = LIMITS.depth;
 
 /** The depth of an expression tree, computed without recursion (any input is safe). */
 function exprDepth(root: Expr): number {
