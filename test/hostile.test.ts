@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli/main.js';
-import { loadNpy, ndarray, saveNpy } from '../runtime/npy/index.js';
+import { encodeNpz, loadNpy, ndarray, saveNpy, saveNpz } from '../runtime/npy/index.js';
 import { compile, compileModule, KeopsError, type Backend, type RunResult } from '../src/index.js';
 import { cpuStatus } from '../runtime/cpu/index.js';
 import { webgpuOrSkip } from './helpers/webgpu.js';
@@ -175,5 +176,83 @@ describe('hostile input: huge formulas are refused quickly (issue 20, item 7)', 
       return;
     }
     throw new Error('accepted');
+  });
+});
+
+describe('hostile input: no internal error from any entry point (issue 20, item 3)', function () {
+  this.timeout(600_000);
+  let dir = '';
+  const p = (name: string) => join(dir, name);
+  const HERE = dirname(fileURLToPath(import.meta.url));
+  const MUST_FAIL = join(HERE, 'must-fail');
+  /** Red-team sources: each must give diagnostics (or run), never an internal error. */
+  const RED_TEAM: Record<string, string> = {
+    'huge-dim.keo': 'x = Vi(0, 100000)\ny = Vj(1, 100000)\nk = Sum_Reduction(SqDist(x, y), 0)\n',
+    'huge-index.keo': 'x = Vi(2147483647, 3)\nk = Sum_Reduction(x, 0)\n',
+    'huge-k.keo': 'x = Vi(0, 3)\ny = Vj(1, 3)\nk = KMin_Reduction(SqDist(x, y), 1000000000, 0)\n',
+    'huge-tensorprod.keo': 'x = Vi(0, 100)\ny = Vj(1, 100)\nk = Sum_Reduction(TensorProd(TensorProd(x, y), x), 0)\n',
+    'huge-inline.keo': 'k = Sum_Reduction(Vi(0, 1000000) * Vj(1, 1), 0)\n',
+    'huge-chain.keo': `x = Vi(0, 1)\nk = Sum_Reduction(${Array(20_000).fill('x').join(' + ')}, 0)\n`,
+    'ok.keo': 'x = Vi(0, 2)\ny = Vj(1, 2)\nk = Sum_Reduction(Exp(-SqDist(x, y)), 0)\n',
+  };
+  const TARGETS = ['js', 'cpp', 'cuda', 'wgsl'];
+  const BACKENDS_ = ['ref', 'js', 'cpu', 'cuda', 'webgpu'];
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keopsc-red-'));
+    for (const [name, text] of Object.entries(RED_TEAM)) writeFileSync(p(name), text);
+    saveNpy(p('x.npy'), ndarray(Float64Array.from([0, 1, 2, 3]), [2, 2]));
+    saveNpy(p('y.npy'), ndarray(Float64Array.from([1, 1, 2, 2, 3, 3]), [3, 2]));
+    writeFileSync(p('junk.npy'), 'not a numpy file at all');
+    const bomb = encodeNpz({ ranges_i: ndarray(new Int32Array(4096), [2048, 2]) }, { compress: true });
+    new DataView(bomb.buffer).setUint32(22, 64, true); // the local header and the directory now promise 64 bytes
+    new DataView(bomb.buffer).setUint32(bomb.length - 22 - 46 - 12 + 24, 64, true);
+    writeFileSync(p('bomb.npz'), bomb);
+    const I = (a: number[], ...shape: number[]) => ndarray(Int32Array.from(a), shape);
+    saveNpz(p('empty-ranges.npz'), { ranges_i: I([], 0, 2), slices_i: I([], 0), redranges_j: I([0, 3], 1, 2), ranges_j: I([0, 3], 1, 2), slices_j: I([1], 1), redranges_i: I([0, 2], 1, 2) });
+    mkdirSync(p('open-cache'), { mode: 0o777 });
+    chmodSync(p('open-cache'), 0o777);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const noInternal = (r: { code: number; err: string }, what: string) => {
+    expect(r.err, what).to.not.match(/internal error/);
+    expect(r.code, `${what}: ${r.err}`).to.be.oneOf([0, 1]);
+  };
+
+  it('every must-fail and red-team source through check, compile (every target) and run (every backend)', async () => {
+    const files = [...readdirSync(MUST_FAIL).filter((f) => f.endsWith('.keo')).map((f) => join(MUST_FAIL, f)), ...Object.keys(RED_TEAM).map(p)];
+    for (const f of files) {
+      noInternal(await cli('check', f), `check ${f}`);
+      for (const t of TARGETS) noInternal(await cli('compile', f, '--target', t), `compile ${f} --target ${t}`);
+      for (const b of BACKENDS_) noInternal(await cli('run', f, '--backend', b, '--arg', `x=${p('x.npy')}`, '--arg', `y=${p('y.npy')}`), `run ${f} --backend ${b}`);
+    }
+    const dims = await cli('run', p('huge-dim.keo'), '--backend', 'cpu');
+    expect(dims.err).to.match(/KEO3008: dimension 100000 is over the limit of 4096/);
+  });
+
+  it('hostile data files and an unsafe cache directory: clean one-line errors', async () => {
+    const ok = p('ok.keo');
+    const args = ['--arg', `x=${p('x.npy')}`, '--arg', `y=${p('y.npy')}`];
+    for (const b of BACKENDS_) {
+      noInternal(await cli('run', ok, '--backend', b, '--arg', `x=${p('junk.npy')}`, '--arg', `y=${p('y.npy')}`), `junk.npy on ${b}`);
+      const bomb = await cli('run', ok, '--backend', b, ...args, '--ranges', p('bomb.npz'));
+      noInternal(bomb, `bomb on ${b}`);
+      expect(bomb.err).to.match(/should be 64 bytes but inflates to more/);
+      noInternal(await cli('run', ok, '--backend', b, ...args, '--ranges', p('empty-ranges.npz')), `empty ranges on ${b}`);
+    }
+    const saved = process.env['KEOPSC_CACHE_DIR'];
+    process.env['KEOPSC_CACHE_DIR'] = p('open-cache');
+    try {
+      writeFileSync(p('fresh.keo'), `x = Vi(0, 2)\ny = Vj(1, 2)\nk = Sum_Reduction(Exp(-SqDist(x, y) * ${Date.now()}), 0)\n`); // not loaded yet
+      const r = await cli('run', p('fresh.keo'), '--backend', 'cpu', ...args);
+      if (cpuStatus().ok) {
+        expect(r.code).to.equal(1);
+        expect(r.err).to.match(/KEO5002: keopsc cache: .* is writable by other users/);
+      }
+      noInternal(await cli('cache', 'list'), 'cache list');
+    } finally {
+      if (saved === undefined) delete process.env['KEOPSC_CACHE_DIR'];
+      else process.env['KEOPSC_CACHE_DIR'] = saved;
+    }
   });
 });
