@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.js';
+import { cli } from './helpers/cli.js';
 import { compile, KeopsError } from '../src/index.js';
 import { InputError } from '../src/diagnostics/diagnostic.js';
 import { checkNdArray, encodeNpy, encodeNpz, ndarray, parseNpy, parseNpz, type NdArray } from '../runtime/npy/index.js';
@@ -172,11 +172,6 @@ describe('fuzz: random formulas through every entry point', function () {
   });
 
   it('the CLI: check and compile (every target) never report an internal error', async () => {
-    const cli = async (...args: string[]) => {
-      const err: string[] = [];
-      const code = await main(['node', 'keopsc', ...args], { out: () => undefined, err: (s) => err.push(s) });
-      return { code, err: err.join('\n') };
-    };
     await fc.assert(
       fc.asyncProperty(source, async (src) => {
         const file = join(dir, 'f.keo');

@@ -3,7 +3,7 @@ import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '../src/cli/main.js';
+import { cli } from './helpers/cli.js';
 import { encodeNpz, loadNpy, ndarray, saveNpy, saveNpz } from '../runtime/npy/index.js';
 import { compile, compileModule, KeopsError, type Backend, type RunResult } from '../src/index.js';
 import { cpuStatus } from '../runtime/cpu/index.js';
@@ -66,13 +66,6 @@ describe('hostile input: ranges with zero clusters (issue 20, item 1)', () => {
   });
 });
 
-/** Run the CLI in-process; returns the exit code and what it printed. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'keopsc', ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('hostile input: output files (issue 20, item 10)', () => {
   let dir = '';
