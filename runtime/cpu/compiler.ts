@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, homedir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
-import type { KernelHandle } from './addon.js';
-import { requireAddon } from './addon.js';
+import type { KernelHandle } from '../native/addon.js';
+import { requireAddon } from '../native/addon.js';
 import { KERNEL_ABI } from '../../src/targets/abi.js';
-import { EnvironmentError } from '../../src/diagnostics/diagnostic.js';
+import { cacheDir, cacheFiles, sweepTemps, type CacheEntry } from '../native/cache.js';
+
+export { cacheDir, cacheFiles, sweepTemps, TEMP_MAX_AGE_MS, type CacheEntry } from '../native/cache.js';
 
 /** A C++ compiler: the executable and the first line of its `--version`. */
 export interface Compiler {
@@ -93,25 +95,6 @@ export function cpuModel(): string {
   if (!model) model = cpus()[0]?.model ?? 'unknown';
   cpuModelCache = `${process.arch} ${model}`;
   return cpuModelCache;
-}
-
-/**
- * The kernel cache directory: `$KEOPSC_CACHE_DIR`, else `~/.cache/keopsc`; created with mode 0700.
- * Refuses (throws) a directory that other users can write to, since its libraries get loaded.
- */
-export function cacheDir(): string {
-  const dir = process.env['KEOPSC_CACHE_DIR'] || join(homedir(), '.cache', 'keopsc');
-  let st;
-  try {
-    const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (created !== undefined) chmodSync(dir, 0o700);
-    st = statSync(dir);
-  } catch (e) {
-    throw new EnvironmentError(`keopsc cache: cannot create ${dir} (${(e as Error).message}); set KEOPSC_CACHE_DIR to a directory of yours`);
-  }
-  if (!st.isDirectory()) throw new EnvironmentError(`keopsc cache: ${dir} is not a directory; remove it or set KEOPSC_CACHE_DIR`);
-  if ((st.mode & 0o022) !== 0) throw new EnvironmentError(`keopsc cache: ${dir} is writable by other users (mode ${(st.mode & 0o777).toString(8)}); run chmod 700 on it or set KEOPSC_CACHE_DIR`);
-  return dir;
 }
 
 const stats = { hits: 0, compiles: 0 };
@@ -212,76 +195,15 @@ export function loadCompiled(source: string, opts: CompileOptions = {}): KernelH
   return handle;
 }
 
-/** One cached library. */
-export interface CacheEntry {
-  file: string;
-  size: number;
-  mtime: Date;
-}
-
 /** The cached libraries, oldest first. */
 export function cacheList(): CacheEntry[] {
   return cacheFiles(cacheDir(), /^[^.].*\.so$/);
 }
 
-/** The files of a cache folder whose names match, oldest first (none when the folder does not exist). */
-export function cacheFiles(dir: string, match: RegExp): CacheEntry[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const out: CacheEntry[] = [];
-  for (const name of names) {
-    if (!match.test(name)) continue;
-    try {
-      const st = statSync(join(dir, name));
-      if (st.isFile()) out.push({ file: join(dir, name), size: st.size, mtime: st.mtime });
-    } catch {
-      /* removed meanwhile */
-    }
-  }
-  return out.sort((a, b) => a.mtime.getTime() - b.mtime.getTime());
-}
-
-/** How old a temporary file of the cache must be before {@link sweepTemps} takes it for a leftover. */
-export const TEMP_MAX_AGE_MS = 5 * 60 * 1000;
-
-/**
- * Delete the temporary files (`.tmp-*`) of a cache folder older than `maxAgeMs`: leftovers of
- * compilations that were killed (younger ones may belong to a compilation running now; the slowest
- * kernel compiles in seconds). Called before every compilation and by the cache's clear. Returns how
- * many were removed.
- */
-export function sweepTemps(dir: string, maxAgeMs = TEMP_MAX_AGE_MS): number {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return 0;
-  }
-  let n = 0;
-  const now = Date.now();
-  for (const name of names) {
-    if (!name.startsWith('.tmp-')) continue;
-    const file = join(dir, name);
-    try {
-      if (now - statSync(file).mtimeMs > maxAgeMs) {
-        rmSync(file, { force: true });
-        n++;
-      }
-    } catch {
-      /* removed meanwhile */
-    }
-  }
-  return n;
-}
-
 /**
  * Delete every cached library (and temporary files left over by compilations that died, older than
- * {@link TEMP_MAX_AGE_MS}); returns how many libraries were removed. Kernels already loaded in this
- * process stay usable (their mapping outlives the file).
+ * TEMP_MAX_AGE_MS: younger ones may belong to a compilation running now); returns how many libraries
+ * were removed. Kernels already loaded in this process stay usable (their mapping outlives the file).
  */
 export function cacheClear(): number {
   const dir = cacheDir();

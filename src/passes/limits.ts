@@ -13,7 +13,7 @@ export const LIMITS = {
   /** The largest variable index (Vi(index, dim), Var(index, dim, cat)). */
   index: 65535,
   /** The largest K of the KMin family. */
-  K: 1024,
+  K: 4096,
   /** The most values a reduction keeps per output row: K × dim for the KMin family. */
   rowValues: 4096,
   /** The deepest formula (a chain a + b + c + ... counts one level per operator; KEO1106). */
