@@ -13,6 +13,41 @@ describe('runtime/ranges', () => {
     expect(Array.from(empty.slices)).to.deep.equal([0]);
   });
 
+  it('coalesce merges touching clusters with equal reduction lists, and only those; the pairs and their order are kept', () => {
+    // clusters [0,2) [2,3) [3,5) [6,8) [8,9): lists {[0,4)}, {[0,2),[2,4)} (equal once merged), {[0,4)},
+    // then [6,8) {[1,2)} and [8,9) {[1,2)} (equal, touching) and [9,9) (empty rows: kept apart)
+    const t = {
+      out: Int32Array.of(0, 2, 2, 3, 3, 5, 6, 8, 8, 9, 9, 9),
+      slices: Int32Array.of(1, 3, 4, 5, 6, 7),
+      red: Int32Array.of(0, 4, 0, 2, 2, 4, 0, 4, 1, 2, 1, 2, 1, 2),
+    };
+    const c = coalesce(t);
+    expect(Array.from(c.out)).to.deep.equal([0, 5, 6, 9, 9, 9]);
+    expect(Array.from(c.slices)).to.deep.equal([1, 2, 3]);
+    expect(Array.from(c.red)).to.deep.equal([0, 4, 1, 2, 1, 2]);
+    // not touching ([0,2) then [3,5)), or different lists: nothing merges
+    const apart = coalesce({ out: Int32Array.of(0, 2, 3, 5, 5, 6), slices: Int32Array.of(1, 2, 3), red: Int32Array.of(0, 4, 0, 4, 0, 3) });
+    expect(Array.from(apart.out)).to.deep.equal([0, 2, 3, 5, 5, 6]);
+    expect(Array.from(apart.slices)).to.deep.equal([1, 2, 3]);
+    // the (row, column) pairs visited, in order, are those of the input
+    const visits = (r: { out: Int32Array; slices: Int32Array; red: Int32Array }): string[] => {
+      const v: string[] = [];
+      for (let k = 0; k < r.slices.length; k++)
+        for (let i = r.out[2 * k]!; i < r.out[2 * k + 1]!; i++)
+          for (let l = k === 0 ? 0 : r.slices[k - 1]!; l < r.slices[k]!; l++) for (let j = r.red[2 * l]!; j < r.red[2 * l + 1]!; j++) v.push(`${i},${j}`);
+      return v.sort();
+    };
+    expect(visits(c)).to.deep.equal(visits(t));
+  });
+
+  it('toRanges checks Int32Array input without converting it, and copies it', () => {
+    const ri = Int32Array.of(0, 2);
+    const out = toRanges({ ranges_i: ri, slices_i: [1], redranges_j: [0, 1], ranges_j: [0, 1], slices_j: [1], redranges_i: [0, 2] });
+    expect(out.ranges_i).to.not.equal(ri);
+    expect(Array.from(out.ranges_i)).to.deep.equal([0, 2]);
+    expect(() => toRanges({ ranges_i: Int32Array.of(0, -3), slices_i: [1], redranges_j: [0, 1], ranges_j: [0, 1], slices_j: [1], redranges_i: [0, 2] })).to.throw(/ranges_i\[1\] = -3 is not a non-negative 32-bit integer/);
+  });
+
   it('swapAxes exchanges the triplets; validateRanges accepts good ranges', () => {
     expect(Array.from(swapAxes(r).ranges_i)).to.deep.equal([0, 5]);
     expect(() => validateRanges(r, 4, 5)).to.not.throw();
