@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { compile, webgpuStatus, type Backend } from '../src/index.js';
 import { webgpuStats } from '../runtime/webgpu/index.js';
 import { cpuStatus } from '../runtime/cpu/index.js';
-import { blockSparseBench, startupBench } from './block-sparse.js';
+import { blockSparseBench, startupBench, timeAsync } from './block-sparse.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -72,17 +72,6 @@ function plainLoop(x: Float32Array, y: Float32Array, b: Float32Array, M: number,
     }
     out[i] = s;
   }
-}
-
-async function timeAsync(fn: () => Promise<unknown>, minMs = 300): Promise<number> {
-  await fn(); // warm up (pipeline creation)
-  let n = 0;
-  const t0 = performance.now();
-  do {
-    await fn();
-    n++;
-  } while (performance.now() - t0 < minMs);
-  return (performance.now() - t0) / n / 1000;
 }
 
 function time(fn: () => void, minMs = 300): number {

@@ -44,8 +44,8 @@ function preprocess(x: { data: Float32Array; shape: number[] }, y: { data: Float
   return { x: sx.x, y: sy.x, ranges, cx };
 }
 
-/** Mean seconds per call over at least minMs (after one warm-up call). */
-async function timed(fn: () => unknown, minMs = 200): Promise<number> {
+/** Mean seconds per call over at least minMs (after one warm-up call, e.g. pipeline creation); awaits each call. */
+export async function timeAsync(fn: () => unknown, minMs = 300): Promise<number> {
   await fn();
   let n = 0;
   const t0 = performance.now();
@@ -94,8 +94,8 @@ export async function blockSparseBench(sizes: number[], backend: Backend, thread
       for (; l < slices_i[a]!; l++) kept += (p.cx.ranges.data[2 * a + 1]! - p.cx.ranges.data[2 * a]!) * (redranges_j[2 * l + 1]! - redranges_j[2 * l]!);
     const scale = (a: { data: Float32Array; shape: number[] }) => ({ data: a.data.map((v) => v / 0.05), shape: a.shape });
     const args = { x: scale(p.x), y: scale(p.y), b: { data: Float32Array.from({ length: M }, (_, k) => Math.sin(k)), shape: [M, 1] } };
-    const dense = await timed(() => conv.run(args, { backend, threads }));
-    const sparse = await timed(() => conv.run(args, { backend, threads, ranges: p.ranges }));
+    const dense = await timeAsync(() => conv.run(args, { backend, threads }), 200);
+    const sparse = await timeAsync(() => conv.run(args, { backend, threads, ranges: p.ranges }), 200);
     const nsPt = (s: number) => ((s * 1e9) / (2 * M)).toFixed(0);
     console.log(
       `  ${String(M).padStart(6)}  ${pct(kept / (M * M)).padStart(5)}   ${`${ms(first)} (${nsPt(first)}) / ${ms(warm)} (${nsPt(warm)})`.padEnd(45)}  ${`${ms(bsrFirst)} / ${ms(bsr)}`.padEnd(19)}  ${ms(dense).padEnd(10)}  ${ms(sparse).padEnd(10)}  ${pct(sparse / dense).padStart(6)}         ${pct(first / sparse)} / ${pct(warm / sparse)}`,
