@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { coalesce, rangesFor, swapAxes, toRanges, validateRanges } from '../runtime/ranges/index.js';
+import { coalesce, coarsen, rangesFor, swapAxes, toRanges, validateRanges } from '../runtime/ranges/index.js';
 
 describe('runtime/ranges', () => {
   const r = toRanges({ ranges_i: [0, 2, 2, 4], slices_i: [3, 5], redranges_j: [0, 2, 2, 3, 3, 5, 0, 2, 0, 2], ranges_j: [0, 5], slices_j: [1], redranges_i: [0, 4] });
@@ -13,7 +13,7 @@ describe('runtime/ranges', () => {
     expect(Array.from(empty.slices)).to.deep.equal([0]);
   });
 
-  it('coalesce merges touching clusters with equal reduction lists, and only those; the pairs and their order are kept', () => {
+  it('coarsen merges touching clusters with equal reduction lists, and only those; the pairs and their order are kept', () => {
     // clusters [0,2) [2,3) [3,5) [6,8) [8,9): lists {[0,4)}, {[0,2),[2,4)} (equal once merged), {[0,4)},
     // then [6,8) {[1,2)} and [8,9) {[1,2)} (equal, touching) and [9,9) (empty rows: kept apart)
     const t = {
@@ -21,12 +21,12 @@ describe('runtime/ranges', () => {
       slices: Int32Array.of(1, 3, 4, 5, 6, 7),
       red: Int32Array.of(0, 4, 0, 2, 2, 4, 0, 4, 1, 2, 1, 2, 1, 2),
     };
-    const c = coalesce(t);
+    const c = coarsen(t);
     expect(Array.from(c.out)).to.deep.equal([0, 5, 6, 9, 9, 9]);
     expect(Array.from(c.slices)).to.deep.equal([1, 2, 3]);
     expect(Array.from(c.red)).to.deep.equal([0, 4, 1, 2, 1, 2]);
     // not touching ([0,2) then [3,5)), or different lists: nothing merges
-    const apart = coalesce({ out: Int32Array.of(0, 2, 3, 5, 5, 6), slices: Int32Array.of(1, 2, 3), red: Int32Array.of(0, 4, 0, 4, 0, 3) });
+    const apart = coarsen({ out: Int32Array.of(0, 2, 3, 5, 5, 6), slices: Int32Array.of(1, 2, 3), red: Int32Array.of(0, 4, 0, 4, 0, 3) });
     expect(Array.from(apart.out)).to.deep.equal([0, 2, 3, 5, 5, 6]);
     expect(Array.from(apart.slices)).to.deep.equal([1, 2, 3]);
     // the (row, column) pairs visited, in order, are those of the input
@@ -38,6 +38,11 @@ describe('runtime/ranges', () => {
       return v.sort();
     };
     expect(visits(c)).to.deep.equal(visits(t));
+    // coalesce keeps every cluster (others index them): only the intervals merge
+    const kept = coalesce(t);
+    expect(Array.from(kept.out)).to.deep.equal(Array.from(t.out));
+    expect(Array.from(kept.slices)).to.deep.equal([1, 2, 3, 4, 5, 6]);
+    expect(Array.from(kept.red)).to.deep.equal([0, 4, 0, 4, 0, 4, 1, 2, 1, 2, 1, 2]);
   });
 
   it('toRanges checks Int32Array input without converting it, and copies it', () => {

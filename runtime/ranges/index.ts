@@ -114,17 +114,37 @@ export function rowClusters(r: Ranges, tag: 0 | 1, rows: number): Int32Array {
   return cluster;
 }
 
+/** A ranges triplet: output intervals, slices (end offsets into red) and reduction intervals. */
+export interface RangesTriplet {
+  out: Int32Array;
+  slices: Int32Array;
+  red: Int32Array;
+}
+
 /**
- * The same triplet, cheaper to run, computing exactly the same pairs in the same order:
- * - adjacent reduction intervals of each cluster are merged ([a, b) then [b, c) becomes [a, c)), as
- *   KeOps's GPU code does, and empty ones dropped: fewer, longer inner loops (sorted clusters make
- *   most kept neighbours adjacent);
- * - consecutive clusters whose output intervals touch ([s, e) then [e, f)) and whose merged reduction
- *   lists are equal become one cluster [s, f): small clusters with the same neighbours (common when
- *   the cutoff spans several grid cells) share the loads of their reduction tiles.
- * The order of the clusters is kept, so overlapping clusters still resolve as before (the later wins).
+ * The same triplet with adjacent reduction intervals of each cluster merged ([a, b) then [b, c) becomes
+ * [a, c)) and empty ones dropped, as KeOps's GPU code does. The clusters stay as they are (same count,
+ * same `out`), so cluster indices of the input still apply; the indices visited, and their order, are
+ * unchanged, so every reduction gives the same result with fewer, longer inner loops (sorted clusters
+ * make most kept neighbours adjacent).
  */
-export function coalesce(t: { out: Int32Array; slices: Int32Array; red: Int32Array }): { out: Int32Array; slices: Int32Array; red: Int32Array } {
+export function coalesce(t: RangesTriplet): RangesTriplet {
+  return compact(t, false);
+}
+
+/**
+ * {@link coalesce}, and then consecutive clusters whose output intervals touch ([s, e) then [e, f))
+ * and whose coalesced reduction lists are equal become one cluster [s, f): small clusters with the same
+ * neighbours (common when the cutoff spans several grid cells) share the loads of their reduction
+ * tiles. Exactly the same pairs in the same order; the order of the clusters is kept, so overlapping
+ * clusters still resolve as before (the later wins). Cluster indices change: for backends that read
+ * the clusters only through the returned triplet.
+ */
+export function coarsen(t: RangesTriplet): RangesTriplet {
+  return compact(t, true);
+}
+
+function compact(t: RangesTriplet, mergeClusters: boolean): RangesTriplet {
   const nc = t.slices.length;
   const red = new Int32Array(t.red.length);
   const out = new Int32Array(2 * nc);
@@ -149,7 +169,7 @@ export function coalesce(t: { out: Int32Array; slices: Int32Array; red: Int32Arr
     from = t.slices[c]!;
     const s = t.out[2 * c]!;
     const e = t.out[2 * c + 1]!;
-    if (m > 0 && s < e && out[2 * m - 2]! < out[2 * m - 1]! && out[2 * m - 1] === s && n - start === start - prev) {
+    if (mergeClusters && m > 0 && s < e && out[2 * m - 2]! < out[2 * m - 1]! && out[2 * m - 1] === s && n - start === start - prev) {
       let same = true;
       for (let q = 0; q < 2 * (n - start) && same; q++) same = red[2 * prev + q] === red[2 * start + q];
       if (same) {
