@@ -149,15 +149,22 @@ function gridCells(p: NormPoints, sizes: Float64Array, what: string): GridCells 
     K *= ch - cl + 1;
   }
   if (!(K <= denseCells(n) && K < 2 ** 31)) return countLabels(gridLabelsSorted(p, sizes, what));
+  // the keys, axis by axis (Horner), counting the cells on the last axis's pass
   const key = new Int32Array(n);
+  const table = new Int32Array(K);
+  if (d === 0) table[0] = n;
   for (let a = 0; a < d; a++) {
     const s = sizes[a]!;
     const cl = cellLo[a]!;
     const w = span[a]!;
-    for (let i = 0, o = a; i < n; i++, o += d) key[i] = key[i]! * w + (Math.floor(data[o]! / s) - cl);
+    if (a < d - 1) for (let i = 0, o = a; i < n; i++, o += d) key[i] = key[i]! * w + (Math.floor(data[o]! / s) - cl);
+    else
+      for (let i = 0, o = a; i < n; i++, o += d) {
+        const k = key[i]! * w + (Math.floor(data[o]! / s) - cl);
+        key[i] = k;
+        table[k]++;
+      }
   }
-  const table = new Int32Array(K);
-  for (let i = 0; i < n; i++) table[key[i]!]++;
   let C = 0;
   for (let k = 0; k < K; k++) if (table[k] !== 0) C++;
   const counts = new Int32Array(C);
