@@ -57,15 +57,24 @@ export function closeClusters(ca: ArrayLike<number>, Ca: number, cb: ArrayLike<n
   const radii = test.kind === 'radii' ? test : undefined;
   const cutoff = test.cutoff;
   const cut2 = cutoff * cutoff;
-  const pass = (a: number, b: number): boolean => {
-    let s = 0;
-    for (let k = 0; k < d; k++) {
-      const diff = ca[a * d + k]! - cb[b * d + k]!;
-      s += diff * diff;
+  /** Tests the candidates cand[0..m) of row a (ascending), keeping those that pass. One call per row. */
+  const testRow = (a: number, cand: Int32Array, m: number): void => {
+    const ra = radii ? radii.radiiA[a]! : 0;
+    for (let q = 0; q < m; q++) {
+      const b = cand[q]!;
+      let s = 0;
+      for (let k = 0; k < d; k++) {
+        const diff = ca[a * d + k]! - cb[b * d + k]!;
+        s += diff * diff;
+      }
+      let ok: boolean;
+      if (!radii) ok = s < cut2;
+      else {
+        const bound = cutoff + ra + radii.radiiB[b]!;
+        ok = Math.sqrt(s) < bound + 1e-12 * (bound + radii.scale);
+      }
+      if (ok) cols.push(b);
     }
-    if (!radii) return s < cut2;
-    const bound = cutoff + radii.radiiA[a]! + radii.radiiB[b]!;
-    return Math.sqrt(s) < bound + 1e-12 * (bound + radii.scale);
   };
   // the largest threshold of each row: a bound on |c_a,k − c_b,k| for every kept b
   let rMaxB = 0;
@@ -78,8 +87,10 @@ export function closeClusters(ca: ArrayLike<number>, Ca: number, cb: ArrayLike<n
   let finiteThresholds = Number.isFinite(cutoff) && Number.isFinite(rMaxB);
   if (radii) for (let a = 0; a < Ca && finiteThresholds; a++) finiteThresholds = Number.isFinite(radii.radiiA[a]!);
   if (!finiteThresholds || Cb <= 16 || d === 0) {
+    const all = new Int32Array(Cb);
+    for (let b = 0; b < Cb; b++) all[b] = b;
     for (let a = 0; a < Ca; a++) {
-      for (let b = 0; b < Cb; b++) if (pass(a, b)) cols.push(b);
+      testRow(a, all, Cb);
       rowStart[a + 1] = cols.length;
     }
     return { rowStart, cols: cols.take() };
@@ -134,7 +145,12 @@ export function closeClusters(ca: ArrayLike<number>, Ca: number, cb: ArrayLike<n
   for (let q = 0; q < buckets; q++) start[q + 1] += start[q]!;
   const list = new Int32Array(start[buckets]!);
   const fillPos = start.slice(0, buckets);
-  for (let b = 0; b < Cb; b++) if (valid[b]) list[fillPos[bucketOf[b]!]!++] = b;
+  const allValid = new Int32Array(list.length);
+  for (let b = 0, v = 0; b < Cb; b++)
+    if (valid[b]) {
+      list[fillPos[bucketOf[b]!]!++] = b;
+      allValid[v++] = b;
+    }
   // rows: visit the buckets of the box c_a ± t_a
   const boxLo = new Int32Array(d);
   const boxHi = new Int32Array(d);
@@ -155,9 +171,8 @@ export function closeClusters(ca: ArrayLike<number>, Ca: number, cb: ArrayLike<n
       volume *= h - l + 1;
     }
     if (!empty) {
-      if (volume >= list.length) {
-        for (let b = 0; b < Cb; b++) if (valid[b] && pass(a, b)) cols.push(b);
-      } else {
+      if (volume >= list.length) testRow(a, allValid, allValid.length);
+      else {
         let m = 0;
         at.set(boxLo);
         for (;;) {
@@ -172,8 +187,8 @@ export function closeClusters(ca: ArrayLike<number>, Ca: number, cb: ArrayLike<n
           if (k < 0) break;
           at[k]++;
         }
-        const sorted = cand.subarray(0, m).sort();
-        for (let q = 0; q < m; q++) if (pass(a, sorted[q]!)) cols.push(sorted[q]!);
+        cand.subarray(0, m).sort();
+        testRow(a, cand, m);
       }
     }
     rowStart[a + 1] = cols.length;
