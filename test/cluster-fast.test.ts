@@ -38,7 +38,7 @@ function naiveCentroids(x: ArrayLike<number>, n: number, d: number, lab: number[
   const sums = new Array<number>(C * d).fill(0);
   for (let i = 0; i < n; i++) {
     count[lab[i]!]!++;
-    for (let a = 0; a < d; a++) sums[lab[i]! * d + a] += x[i * d + a]!;
+    for (let a = 0; a < d; a++) sums[lab[i]! * d + a]! += x[i * d + a]!;
   }
   const ranges: number[] = [];
   let pos = 0;

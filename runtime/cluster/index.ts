@@ -162,7 +162,7 @@ function gridCells(p: NormPoints, sizes: Float64Array, what: string): GridCells 
       for (let i = 0, o = a; i < n; i++, o += d) {
         const k = key[i]! * w + (Math.floor(data[o]! / s) - cl);
         key[i] = k;
-        table[k]++;
+        table[k]!++;
       }
   }
   let C = 0;
@@ -184,7 +184,7 @@ function countLabels(labels: Int32Array): GridCells {
   let C = 0;
   for (let k = 0; k < labels.length; k++) if (labels[k]! >= C) C = labels[k]! + 1;
   const counts = new Int32Array(C);
-  for (let k = 0; k < labels.length; k++) counts[labels[k]!]++;
+  for (let k = 0; k < labels.length; k++) counts[labels[k]!]!++;
   return { labels, counts };
 }
 
@@ -259,8 +259,8 @@ function gridLabelsSorted({ data, n, d }: NormPoints, sizes: Float64Array, what:
   let tmp = new Int32Array(n);
   const pass = (key: Uint32Array, shift: number, mask: number, buckets: number): void => {
     const start = new Int32Array(buckets + 1);
-    for (let i = 0; i < n; i++) start[((key[i]! >>> shift) & mask) + 1]++;
-    for (let b = 0; b < buckets; b++) start[b + 1] += start[b]!;
+    for (let i = 0; i < n; i++) start[((key[i]! >>> shift) & mask) + 1]!++;
+    for (let b = 0; b < buckets; b++) start[b + 1]! += start[b]!;
     for (let k = 0; k < n; k++) {
       const i = perm[k]!;
       tmp[start[(key[i]! >>> shift) & mask]!++] = i;
@@ -322,7 +322,7 @@ function rangesFromCounts(counts: ArrayLike<number>, C: number): IntPairs {
 export function clusterRanges(labels: LabelsInput, nlab?: number): IntPairs {
   const { labels: lab, count: C } = toLabels('clusterRanges: labels', labels, undefined, nlab);
   const counts = new Int32Array(C);
-  for (let k = 0; k < lab.length; k++) counts[lab[k]!]++;
+  for (let k = 0; k < lab.length; k++) counts[lab[k]!]!++;
   return rangesFromCounts(counts, C);
 }
 
@@ -334,14 +334,14 @@ function classSums(data: FloatArray, n: number, d: number, lab: Int32Array, C: n
   for (let i = 0; i < n; i++) {
     const c = lab[i]!;
     const wi = w ? w[i]! : 1;
-    wsum[c] += wi;
-    counts[c]++;
+    wsum[c]! += wi;
+    counts[c]!++;
     const o = c * d;
     const s = i * d;
-    if (w) for (let a = 0; a < d; a++) sums[o + a] += wi * data[s + a]!;
-    else for (let a = 0; a < d; a++) sums[o + a] += data[s + a]!;
+    if (w) for (let a = 0; a < d; a++) sums[o + a]! += wi * data[s + a]!;
+    else for (let a = 0; a < d; a++) sums[o + a]! += data[s + a]!;
   }
-  for (let c = 0; c < C; c++) for (let a = 0; a < d; a++) sums[c * d + a] /= wsum[c]!;
+  for (let c = 0; c < C; c++) for (let a = 0; a < d; a++) sums[c * d + a]! /= wsum[c]!;
   return { sums, wsum, counts };
 }
 
@@ -427,8 +427,8 @@ export interface SortedClusters<T> {
 function labelOrder(lab: Int32Array, C: number, counts?: Int32Array): { perm: Int32Array; sorted: Int32Array } {
   const start = new Int32Array(C + 1);
   if (counts) for (let c = 0; c < C; c++) start[c + 1] = counts[c]!;
-  else for (let k = 0; k < lab.length; k++) start[lab[k]! + 1]++;
-  for (let c = 0; c < C; c++) start[c + 1] += start[c]!;
+  else for (let k = 0; k < lab.length; k++) start[lab[k]! + 1]!++;
+  for (let c = 0; c < C; c++) start[c + 1]! += start[c]!;
   const sorted = new Int32Array(lab.length);
   for (let c = 0; c < C; c++) sorted.fill(c, start[c]!, start[c + 1]!);
   const perm = new Int32Array(lab.length);

@@ -140,9 +140,9 @@ export function closeClusters(ca: ArrayLike<number>, Ca: number, cb: ArrayLike<n
     let key = 0;
     for (let k = 0; k < d; k++) key = key * G[k]! + Math.min(G[k]! - 1, Math.floor((cb[b * d + k]! - lo[k]!) / H));
     bucketOf[b] = key;
-    start[key + 1]++;
+    start[key + 1]!++;
   }
-  for (let q = 0; q < buckets; q++) start[q + 1] += start[q]!;
+  for (let q = 0; q < buckets; q++) start[q + 1]! += start[q]!;
   const list = new Int32Array(start[buckets]!);
   const fillPos = start.slice(0, buckets);
   const allValid = new Int32Array(list.length);
@@ -185,7 +185,7 @@ export function closeClusters(ca: ArrayLike<number>, Ca: number, cb: ArrayLike<n
             k--;
           }
           if (k < 0) break;
-          at[k]++;
+          at[k]!++;
         }
         cand.subarray(0, m).sort();
         testRow(a, cand, m);
@@ -237,7 +237,7 @@ export function rangesFromPairs(ri: Int32Array, rj: Int32Array, { rowStart, cols
     const b = cols[q]!;
     redranges_j[2 * q] = rj[2 * b]!;
     redranges_j[2 * q + 1] = rj[2 * b + 1]!;
-    colCount[b]++;
+    colCount[b]!++;
   }
   const slices_j = new Int32Array(Nc);
   const colPos = new Int32Array(Nc);
