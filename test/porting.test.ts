@@ -185,7 +185,8 @@ describe('LazyTensor from shaped arrays (pykeops rule)', () => {
   });
 });
 
-describe('symbolic LazyTensors: Vi(0, 3), Vj(1, 3), Pm(2, 1), called later', () => {
+describe('symbolic LazyTensors: Vi(0, 3), Vj(1, 3), Pm(2, 1), called later', function () {
+  this.timeout(120000);
   const x = Vi(0, 3), y = Vj(1, 3), b = Vj(2, 1);
   const gamma = x.sub(y).sqnorm2().neg().exp().mul(b).sum_reduction(1);
 
@@ -224,7 +225,8 @@ describe('symbolic LazyTensors: Vi(0, 3), Vj(1, 3), Pm(2, 1), called later', () 
   });
 });
 
-describe('LazyTensor methods and aliases against the reference evaluator', () => {
+describe('LazyTensor methods and aliases against the reference evaluator', function () {
+  this.timeout(120000); // one kernel compiled per method
   const x = Vi(xs, 3), y = Vj(ys, 3);
   /** A LazyTensor reduction (js backend) against a formula string run by the reference evaluator. */
   const same = (lt: LazyTensor, formula: string, aliases = ['x = Vi(3)', 'y = Vj(3)'], arrays: Float64Array[] = [xs, ys]) => {
