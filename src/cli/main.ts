@@ -9,15 +9,11 @@ import { join } from 'node:path';
 import { blockSparseRanges } from '../../runtime/cluster/index.js';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { KeopsError, InputError, formatDiagnostics } from '../diagnostics/index.js';
-import { parseModule } from '../syntax/parse.js';
-import { SourceFile } from '../diagnostics/index.js';
-import { frontend } from '../passes/pipeline.js';
-import { typecheck } from '../passes/typecheck.js';
+import { checkSource, frontend } from '../passes/pipeline.js';
 import { compileModule, BACKENDS, SUM_SCHEMES, type Backend, type CompiledKernel, type RunResult, type SumScheme } from '../api/compile.js';
 import { printKernel } from '../ir/print.js';
 import { loadNpy, loadNpz, saveNpy, saveNpz, type NdArray } from '../../runtime/npy/index.js';
 import { RANGES_KEYS, type RangesInput } from '../../runtime/ranges/index.js';
-import type { Diagnostic } from '../diagnostics/index.js';
 
 // Exit codes: 0 success, 1 user error (diagnostics, bad input), 2 internal error.
 
@@ -47,15 +43,8 @@ function collect(value: string, previous: string[]): string[] {
 /** `keopsc check`: parse and type-check, print diagnostics. */
 function check(file: string, opts: { json?: boolean }, out: (s: string) => void): number {
   const text = readSource(file);
-  const source = new SourceFile(file, text);
-  const parsed = parseModule(text, file);
-  let diagnostics: Diagnostic[] = parsed.diagnostics;
-  let kernels: string[] = [];
-  if (!diagnostics.length && parsed.module) {
-    const checked = typecheck(parsed.module, source);
-    diagnostics = checked.diagnostics;
-    kernels = checked.program?.kernels.map((k) => k.name) ?? [];
-  }
+  const { source, program, diagnostics } = checkSource(text, file);
+  const kernels = program?.kernels.map((k) => k.name) ?? [];
   if (opts.json) {
     out(JSON.stringify({ file, ok: diagnostics.length === 0, kernels, diagnostics }, null, 2));
   } else if (diagnostics.length) {
@@ -333,6 +322,14 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .addOption(new Option('--storage <storage>', 'cuda, wgsl: how the inputs are stored (float16: half bits, float32 arithmetic)').choices(['float32', 'float16']))
     .action((file: string, opts: CompileCliOptions) => {
       code = compileCmd(file, opts, out);
+    });
+  program
+    .command('lsp')
+    .description('the language server for editors (LSP over stdin/stdout; see editors/vscode)')
+    .option('--stdio', 'talk LSP over stdin/stdout (the only transport, and the default)')
+    .allowUnknownOption()
+    .action(async () => {
+      code = await (await import('../lsp/server.js')).startStdio();
     });
   program
     .command('doctor')

@@ -67,3 +67,15 @@ export function optimize(kernel: Kernel, hook?: PassHook): Kernel {
 export function fail(ds: Diagnostic[], source: SourceFile): KeopsError {
   return new KeopsError(ds, formatDiagnostics(ds, source));
 }
+
+/**
+ * Parse and type-check a `.keo` text without throwing: what `keopsc check` reports and the language
+ * server publishes. Type-checking runs only when the text parses (as `frontend`).
+ */
+export function checkSource(text: string, file = '<formula>', options: TypecheckOptions = {}): { module?: Module; program?: Program; source: SourceFile; diagnostics: Diagnostic[] } {
+  const source = new SourceFile(file, text);
+  const parsed = parseModule(text, file);
+  if (parsed.diagnostics.length || !parsed.module) return { module: parsed.module, source, diagnostics: parsed.diagnostics };
+  const checked = typecheck(parsed.module, source, options);
+  return { module: parsed.module, program: checked.program, source, diagnostics: checked.diagnostics };
+}
