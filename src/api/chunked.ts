@@ -22,11 +22,11 @@ type Result = { outputs: Output[]; values?: Output; indices?: Output };
 type Options = { ranges?: RangesInput; out?: Float32Array | Float64Array; onProgress?: ProgressCallback };
 
 /** What the chunked runner needs of a compiled kernel. */
-export interface ChunkableKernel<O extends Options, R extends Result> {
+export interface ChunkableKernel<R extends Result> {
   readonly name: string;
   readonly args: readonly ArgInfo[];
   readonly tag: 0 | 1;
-  run(args: ArgsInput, options: O): R | Promise<R>;
+  run(args: ArgsInput, options: Options): R | Promise<R>;
 }
 
 /** The row block [r0, r1): its arguments and options. */
@@ -40,7 +40,6 @@ interface Block<O> {
 /** The block plan of one run, and the assembly of the block results. */
 class Chunker<O extends Options, R extends Result> {
   readonly rows: number;
-  private readonly redLen: number;
   private readonly ranges: Ranges | undefined;
   private readonly pairsPerRow: number;
   private next = 0;
@@ -49,24 +48,13 @@ class Chunker<O extends Options, R extends Result> {
   private blockStart = 0;
 
   constructor(
-    private readonly kernel: ChunkableKernel<O, R>,
+    private readonly kernel: ChunkableKernel<R>,
     private readonly prep: ReturnType<typeof prepareArgs>,
     private readonly options: O,
   ) {
     this.rows = kernel.tag === 0 ? prep.M : prep.N;
-    this.redLen = kernel.tag === 0 ? prep.N : prep.M;
     this.ranges = options.ranges === undefined ? undefined : toRanges(options.ranges);
-    let pairs = this.rows * this.redLen;
-    if (this.ranges) {
-      const t = rangesFor(this.ranges, kernel.tag);
-      pairs = 0;
-      for (let c = 0; c < t.out.length / 2; c++) {
-        let red = 0;
-        for (let s = c ? t.slices[c - 1]! : 0; s < t.slices[c]!; s++) red += t.red[2 * s + 1]! - t.red[2 * s]!;
-        pairs += (t.out[2 * c + 1]! - t.out[2 * c]!) * red;
-      }
-    }
-    this.pairsPerRow = this.rows ? Math.max(1, pairs / this.rows) : 1;
+    this.pairsPerRow = this.rows ? Math.max(1, runPairs(this.ranges, kernel.tag, this.rows, kernel.tag === 0 ? prep.N : prep.M) / this.rows) : 1;
     // one block when the rows cannot be sliced: no row-indexed argument gives the row count
     const sliceable = kernel.args.some((a) => a.cat === kernel.tag);
     this.size = sliceable ? Math.max(1, Math.min(this.rows, Math.ceil(CHUNKING.firstPairs / this.pairsPerRow), CHUNKING.maxRows)) : this.rows;
@@ -131,6 +119,19 @@ class Chunker<O extends Options, R extends Result> {
   }
 }
 
+/** The (row, index) pairs a run visits: rows × redLen, or what the ranges of its tag keep. */
+export function runPairs(ranges: Ranges | undefined, tag: 0 | 1, rows: number, redLen: number): number {
+  if (!ranges) return rows * redLen;
+  const t = rangesFor(ranges, tag);
+  let pairs = 0;
+  for (let c = 0; c < t.out.length / 2; c++) {
+    let red = 0;
+    for (let s = c ? t.slices[c - 1]! : 0; s < t.slices[c]!; s++) red += t.red[2 * s + 1]! - t.red[2 * s]!;
+    pairs += (t.out[2 * c + 1]! - t.out[2 * c]!) * red;
+  }
+  return pairs;
+}
+
 /**
  * The ranges of row block [r0, r1) of a run with this tag: each cluster of the output side clipped
  * to the block and shifted to start at 0 (in order, so that overlaps resolve as in the whole run),
@@ -160,7 +161,7 @@ export function blockRanges(r: Ranges, tag: 0 | 1, r0: number, r1: number): Reco
  * Run `kernel` block by block on the calling thread, calling `options.onProgress(done, total)` after
  * each block. For synchronous backends (cpu, js, cuda, ref).
  */
-export function runChunkedSync<O extends Options, R extends Result>(kernel: ChunkableKernel<O, R>, args: ArgsInput, options: O): R {
+export function runChunkedSync<O extends Options, R extends Result>(kernel: ChunkableKernel<R>, args: ArgsInput, options: O): R {
   const c = new Chunker(kernel, prepareArgs({ name: kernel.name, args: [...kernel.args] }, args), options);
   options.onProgress?.(0, c.rows);
   for (let b = c.block(); b; b = c.block()) {
@@ -175,7 +176,7 @@ export function runChunkedSync<O extends Options, R extends Result>(kernel: Chun
  * Run `kernel` block by block, letting the event loop turn between blocks (every backend, webgpu
  * included), calling `options.onProgress(done, total)` after each block.
  */
-export async function runChunked<O extends Options, R extends Result>(kernel: ChunkableKernel<O, R>, args: ArgsInput, options: O): Promise<R> {
+export async function runChunked<O extends Options, R extends Result>(kernel: ChunkableKernel<R>, args: ArgsInput, options: O): Promise<R> {
   const c = new Chunker(kernel, prepareArgs({ name: kernel.name, args: [...kernel.args] }, args), options);
   options.onProgress?.(0, c.rows);
   for (let b = c.block(); b; b = c.block()) {

@@ -5,6 +5,7 @@ import { cacheClear, cacheDir, cacheList } from '../../runtime/cpu/index.js';
 import { cudaCacheClear, cudaCacheList, cudaCodeOptions } from '../../runtime/cuda/index.js';
 import { printCuda } from '../targets/cuda.js';
 import { doctor } from './doctor.js';
+import { runWithProgress } from './progress.js';
 import { join } from 'node:path';
 import { blockSparseRanges } from '../../runtime/cluster/index.js';
 import { Argument, Command, CommanderError, Option } from 'commander';
@@ -146,6 +147,7 @@ interface RunCliOptions {
   dtypeAcc: string;
   threads?: string;
   storage?: string;
+  quiet?: boolean;
 }
 
 async function run(file: string, opts: RunCliOptions, out: (s: string) => void): Promise<number> {
@@ -176,7 +178,9 @@ async function run(file: string, opts: RunCliOptions, out: (s: string) => void):
   const threads = opts.threads === undefined ? undefined : Number(opts.threads);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new InputError(`--threads must be a positive integer, got '${opts.threads}'`);
   const storage = opts.storage as 'float32' | 'float16' | undefined;
-  const result = await kernel.run(args, { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads, ...(storage ? { storage } : {}) });
+  if (opts.quiet) process.env.KEOPSC_QUIET = '1';
+  const runOptions = { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads, ...(storage ? { storage } : {}) };
+  const result: RunResult = await runWithProgress(kernel, args, runOptions, Boolean(opts.quiet));
   writeResult(result, opts.output, out);
   return 0;
 }
@@ -279,6 +283,7 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .addOption(new Option('--dtype-acc <dtype>', 'accumulator type of Sum-type reductions').choices(['auto', 'float32', 'float64']).default('auto'))
     .option('-j, --threads <n>', 'threads for large problems (default: all cores)')
     .addOption(new Option('--storage <storage>', 'webgpu, cuda: float16 stores the float32 inputs as halves on the GPU').choices(['float32', 'float16']))
+    .option('-q, --quiet', 'no progress line and no notices on stderr')
     .action(async (file: string, opts: RunCliOptions) => {
       code = await run(file, opts, out);
     });

@@ -4,9 +4,16 @@
  * when a run lasts longer than {@link PROGRESS_DELAY_MS}, and never when stderr is not a terminal.
  */
 import cliProgress from 'cli-progress';
+import { runChunked, runPairs } from '../api/chunked.js';
+import { toRanges } from '../../runtime/ranges/index.js';
 
-/** A run shorter than this shows no progress line. */
+/** A run shorter than this shows no progress line (`KEOPSC_PROGRESS_DELAY_MS` overrides it). */
 export const PROGRESS_DELAY_MS = 500;
+
+function progressDelay(): number {
+  const v = Number(process.env.KEOPSC_PROGRESS_DELAY_MS);
+  return process.env.KEOPSC_PROGRESS_DELAY_MS !== undefined && Number.isFinite(v) && v >= 0 ? v : PROGRESS_DELAY_MS;
+}
 
 /** Compact SI: 1.23 G, 456 M, 12.3 k. */
 export function si(x: number): string {
@@ -38,7 +45,7 @@ export class ProgressLine {
     private readonly stream: NodeJS.WriteStream = process.stderr,
   ) {
     if (!stream.isTTY) return;
-    this.timer = setTimeout(() => this.show(), PROGRESS_DELAY_MS);
+    this.timer = setTimeout(() => this.show(), progressDelay());
     this.timer.unref();
   }
 
@@ -79,5 +86,40 @@ export class ProgressLine {
     if (this.timer) clearTimeout(this.timer);
     this.bar?.stop();
     this.bar = undefined;
+  }
+}
+
+/** The kernel, arguments and options of a `keopsc run`, as the chunked runner takes them. */
+type Runnable = Parameters<typeof runChunked>[0];
+
+/**
+ * `keopsc run`'s run: in row blocks (so the event loop stays live), with the progress line on a
+ * terminal unless `quiet`, and Ctrl-C ending the process with status 130 before anything is written.
+ */
+export async function runWithProgress<R extends Awaited<ReturnType<Runnable['run']>>>(
+  kernel: Runnable & { readonly tag: 0 | 1 },
+  args: { [name: string]: { data: Float32Array | Float64Array; shape: number[] } },
+  options: Parameters<typeof runChunked>[2],
+  quiet: boolean,
+): Promise<R> {
+  const shapeOf = (cat: number) => kernel.args.filter((a) => a.cat === cat).map((a) => args[a.name]?.shape[0])[0] ?? 0;
+  const [rows, redLen] = kernel.tag === 0 ? [shapeOf(0), shapeOf(1)] : [shapeOf(1), shapeOf(0)];
+  let pairs = rows * redLen;
+  try {
+    if (options.ranges) pairs = runPairs(toRanges(options.ranges), kernel.tag, rows, redLen);
+  } catch {
+    // bad ranges: the run reports them
+  }
+  const line = quiet ? undefined : new ProgressLine(`keopsc run ${kernel.name}`, rows ? pairs / rows : 0);
+  const interrupted = (): void => {
+    line?.stop();
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  try {
+    return (await runChunked(kernel, args, { ...options, onProgress: line ? (d, t) => line.update(d, t) : undefined })) as R;
+  } finally {
+    process.off('SIGINT', interrupted);
+    line?.stop();
   }
 }
