@@ -12,7 +12,7 @@ import { rangesFor, toRanges, type Ranges, type RangesInput } from '../../runtim
 import { prepareArgs, type ArgsInput } from './inputs.js';
 
 /** Block sizing: how long one block should take, the pairs of the first block, the most rows of one. */
-export const CHUNKING = { targetMs: 100, firstPairs: 4e6, maxRows: Infinity };
+export const CHUNKING = { targetMs: 250, firstPairs: 4e6, maxRows: Infinity };
 
 /** A progress callback: `done` of `total` output rows are computed. */
 export type ProgressCallback = (done: number, total: number) => void;
