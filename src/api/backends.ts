@@ -33,9 +33,11 @@ export interface BackendRequest {
 export interface HostBackend {
   /** Whether it can run here, and if not, why not and how to fix it (one line). */
   status(): { ok: true } | { ok: false; reason: string };
+  /** Run the plan on prepared inputs; returns the outputs (values, then indices). */
   run(plan: KernelPlan, inp: BackendInputs, req: BackendRequest): BackendOutput<BigInt64Array | Float64Array>[];
 }
 
+/** The backends registered by the Node entry point. */
 export type HostBackendName = 'cpu' | 'cuda';
 
 const HOST_BACKENDS: Partial<Record<HostBackendName, HostBackend>> = {};

@@ -32,12 +32,14 @@ export interface CompileOptions {
 
 /** Backends a kernel can run on. `webgpu` is asynchronous (its `run` returns a Promise). */
 export type Backend = 'ref' | 'js' | 'cpu' | 'cuda' | 'webgpu' | 'auto';
+/** Every backend name `run` accepts, `auto` included. */
 export const BACKENDS: readonly Backend[] = ['ref', 'js', 'cpu', 'cuda', 'webgpu', 'auto'];
 /** The backends whose `run` returns the result directly. */
 export type SyncBackend = Exclude<Backend, 'webgpu'>;
 
 /** Summation schemes of Sum-type reductions (keops-reference §2). */
 export type SumScheme = 'auto' | 'block' | 'kahan' | 'direct';
+/** Every summation scheme `run` accepts (`auto`: `block`). */
 export const SUM_SCHEMES: readonly SumScheme[] = ['auto', 'block', 'kahan', 'direct'];
 
 /** Options of {@link CompiledKernel.run}. */
@@ -115,6 +117,13 @@ export class CompiledKernel {
   /**
    * Run the kernel. `args` by name (`{ x, y, b }`) or positional (in `args` order); each a Float32Array
    * or Float64Array (row-major) or `{ data, shape }`. Throws InputError on bad shapes, dtypes or ranges.
+   *
+   * @example
+   * ```ts
+   * const { values } = k.run({ x, y, b });                                   // the fastest CPU backend
+   * const r = k.run([x, y, b], { backend: 'js', sumScheme: 'kahan', threads: 2 });
+   * const g = await k.run({ x, y, b }, { backend: 'webgpu' });             // float32 on the GPU
+   * ```
    */
   run(args: ArgsInput, options: RunOptions & { backend: 'webgpu' }): Promise<RunResult>;
   run(args: ArgsInput, options?: RunOptions & { backend?: SyncBackend }): RunResult;
@@ -288,7 +297,16 @@ export interface CompiledModule {
   kernel(name: string): CompiledKernel;
 }
 
-/** Compile every kernel of a `.keo` module (or formula string). Throws KeopsError on any user error. */
+/**
+ * Compile every kernel of a `.keo` module (or formula string). Throws KeopsError on any user error.
+ *
+ * @example
+ * ```ts
+ * const mod = compileModule(readFileSync('kernels.keo', 'utf8'), { file: 'kernels.keo' });
+ * for (const k of mod.kernels) console.log(k.name, k.args.map((a) => a.name));
+ * const gauss = mod.kernel('gauss');
+ * ```
+ */
 export function compileModule(source: string, options: CompileOptions = {}): CompiledModule {
   const { program, source: src } = frontend(source, options.file, { allDeclaredAreArgs: options.allDeclaredAreArgs });
   const kernels = program.kernels.map((k) => new CompiledKernel(optimize(k, options.onPass)));
@@ -308,6 +326,15 @@ export function compileModule(source: string, options: CompileOptions = {}): Com
  * `compile('Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)', ['x = Vi(3)', 'y = Vj(3)', 'b = Vj(1)'])`.
  * `aliases` are KeOps-style declarations (`name = Vi(dim)` takes its position in the list as index).
  * Throws KeopsError with every diagnostic when the text is invalid.
+ *
+ * @example
+ * ```ts
+ * const k = compile(`
+ *   x = Vi(0, 3); y = Vj(1, 3); b = Vj(2, 1)
+ *   gauss = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)`);
+ * const { values } = k.run({ x: { data: xs, shape: [M, 3] }, y: ys, b: bs });   // values.shape = [M, 1]
+ * const k2 = compile('Sum_Reduction(SqNorm2(x - y), 1)', ['x = Vi(3)', 'y = Vj(3)']);
+ * ```
  */
 export function compile(source: string, aliasesOrOptions?: readonly string[] | CompileOptions, maybeOptions: CompileOptions = {}): CompiledKernel {
   const aliases = Array.isArray(aliasesOrOptions) ? (aliasesOrOptions as readonly string[]) : undefined;

@@ -14,6 +14,7 @@ import { PassError } from './error.js';
 export interface Pass {
   name: string;
   doc: string;
+  /** Transform a kernel (returns a new one; IR nodes are immutable). */
   run(kernel: Kernel): Kernel;
 }
 

@@ -40,7 +40,7 @@ function cudaSymbol(plan: KernelPlan, opts: CudaCodeOptions): string {
  * The CUDA target: prints a kernel plan as a standalone `.cu` with KeOps's GPU 1D scheme (one thread
  * per output row, the reduction index in tiles of blockDim.x staged in shared memory, accumulators in
  * registers), a ranges variant (one block per (cluster, chunk of rows) from a block table built on the
- * host, see {@link cudaBlockTable}), a neutral-fill kernel and an `extern "C"` host launcher. The
+ * host, see `cudaBlockTable`), a neutral-fill kernel and an `extern "C"` host launcher. The
  * device part needs no header, so NVRTC compiles it too (runtime/cuda does, for the `cuda` backend);
  * the host launcher is compiled only outside NVRTC (`#ifndef __CUDACC_RTC__`).
  */
