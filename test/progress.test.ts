@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { compile } from '../src/index.js';
+import { compile, webgpuStatus } from '../src/index.js';
 import { CHUNKING, runChunked, runChunkedSync } from '../src/api/chunked.js';
 import { uniform } from './helpers/data.js';
 
@@ -42,6 +42,25 @@ describe('runs in row blocks (progress)', () => {
       });
     }
   }
+
+  it('kernel.run takes onProgress (synchronous backends report during the call; webgpu in its Promise)', async () => {
+    const k = compile(cases[0][1]);
+    const whole = k.run(args, { backend: 'js' });
+    const seen: number[] = [];
+    const r = k.run(args, { backend: 'js', onProgress: (d) => seen.push(d) });
+    expect(seen[0]).to.equal(0);
+    expect(seen[seen.length - 1]).to.equal(M);
+    expect(seen.length).to.be.greaterThan(3);
+    expect(Array.from(r.values!.data as Float64Array)).to.deep.equal(Array.from(whole.values!.data as Float64Array));
+    if (!(await webgpuStatus()).ok) return;
+    const f32 = Object.fromEntries(Object.entries(args).map(([n, a]) => [n, { data: Float32Array.from(a.data), shape: a.shape }]));
+    const gpuSeen: number[] = [];
+    const g = await k.run(f32, { backend: 'webgpu', onProgress: (d) => gpuSeen.push(d) });
+    const gWhole = await k.run(f32, { backend: 'webgpu' });
+    expect(gpuSeen[gpuSeen.length - 1]).to.equal(M);
+    expect(gpuSeen.length).to.be.greaterThan(3);
+    expect(Array.from(g.values!.data as Float32Array)).to.deep.equal(Array.from(gWhole.values!.data as Float32Array));
+  });
 
   it('the asynchronous form lets the event loop turn between blocks and fills out=', async () => {
     const k = compile(cases[0][1]);

@@ -1,4 +1,5 @@
 import { InputError, type SourceFile } from '../diagnostics/index.js';
+import { runChunked, runChunkedSync, type ProgressCallback } from './chunked.js';
 import { frontend, optimize, fail, type PassHook } from '../passes/pipeline.js';
 import { diag } from '../diagnostics/index.js';
 import { kernelOutputs, type ArgInfo, type Kernel } from '../ir/kernel.js';
@@ -68,6 +69,11 @@ export interface RunOptions extends WebGpuRunOptions {
   threads?: number;
   /** A preallocated array that receives the values output (same dtype as the inputs, right length). */
   out?: Float32Array | Float64Array;
+  /**
+   * Called with (rows done, rows in all) as the run goes: the run is made of blocks of rows of about
+   * 250 ms each (src/api/chunked.ts), with the same results as one piece.
+   */
+  onProgress?: ProgressCallback;
 }
 
 /** One output array of a run. Values have the inputs' dtype; indices are int64. */
@@ -131,6 +137,7 @@ export class CompiledKernel {
   run(args: ArgsInput, options: RunOptions = {}): RunResult | Promise<RunResult> {
     const backend = options.backend ?? 'auto';
     if (!BACKENDS.includes(backend)) throw new InputError(`unknown backend '${String(backend)}'; this build has: ${BACKENDS.join(', ')}`);
+    if (options.onProgress) return backend === 'webgpu' ? runChunked(this, args, options) : runChunkedSync(this, args, options);
     if (backend === 'webgpu') return this.runOnWebGpu(args, options);
     const { prep, inputs, request } = this.prepareRun(args, options);
     if (backend === 'ref') {
