@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { loadAddon } from '../cpu/addon.js';
+import { loadAddon } from '../native/addon.js';
 import { setGpuProvider, type GpuProvider } from './index.js';
 
 /**
