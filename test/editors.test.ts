@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -48,6 +49,8 @@ describe('editors/vscode', () => {
     expect(conf.brackets).to.deep.equal([['(', ')'], ['[', ']']]);
     const client = readFileSync(join(ext, pkg.main), 'utf8');
     expect(client).to.contain("'lsp', '--stdio'");
+    const check = spawnSync(process.execPath, ['--check', join(ext, pkg.main)], { encoding: 'utf8' });
+    expect(check.status, check.stderr).to.equal(0); // the client is plain JavaScript, shipped as written
   });
 
   it('gives every lexer token of every example and fixture its scope', async () => {
