@@ -247,6 +247,25 @@ describe('keopsc lsp --stdio', function () {
     expect(d.range.start).to.deep.equal({ line: 0, character: 0 });
   });
 
+  it('answers every request at every position of a hostile text', async () => {
+    const text = 'x = Vi(0, 3)\ny = Vj(1, 3\u2212 2)\r\nK = Exp(-SqDist(x, y)) ^ 2 # é 😀\n' + '('.repeat(300) + 'x' + ')'.repeat(299) + '\nk = Sum_Reduction(K, 0)\nz = .5.5 + $ ; w = Var(0, 3, 7)\n';
+    const uri = 'untitled:hostile';
+    const since = c.notifications.length;
+    open(uri, text);
+    const got = await c.waitFor('textDocument/publishDiagnostics', (p) => p.uri === uri, since);
+    expect(got.diagnostics.length).to.be.greaterThan(2);
+    const lines = text.split('\n');
+    for (let line = 0; line < lines.length; line++)
+      for (let character = 0; character <= lines[line]!.length; character += line === 3 ? 37 : 1) {
+        const position = { line, character };
+        await c.request('textDocument/hover', { textDocument: { uri }, position });
+        await c.request('textDocument/definition', { textDocument: { uri }, position });
+        expect(await c.request('textDocument/completion', { textDocument: { uri }, position })).to.be.an('array');
+      }
+    expect(await c.request('textDocument/documentSymbol', { textDocument: { uri } })).to.be.an('array');
+    expect((await c.request('textDocument/semanticTokens/full', { textDocument: { uri } })).data.length % 5).to.equal(0);
+  });
+
   it('shuts down and exits with status 0', async () => {
     await c.request('shutdown', null);
     c.notify('exit', null);
