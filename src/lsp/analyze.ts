@@ -14,7 +14,7 @@ import { SourceFile } from '../diagnostics/index.js';
 import type { Node } from '../ir/types.js';
 import { reductionOf } from '../ir/reductions.js';
 import { checkSource } from '../passes/pipeline.js';
-import { typecheck, VAR_CTORS } from '../passes/typecheck.js';
+import { elaborate, VAR_CTORS } from '../passes/elaborate.js';
 import { parseModule } from '../syntax/parse.js';
 import type { AssignStmt, Expr, Module, Statement } from '../syntax/ast.js';
 
@@ -93,7 +93,7 @@ function recover(text: string, file: string, diagnostics: Diagnostic[], onExpr: 
     current = next;
     const parsed = parseModule(current, file);
     if (parsed.module && !parsed.diagnostics.length) {
-      typecheck(parsed.module, new SourceFile(file, current), { onExpr });
+      elaborate(parsed.module, new SourceFile(file, current), { onExpr });
       return parsed.module;
     }
     ds = parsed.diagnostics;

@@ -5,7 +5,7 @@
  */
 import { OP_LIST, OPS } from '../ir/ops/index.js';
 import { REDUCTION_LIST, reductionOf, type ReductionDef } from '../ir/reductions.js';
-import { VAR_CTORS } from '../passes/typecheck.js';
+import { VAR_CTORS } from '../passes/elaborate.js';
 import type { OpDef } from '../ir/types.js';
 
 /** The argument names shown for a registry signature: formulas f, g, h, ...; integers k, l, ...; lists. */

@@ -30,7 +30,7 @@ import type { Diagnostic } from '../diagnostics/index.js';
 import { OPS } from '../ir/ops/index.js';
 import { reductionOf } from '../ir/reductions.js';
 import { DEP_I, DEP_J, DEP_P, type Node } from '../ir/types.js';
-import { VAR_CTORS } from '../passes/typecheck.js';
+import { VAR_CTORS } from '../passes/elaborate.js';
 import type { AssignStmt, Expr } from '../syntax/ast.js';
 import { analyze, identifierAt, type Analysis, type NameInfo } from './analyze.js';
 import { CALLEES, calleeMarkdown, code } from './registry.js';
