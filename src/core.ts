@@ -9,6 +9,7 @@ export { Genred, KernelSolve, type KernelSolveOptions, type KernelSolveFunction,
 export { normalizeOptions, RUN_OPTIONS, MAX_THREADS, type KeopsBackend, type KeopsSpellings, type OptionSet } from './api/options.js';
 export { LazyTensor, Vi, Vj, Pm, concatenate, cat, lazyCacheInfo, clearLazyCache, type LazyArrayInput, type LazyOperand, type LazyReduction, type LazyRunOptions, type Reduced, type ValuesAndIndices, type WebGpuLazyOptions } from './api/lazy.js';
 export { GradientKernel } from './api/grad.js';
+export type { ProgressCallback } from './api/chunked.js';
 export { gridCluster, clusterRanges, clusterCentroids, clusterRangesCentroids, sortClusters, permuteRows, unpermuteRows, fromMatrix, centroidMask, rangesToMask, blockSparseRanges, type Points, type PointsInput, type IntPairs, type LabelsInput, type WeightsInput, type PairsInput, type MaskInput, type RowsInput, type Permuted, type RangesCentroids, type SortedClusters, type BlockSparse, type BlockSparseOptions } from '../runtime/cluster/index.js';
 export { conjugateGradient, conjugateGradientAsync, kernelSolve, type CgResult, type SolveOptions, type SolveResult } from './api/solve.js';
 export { prepareArgs, type ArgsInput, type ArrayInput, type PreparedArgs, type FloatDtype } from './api/inputs.js';

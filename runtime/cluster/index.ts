@@ -97,6 +97,12 @@ function toEps(what: string, eps: number | ArrayLike<number>, d: number): Float6
  * @param eps the cell side, one positive number or one per axis.
  * @returns one label per point, in [0, C).
  * @throws InputError on a bad shape, a non-finite coordinate or a non-positive eps.
+ *
+ * @example
+ * ```ts
+ * const labels = gridCluster({ data: xs, shape: [M, 3] }, 0.1);          // Int32Array, one label per point
+ * const { ranges, centroids } = clusterRangesCentroids({ data: xs, shape: [M, 3] }, labels);   // per cluster
+ * ```
  */
 export function gridCluster(x: PointsInput, eps: number | ArrayLike<number>): Int32Array {
   const p = toPoints('gridCluster: x', x);
@@ -711,6 +717,14 @@ function clusterCloud(p: NormPoints, eps: number | ArrayLike<number>, what: 'x' 
  * @param x the i points, `{ data, shape: [M, d] }` or a bare float array (1-D points).
  * @param y the j points, same dimension d (and preferably dtype) as x.
  * @throws InputError on bad shapes, a dimension mismatch, eps ≤ 0 or a negative/NaN cutoff.
+ *
+ * @example
+ * ```ts
+ * const bs = blockSparseRanges(x, y, { eps: 0.05, cutoff: 0.2 });
+ * const bSorted = permuteRows(b, bs.permY);
+ * const out = kernel.run({ x: bs.x, y: bs.y, b: bSorted }, { ranges: bs.ranges });
+ * const a = unpermuteRows(out.values!, bs.permX);                          // back to x's order
+ * ```
  */
 export function blockSparseRanges<T extends FloatArray>(x: T | { data: T; shape: readonly number[] }, y: T | { data: T; shape: readonly number[] }, options: BlockSparseOptions): BlockSparse<T> {
   if (typeof options !== 'object' || options === null) throw new InputError(`blockSparseRanges: options { eps, cutoff } are required, got ${typeName(options)}`);

@@ -159,6 +159,13 @@ export function splitCall(where: string, call: readonly unknown[], count: number
  *
  * Throws InputError for an unknown reduction, a missing K or `formula2`, a bad axis; KeopsError for an
  * invalid formula.
+ *
+ * @example
+ * ```ts
+ * const gaussConv = Genred('Exp(-SqDist(x, y)) * b', ['x = Vi(3)', 'y = Vj(3)', 'b = Vj(1)'], { reduction: 'Sum', axis: 1 });
+ * const { data, shape } = gaussConv(x, y, b);                             // shape [M, 1]
+ * const [dists, idx] = Genred('SqDist(x, y)', ['x = Vi(3)', 'y = Vj(3)'], { reduction: 'KMin_ArgKMin', axis: 1, optArg: 5 })(x, y);
+ * ```
  */
 export function Genred<R extends string = 'Sum'>(formula: string, aliases: readonly string[], options: GenredOptions<R> = {} as GenredOptions<R>): GenredFunction<R> {
   const { reduction = 'Sum', axis = 0, optArg, formula2, ...defaults } = normalizeOptions<GenredOptions<R>>(options, GENRED_OPTIONS, 'Genred');
@@ -220,6 +227,12 @@ export interface KernelSolveFunction {
   (...arrays: ArrayInput[]): SolveResult;
   (others: readonly ArrayInput[], b: ArrayInput, options: KernelSolveCallOptions & { backend: 'webgpu' }): Promise<SolveResult>;
   (others: readonly ArrayInput[], b: ArrayInput, options?: KernelSolveCallOptions): SolveResult;
+}
+
+/** What {@link KernelSolve} returns: `solve(arrays, b, options?)`; a Promise with `{ backend: 'webgpu' }`. */
+export interface KernelSolveFunction {
+  (args: readonly ArrayInput[], b: ArrayInput, callOptions: SolveOptions & { backend: 'webgpu' }): Promise<SolveResult>;
+  (args: readonly ArrayInput[], b: ArrayInput, callOptions?: SolveOptions): SolveResult;
 }
 
 /**

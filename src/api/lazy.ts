@@ -410,6 +410,14 @@ function isLazyOperand(v: unknown): v is LazyOperand {
  * twice in the same role is one argument), the dtype and sizes, `ranges` (block-sparse ranges, carried
  * to every reduction) and a default `backend`. Methods return new LazyTensors; reductions compile
  * (once per formula text and reduction, cached) and run.
+ *
+ * @example
+ * ```ts
+ * const x = Vi({ data: xs, shape: [M, 3] }), y = Vj({ data: ys, shape: [N, 3] });
+ * const K = x.sqdist(y).neg().exp();                                      // symbolic M x N
+ * const a = K.matvec({ data: bs, shape: [N, 1] });                        // { data, shape: [M, 1] }
+ * const nearest = x.sqdist(y).argmin(1);                                 // index of the nearest y_j, per i
+ * ```
  */
 export class LazyTensor<S extends boolean = false> {
   /** Block-sparse ranges used by every reduction of this LazyTensor (KeOps's 6 arrays); settable. */
@@ -717,7 +725,7 @@ export class LazyTensor<S extends boolean = false> {
   extract(i: number, d: number): LazyTensor<S> {
     return this.unary('Extract', [checkInt('extract: i', i), checkInt('extract: d', d)]);
   }
-  /** [this, other]: the concatenation of the two vectors. */
+  /** `[this, other]`: the concatenation of the two vectors. */
   concat<T extends boolean = false>(other: LazyOperand<T>): LazyTensor<S | T> {
     return this.binary('Concat', other);
   }

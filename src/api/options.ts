@@ -187,6 +187,7 @@ const RUN_KEYS: { [K in keyof Required<RunOptions>]: OptionDef } = {
   dtypeAcc: { check: oneOf(['auto', 'float32', 'float64']) },
   threads: { check: intIn(1, MAX_THREADS) },
   out: { check: floatArray },
+  onProgress: { check: func },
   storage: {
     // the same words as the backends' float16 check (checkStorage), which decides per backend later
     check: (v, { key, where }) => {

@@ -6,17 +6,13 @@ import { readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { KeopsError, InputError, formatDiagnostics } from '../diagnostics/index.js';
-import { parseModule } from '../syntax/parse.js';
-import { SourceFile } from '../diagnostics/index.js';
-import { frontend, lower } from '../passes/pipeline.js';
+import { checkSource, frontend, lower } from '../passes/pipeline.js';
 import { printPlan } from '../lower/print-plan.js';
-import { elaborate } from '../passes/elaborate.js';
 import { compileModule, BACKENDS, SUM_SCHEMES, type Backend, type CompiledKernel, type RunResult, type SumScheme } from '../api/compile.js';
 import { printKernel } from '../ir/print.js';
 import type { NdArray } from '../../runtime/npy/index.js';
 import { checkOutputs, checkRunOutput } from './output.js';
 import { RANGES_KEYS, type RangesInput } from '../../runtime/ranges/index.js';
-import type { Diagnostic } from '../diagnostics/index.js';
 
 // Exit codes: 0 success, 1 user error (diagnostics, bad input), 2 internal error.
 
@@ -46,15 +42,8 @@ function collect(value: string, previous: string[]): string[] {
 /** `keopsc check`: parse and type-check, print diagnostics. */
 function check(file: string, opts: { json?: boolean }, out: (s: string) => void): number {
   const text = readSource(file);
-  const source = new SourceFile(file, text);
-  const parsed = parseModule(text, file);
-  let diagnostics: Diagnostic[] = parsed.diagnostics;
-  let kernels: string[] = [];
-  if (!diagnostics.length && parsed.module) {
-    const checked = elaborate(parsed.module, source);
-    diagnostics = checked.diagnostics;
-    kernels = checked.program?.kernels.map((k) => k.name) ?? [];
-  }
+  const { source, program, diagnostics } = checkSource(text, file);
+  const kernels = program?.kernels.map((k) => k.name) ?? [];
   if (opts.json) {
     out(JSON.stringify({ file, ok: diagnostics.length === 0, kernels, diagnostics }, null, 2));
   } else if (diagnostics.length) {
@@ -163,6 +152,7 @@ interface RunCliOptions {
   dtypeAcc: string;
   threads?: string;
   storage?: string;
+  quiet?: boolean;
 }
 
 async function run(file: string, opts: RunCliOptions, out: (s: string) => void): Promise<number> {
@@ -199,7 +189,10 @@ async function run(file: string, opts: RunCliOptions, out: (s: string) => void):
   const threads = opts.threads === undefined ? undefined : Number(opts.threads);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new InputError(`--threads must be a positive integer, got '${opts.threads}'`);
   const storage = opts.storage as 'float32' | 'float16' | undefined;
-  const result = await kernel.run(args, { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads, ...(storage ? { storage } : {}) });
+  if (opts.quiet) process.env.KEOPSC_QUIET = '1';
+  const runOptions = { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads, ...(storage ? { storage } : {}) };
+  const { runWithProgress } = await import('./progress.js');
+  const result: RunResult = await runWithProgress(kernel, args, runOptions, Boolean(opts.quiet));
   await writeResult(result, opts.output, out);
   return 0;
 }
@@ -305,6 +298,7 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .addOption(new Option('--dtype-acc <dtype>', 'accumulator type of Sum-type reductions').choices(['auto', 'float32', 'float64']).default('auto'))
     .option('-j, --threads <n>', 'threads for large problems (default: all cores)')
     .addOption(new Option('--storage <storage>', 'webgpu, cuda: float16 stores the float32 inputs as halves on the GPU').choices(['float32', 'float16']))
+    .option('-q, --quiet', 'no progress line and no notices on stderr')
     .action(async (file: string, opts: RunCliOptions) => {
       code = await run(file, opts, out);
     });
@@ -349,6 +343,14 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .addOption(new Option('--storage <storage>', 'cuda, wgsl: how the inputs are stored (float16: half bits, float32 arithmetic)').choices(['float32', 'float16']))
     .action(async (file: string, opts: CompileCliOptions) => {
       code = await compileCmd(file, opts, out);
+    });
+  program
+    .command('lsp')
+    .description('the language server for editors (LSP over stdin/stdout; see editors/vscode)')
+    .option('--stdio', 'talk LSP over stdin/stdout (the only transport, and the default)')
+    .allowUnknownOption()
+    .action(async () => {
+      code = await (await import('../lsp/server.js')).startStdio();
     });
   program
     .command('doctor')
