@@ -9,6 +9,7 @@ export { Genred, KernelSolve, type KernelSolveOptions, type KernelSolveFunction,
 export { LazyTensor, Vi, Vj, Pm, lazyCacheInfo, clearLazyCache, type LazyArrayInput, type LazyOperand, type LazyRunOptions, type ValuesAndIndices, type WebGpuLazyOptions } from './api/lazy.js';
 export { GradientKernel } from './api/grad.js';
 export { gridCluster, clusterRanges, clusterCentroids, clusterRangesCentroids, sortClusters, permuteRows, unpermuteRows, fromMatrix, rangesToMask, blockSparseRanges, type Points, type PointsInput, type IntPairs, type LabelsInput, type WeightsInput, type PairsInput, type MaskInput, type RowsInput, type Permuted, type RangesCentroids, type SortedClusters, type BlockSparse, type BlockSparseOptions } from '../runtime/cluster/index.js';
+export { runInOriginalOrder, toPermutation, type ClusterOrder, type BlockSparseKernel, type BlockSparseRunOptions } from '../runtime/cluster/blocksparse-run.js';
 export { conjugateGradient, conjugateGradientAsync, kernelSolve, type CgResult, type SolveOptions, type SolveResult } from './api/solve.js';
 export { prepareArgs, type ArgsInput, type ArrayInput, type PreparedArgs, type FloatDtype } from './api/inputs.js';
 export { KeopsError, InputError, formatDiagnostic, formatDiagnostics, SourceFile, DIAGNOSTICS, type Diagnostic, type Span } from './diagnostics/index.js';

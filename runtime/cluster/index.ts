@@ -23,6 +23,9 @@
  */
 import { InputError } from '../../src/diagnostics/index.js';
 import { toRanges, validateRanges, swapAxes, type Ranges, type RangesInput } from '../ranges/index.js';
+import { runInOriginalOrder, type BlockSparseKernel, type BlockSparseRunOptions } from './blocksparse-run.js';
+import type { ArgsInput } from '../../src/api/inputs.js';
+import type { RunResult, SyncBackend } from '../../src/api/compile.js';
 import {
   toPoints,
   toLabels,
@@ -543,6 +546,13 @@ export interface BlockSparse<T extends FloatArray = FloatArray> {
   labelsX: Int32Array;
   /** The cluster of each sorted y row (non-decreasing). */
   labelsY: Int32Array;
+  /**
+   * Run a kernel block-sparse on arguments in their **original** order: every i-argument is permuted
+   * with `permX`, every j-argument with `permY`, and the result comes back in the original order
+   * (see {@link runInOriginalOrder}). `await` it for `backend: 'webgpu'`.
+   */
+  run(kernel: BlockSparseKernel, args: ArgsInput, options: BlockSparseRunOptions & { backend: 'webgpu' }): Promise<RunResult>;
+  run(kernel: BlockSparseKernel, args: ArgsInput, options?: BlockSparseRunOptions & { backend?: SyncBackend }): RunResult;
 }
 
 interface ClusteredCloud {
@@ -661,5 +671,8 @@ export function blockSparseRanges<T extends FloatArray>(x: T | { data: T; shape:
     radiiY: cy.radii,
     labelsX: cx.labels,
     labelsY: cy.labels,
+    run(kernel: BlockSparseKernel, args: ArgsInput, opts?: BlockSparseRunOptions) {
+      return runInOriginalOrder(this, kernel, args, opts) as RunResult & Promise<RunResult>;
+    },
   };
 }
