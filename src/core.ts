@@ -31,3 +31,6 @@ export { registerHostBackend, hostBackend, type HostBackend, type HostBackendNam
 export { printWgsl, type WgslCodeOptions, type WgslShader, type WgslBinding } from './targets/wgsl.js';
 export { webgpuStatus, setGpuProvider, releaseWebGpu, WEBGPU_CONFIG, type WebGpuRunOptions, type WebGpuStatus } from '../runtime/webgpu/index.js';
 export { printCuda, type CudaCodeOptions } from './targets/cuda.js';
+// the in-memory .npy/.npz codecs (browser-safe); loadNpy/saveNpy/loadNpz/saveNpz (files) come from the Node entry
+export { parseNpy, encodeNpy, ndarray, NPY_DTYPES, type NdArray, type NdData, type NpyDtype } from '../runtime/npy/npy.js';
+export { parseNpz, encodeNpz, type NpzOptions } from '../runtime/npy/npz.js';

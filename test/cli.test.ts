@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
 import { loadNpy, loadNpz, saveNpy, saveNpz, ndarray } from '../runtime/npy/index.js';
-import { expectClose } from './helpers/data.js';
+import { expectClose, uniform } from './helpers/data.js';
 
 /** Run the CLI in-process; returns the exit code and what it printed. */
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -144,6 +144,49 @@ describe('keopsc cluster', () => {
     writeFileSync(join(dir, 'k.keo'), 'x = Vi(0, 1)\ny = Vj(1, 1)\nk = Sum_Reduction(Exp(-SqDist(x, y) / 0.0001), 0)\n');
     const run = await cli('run', join(dir, 'k.keo'), '-a', `x=${join(dir, 'c/x_sorted.npy')}`, '-a', `y=${join(dir, 'c/y_sorted.npy')}`, '--ranges', join(dir, 'c/ranges.npz'), '-o', join(dir, 'out.npy'));
     expect(run.code, run.err).to.equal(0);
+  });
+
+  // issue 16 item 1: the original b with the sorted clouds gave a 39.5 % error without a word
+  it('run --cluster DIR takes the original arrays and returns the result in the original order', async () => {
+    const M = 400, N = 300;
+    const xs = uniform(2 * M, 11, 0, 1), ys = uniform(2 * N, 12, 0, 1), bs = uniform(N, 13, -1, 1);
+    saveNpy(join(dir, 'px.npy'), ndarray(xs, [M, 2]));
+    saveNpy(join(dir, 'py.npy'), ndarray(ys, [N, 2]));
+    saveNpy(join(dir, 'pb.npy'), ndarray(bs, [N, 1]));
+    saveNpy(join(dir, 'pb-short.npy'), ndarray(bs.subarray(0, 200), [200, 1]));
+    const c = await cli('cluster', join(dir, 'px.npy'), join(dir, 'py.npy'), '--eps', '0.1', '--cutoff', '0.5', '-o', join(dir, 'pc'));
+    expect(c.code, c.err).to.equal(0);
+    expect(c.out).to.contain(`keopsc run FILE.keo --arg x=${join(dir, 'px.npy')} --arg y=${join(dir, 'py.npy')} ... --cluster ${join(dir, 'pc')}`);
+    writeFileSync(join(dir, 'g.keo'), 'x = Vi(0, 2)\ny = Vj(1, 2)\nb = Vj(2, 1)\ng = Sum_Reduction(Exp(-SqDist(x, y) * 200) * b, 0)\n');
+    const args = ['-a', `x=${join(dir, 'px.npy')}`, '-a', `y=${join(dir, 'py.npy')}`, '-a', `b=${join(dir, 'pb.npy')}`];
+    const r = await cli('run', join(dir, 'g.keo'), ...args, '--cluster', join(dir, 'pc'), '--backend', 'js', '-o', join(dir, 'bs.npy'));
+    expect(r.code, r.err).to.equal(0);
+    const dense = await cli('run', join(dir, 'g.keo'), ...args, '--backend', 'ref', '-o', join(dir, 'dense.npy'));
+    expect(dense.code, dense.err).to.equal(0);
+    expectClose(loadNpy(join(dir, 'bs.npy')).data as Float64Array, loadNpy(join(dir, 'dense.npy')).data as Float64Array, 1e-12, 1e-15);
+    // --ranges alone: the record in ranges.npz refuses what does not match, with what to do
+    const sorted = ['-a', `x=${join(dir, 'pc/x_sorted.npy')}`, '-a', `y=${join(dir, 'pc/y_sorted.npy')}`];
+    const ranges = ['--ranges', join(dir, 'pc/ranges.npz'), '--backend', 'js'];
+    for (const [argv, msg] of [
+      [[...sorted, '-a', `b=${join(dir, 'pb.npy')}`, ...ranges], /the order of b cannot be checked against .*ranges\.npz.*run with --cluster .*pc instead of --ranges.*or add --presorted if you permuted b with .*perm_y\.npy yourself/],
+      [[...args, ...ranges], /argument x is in the original order of the clustered points, but .*ranges\.npz refers to the sorted order: run with --cluster/],
+      [[...sorted, '-a', `b=${join(dir, 'pb-short.npy')}`, ...ranges], /made by keopsc cluster for N = 300 j-points, but argument b \(a j-variable\) has 200 rows/],
+      [[...args, '--cluster', join(dir, 'pc'), '--ranges', join(dir, 'pc/ranges.npz')], /--cluster DIR brings its own ranges/],
+      [[...args, '--cluster', join(dir, 'c')], /perm_x\.npy \/ perm_y\.npy do not belong to its ranges\.npz|has 40 entries|rows but the clustering was made/],
+    ] as [string[], RegExp][]) {
+      const bad = await cli('run', join(dir, 'g.keo'), ...argv);
+      expect(bad.code, argv.join(' ')).to.equal(1);
+      expect(bad.err).to.match(msg);
+      expect(bad.err.trim().split('\n')).to.have.length(1);
+    }
+    // --presorted with b permuted by hand: the result in sorted-x order
+    const perm = Array.from(loadNpy(join(dir, 'pc/perm_y.npy')).data as BigInt64Array, Number);
+    saveNpy(join(dir, 'pb-sorted.npy'), ndarray(Float64Array.from(perm, (p) => bs[p]!), [N, 1]));
+    const pre = await cli('run', join(dir, 'g.keo'), ...sorted, '-a', `b=${join(dir, 'pb-sorted.npy')}`, ...ranges, '--presorted', '-o', join(dir, 'pre.npy'));
+    expect(pre.code, pre.err).to.equal(0);
+    const permX = Array.from(loadNpy(join(dir, 'pc/perm_x.npy')).data as BigInt64Array, Number);
+    const denseV = loadNpy(join(dir, 'dense.npy')).data as Float64Array;
+    expectClose(loadNpy(join(dir, 'pre.npy')).data as Float64Array, permX.map((p) => denseV[p]!), 1e-12, 1e-15);
   });
 
   it('fails with one clear line on bad input', async () => {

@@ -15,8 +15,10 @@ import { frontend } from '../passes/pipeline.js';
 import { typecheck } from '../passes/typecheck.js';
 import { compileModule, BACKENDS, SUM_SCHEMES, type Backend, type CompiledKernel, type RunResult, type SumScheme } from '../api/compile.js';
 import { printKernel } from '../ir/print.js';
-import { loadNpy, loadNpz, saveNpy, saveNpz, type NdArray } from '../../runtime/npy/index.js';
-import { RANGES_KEYS, type RangesInput } from '../../runtime/ranges/index.js';
+import { loadNpy, saveNpy, saveNpz, type NdArray } from '../../runtime/npy/index.js';
+import { type RangesInput } from '../../runtime/ranges/index.js';
+import { runInOriginalOrder } from '../../runtime/cluster/blocksparse-run.js';
+import { checkRangesRecord, clusterRecord, loadClusterDir, loadRangesFile } from './cluster-files.js';
 import type { Diagnostic } from '../diagnostics/index.js';
 
 // Exit codes: 0 success, 1 user error (diagnostics, bad input), 2 internal error.
@@ -151,6 +153,8 @@ interface RunCliOptions {
   kernel?: string;
   arg: string[];
   ranges?: string;
+  cluster?: string;
+  presorted?: boolean;
   backend: string;
   output?: string;
   sumScheme: string;
@@ -171,23 +175,19 @@ async function run(file: string, opts: RunCliOptions, out: (s: string) => void):
     if (args[name]) throw new InputError(`argument ${name} is given twice`);
     args[name] = toArg(loadNpy(path), name, path);
   }
+  if (opts.cluster !== undefined && opts.ranges !== undefined) throw new InputError('--cluster DIR brings its own ranges: leave --ranges out');
+  if (opts.presorted && opts.ranges === undefined) throw new InputError('--presorted is for --ranges R.npz on arrays you sorted yourself (--cluster DIR sorts them for you)');
   let ranges: RangesInput | undefined;
   if (opts.ranges) {
-    const z = loadNpz(opts.ranges);
-    const missing = RANGES_KEYS.filter((k) => !z.has(k));
-    if (missing.length) throw new InputError(`${opts.ranges} lacks the ranges array${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (it needs ${RANGES_KEYS.join(', ')})`);
-    ranges = Object.fromEntries(
-      RANGES_KEYS.map((k) => {
-        const arr = z.get(k)!;
-        if (arr.dtype !== 'int32' && arr.dtype !== 'int64') throw new InputError(`${opts.ranges}: ${k} has dtype ${arr.dtype}; ranges arrays must be int32 or int64`);
-        return [k, { data: arr.data as Int32Array | BigInt64Array, shape: arr.shape }];
-      }),
-    );
+    const file = loadRangesFile(opts.ranges);
+    ranges = file.ranges;
+    if (file.record) checkRangesRecord(opts.ranges, file.record, kernel.args, args, opts.presorted === true);
   }
   const threads = opts.threads === undefined ? undefined : Number(opts.threads);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new InputError(`--threads must be a positive integer, got '${opts.threads}'`);
   const storage = opts.storage as 'float32' | 'float16' | undefined;
-  const result = await kernel.run(args, { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads, ...(storage ? { storage } : {}) });
+  const runOpts = { backend: opts.backend as Backend, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads, ...(storage ? { storage } : {}) };
+  const result = await (opts.cluster !== undefined ? runInOriginalOrder(loadClusterDir(opts.cluster), kernel, args, runOpts) : kernel.run(args, { ...runOpts, ranges }));
   writeResult(result, opts.output, out);
   return 0;
 }
@@ -251,10 +251,12 @@ function clusterCmd(xPath: string, yPath: string, opts: { eps: string; cutoff: s
   saveNpz(join(opts.output, 'ranges.npz'), {
     ranges_i: pairs(r.ranges_i), slices_i: nd(i64(r.slices_i), [r.slices_i.length]), redranges_j: pairs(r.redranges_j),
     ranges_j: pairs(r.ranges_j), slices_j: nd(i64(r.slices_j), [r.slices_j.length]), redranges_i: pairs(r.redranges_i),
+    ...clusterRecord({ permX: bs.permX, permY: bs.permY, x: x.data, y: y.data, xSorted: bs.x.data, ySorted: bs.y.data }),
   });
   out(`${bs.clustersX.shape[0]} x-clusters, ${bs.clustersY.shape[0]} y-clusters; the ranges keep ${(100 * bs.keptFraction).toFixed(1)}% of the ${x.shape[0]} x ${y.shape[0]} pairs`);
   out(`wrote x_sorted.npy, y_sorted.npy, perm_x.npy, perm_y.npy, ranges.npz to ${opts.output}`);
-  out(`run a kernel on the sorted clouds with: keopsc run FILE.keo --arg x=${join(opts.output, 'x_sorted.npy')} ... --ranges ${join(opts.output, 'ranges.npz')}`);
+  out(`run a kernel on the original arrays with: keopsc run FILE.keo --arg x=${xPath} --arg y=${yPath} ... --cluster ${opts.output}`);
+  out('(it permutes every i- and j-argument with perm_x.npy / perm_y.npy, applies the ranges and returns the result in the original order)');
   return 0;
 }
 
@@ -283,7 +285,9 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .argument('<file>', '.keo file')
     .option('-k, --kernel <name>', 'kernel to run (optional when the file has one)')
     .option('-a, --arg <name=path>', 'an argument as NAME=PATH.npy (repeat for each)', collect, [])
-    .option('-r, --ranges <file.npz>', 'block-sparse ranges (.npz with ranges_i, slices_i, redranges_j, ranges_j, slices_j, redranges_i)')
+    .option('-r, --ranges <file.npz>', 'block-sparse ranges (.npz with ranges_i, slices_i, redranges_j, ranges_j, slices_j, redranges_i) for arrays already in their order')
+    .option('-c, --cluster <dir>', 'block-sparse on the original arrays: the folder keopsc cluster wrote; permutes every argument and the result back')
+    .option('--presorted', 'with --ranges from keopsc cluster: the arguments are already permuted with perm_x.npy / perm_y.npy')
     .addOption(new Option('-b, --backend <name>', 'backend').choices([...BACKENDS]).default('auto'))
     .option('-o, --output <file>', 'write the result to OUT.npy (or OUT.npz for two outputs); prints it otherwise')
     .addOption(new Option('--sum-scheme <scheme>', 'summation scheme of Sum reductions').choices([...SUM_SCHEMES]).default('auto'))
