@@ -1,8 +1,9 @@
 // the Node entry point: registers the worker pool and the cpu, cuda and webgpu backends
 import '../index.js';
 import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cacheClear, cacheDir, cacheList } from '../../runtime/cpu/index.js';
-import { cudaCacheClear, cudaCacheList, cudaCodeOptions } from '../../runtime/cuda/index.js';
+import { cacheClear, cacheDir } from '../../runtime/cpu/index.js';
+import { cudaCacheClear, cudaCodeOptions } from '../../runtime/cuda/index.js';
+import { cacheListing } from './cache-list.js';
 import { printCuda } from '../targets/cuda.js';
 import { doctor } from './doctor.js';
 import { join } from 'node:path';
@@ -260,8 +261,22 @@ function clusterCmd(xPath: string, yPath: string, opts: { eps: string; cutoff: s
   return 0;
 }
 
+let pipeGuarded = false;
+/** `keopsc ... | head`: a reader that closes the pipe ends the command quietly with status 0 (not a stack trace). */
+function quietOnClosedPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(0);
+    });
+  }
+}
+
 /** The CLI entry point. Returns the exit code (also sets process.exitCode when run as a program). */
 export async function main(argv: string[], io: { out?: (s: string) => void; err?: (s: string) => void } = {}): Promise<number> {
+  if (io.out === undefined) quietOnClosedPipe();
   const out = io.out ?? ((s: string) => process.stdout.write(`${s}\n`));
   const err = io.err ?? ((s: string) => process.stderr.write(`${s}\n`));
   let code = 0;
@@ -304,11 +319,7 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .action((action: string) => {
       if (action === 'dir') out(cacheDir());
       else if (action === 'clear') out(`removed ${cacheClear() + cudaCacheClear()} entries from ${cacheDir()}`);
-      else {
-        const entries = [...cacheList(), ...cudaCacheList()].sort((a, b) => a.mtime.getTime() - b.mtime.getTime());
-        for (const e of entries) out(`${e.file}  ${(e.size / 1024).toFixed(0)} KiB  ${e.mtime.toISOString()}`);
-        out(`${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} in ${cacheDir()}`);
-      }
+      else for (const line of cacheListing()) out(line);
       code = 0;
     });
   program
