@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'nod
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.js';
+import { main, float32String } from '../src/cli/main.js';
 import { loadNpy, loadNpz, saveNpy, saveNpz, ndarray } from '../runtime/npy/index.js';
 import { expectClose, uniform } from './helpers/data.js';
 
@@ -70,6 +70,21 @@ describe('keopsc run', () => {
     expect(r.code, r.err).to.equal(0);
     expect(r.out).to.contain('values: shape (5, 1)');
     expect(r.out).to.contain('[45]');
+  });
+
+  // issue 16 item 8: float32 results printed with float64 digits (0.10000000149011612)
+  it('prints float32 results as their shortest float32 decimal', async () => {
+    saveNpy(p('x32.npy'), ndarray(Float32Array.from([0.1, 0.2, 1 / 3, 1e-8, 3.4e38, -0]), [6, 1]));
+    saveNpy(p('z32.npy'), ndarray(Float32Array.from([0]), [1, 1]));
+    const r = await cli('run', p('sum.keo'), '-a', `x=${p('x32.npy')}`, '-a', `y=${p('z32.npy')}`, '--backend', 'js');
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out.split('\n').slice(1).join(' ')).to.equal('  [0.1]   [0.2]   [0.33333334]   [1e-8]   [3.4e+38]   [0]');
+    for (const v of [0.1, 1 / 3, 1e-8, 3.4e38, 1.17549435e-38, 1.4e-45, 16777217, Math.PI]) {
+      const f = Math.fround(v);
+      const s = float32String(f);
+      expect(Math.fround(Number(s))).to.equal(f);
+      expect(s.replace(/e.*$/, '').replace(/[-.]/g, '').replace(/^0+/, '').length).to.be.at.most(9);
+    }
   });
 
   const bad: [string, () => string[], RegExp][] = [

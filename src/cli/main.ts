@@ -209,13 +209,24 @@ function writeResult(result: RunResult, output: string | undefined, out: (s: str
   for (const o of result.outputs) out(formatArray(o.name, o.shape, o.data));
 }
 
+/** The shortest decimal that reads back as the same float32 (0.1f prints 0.1, not 0.10000000149011612). */
+export function float32String(v: number): string {
+  if (!Number.isFinite(v) || v === 0) return String(v);
+  for (let p = 1; p < 9; p++) {
+    const s = Number(v.toPrecision(p));
+    if (Math.fround(s) === v) return String(s);
+  }
+  return String(Number(v.toPrecision(9)));
+}
+
 function formatArray(name: string, shape: number[], data: ArrayLike<number | bigint>): string {
+  const str = data instanceof Float32Array ? (v: number | bigint) => float32String(v as number) : String;
   const rows = shape[0] ?? 1;
   const width = rows ? data.length / rows : 0;
   const lines = [`${name}: shape (${shape.join(', ')})`];
   const show = Math.min(rows, 20);
   for (let r = 0; r < show; r++) {
-    const row = Array.from({ length: width }, (_, k) => String(data[r * width + k]));
+    const row = Array.from({ length: width }, (_, k) => str(data[r * width + k]!));
     lines.push(`  [${row.join(', ')}]`);
   }
   if (rows > show) lines.push(`  ... (${rows - show} more rows; write them with -o FILE.npy)`);
