@@ -199,7 +199,9 @@ function unpack(fn: string, x: unknown): { data: Data; shape?: readonly number[]
     if (n !== data.length) throw new InputError(`${fn}: shape (${shape.join(', ')}) holds ${n} values but data has ${data.length}`);
     return { data, shape: shape as number[] };
   }
-  throw new InputError(`${fn}: expected a Float32Array or Float64Array (or { data, shape }), got ${typeName(x)}`);
+  // Vi(0, 3) is the language's declaration: in TypeScript, Vi/Vj wrap the data itself
+  const declaration = typeof x === 'number' && (fn === 'Vi' || fn === 'Vj') ? ` (${fn}(index, dim) declares an input in a formula; in TypeScript ${fn} takes the array: ${fn}(data, dim))` : '';
+  throw new InputError(`${fn}: expected a Float32Array or Float64Array (or { data, shape }), got ${typeName(x)}${declaration}`);
 }
 
 function checkDim(fn: string, dim: unknown): number {
