@@ -59,6 +59,6 @@ export function cacheListing(now = Date.now()): string[] {
   const entries = [...cacheList(), ...cudaCacheList()].sort((a, b) => a.mtime.getTime() - b.mtime.getTime());
   const lines = entries.map((e) => `${basename(e.file).slice(0, 12)}  ${`${(e.size / 1024).toFixed(0)} KiB`.padStart(8)}  ${age(now - e.mtime.getTime()).padStart(6)} ago  ${describeCacheFile(e.file)}`);
   const total = entries.reduce((s, e) => s + e.size, 0);
-  lines.push(`${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} (${(total / 1048576).toFixed(1)} MiB) in ${cacheDir()}`);
+  lines.push(`${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} in ${cacheDir()} (${(total / 1048576).toFixed(1)} MiB)`);
   return lines;
 }
