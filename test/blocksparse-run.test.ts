@@ -3,6 +3,7 @@ import { compile } from '../src/api/compile.js';
 import { InputError } from '../src/diagnostics/index.js';
 import { blockSparseRanges } from '../runtime/cluster/index.js';
 import { uniform, expectClose } from './helpers/data.js';
+import { webgpuOrSkip } from './helpers/webgpu.js';
 
 // issue 16 item 1: the object blockSparseRanges returns runs a kernel on arrays in their original order
 describe('BlockSparse.run (original order in, original order out)', function () {
@@ -32,7 +33,8 @@ describe('BlockSparse.run (original order in, original order out)', function () 
   });
 
   it('positional arguments, and tag 1 (output over j) un-permuted with permY', () => {
-    const r = bs.run(gaussT, [x, y, a], { backend: 'js' });
+    const { run } = bs; // a detached method works too
+    const r = run(gaussT, [x, y, a], { backend: 'js' });
     expectClose(r.values!.data, gaussT.run({ x, y, a }, { backend: 'ref' }).values!.data as Float64Array, 1e-12, 1e-15);
     expect(r.values!.shape).to.deep.equal([N, 1]);
   });
@@ -68,5 +70,24 @@ describe('BlockSparse.run (original order in, original order out)', function () 
     const e = { data: uniform(M, 5, -1, 1), shape: [M, 1] };
     const r = bs.run(g, { x, y, b, e }, { backend: 'js' });
     expectClose(r.values!.data, g.run({ x, y, b, e }, { backend: 'ref' }).values!.data as Float64Array, 1e-10, 1e-12);
+  });
+});
+
+describe('BlockSparse.run on the webgpu backend (a Promise, un-permuted when it resolves)', function () {
+  this.timeout(120000);
+  webgpuOrSkip();
+  it('kNN indices and Gaussian sums in the original order', async () => {
+    const M = 400, N = 300;
+    const x = { data: Float32Array.from(uniform(2 * M, 21, 0, 1)), shape: [M, 2] };
+    const y = { data: Float32Array.from(uniform(2 * N, 22, 0, 1)), shape: [N, 2] };
+    const b = { data: Float32Array.from(uniform(N, 23, -1, 1)), shape: [N, 1] };
+    const bs = blockSparseRanges(x, y, { eps: 0.1, cutoff: 0.5 });
+    const gauss = compile('x = Vi(0, 2); y = Vj(1, 2); b = Vj(2, 1)\ng = Sum_Reduction(Exp(-SqDist(x, y) * 200) * b, 0)');
+    const r = await bs.run(gauss, { x, y, b }, { backend: 'webgpu' });
+    expectClose(r.values!.data, gauss.run({ x, y, b }, { backend: 'ref' }).values!.data as Float64Array, 1e-4, 1e-5);
+    const knn = compile('x = Vi(0, 2); y = Vj(1, 2)\nk = ArgKMin_Reduction(SqDist(x, y), 2, 1)');
+    const full = blockSparseRanges(x, y, { eps: 0.1, cutoff: Infinity });
+    const k = await full.run(knn, { x, y }, { backend: 'webgpu' });
+    expect(Array.from(k.indices!.data, Number)).to.deep.equal(Array.from(knn.run({ x, y }, { backend: 'ref' }).indices!.data, Number));
   });
 });

@@ -671,8 +671,7 @@ export function blockSparseRanges<T extends FloatArray>(x: T | { data: T; shape:
     radiiY: cy.radii,
     labelsX: cx.labels,
     labelsY: cy.labels,
-    run(kernel: BlockSparseKernel, args: ArgsInput, opts?: BlockSparseRunOptions) {
-      return runInOriginalOrder(this, kernel, args, opts) as RunResult & Promise<RunResult>;
-    },
+    run: (kernel: BlockSparseKernel, args: ArgsInput, opts?: BlockSparseRunOptions) =>
+      runInOriginalOrder({ permX: cx.perm, permY: cy.perm, ranges }, kernel, args, opts) as RunResult & Promise<RunResult>,
   };
 }
