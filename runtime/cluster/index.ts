@@ -614,6 +614,7 @@ function clusterCloud(p: NormPoints, eps: number | ArrayLike<number>, what: 'x' 
  *
  * The ranges refer to the **sorted** clouds: run the kernel on `x`, `y` and every j-signal permuted by
  * `permY` (`permuteRows(b, permY)`), and map an i-indexed result back with `unpermuteRows(out, permX)`.
+ * Or let `bs.run(kernel, args)` do all of it on the arrays in their original order.
  * Cost O((M + N)·d + Cx·Cy·d) time and O(Cx·Cy) bytes for the mask: pick eps so that the clusters hold
  * a few hundred points (KeOps's advice: at most a few thousand clusters per cloud).
  *
