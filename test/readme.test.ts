@@ -30,7 +30,7 @@ async function runBlock(heading: string, names: string[]): Promise<Record<string
 describe("the README's LazyTensor example", function () {
   this.timeout(120000);
   it('computes the Gaussian kernel product, the kNN indices and the gradient', async () => {
-    const r = await runBlock('LazyTensor', ['M', 'N', 'xs', 'ys', 'b', 'e', 'a', 'knn', 'g']);
+    const r = await runBlock('LazyTensor', ['M', 'N', 'xs', 'ys', 'b', 'e', 'a', 'knn', 'nearest', 'g']);
     const M = r.M as number, N = r.N as number;
     const [xs, ys, b, e] = [r.xs, r.ys, r.b, r.e] as Float64Array[];
     const a = r.a as { data: Float64Array; shape: number[] };
@@ -52,6 +52,7 @@ describe("the README's LazyTensor example", function () {
     expectClose(a.data, aRef, 1e-12, 1e-14);
     expectClose(g.data, gRef, 1e-11, 1e-13);
     expect(Array.from(knn.data, Number)).to.deep.equal(knnRef);
+    expect(r.nearest).to.deep.equal(knnRef);
   });
 });
 

@@ -9,7 +9,8 @@
 import { InputError } from '../../src/diagnostics/diagnostic.js';
 import type { ArgInfo } from '../../src/ir/kernel.js';
 import type { ArgsInput, ArrayInput } from '../../src/api/inputs.js';
-import type { KernelOutput, RunOptions, RunResult } from '../../src/api/compile.js';
+import type { RunOptions } from '../../src/api/compile.js';
+import type { KernelOutput, RunResult, ValuesOutput } from '../../src/api/types.js';
 import { andThen, type MaybePromise } from '../../src/api/maybe.js';
 import { rangesFor, rowClusters, type Ranges } from '../ranges/index.js';
 import { gatherRows, scatterRows, type TypedArray } from './arrays.js';
@@ -28,13 +29,13 @@ export interface ClusterOrder {
  * What `run` accepts: a `CompiledKernel` (from `compile`) or a `GradientKernel` (from `kernel.grad`),
  * or anything with the same `args`, `run` and a `tag` (or a `kernel.tag`).
  */
-export interface BlockSparseKernel {
+export interface BlockSparseKernel<R extends RunResult = RunResult> {
   readonly args: readonly ArgInfo[];
   readonly tag?: 0 | 1;
   readonly kernel?: { readonly tag: 0 | 1; readonly ir?: { readonly K?: number } };
   readonly ir?: { readonly K?: number };
   readonly wrt?: ArgInfo;
-  run(args: ArgsInput, options?: RunOptions): MaybePromise<RunResult>;
+  run(args: ArgsInput, options?: RunOptions): MaybePromise<R>;
 }
 
 /** Run options of a block-sparse run: those of `kernel.run`, less `ranges` (the clustering's) and `out`. */
@@ -93,7 +94,7 @@ function candidates(ranges: Ranges, tag: 0 | 1, rows: number): Int32Array {
  * @throws InputError when an argument's row count differs from the clustering's, or options hold
  *   `ranges` or `out`.
  */
-export function runInOriginalOrder(order: ClusterOrder, kernel: BlockSparseKernel, args: ArgsInput, options: BlockSparseRunOptions = {}): MaybePromise<RunResult> {
+export function runInOriginalOrder<R extends RunResult>(order: ClusterOrder, kernel: BlockSparseKernel<R>, args: ArgsInput, options: BlockSparseRunOptions = {}): MaybePromise<R> {
   const opts = options as RunOptions;
   if (opts.ranges !== undefined) throw new InputError('a block-sparse run uses the ranges of its clustering: leave options.ranges out (or call kernel.run on the sorted arrays yourself)');
   if (opts.out !== undefined) throw new InputError('a block-sparse run allocates its outputs (they are un-permuted): leave options.out out');
@@ -131,25 +132,21 @@ export function runInOriginalOrder(order: ClusterOrder, kernel: BlockSparseKerne
     const count = res.outputs.some((o) => o.name === 'indices') ? candidates(order.ranges, tag, rows) : undefined;
     const outputs: KernelOutput[] = res.outputs.map((o) => {
       const width = rows ? o.data.length / rows : 0;
-      let data: TypedArray = o.data;
-      if (o.name === 'indices') {
-        // per row: K slots of D coordinates (KMin family) or D coordinates (ArgMin/ArgMax)
-        const slot = K !== undefined ? width / K : width;
-        const idx = new BigInt64Array(o.data.length);
-        const src = o.data as BigInt64Array;
-        for (let i = 0; i < rows; i++) {
-          const valid = K !== undefined ? count![i]! : count![i]! > 0 ? Infinity : 0;
-          for (let c = 0; c < width; c++) {
-            const v = src[i * width + c]!;
-            idx[i * width + c] = Math.floor(c / slot) < valid ? BigInt(redPerm[Number(v)]!) : v;
-          }
+      const back = (data: TypedArray) => scatterRows({ data, width, shape: o.shape }, outPerm).data;
+      if (o.name === 'values') return { name: 'values', shape: [...o.shape], data: back(o.data) as ValuesOutput['data'] };
+      // per row: K slots of D coordinates (KMin family) or D coordinates (ArgMin/ArgMax)
+      const slot = K !== undefined ? width / K : width;
+      const idx = new BigInt64Array(o.data.length);
+      for (let i = 0; i < rows; i++) {
+        const valid = K !== undefined ? count![i]! : count![i]! > 0 ? Infinity : 0;
+        for (let c = 0; c < width; c++) {
+          const v = o.data[i * width + c]!;
+          idx[i * width + c] = Math.floor(c / slot) < valid ? BigInt(redPerm[Number(v)]!) : v;
         }
-        data = idx;
       }
-      const back = scatterRows({ data, width, shape: o.shape }, outPerm);
-      return { ...o, data: back.data as KernelOutput['data'], shape: [...o.shape] };
+      return { name: 'indices', shape: [...o.shape], data: back(idx) as BigInt64Array };
     });
-    const pick = (name: string) => outputs.find((o) => o.name === name);
-    return { ...res, outputs, values: pick('values'), indices: pick('indices') } as RunResult;
+    const pick = (name: KernelOutput['name']) => outputs.find((o) => o.name === name);
+    return { ...res, outputs, values: pick('values'), indices: pick('indices') } as R;
   });
 }

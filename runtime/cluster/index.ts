@@ -551,8 +551,8 @@ export interface BlockSparse<T extends FloatArray = FloatArray> {
    * with `permX`, every j-argument with `permY`, and the result comes back in the original order
    * (see {@link runInOriginalOrder}). `await` it for `backend: 'webgpu'`.
    */
-  run(kernel: BlockSparseKernel, args: ArgsInput, options: BlockSparseRunOptions & { backend: 'webgpu' }): Promise<RunResult>;
-  run(kernel: BlockSparseKernel, args: ArgsInput, options?: BlockSparseRunOptions & { backend?: SyncBackend }): RunResult;
+  run<R extends RunResult>(kernel: BlockSparseKernel<R>, args: ArgsInput, options: BlockSparseRunOptions & { backend: 'webgpu' }): Promise<R>;
+  run<R extends RunResult>(kernel: BlockSparseKernel<R>, args: ArgsInput, options?: BlockSparseRunOptions & { backend?: SyncBackend }): R;
 }
 
 interface ClusteredCloud {
@@ -672,7 +672,7 @@ export function blockSparseRanges<T extends FloatArray>(x: T | { data: T; shape:
     radiiY: cy.radii,
     labelsX: cx.labels,
     labelsY: cy.labels,
-    run: (kernel: BlockSparseKernel, args: ArgsInput, opts?: BlockSparseRunOptions) =>
-      runInOriginalOrder({ permX: cx.perm, permY: cy.perm, ranges }, kernel, args, opts) as RunResult & Promise<RunResult>,
+    run: <R extends RunResult>(kernel: BlockSparseKernel<R>, args: ArgsInput, opts?: BlockSparseRunOptions) =>
+      runInOriginalOrder({ permX: cx.perm, permY: cy.perm, ranges }, kernel, args, opts) as R & Promise<R>,
   };
 }
