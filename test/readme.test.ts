@@ -44,8 +44,8 @@ describe("the README's LazyTensor example", function () {
       const d2 = Array.from({ length: N }, (_, j) => [0, 1, 2].reduce((s, c) => s + (xs![3 * i + c]! - ys![3 * j + c]!) ** 2, 0));
       for (let j = 0; j < N; j++) {
         const k = Math.exp(-d2[j]! / 2) * b![j]!;
-        aRef[i] += k;
-        for (let c = 0; c < 3; c++) gRef[3 * i + c] += -(xs![3 * i + c]! - ys![3 * j + c]!) * k * e![i]!;
+        aRef[i]! += k;
+        for (let c = 0; c < 3; c++) gRef[3 * i + c]! += -(xs![3 * i + c]! - ys![3 * j + c]!) * k * e![i]!;
       }
       knnRef.push(...d2.map((d, j) => [d, j] as const).sort((u, v) => u[0] - v[0] || u[1] - v[1]).slice(0, 5).map(([, j]) => j));
     }

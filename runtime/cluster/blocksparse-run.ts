@@ -80,7 +80,7 @@ function candidates(ranges: Ranges, tag: 0 | 1, rows: number): Int32Array {
   const { slices, red } = rangesFor(ranges, tag);
   const cluster = rowClusters(ranges, tag, rows);
   const perCluster = new Int32Array(slices.length);
-  for (let c = 0; c < slices.length; c++) for (let l = c ? slices[c - 1]! : 0; l < slices[c]!; l++) perCluster[c] += red[2 * l + 1]! - red[2 * l]!;
+  for (let c = 0; c < slices.length; c++) for (let l = c ? slices[c - 1]! : 0; l < slices[c]!; l++) perCluster[c]! += red[2 * l + 1]! - red[2 * l]!;
   return Int32Array.from(cluster, (c) => (c < 0 ? 0 : perCluster[c]!));
 }
 
