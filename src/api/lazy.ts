@@ -292,6 +292,14 @@ function isLazyOperand(v: unknown): v is LazyOperand {
  * twice in the same role is one argument), the dtype and sizes, `ranges` (block-sparse ranges, carried
  * to every reduction) and a default `backend`. Methods return new LazyTensors; reductions compile
  * (once per formula text and reduction, cached) and run.
+ *
+ * @example
+ * ```ts
+ * const x = Vi({ data: xs, shape: [M, 3] }), y = Vj({ data: ys, shape: [N, 3] });
+ * const K = x.sqdist(y).neg().exp();                                      // symbolic M x N
+ * const a = K.matvec({ data: bs, shape: [N, 1] });                        // { data, shape: [M, 1] }
+ * const nearest = x.sqdist(y).argmin(1);                                 // index of the nearest y_j, per i
+ * ```
  */
 export class LazyTensor {
   /** Block-sparse ranges used by every reduction of this LazyTensor (KeOps's 6 arrays); settable. */
@@ -571,7 +579,7 @@ export class LazyTensor {
   extract(i: number, d: number): LazyTensor {
     return this.unary('Extract', [checkInt('extract: i', i), checkInt('extract: d', d)]);
   }
-  /** [this, other]: the concatenation of the two vectors. */
+  /** `[this, other]`: the concatenation of the two vectors. */
   concat(other: LazyOperand): LazyTensor {
     return this.binary('Concat', other);
   }

@@ -6,6 +6,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { cacheDir, cacheList } from '../../runtime/cpu/index.js';
 import { cudaCacheList } from '../../runtime/cuda/index.js';
+import { loadAddon } from '../../runtime/native/addon.js';
 
 const CAT = ['Vi', 'Vj', 'Pm'];
 
@@ -29,6 +30,19 @@ function head(file: string, max = 1 << 20): string {
  * a CUDA image its kernels' symbols `keopsc_NAME_dense`.
  */
 export function describeCacheFile(file: string): string {
+  if (file.endsWith('.so')) {
+    // ABI 2: the info is a C struct; the addon reads it (without running anything)
+    const addon = loadAddon();
+    if (addon) {
+      try {
+        const info = addon.info(addon.load(file));
+        const args = info.args.map((a) => `${CAT[a.cat] ?? '?'}(${a.index}, ${a.dim})`).join(' ');
+        return `cpu   ${info.name} (${info.dtype}, tag ${info.tag}, ${info.outputs.map((o) => (o.kind === 'index' ? 'indices' : 'values')).join('+')}) ${args}`;
+      } catch {
+        /* an older library (JSON info) or a damaged one: read its bytes below */
+      }
+    }
+  }
   const text = head(file);
   const at = text.indexOf('{"abi":');
   if (at >= 0) {

@@ -5,6 +5,7 @@ import { mk, numberLiteral, Var, variablesOf } from '../ir/node.js';
 import { OPS } from '../ir/ops/index.js';
 import { REDUCTIONS, reductionOf, type ReductionDef } from '../ir/reductions.js';
 import type { ArgInfo, Kernel } from '../ir/kernel.js';
+import { checkReductionLimits, checkVarLimits, LIMITS } from './limits.js';
 import { DimError, type Cat, type Node, type Param } from '../ir/types.js';
 
 /** The elaborated module: its kernels at formula level, before any optimisation pass. */
@@ -15,7 +16,7 @@ export interface Program {
 }
 
 /** Variable constructors: name → category (undefined for Var, whose category is an argument). */
-const VAR_CTORS: Record<string, Cat | undefined> = { Vi: 0, Vx: 0, Vj: 1, Vy: 1, Pm: 2, Var: undefined };
+export const VAR_CTORS: Readonly<Record<string, Cat | undefined>> = { Vi: 0, Vx: 0, Vj: 1, Vy: 1, Pm: 2, Var: undefined };
 const CAT_NAMES = ['Vi', 'Vj', 'Pm'] as const;
 
 /** Autodiff ops whose second argument must be a variable. */
@@ -46,6 +47,9 @@ export interface ElaborateOptions {
   /** Every declared variable is an argument of every kernel, used or not (KeOps's (formula, aliases)
    * calls: one array per alias). By default a kernel's arguments are the variables it uses. */
   allDeclaredAreArgs?: boolean;
+  /** Called with every expression elaborated without error and its IR node (declarations included):
+   * the language server's hover and dimensions come from here. */
+  onExpr?: (expr: Expr, node: Node) => void;
 }
 
 class Elaborator {
@@ -107,6 +111,7 @@ class Elaborator {
       if (node) {
         this.decls.set(st.name, node);
         this.spans.set(node, st.value.span);
+        this.options.onExpr?.(st.value, node);
       } else this.failed.add(st.name);
     }
     for (const st of this.module.statements) if (st.kind === 'assign') this.assigned.add(st.name);
@@ -159,6 +164,11 @@ class Elaborator {
     }
     if (dim < 1) {
       this.error('BadDeclaration', `a variable needs a dimension of at least 1, got ${dim}`, call.span);
+      return undefined;
+    }
+    const tooLarge = checkVarLimits(index, dim);
+    if (tooLarge) {
+      this.error('TooLarge', tooLarge.message, call.span, tooLarge.hint);
       return undefined;
     }
     if (index === undefined) {
@@ -260,6 +270,11 @@ class Elaborator {
       }
     });
     if (!ok || !f || tag === undefined) return;
+    const tooLarge = checkReductionLimits(g ? [f, g] : [f], K);
+    if (tooLarge) {
+      this.error('TooLarge', tooLarge.message, call.span, tooLarge.hint);
+      return;
+    }
     try {
       red.check?.(f.dim, g?.dim, K);
     } catch (e) {
@@ -284,6 +299,7 @@ class Elaborator {
   private expr(e: Expr): Node | undefined {
     const n = this.exprInner(e);
     if (n && !this.spans.has(n)) this.spans.set(n, e.span);
+    if (n) this.options.onExpr?.(e, n);
     return n;
   }
 
@@ -489,7 +505,7 @@ class Elaborator {
 }
 
 /** The deepest formula elaboration accepts (each level costs a few stack frames in every pass). */
-export const MAX_DEPTH = 1000;
+export const MAX_DEPTH = LIMITS.depth;
 
 /** The depth of an expression tree, computed without recursion (any input is safe). */
 function exprDepth(root: Expr): number {
