@@ -363,6 +363,14 @@ describe('LazyTensor', () => {
       expect(() => Vi(xs, D).add(NaN)).to.throw(InputError, /literal/);
       expect(() => Vi(xs, D).add(xs as unknown as LazyTensor)).to.throw(InputError, /Vi, Vj or Pm/);
     });
+    // issue 16 item 3 and issue 17: Vi(index, dim) is a symbolic variable (pykeops's form, as in a formula),
+    // Vi(data, dim) wraps data; a number without a dimension says which is which
+    it('Vi(0, 3) is a symbolic variable; Vi(0) without a dimension is an InputError that points to both forms', () => {
+      expect(Vi(0, 3).formula).to.equal('v0');
+      expect(Vj(1, 3).sub(Vi(0, 3)).sqnorm2().sum_reduction(1).nargs).to.equal(2);
+      expect(() => Vi(0 as unknown as Float64Array)).to.throw(InputError, /Vi\(0\): a symbolic variable needs its dimension, Vi\(index, dim\) .*; to wrap data, pass the array: Vi\(data, dim\)/);
+      expect(() => Vj(1 as unknown as Float64Array)).to.throw(InputError, /Vj\(1\): a symbolic variable needs its dimension/);
+    });
     it('type errors in formulas are KeopsErrors', () => {
       const bad = Vi(xs, D).add(Vj(new Float64Array(N * 2), 2));
       expect(() => bad.sum(1)).to.throw(KeopsError, /KEO3001/);

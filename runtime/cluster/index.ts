@@ -23,6 +23,9 @@
  */
 import { InputError } from '../../src/diagnostics/index.js';
 import { toRanges, validateRanges, swapAxes, type Ranges, type RangesInput } from '../ranges/index.js';
+import { runInOriginalOrder, type BlockSparseKernel, type BlockSparseRunOptions } from './blocksparse-run.js';
+import type { ArgsInput } from '../../src/api/inputs.js';
+import type { RunResult, SyncBackend } from '../../src/api/compile.js';
 import { closeClusters, maskPairs, rangesFromPairs } from './pairs.js';
 import {
   toPoints,
@@ -655,6 +658,13 @@ export interface BlockSparse<T extends FloatArray = FloatArray> {
   labelsX: Int32Array;
   /** The cluster of each sorted y row (non-decreasing). */
   labelsY: Int32Array;
+  /**
+   * Run a kernel block-sparse on arguments in their **original** order: every i-argument is permuted
+   * with `permX`, every j-argument with `permY`, and the result comes back in the original order
+   * (see {@link runInOriginalOrder}). `await` it for `backend: 'webgpu'`.
+   */
+  run<R extends RunResult>(kernel: BlockSparseKernel<R>, args: ArgsInput, options: BlockSparseRunOptions & { backend: 'webgpu' }): Promise<R>;
+  run<R extends RunResult>(kernel: BlockSparseKernel<R>, args: ArgsInput, options?: BlockSparseRunOptions & { backend?: SyncBackend }): R;
 }
 
 interface ClusteredCloud {
@@ -709,6 +719,7 @@ function clusterCloud(p: NormPoints, eps: number | ArrayLike<number>, what: 'x' 
  *
  * The ranges refer to the **sorted** clouds: run the kernel on `x`, `y` and every j-signal permuted by
  * `permY` (`permuteRows(b, permY)`), and map an i-indexed result back with `unpermuteRows(out, permX)`.
+ * Or let `bs.run(kernel, args)` do all of it on the arrays in their original order.
  * Cost O((M + N)·d + K) time for the clustering (K: grid cells of the bounding boxes), O((Cx + Cy)·d +
  * kept) for the centroid test (only neighbouring grid buckets are tested; see {@link centroidMask}) and
  * O(Cx·Cy) bytes for the mask: pick eps so that the clusters hold
@@ -769,5 +780,7 @@ export function blockSparseRanges<T extends FloatArray>(x: T | { data: T; shape:
     radiiY: cy.radii,
     labelsX: cx.labels,
     labelsY: cy.labels,
+    run: <R extends RunResult>(kernel: BlockSparseKernel<R>, args: ArgsInput, opts?: BlockSparseRunOptions) =>
+      runInOriginalOrder({ permX: cx.perm, permY: cy.perm, ranges }, kernel, args, opts) as R & Promise<R>,
   };
 }

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 import { printedOnce, type KernelPlan } from '../../src/lower/plan.js';
 import type { CodeOptions } from '../../src/targets/common.js';
 import { printWgsl, type WgslShader } from '../../src/targets/wgsl.js';

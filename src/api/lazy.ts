@@ -345,6 +345,7 @@ export function Pm(p: LazyArrayInput | number, dim?: number): LazyTensor<boolean
 /** A symbolic variable: `Vi(0, 3)` is the call's argument 0, an i-variable of dimension 3. */
 function symbolic(fn: 'Vi' | 'Vj' | 'Pm', cat: Cat, index: number, dim: unknown): LazyTensor<true> {
   if (!Number.isInteger(index) || index < 0) throw new InputError(`${fn}(index, dim): the index must be a non-negative integer, got ${index}`);
+  if (dim === undefined) throw new InputError(`${fn}(${index}): a symbolic variable needs its dimension, ${fn}(index, dim) (its data comes when the reduction is called); to wrap data, pass the array: ${fn}(data, dim)`);
   const D = checkDim(fn, dim);
   return new LazyTensor<true>({ k: 'var', leaf: { index, dim: D, cat, rows: 0 } }, {});
 }
