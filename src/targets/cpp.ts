@@ -342,6 +342,7 @@ class CppPrinter {
       '#include <cstdint>',
       '#include <cstring>',
       '#include <limits>',
+      ...(red.family === 'kmin' ? ['#ifdef __AVX512F__', '#include <immintrin.h> // the KMin lane mask', '#endif'] : []),
       '',
       'struct keopsc_call {',
       '  const void* const* in;',
@@ -608,12 +609,42 @@ class CppPrinter {
   private kminHelper(): string[] {
     const { K, D } = this.red;
     return [
-      '// insert the lanes of f (in order) into the K smallest kv[l * D] (stable: strict <), indices ki',
-      'inline void kmin_push(T* const kv, int64_t* const ki, const VT& f, const int64_t* const J) {',
-      '  for (int lane = 0; lane < V; ++lane) {',
+      '// bit l set where f[l] < t (false for NaN): one mask compare on AVX-512, a lane loop elsewhere',
+      '#ifdef __AVX512F__',
+      'inline uint32_t k_ltmask(const VT& f, const T t) {',
+      '  if constexpr (sizeof(T) == 4) return _mm512_cmp_ps_mask(reinterpret_cast<const __m512&>(f), _mm512_set1_ps(t), _CMP_LT_OQ);',
+      '  else return _mm512_cmp_pd_mask(reinterpret_cast<const __m512d&>(f), _mm512_set1_pd(t), _CMP_LT_OQ);',
+      '}',
+      '#else',
+      'inline uint32_t k_ltmask(const VT& f, const T t) {',
+      '  const VI m = f < t;',
+      '  uint32_t b = 0;',
+      '  for (int l = 0; l < V; ++l) b |= static_cast<uint32_t>(m[l] & 1) << l;',
+      '  return b;',
+      '}',
+      '#endif',
+      '',
+      '// insert the lanes of f set in b (in lane order) into the K smallest kv[l * D] (stable: strict <),',
+      '// indices ki; each lane is compared again with the K-th value, which the earlier lanes may lower',
+      '__attribute__((noinline)) void kmin_push(T* const kv, int64_t* const ki, const VT& f, const int64_t* const J, uint32_t b) {',
+      '  do {',
+      '    const int lane = __builtin_ctz(b);',
+      '    b &= b - 1;',
       '    const T v = f[lane];',
-      `    ${kminInsert({ int: (n) => `${n}`, counter: (n, init) => `int ${n} = ${init};`, decrement: (n) => `--${n};` }, K, D, 'v', 'J[lane]', 'kv', 'ki', 0)}`,
-      '  }',
+      ...(D === 1 && K >= 16
+        ? [
+            // large K, one component: the same stable place (after the values <= v) by a binary search,
+            // and the tail moved up by one in bulk
+            `    if (v < kv[${K - 1}]) {`,
+            `      const int l = static_cast<int>(std::upper_bound(kv, kv + ${K - 1}, v) - kv);`,
+            `      std::copy_backward(kv + l, kv + ${K - 1}, kv + ${K});`,
+            `      std::copy_backward(ki + l, ki + ${K - 1}, ki + ${K});`,
+            '      kv[l] = v;',
+            '      ki[l] = J[lane];',
+            '    }',
+          ]
+        : [`    ${kminInsert({ int: (n) => `${n}`, counter: (n, init) => `int ${n} = ${init};`, decrement: (n) => `--${n};` }, K, D, 'v', 'J[lane]', 'kv', 'ki', 0)}`]),
+      '  } while (b != 0);',
       '}',
       '',
     ];
@@ -732,8 +763,9 @@ class CppPrinter {
         init: [`for (int q = 0; q < ${w}; ++q) { s.kv[q] = std::numeric_limits<T>::infinity(); s.ki[q] = 0; }`],
         fin,
         laneInit: () => [],
-        // a vector compare with the current K-th value filters the lanes; insertion is scalar and in order
-        fold: (q, F) => ks.map((k) => `if (k_any(${F[k]} < S[${q}].kv[${(K - 1) * D + k}])) kmin_push(S[${q}].kv + ${k}, S[${q}].ki + ${k}, ${F[k]}, tl.J + jb);`),
+        // a vector compare with the current K-th value gives the bit mask of the candidate lanes (rare after
+        // the first tiles); only those are inserted, scalar and in lane order
+        fold: (q, F) => ks.map((k) => `if (const uint32_t b = k_ltmask(${F[k]}, S[${q}].kv[${(K - 1) * D + k}]); __builtin_expect(b != 0, 0)) kmin_push(S[${q}].kv + ${k}, S[${q}].ki + ${k}, ${F[k]}, tl.J + jb, b);`),
         laneEnd: () => [],
         neutral: 'std::numeric_limits<T>::infinity()',
         needJ: true,
