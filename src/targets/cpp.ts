@@ -631,19 +631,7 @@ class CppPrinter {
       '    const int lane = __builtin_ctz(b);',
       '    b &= b - 1;',
       '    const T v = f[lane];',
-      ...(D === 1 && K >= 16
-        ? [
-            // large K, one component: the same stable place (after the values <= v) by a binary search,
-            // and the tail moved up by one in bulk
-            `    if (v < kv[${K - 1}]) {`,
-            `      const int l = static_cast<int>(std::upper_bound(kv, kv + ${K - 1}, v) - kv);`,
-            `      std::copy_backward(kv + l, kv + ${K - 1}, kv + ${K});`,
-            `      std::copy_backward(ki + l, ki + ${K - 1}, ki + ${K});`,
-            '      kv[l] = v;',
-            '      ki[l] = J[lane];',
-            '    }',
-          ]
-        : [`    ${kminInsert({ int: (n) => `${n}`, counter: (n, init) => `int ${n} = ${init};`, decrement: (n) => `--${n};` }, K, D, 'v', 'J[lane]', 'kv', 'ki', 0)}`]),
+      `    ${kminInsert({ int: (n) => `${n}`, counter: (n, init) => `int ${n} = ${init};`, decrement: (n) => `--${n};` }, K, D, 'v', 'J[lane]', 'kv', 'ki', 0)}`,
       '  } while (b != 0);',
       '}',
       '',
