@@ -57,6 +57,16 @@ if (!gaussRef) console.log('(shared/bench/gauss_ref.cpp or g++ not found: no han
 
 const kernel = compile('x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\ngauss = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)');
 
+/** The KMin family on cpu, next to the Gaussian sum (issue 13: at least its pairs/s). */
+const kminKernels = (
+  [
+    ['ArgKMin, K = 10', 'ArgKMin_Reduction(SqDist(x, y), 10, 0)'],
+    ['KMin, K = 1', 'KMin_Reduction(SqDist(x, y), 1, 0)'],
+    ['KMin_ArgKMin 64', 'KMin_ArgKMin_Reduction(SqDist(x, y), 64, 0)'],
+    ['ArgKMin 10 tag 1', 'ArgKMin_Reduction(SqDist(x, y), 10, 1)'],
+  ] as const
+).map(([name, f]) => [name, compile(`x = Vi(0, 3)\ny = Vj(1, 3)\nk = ${f}`)] as const);
+
 let seed = 42;
 const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
 const f32 = (n: number) => Float32Array.from({ length: n }, rand);
@@ -106,7 +116,18 @@ for (const N of sizes) {
   backends.push(['js, 1 thread', 'js', 1]);
   if (maxThreads > 1) backends.push([`js, ${maxThreads} threads`, 'js', maxThreads]);
   if (rows * N <= 4e6) backends.push(['ref (float64)', 'ref', 1]);
-  for (const [name, backend, threads] of backends) row(name, N, rows, time(() => kernel.runSync(args, { backend, threads })), base);
+  const rates = new Map<string, number>();
+  for (const [name, backend, threads] of backends) rates.set(name, row(name, N, rows, time(() => kernel.runSync(args, { backend, threads })), base));
+  const js1 = rates.get('js, 1 thread')!;
+  console.log(`${''.padEnd(16)} js, 1 thread / plain JS loop: ${(js1 / base).toFixed(2)}× (goal ≥ 1.2×)`);
+  // the KMin family on the same data, against the Gaussian sum on cpu (1 thread): pairs/s ratio
+  const gauss1 = rates.get('cpu, 1 thread');
+  if (gauss1 !== undefined && N >= 10000)
+    for (const [name, k] of kminKernels) {
+      const secs = time(() => k.runSync({ x: args.x, y: args.y }, { backend: 'cpu', threads: 1 }));
+      const rate = (rows * N) / secs;
+      console.log(`${name.padEnd(16)} ${String(N).padStart(7)}  ${String(rows).padStart(10)}   ${(secs * 1e3).toFixed(2).padStart(8)} ms   ${fmt(rate).padStart(9)}   ${(rate / gauss1).toFixed(2)}× the Gaussian on cpu, 1 thread`);
+    }
   // webgpu: uploads, dispatches and readback included
   if (gpu.ok) row('webgpu', N, rows, await timeAsync(() => kernel.run(args, { backend: 'webgpu' })), base);
   // the hand-written vectorised C++ loop (shared/bench/gauss_ref.cpp): full N × N, prints its kernel time
