@@ -3,7 +3,8 @@ import { allocateOutputs } from '../outputs.js';
 import type { KernelOutput } from '../../src/api/types.js';
 import type { Ranges } from '../ranges/index.js';
 import { coalesce, rangesFor } from '../ranges/index.js';
-import { addonStatus, requireAddon, type KernelHandle, type NativeRanges } from '../native/addon.js';
+import { addonStatus, requireAddon, type KernelHandle, type NativeRanges, type NativeRunArgs } from '../native/addon.js';
+import type { BatchLayout } from '../batch/index.js';
 import { findCompiler, loadCompiled, type CompileOptions, type Compiler } from './compiler.js';
 
 export { addonCandidates, addonStatus, loadAddon, requireAddon } from '../native/addon.js';
@@ -50,8 +51,16 @@ export function runCompiled(
   N: number,
   ranges: NativeRanges | undefined,
   threads: number,
+  batch?: BatchLayout,
 ): number {
-  return requireAddon().run(handle, { inputs, outputs, M, N, ranges, threads, minParallelPairs: CPU_CONFIG.minParallelPairs });
+  const args: NativeRunArgs = { inputs, outputs, M, N, ranges, threads, minParallelPairs: CPU_CONFIG.minParallelPairs };
+  if (batch) {
+    const slots = Math.max(1, inputs.length);
+    args.batchShape = Float64Array.from(batch.shape);
+    args.batchStrides = new Float64Array(slots * batch.shape.length);
+    for (const [index, strides] of batch.strides) if (index < slots) args.batchStrides.set(strides, index * batch.shape.length);
+  }
+  return requireAddon().run(handle, args);
 }
 
 /**
@@ -61,7 +70,7 @@ export function runCompiled(
  */
 export function runCpu(
   plan: KernelPlan,
-  inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; dtype: 'float32' | 'float64'; ranges?: Ranges },
+  inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; dtype: 'float32' | 'float64'; ranges?: Ranges; batch?: BatchLayout },
   source: string,
   threads: number,
   out?: Float32Array | Float64Array,
@@ -69,7 +78,7 @@ export function runCpu(
 ): KernelOutput[] {
   const handle = loadCompiled(source, compile);
   const rows = plan.tag === 0 ? inp.M : inp.N;
-  const outputs = allocateOutputs(plan, rows, inp.dtype, out);
+  const outputs = allocateOutputs(plan, rows, inp.dtype, out, false, inp.batch?.shape);
   const maxIndex = Math.max(-1, ...inp.arrays.keys());
   const A = Array.from({ length: maxIndex + 1 }, (_, k) => inp.arrays.get(k));
   const R = inp.ranges ? coalesce(rangesFor(inp.ranges, plan.tag)) : undefined;
@@ -81,6 +90,7 @@ export function runCpu(
     inp.N,
     R,
     threads,
+    inp.batch,
   );
   return outputs;
 }
