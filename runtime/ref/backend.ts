@@ -12,6 +12,7 @@ import { batchCount, batchViews } from '../batch/index.js';
 registerBackend({
   name: 'ref',
   async: false,
+  batch: true,
   status: () => ({ ok: true }),
   run(plan, inp, req) {
     const outs = toKernelOutputs(inp.batch ? evaluateBatched(plan, inp) : evaluateRef(plan.kernel, { arrays: inp.arrays, M: inp.M, N: inp.N, ranges: inp.ranges }), inp.dtype);

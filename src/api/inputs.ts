@@ -80,7 +80,7 @@ export function prepareArgs(kernel: Pick<Kernel, 'args' | 'name'>, args: ArgsInp
       const want = `${s.cat === 2 ? `(B…, ${s.dim})` : `(B…, ${s.cat === 0 ? 'M' : 'N'}, ${s.dim})`} with ${nb} batch dim${nb > 1 ? 's' : ''}`;
       if (!shape) throw new InputError(`argument ${s.name} is a flat array but ${first.name} has batch dims (shape ${firstShape}); give every argument as { data, shape } of shape ${want}`);
       if (batchOf(s) !== nb) {
-        const explicit = s.dim === 1 && s.cat !== 2 && batchOf(s) === nb - 1 ? ` (with batch dims a dim-1 variable needs its explicit last dim of 1)` : '';
+        const explicit = s.dim === 1 && s.cat !== 2 && batchOf(s) < nb ? ` (with batch dims a dim-1 variable needs its explicit last dim of 1)` : '';
         throw new InputError(`arguments have different numbers of batch dims: ${first.name} has shape ${firstShape} (${nb}) but ${s.name} (${CAT_NAMES[s.cat]}(${s.dim})) has shape ${shapeText(shape)}; expected ${want}${explicit}`);
       }
     }

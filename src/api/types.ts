@@ -179,6 +179,9 @@ export interface KernelBackend {
   readonly name: BackendName;
   /** `run` returns a Promise (webgpu); callers that need the result at once refuse such a backend. */
   readonly async: boolean;
+  /** Whether `run` takes `inputs.batch` (the whole batch in one launch); otherwise the launch runs the
+   * batch entries one after the other on views of the arguments (a measured fallback). */
+  readonly batch?: boolean;
   /** Whether it can run here. */
   status(): BackendStatus;
   /** Reject (InputError) what this backend cannot do and return the request it will run. */
