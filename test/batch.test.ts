@@ -271,3 +271,42 @@ describe('batch dims: property test over random batch shapes on random formulas'
     );
   });
 });
+
+describe('batch dims: keopsc run round trips', () => {
+  it('takes (B…, M, D), (B…, N, D), (B…, D) .npy arrays and writes (B…, M, Dout)', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { main } = await import('../src/cli/main.js');
+    const { loadNpy, loadNpz, saveNpy, ndarray } = await import('../runtime/npy/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'keopsc-batch-'));
+    try {
+      const p = (n: string) => join(dir, n);
+      writeFileSync(p('k.keo'), 'x = Vi(0, 2)\ny = Vj(1, 2)\np = Pm(2, 1)\ng = Sum_Reduction(Exp(-SqDist(x, y) * p) * y, 0)\nm = Min_ArgMin_Reduction(SqDist(x, y) * p, 1)\n');
+      const args = { x: { data: uniform(2 * 3 * 4 * 2, 1), shape: [2, 3, 4, 2] }, y: { data: uniform(1 * 3 * 5 * 2, 2), shape: [1, 3, 5, 2] }, p: { data: uniform(2, 3, 0.5, 1), shape: [2, 1, 1] } };
+      for (const [n, a] of Object.entries(args)) saveNpy(p(`${n}.npy`), ndarray(a.data, a.shape));
+      const run = (...a: string[]) => main(['node', 'keopsc', 'run', p('k.keo'), '-a', `x=${p('x.npy')}`, '-a', `y=${p('y.npy')}`, '-a', `p=${p('p.npy')}`, ...a], { out: () => {}, err: () => {} });
+      expect(await run('-k', 'g', '-o', p('g.npy'))).to.equal(0);
+      const kg = compile('x = Vi(0, 2)\ny = Vj(1, 2)\np = Pm(2, 1)\ng = Sum_Reduction(Exp(-SqDist(x, y) * p) * y, 0)');
+      const want = loopRef(kg, args, 2);
+      const g = loadNpy(p('g.npy'));
+      expect(g.shape).to.deep.equal([2, 3, 4, 2]);
+      expectClose(g.data as Float64Array, want.values!, 1e-12, 1e-12);
+      expect(await run('-k', 'm', '-o', p('m.npz'))).to.equal(0);
+      const km = compile('x = Vi(0, 2)\ny = Vj(1, 2)\np = Pm(2, 1)\nm = Min_ArgMin_Reduction(SqDist(x, y) * p, 1)');
+      const wm = loopRef(km, args, 2);
+      const z = loadNpz(p('m.npz'));
+      expect(z.get('values')!.shape).to.deep.equal([2, 3, 5, 1]);
+      expectClose(z.get('values')!.data as Float64Array, wm.values!, 1e-12, 1e-12);
+      expect(Array.from(z.get('indices')!.data as BigInt64Array, Number)).to.deep.equal(wm.indices);
+      // a parameter without its batch dims is refused, naming the shapes
+      saveNpy(p('p1.npy'), ndarray(Float64Array.from([1]), [1]));
+      const errs: string[] = [];
+      const code = await main(['node', 'keopsc', 'run', p('k.keo'), '-k', 'g', '-a', `x=${p('x.npy')}`, '-a', `y=${p('y.npy')}`, '-a', `p=${p('p1.npy')}`], { out: () => {}, err: (s) => errs.push(s) });
+      expect(code).to.not.equal(0);
+      expect(errs.join('\n')).to.match(/different numbers of batch dims: x has shape \(2, 3, 4, 2\) \(2\) but p \(Pm\(1\)\) has shape \(1,\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
