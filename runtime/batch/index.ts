@@ -68,3 +68,24 @@ export function batchViews<T extends ArrayLike<number> & { subarray(begin: numbe
   for (const [index, a] of arrays) out.set(index, a.subarray(batchOffset(b, index, t)));
   return out;
 }
+
+/**
+ * Sum a row-major array of shape `from` down to `to` (same rank; each dim of `to` equals that of `from`
+ * or is 1, where it is summed over): how the gradient of a broadcast argument folds back to its shape.
+ * The sums are in float64.
+ */
+export function sumToShape(data: ArrayLike<number>, from: readonly number[], to: readonly number[]): Float64Array {
+  if (from.length !== to.length || from.some((s, d) => to[d] !== s && to[d] !== 1)) throw new Error(`internal: cannot sum shape ${shapeText(from)} to ${shapeText(to)}`);
+  const out = new Float64Array(to.reduce((a, s) => a * s, 1));
+  const idx = new Array<number>(from.length).fill(0);
+  for (let k = 0; k < data.length; k++) {
+    let o = 0;
+    for (let d = 0; d < from.length; d++) o = o * to[d]! + (to[d] === 1 ? 0 : idx[d]!);
+    out[o] += data[k]!;
+    for (let d = from.length - 1; d >= 0; d--) {
+      if (++idx[d]! < from[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
