@@ -81,7 +81,7 @@ export function sumToShape(data: ArrayLike<number>, from: readonly number[], to:
   for (let k = 0; k < data.length; k++) {
     let o = 0;
     for (let d = 0; d < from.length; d++) o = o * to[d]! + (to[d] === 1 ? 0 : idx[d]!);
-    out[o] += data[k]!;
+    out[o]! += data[k]!;
     for (let d = from.length - 1; d >= 0; d--) {
       if (++idx[d]! < from[d]!) break;
       idx[d] = 0;

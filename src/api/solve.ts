@@ -76,15 +76,15 @@ function* cgSteps(b: Float64Array, alpha: number, eps: number, maxIter: number, 
   for (let g = 0; g < G; g++) if (done[g]) p.fill(0, g * n, (g + 1) * n);
   for (let it = 1; it <= maxIter; it++) {
     const Ap = yield p;
-    for (let k = 0; k < p.length; k++) Ap[k] += alpha * p[k]!;
+    for (let k = 0; k < p.length; k++) Ap[k]! += alpha * p[k]!;
     for (let g = 0; g < G; g++) {
       if (done[g]) continue;
       const pAp = dot(p, Ap, g);
       if (!(pAp > 0)) throw new InputError(`KernelSolve: the operator is not positive definite (pᵀ(αI + K)p = ${pAp}${G > 1 ? ` in batch entry ${g}` : ''}); use a positive-definite kernel or a larger alpha`);
       const step = rs[g]! / pAp;
       for (let k = g * n; k < (g + 1) * n; k++) {
-        x[k] += step * p[k]!;
-        r[k] -= step * Ap[k]!;
+        x[k]! += step * p[k]!;
+        r[k]! -= step * Ap[k]!;
       }
       const rsNew = dot(r, r, g);
       iters[g] = it;
