@@ -390,3 +390,34 @@ describe('batch dims: gradients and KernelSolve', function () {
 });
 
 const cpuStatusOk = (): boolean => cpuStatus().ok;
+
+describe('batch dims: LazyTensor (pykeops spelling) and Genred', () => {
+  it('x (B, M, 1, D), y (1, 1, N, D), p (B, 1, 1, 1): reductions are (B, M, ·) and equal the loop over the batch', async () => {
+    const { Vi, Vj, Pm } = await import('../src/index.js');
+    const xs = uniform(3 * 4 * 2, 1), ys = uniform(5 * 2, 2), ps = uniform(3, 3, 0.5, 1);
+    const x = Vi({ data: xs, shape: [3, 4, 1, 2] });
+    const y = Vj({ data: ys, shape: [1, 1, 5, 2] });
+    const p = Pm({ data: ps, shape: [3, 1, 1, 1] });
+    const K = x.sub(y).sqnorm2().mul(p).neg().exp();
+    const s = K.sum(1);
+    expect(s.shape).to.deep.equal([3, 4, 1]);
+    const k = compile('Sum_Reduction(Exp(-SqDist(x, y) * p), 0)', ['x = Vi(2)', 'y = Vj(2)', 'p = Pm(1)']);
+    const want = loopRef(k, { x: { data: xs, shape: [3, 4, 2] }, y: { data: ys, shape: [1, 5, 2] }, p: { data: ps, shape: [3, 1] } }, 1);
+    expectClose(s.data, want.values!, 1e-12, 1e-12);
+    const am = x.sub(y).sqnorm2().argmin(0);
+    expect(am.shape).to.deep.equal([3, 5, 1]);
+    const km = compile('ArgMin_Reduction(SqDist(x, y), 1)', ['x = Vi(2)', 'y = Vj(2)']);
+    expect(Array.from(am.data, Number)).to.deep.equal(loopRef(km, { x: { data: xs, shape: [3, 4, 2] }, y: { data: ys, shape: [1, 5, 2] } }, 1).indices);
+    expect(() => Vi({ data: xs, shape: [3, 1, 4, 2] })).to.throw(InputError, /Vi: a batched array has shape \(B…, M, 1, D\), got \(3, 1, 4, 2\)/);
+    const z = Vi({ data: uniform(2 * 4 * 2, 4), shape: [2, 4, 1, 2] });
+    expect(() => z.sub(y).sqnorm2().add(x.sub(y).sqnorm2()).sum(1)).to.throw(InputError, /batch dims do not broadcast/);
+  });
+  it('Genred takes batched arrays', async () => {
+    const { Genred } = await import('../src/index.js');
+    const g = Genred('Exp(-SqDist(x, y)) * b', ['x = Vi(2)', 'y = Vj(2)', 'b = Vj(1)'], { axis: 1 });
+    const args = { x: { data: uniform(2 * 4 * 2, 1), shape: [2, 4, 2] }, y: { data: uniform(2 * 5 * 2, 2), shape: [2, 5, 2] }, b: { data: uniform(5, 3), shape: [1, 5, 1] } };
+    const out = g(args.x, args.y, args.b, { backend: 'js' }) as { data: Float64Array; shape: number[] };
+    expect(out.shape).to.deep.equal([2, 4, 1]);
+    expectClose(out.data, loopRef(g.kernel, args, 1).values!, 1e-12, 1e-12);
+  });
+});
