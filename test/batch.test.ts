@@ -179,6 +179,26 @@ describe('batch dims on the webgpu backend', function () {
   }
 });
 
+describe('batch dims on the webgpu backend, tiled (the GPU code path) and with three batch dims', function () {
+  this.timeout(600_000);
+  webgpuOrSkip({ tiles: 'on' });
+  for (const f of [FAMILIES[0]!, FAMILIES[6]!, FAMILIES[9]!, FAMILIES[12]!]) {
+    it(`webgpu tiled: ${f.replace(/\bT\b/, '0')}`, async () => {
+      const k = familyKernel(f, 0);
+      const args = familyArgs(k, 41, 300, 270);
+      expectBatched(await k.run(f32(args), { backend: 'webgpu' }), loopRef(k, args, 2), 1e-4, 1e-5);
+    });
+  }
+  it('three batch dims, broadcast on every side; B = 0', async () => {
+    const k = compile('Sum_Reduction(Exp(-SqDist(x, y)) * b, 1)', ['x = Vi(2)', 'y = Vj(2)', 'b = Vi(1)']);
+    const a = (shape: number[], seed: number): Arr => ({ data: uniform(shape.reduce((p, q) => p * q, 1), seed), shape });
+    const args = { x: a([2, 1, 3, 4, 2], 1), y: a([1, 2, 3, 5, 2], 2), b: a([2, 2, 1, 4, 1], 3) };
+    expectBatched(await k.run(f32(args), { backend: 'webgpu' }), loopRef(k, args, 3), 1e-4, 1e-5);
+    const empty = await k.run(f32({ x: a([0, 4, 2], 1), y: a([1, 5, 2], 2), b: a([1, 4, 1], 3) }), { backend: 'webgpu' });
+    expect(empty.values.shape).to.deep.equal([0, 5, 1]);
+  });
+});
+
 describe('batch dims: shapes', () => {
   const k = compile('Sum_Reduction(Exp(-SqDist(x, y)) * b, 0)', ['x = Vi(2)', 'y = Vj(2)', 'b = Vj(1)']);
   const arr = (shape: number[], seed = 1): Arr => ({ data: uniform(shape.reduce((p, q) => p * q, 1), seed), shape });
