@@ -682,32 +682,13 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   const char* dtype = k->f64 ? "float64" : "float32";
   const size_t nInSlots = size_t(std::max<int64_t>(k->nIn, 1));
 
-  // batch dims: batchShape (Float64Array of non-negative integers) and batchStrides (Float64Array,
-  // nIn x dims, the element strides of each input variable index; 0 where it is broadcast)
-  const bool batched = !bShape.IsUndefined();
+  // batch dims (ABI.md)
+  const Batch bt = readBatch(env, bShape, bStrides, nInSlots, rows, ro.hasRanges, pre);
+  const bool batched = bt.on;
+  const int64_t B = bt.B;
   BatchInfo bi;
-  int64_t B = 1;
-  if (!batched && !bStrides.IsUndefined()) throw Napi::TypeError::New(env, pre + "batchStrides needs batchShape");
-  if (batched) {
-    Arr sh = typed(env, bShape, napi_float64_array, pre + "batchShape");
-    Arr st = typed(env, bStrides, napi_float64_array, pre + "batchStrides");
-    const double* ps = static_cast<const double*>(sh.data);
-    for (size_t d = 0; d < sh.length; d++) {
-      if (!isInt(ps[d], 0, kMaxSize)) throw Napi::RangeError::New(env, pre + "batchShape[" + std::to_string(d) + "] = " + std::to_string(ps[d]) + " is not a non-negative integer");
-      bi.shape.push_back(int64_t(ps[d]));
-      if (B != 0 && double(B) * ps[d] > kMaxSize) throw Napi::RangeError::New(env, pre + "batchShape has more than 2^53 entries");
-      B *= int64_t(ps[d]);
-    }
-    if (st.length != nInSlots * sh.length)
-      throw Napi::RangeError::New(env, pre + "batchStrides has " + std::to_string(st.length) + " values, expected " + std::to_string(nInSlots) + " inputs x " + std::to_string(sh.length) + " batch dims");
-    const double* pst = static_cast<const double*>(st.data);
-    for (size_t q = 0; q < st.length; q++) {
-      if (!isInt(pst[q], 0, kMaxSize)) throw Napi::RangeError::New(env, pre + "batchStrides[" + std::to_string(q) + "] = " + std::to_string(pst[q]) + " is not a non-negative integer");
-      bi.strides.push_back(int64_t(pst[q]));
-    }
-    if (ro.hasRanges) throw Napi::RangeError::New(env, pre + "ranges cannot be combined with batch dims (as KeOps)");
-    if (double(B) * double(rows) > kMaxSize) throw Napi::RangeError::New(env, pre + "batch entries x rows exceeds 2^53");
-  }
+  bi.shape = bt.shape;
+  bi.strides = bt.strides;
 
   // inputs
   if (!ro.inputs.IsArray()) throw Napi::TypeError::New(env, pre + "inputs must be an Array of typed arrays by variable index, got " + describe(env, ro.inputs));
@@ -723,12 +704,8 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     const int64_t argRows = a.cat == 0 ? M : a.cat == 1 ? N : 1;
     if (!batched) {
       expectLength(env, arr, what, std::string(a.cat == 0 ? "M" : a.cat == 1 ? "N" : "1") + " x dim", argRows, a.dim);
-    } else if (B > 0) {
-      // the last entry read: the largest offset plus one entry
-      double last = double(argRows) * double(a.dim);
-      for (size_t d = 0; d < bi.shape.size(); d++) last += double(bi.shape[d] - 1) * double(bi.strides[size_t(a.index) * bi.shape.size() + d]);
-      if (double(arr.length) < last)
-        throw Napi::RangeError::New(env, what + " has " + std::to_string(arr.length) + " values, but its batch strides read up to " + std::to_string(int64_t(last)));
+    } else {
+      expectBatchedLength(env, bt, arr, what, a.index, argRows, a.dim);
     }
     inPtr[size_t(a.index)] = arr.data;
     inArrs.push_back(arr);

@@ -89,3 +89,12 @@ export function sumToShape(data: ArrayLike<number>, from: readonly number[], to:
   }
   return out;
 }
+
+/** The batch of a launch as the addons take it (native/ABI.md): the shape, and the strides of each of
+ * `max(1, slots)` input slots by variable index (row-major (slot, dim)). */
+export function batchArgs(batch: BatchLayout, slots: number): { batchShape: Float64Array; batchStrides: Float64Array } {
+  const n = Math.max(1, slots);
+  const batchStrides = new Float64Array(n * batch.shape.length);
+  for (const [index, strides] of batch.strides) if (index < n) batchStrides.set(strides, index * batch.shape.length);
+  return { batchShape: Float64Array.from(batch.shape), batchStrides };
+}

@@ -4,7 +4,7 @@ import type { KernelOutput } from '../../src/api/types.js';
 import type { Ranges } from '../ranges/index.js';
 import { coalesce, rangesFor } from '../ranges/index.js';
 import { addonStatus, requireAddon, type KernelHandle, type NativeRanges, type NativeRunArgs } from '../native/addon.js';
-import type { BatchLayout } from '../batch/index.js';
+import { batchArgs, type BatchLayout } from '../batch/index.js';
 import { findCompiler, loadCompiled, type CompileOptions, type Compiler } from './compiler.js';
 
 export { addonCandidates, addonStatus, loadAddon, requireAddon } from '../native/addon.js';
@@ -54,13 +54,7 @@ export function runCompiled(
   batch?: BatchLayout,
 ): number {
   const args: NativeRunArgs = { inputs, outputs, M, N, ranges, threads, minParallelPairs: CPU_CONFIG.minParallelPairs };
-  if (batch) {
-    const slots = Math.max(1, inputs.length);
-    args.batchShape = Float64Array.from(batch.shape);
-    args.batchStrides = new Float64Array(slots * batch.shape.length);
-    for (const [index, strides] of batch.strides) if (index < slots) args.batchStrides.set(strides, index * batch.shape.length);
-  }
-  return requireAddon().run(handle, args);
+  return requireAddon().run(handle, batch ? { ...args, ...batchArgs(batch, inputs.length) } : args);
 }
 
 /**
