@@ -13,9 +13,8 @@ import type { CodeOptions } from '../targets/common.js';
 import { cppSource, type CppCodeOptions } from '../targets/cpp.js';
 import { backendFor, checkStorage, registeredBackend } from './backends.js';
 import type { WebGpuRunOptions } from '../../runtime/webgpu/index.js';
-import { batchCount, batchViews, shapeText } from '../../runtime/batch/index.js';
-import { allocateOutputs } from '../../runtime/outputs.js';
-import type { BackendName, BatchLayout, KernelBackend, KernelOutput, LaunchInputs, LaunchRequest, ResultKind, ResultKindOf, ResultOf, RunResult } from './types.js';
+import { shapeText } from '../../runtime/batch/index.js';
+import type { BackendName, BatchLayout, KernelOutput, LaunchInputs, LaunchRequest, ResultKind, ResultKindOf, ResultOf, RunResult } from './types.js';
 import '../../runtime/ref/backend.js';
 import '../../runtime/js/backend.js';
 import '../../runtime/webgpu/backend.js';
@@ -143,7 +142,8 @@ export class CompiledKernel<R extends RunResult = RunResult> {
     const b = found.backend;
     const request = b.check ? b.check(inputs, shared) : shared;
     request.storage = checkStorage(name, inputs.dtype, options.storage, asked);
-    const outs = inputs.batch && !b.batch ? runEntries(b, this.plan, inputs, request) : b.run(this.plan, inputs, request);
+    if (inputs.batch && !b.batch) throw new InputError(`backend '${name}' does not take batch dims (batch shape ${shapeText(inputs.batch.shape)}); use backend 'cpu', 'js', 'webgpu' or 'cuda'`);
+    const outs = b.run(this.plan, inputs, request);
     return outs instanceof Promise ? outs.then((o) => this.toResult(o)) : this.toResult(outs);
   }
 
@@ -257,28 +257,6 @@ export class CompiledKernel<R extends RunResult = RunResult> {
     if (out.length !== size) throw new InputError(`out has ${out.length} values but the output has shape (${first.shape.join(', ')}) = ${size} values`);
     return out;
   }
-}
-
-/**
- * The batch on a backend that does not take it in one launch: one launch per batch entry, on views of
- * the arguments (no copies), the outputs laid out (B…, rows, …) (into the request's `out` when given).
- */
-function runEntries(b: KernelBackend, plan: KernelPlan, inputs: LaunchInputs, request: LaunchRequest): KernelOutput[] | Promise<KernelOutput[]> {
-  const batch = inputs.batch!;
-  const B = batchCount(batch);
-  const rows = plan.tag === 0 ? inputs.M : inputs.N;
-  const outputs = allocateOutputs(plan, rows, inputs.dtype, request.out, false, batch.shape);
-  const one = { ...request, out: undefined };
-  const entry = (t: number) => b.run(plan, { arrays: batchViews(inputs.arrays, batch, t), M: inputs.M, N: inputs.N, dtype: inputs.dtype }, one);
-  const place = (t: number, outs: KernelOutput[]): void => outs.forEach((o, k) => outputs[k]!.data.set(o.data as never, t * o.data.length));
-  if (!b.async) {
-    for (let t = 0; t < B; t++) place(t, entry(t) as KernelOutput[]);
-    return outputs;
-  }
-  return (async () => {
-    for (let t = 0; t < B; t++) place(t, await entry(t));
-    return outputs;
-  })();
 }
 
 let cpuChecked: boolean | undefined;

@@ -179,8 +179,8 @@ export interface KernelBackend {
   readonly name: BackendName;
   /** `run` returns a Promise (webgpu); callers that need the result at once refuse such a backend. */
   readonly async: boolean;
-  /** Whether `run` takes `inputs.batch` (the whole batch in one launch); otherwise the launch runs the
-   * batch entries one after the other on views of the arguments (a measured fallback). */
+  /** Whether `run` takes `inputs.batch` (the whole batch in one launch); a run with batch dims on a
+   * backend without it is refused. */
   readonly batch?: boolean;
   /** Whether it can run here. */
   status(): BackendStatus;

@@ -281,7 +281,7 @@ class WgslPrinter {
       '}',
     ];
     O = (k: number) => `P.o${k}`;
-    [loadsParam, loadsOuter, loadsDirect, tileLoad] = [loadsParamOf(), loadsOuterOf(), loadsDirectOf(), tileLoadOf()];
+    [loadsParam, loadsDirect, tileLoad] = [loadsParamOf(), loadsDirectOf(), tileLoadOf()];
     const head = (entry: string) => [
       '@compute @workgroup_size(WG)',
       `fn ${entry}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {`,
