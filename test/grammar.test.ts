@@ -312,8 +312,10 @@ describe('grammar: diagnostics', () => {
     expect(d.map((x) => x.code)).to.deep.equal(['KEO1101']);
     expect(d[0]!.message).to.include('nested too deeply');
     expect(parseFormula('x' + '**x'.repeat(1000)).diagnostics[0]!.message).to.include('nested too deeply');
-    // long flat chains are not nesting
-    expect(parseFormula(Array(2000).fill('x**2').join(' + ')).diagnostics).to.deep.equal([]);
+    // long flat chains are not nesting, but a chain of more than LIMITS.depth operators is too deep
+    // (KEO1106), refused before the parser builds it
+    expect(parseFormula(Array(900).fill('x**2').join(' + ')).diagnostics).to.deep.equal([]);
+    expect(parseFormula(Array(2000).fill('x**2').join(' + ')).diagnostics.map((x) => x.code)).to.deep.equal(['KEO1106']);
   });
 });
 
@@ -345,5 +347,18 @@ describe('grammar: reference files', () => {
     const svg = builder.buildSyntaxDiagramsText(ctx.serializedGrammar);
     expect(svg).to.include('<h2 class="diagramHeader">expression</h2>');
     expect(svg).to.include('<svg');
+  });
+});
+
+describe('grammar: Chevrotain validations', () => {
+  // the shared parser and lexer skip them for start-up time; a grammar change must still pass them
+  it('the parser and the lexer pass them (built with validate on)', async () => {
+    const { KeoParser } = await import('../grammar/parser.js');
+    const { createKeoLexer } = await import('../grammar/lexer.js');
+    // with validations on, Chevrotain throws on a grammar definition error (ambiguity, left recursion)
+    expect(() => new KeoParser({ validate: true })).to.not.throw();
+    const lexer = createKeoLexer(true);
+    expect(lexer.lexerDefinitionErrors).to.deep.equal([]);
+    expect(lexer.tokenize('a = Vi(0, 3)\n').errors).to.deep.equal([]);
   });
 });

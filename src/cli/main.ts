@@ -1,12 +1,9 @@
-// the Node entry point: registers the worker pool and the cpu, cuda and webgpu backends
-import '../index.js';
-import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cacheClear, cacheDir, cacheList } from '../../runtime/cpu/index.js';
-import { cudaCacheClear, cudaCacheList, cudaCodeOptions } from '../../runtime/cuda/index.js';
-import { printCuda } from '../targets/cuda.js';
-import { doctor } from './doctor.js';
+// Start-up: `keopsc check` loads only the front end. The modules of the other commands are imported
+// by the commands (the Node entry point '../index.js', which registers the worker pool and the cpu,
+// cuda and webgpu backends, by `run`), so that the bundle (dist/cli, scripts/bundle-cli.mjs) keeps
+// them in chunks that a check never reads.
+import { readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { blockSparseRanges } from '../../runtime/cluster/index.js';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { KeopsError, InputError, formatDiagnostics } from '../diagnostics/index.js';
 import { parseModule } from '../syntax/parse.js';
@@ -16,7 +13,8 @@ import { printPlan } from '../lower/print-plan.js';
 import { elaborate } from '../passes/elaborate.js';
 import { compileModule, BACKENDS, SUM_SCHEMES, type Backend, type CompiledKernel, type RunResult, type SumScheme } from '../api/compile.js';
 import { printKernel } from '../ir/print.js';
-import { loadNpy, loadNpz, saveNpy, saveNpz, type NdArray } from '../../runtime/npy/index.js';
+import type { NdArray } from '../../runtime/npy/index.js';
+import { checkOutputs, checkRunOutput } from './output.js';
 import { RANGES_KEYS, type RangesInput } from '../../runtime/ranges/index.js';
 import type { Diagnostic } from '../diagnostics/index.js';
 
@@ -85,32 +83,31 @@ export function cudaHeaderPath(output: string | undefined, header: string | unde
   return /\.cu$/.test(output) ? output.replace(/\.cu$/, '.h') : `${output}.h`;
 }
 
-function writeText(path: string, text: string): void {
-  try {
-    writeFileSync(path, text.endsWith('\n') ? text : `${text}\n`);
-  } catch (e) {
-    throw new InputError(`cannot write ${path}: ${(e as Error).message}`);
-  }
+async function writeText(path: string, text: string): Promise<void> {
+  const { writeFileAtomic } = await import('../../runtime/npy/index.js');
+  writeFileAtomic(path, text.endsWith('\n') ? text : `${text}\n`, 'output');
 }
 
 /** `keopsc compile`: print the AST, the IR after each stage, or the generated code of a target. */
-function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => void): number {
+async function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => void): Promise<number> {
   const text = readSource(file);
   if (opts.header !== undefined && opts.target !== 'cuda') throw new InputError('--header is for --target cuda (the header of the host launcher)');
   if (opts.target === 'wgsl' && opts.dtype === 'float64') throw new InputError('--target wgsl --dtype float64: WGSL has no float64; use --dtype float32 (or --target cuda/cpp/js for float64)');
   if (opts.storage === 'float16' && opts.target !== 'cuda' && opts.target !== 'wgsl') throw new InputError('--storage float16 is for --target cuda or wgsl (inputs stored as halves on the GPU)');
   if (opts.storage === 'float16' && opts.dtype === 'float64') throw new InputError('--storage float16 --dtype float64: float16 storage keeps float32 arithmetic; use --dtype float32 (the default) or leave --storage out');
   if (opts.target) {
+    const hPath = opts.target === 'cuda' ? cudaHeaderPath(opts.output, opts.header) : undefined;
+    checkOutputs([...(opts.output ? [{ option: '-o', path: opts.output }] : []), ...(hPath ? [{ option: '--header', path: hPath }] : [])], [file]);
     const mod = compileModule(text, { file });
     const k = pickKernel(mod.kernels, opts.kernel, file);
     const dtype = (opts.dtype ?? 'float32') as 'float32' | 'float64';
     const code = k.codeOptionsFor({ sumScheme: opts.sumScheme as SumScheme }, dtype);
     if (opts.target === 'cuda') {
+      const [{ printCuda }, { cudaCodeOptions }] = await Promise.all([import('../targets/cuda.js'), import('../../runtime/cuda/index.js')]);
       const { source, header } = printCuda(k.plan, cudaCodeOptions(dtype, { ...code, storage: opts.storage as 'float32' | 'float16' | undefined }));
-      const hPath = cudaHeaderPath(opts.output, opts.header);
-      if (opts.output) writeText(opts.output, source);
+      if (opts.output) await writeText(opts.output, source);
       else out(source);
-      if (hPath) writeText(hPath, header);
+      if (hPath) await writeText(hPath, header);
       return 0;
     }
     const src =
@@ -119,7 +116,7 @@ function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => v
         : opts.target === 'wgsl'
           ? k.wgslSource({ sumScheme: code.sumScheme, ...(opts.storage === 'float16' ? { storage: 'float16' as const } : {}) }).code
           : k.jsSource({ dtype, sumScheme: opts.sumScheme as SumScheme });
-    if (opts.output) writeText(opts.output, src);
+    if (opts.output) await writeText(opts.output, src);
     else out(src);
     return 0;
   }
@@ -169,9 +166,15 @@ interface RunCliOptions {
 }
 
 async function run(file: string, opts: RunCliOptions, out: (s: string) => void): Promise<number> {
+  const [{ loadNpy, loadNpz }] = await Promise.all([import('../../runtime/npy/index.js'), import('../index.js')]);
   const text = readSource(file);
   const mod = compileModule(text, { file });
   const kernel = pickKernel(mod.kernels, opts.kernel, file);
+  if (opts.output) {
+    // before any work: the output's extension and file (never one of the inputs)
+    checkRunOutput(opts.output, kernel.outputShapes(1, 1).map((o) => o.name));
+    checkOutputs([{ option: '-o', path: opts.output }], [file, ...opts.arg.map((a) => a.slice(a.indexOf('=') + 1)), ...(opts.ranges ? [opts.ranges] : [])]);
+  }
   const args: Record<string, { data: Float32Array | Float64Array; shape: number[] }> = {};
   for (const a of opts.arg) {
     const m = /^([A-Za-z_]\w*)=(.+)$/.exec(a);
@@ -197,21 +200,21 @@ async function run(file: string, opts: RunCliOptions, out: (s: string) => void):
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new InputError(`--threads must be a positive integer, got '${opts.threads}'`);
   const storage = opts.storage as 'float32' | 'float16' | undefined;
   const result = await kernel.run(args, { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads, ...(storage ? { storage } : {}) });
-  writeResult(result, opts.output, out);
+  await writeResult(result, opts.output, out);
   return 0;
 }
 
-function writeResult(result: RunResult, output: string | undefined, out: (s: string) => void): void {
+async function writeResult(result: RunResult, output: string | undefined, out: (s: string) => void): Promise<void> {
+  const { saveNpy, saveNpz } = await import('../../runtime/npy/index.js');
   const nd = (o: RunResult['outputs'][number]): NdArray => ({
     dtype: o.data instanceof BigInt64Array ? 'int64' : o.data instanceof Float32Array ? 'float32' : 'float64',
     shape: o.shape,
     data: o.data,
   });
   if (output) {
+    // checked before the run (checkRunOutput): .npz for any number of outputs, .npy for one
     if (output.endsWith('.npz')) saveNpz(output, Object.fromEntries(result.outputs.map((o) => [o.name, nd(o)])));
-    else if (result.outputs.length > 1) throw new InputError(`this kernel returns ${result.outputs.map((o) => o.name).join(' and ')}; write them to a .npz file (-o out.npz)`);
-    else if (output.endsWith('.npy')) saveNpy(output, nd(result.outputs[0]!));
-    else throw new InputError(`-o ${output}: the output file must end in .npy or .npz`);
+    else saveNpy(output, nd(result.outputs[0]!));
     return;
   }
   for (const o of result.outputs) out(formatArray(o.name, o.shape, o.data));
@@ -231,7 +234,8 @@ function formatArray(name: string, shape: number[], data: ArrayLike<number | big
 }
 
 /** `keopsc cluster`: blockSparseRanges on two .npy clouds, results written as .npy/.npz. */
-function clusterCmd(xPath: string, yPath: string, opts: { eps: string; cutoff: string; epsY?: string; output: string }, out: (s: string) => void): number {
+async function clusterCmd(xPath: string, yPath: string, opts: { eps: string; cutoff: string; epsY?: string; output: string }, out: (s: string) => void): Promise<number> {
+  const [{ loadNpy, saveNpy, saveNpz }, { blockSparseRanges }] = await Promise.all([import('../../runtime/npy/index.js'), import('../../runtime/cluster/index.js')]);
   const num = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -244,11 +248,13 @@ function clusterCmd(xPath: string, yPath: string, opts: { eps: string; cutoff: s
     if (a.shape.length !== 2 && a.shape.length !== 1) throw new InputError(`${path} (${name}) has shape (${a.shape.join(', ')}); point clouds are (n, d) or (n,)`);
     return { data: a.data as Float32Array | Float64Array, shape: a.shape.length === 1 ? [a.shape[0]!, 1] : a.shape };
   };
+  const written = ['x_sorted.npy', 'y_sorted.npy', 'perm_x.npy', 'perm_y.npy', 'ranges.npz'];
+  mkdirSync(opts.output, { recursive: true });
+  checkOutputs(written.map((f) => ({ option: '-o', path: join(opts.output, f) })), [xPath, yPath]);
   const x = cloud(xPath, 'x');
   const y = cloud(yPath, 'y');
   if (x.data.constructor !== y.data.constructor) throw new InputError(`${xPath} and ${yPath} have different dtypes; convert them to one`);
   const bs = blockSparseRanges(x as { data: Float64Array; shape: number[] }, y as { data: Float64Array; shape: number[] }, { eps: num('eps', opts.eps)!, cutoff: num('cutoff', opts.cutoff)!, epsY: num('eps-y', opts.epsY) });
-  mkdirSync(opts.output, { recursive: true });
   const nd = (data: NdArray['data'], shape: number[]): NdArray => ({ dtype: data instanceof Float32Array ? 'float32' : data instanceof Float64Array ? 'float64' : 'int64', shape, data });
   const i64 = (a: Int32Array) => BigInt64Array.from(a, (v) => BigInt(v));
   saveNpy(join(opts.output, 'x_sorted.npy'), nd(bs.x.data, [...bs.x.shape]));
@@ -306,7 +312,8 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .command('cache')
     .description('the on-disk cache of compiled CPU kernels and CUDA images ($KEOPSC_CACHE_DIR or ~/.cache/keopsc)')
     .addArgument(new Argument('<action>', 'ls: list the entries; clear: delete them; dir: print the folder').choices(['ls', 'clear', 'dir']))
-    .action((action: string) => {
+    .action(async (action: string) => {
+      const [{ cacheClear, cacheDir, cacheList }, { cudaCacheClear, cudaCacheList }] = await Promise.all([import('../../runtime/cpu/index.js'), import('../../runtime/cuda/index.js')]);
       if (action === 'dir') out(cacheDir());
       else if (action === 'clear') out(`removed ${cacheClear() + cudaCacheClear()} entries from ${cacheDir()}`);
       else {
@@ -325,8 +332,8 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .requiredOption('--cutoff <distance>', 'every pair closer than this is kept (guaranteed)')
     .option('--eps-y <size>', 'grid cell side for y (default: --eps)')
     .requiredOption('-o, --output <dir>', 'folder for x_sorted.npy, y_sorted.npy, perm_x.npy, perm_y.npy, ranges.npz')
-    .action((xPath: string, yPath: string, opts: { eps: string; cutoff: string; epsY?: string; output: string }) => {
-      code = clusterCmd(xPath, yPath, opts, out);
+    .action(async (xPath: string, yPath: string, opts: { eps: string; cutoff: string; epsY?: string; output: string }) => {
+      code = await clusterCmd(xPath, yPath, opts, out);
     });
   program
     .command('compile')
@@ -340,15 +347,15 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .option('-o, --output <file>', 'write the generated code to a file (cuda: FILE.cu, with the header in FILE.h)')
     .option('--header <file>', 'cuda: where to write the header of the host launcher (default: -o with .h for .cu)')
     .addOption(new Option('--storage <storage>', 'cuda, wgsl: how the inputs are stored (float16: half bits, float32 arithmetic)').choices(['float32', 'float16']))
-    .action((file: string, opts: CompileCliOptions) => {
-      code = compileCmd(file, opts, out);
+    .action(async (file: string, opts: CompileCliOptions) => {
+      code = await compileCmd(file, opts, out);
     });
   program
     .command('doctor')
     .description('what every backend needs and what this machine has (compiler, addon, libcuda, NVRTC, GPU, WebGPU adapter)')
     .option('--json', 'machine-readable report')
     .action(async (opts: { json?: boolean }) => {
-      code = await doctor(opts, out);
+      code = await (await import('./doctor.js')).doctor(opts, out);
     });
   try {
     await program.parseAsync(argv);
