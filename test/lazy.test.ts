@@ -362,6 +362,11 @@ describe('LazyTensor', () => {
       expect(() => Vi(xs, D).add(NaN)).to.throw(InputError, /literal/);
       expect(() => Vi(xs, D).add(xs as unknown as LazyTensor)).to.throw(InputError, /Vi, Vj or Pm/);
     });
+    // issue 16 item 3: Vi(index, dim) is the language's; the TypeScript error says which is which
+    it("Vi(0, 3), the language's declaration, is an InputError that points to Vi(data, dim)", () => {
+      expect(() => Vi(0 as unknown as Float64Array, 3)).to.throw(InputError, /Vi: expected a Float32Array or Float64Array \(or \{ data, shape \}\), got number \(Vi\(index, dim\) declares an input in a formula; in TypeScript Vi takes the array: Vi\(data, dim\)\)/);
+      expect(() => Vj(1 as unknown as Float64Array, 3)).to.throw(InputError, /Vj\(index, dim\) declares an input in a formula/);
+    });
     it('type errors in formulas are KeopsErrors', () => {
       const bad = Vi(xs, D).add(Vj(new Float64Array(N * 2), 2));
       expect(() => bad.sum(1)).to.throw(KeopsError, /KEO3001/);

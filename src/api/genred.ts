@@ -137,6 +137,13 @@ export function isArrayInput(v: unknown): v is ArrayInput {
  *
  * Throws InputError for an unknown reduction, a missing K or `formula2`, a bad axis; KeopsError for an
  * invalid formula.
+ *
+ * @example
+ * ```ts
+ * const gaussConv = Genred('Exp(-SqDist(x, y)) * b', ['x = Vi(3)', 'y = Vj(3)', 'b = Vj(1)'], { reduction: 'Sum', axis: 1 });
+ * const { data, shape } = gaussConv(x, y, b);                             // shape [M, 1]
+ * const [dists, idx] = Genred('SqDist(x, y)', ['x = Vi(3)', 'y = Vj(3)'], { reduction: 'KMin_ArgKMin', axis: 1, optArg: 5 })(x, y);
+ * ```
  */
 export function Genred<R extends string = 'Sum'>(formula: string, aliases: readonly string[], options: GenredOptions<R> = {} as GenredOptions<R>): GenredFunction<R> {
   for (const [py, ts] of [['reduction_op', 'reduction'], ['opt_arg', 'optArg']] as const) {
@@ -198,6 +205,12 @@ export interface KernelSolveOptions extends SolveOptions {
   axis?: 0 | 1;
 }
 
+/** What {@link KernelSolve} returns: `solve(arrays, b, options?)`; a Promise with `{ backend: 'webgpu' }`. */
+export interface KernelSolveFunction {
+  (args: readonly ArrayInput[], b: ArrayInput, callOptions: SolveOptions & { backend: 'webgpu' }): Promise<SolveResult>;
+  (args: readonly ArrayInput[], b: ArrayInput, callOptions?: SolveOptions): SolveResult;
+}
+
 /**
  * pykeops's `KernelSolve(formula, aliases, varinvalias, axis)`: returns a function that, given the
  * arrays of the aliases other than `varinvalias` (in alias order) and b, solves (alpha·Id + K) a = b by
@@ -208,12 +221,6 @@ export interface KernelSolveOptions extends SolveOptions {
  * const { data } = solve([x, x], b, { alpha: 0.1 });
  * ```
  */
-/** What {@link KernelSolve} returns: `solve(arrays, b, options?)`; a Promise with `{ backend: 'webgpu' }`. */
-export interface KernelSolveFunction {
-  (args: readonly ArrayInput[], b: ArrayInput, callOptions: SolveOptions & { backend: 'webgpu' }): Promise<SolveResult>;
-  (args: readonly ArrayInput[], b: ArrayInput, callOptions?: SolveOptions): SolveResult;
-}
-
 export function KernelSolve(formula: string, aliases: readonly string[], varinvalias: string, options: KernelSolveOptions = {}): KernelSolveFunction {
   const { axis = 1, ...defaults } = options;
   const tag = axisToTag(axis);

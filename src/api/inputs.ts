@@ -7,6 +7,7 @@ export type ArrayInput = Float32Array | Float64Array | { data: Float32Array | Fl
 /** Kernel arguments: by name (`{ x, y, b }`), or positional in the order of `kernel.args` (by index). */
 export type ArgsInput = Readonly<Record<string, ArrayInput>> | readonly ArrayInput[];
 
+/** The element types of kernel arguments and values. */
 export type FloatDtype = 'float32' | 'float64';
 
 /** Checked inputs: one dtype, the sizes M and N, and the data by variable index. */

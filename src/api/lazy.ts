@@ -220,7 +220,9 @@ function unpack(fn: string, x: unknown): { data: Data; shape?: readonly number[]
     if (n !== data.length) throw new InputError(`${fn}: shape (${shape.join(', ')}) holds ${n} values but data has ${data.length}`);
     return { data, shape: shape as number[] };
   }
-  throw new InputError(`${fn}: expected a Float32Array or Float64Array (or { data, shape }), got ${typeName(x)}`);
+  // Vi(0, 3) is the language's declaration: in TypeScript, Vi/Vj wrap the data itself
+  const declaration = typeof x === 'number' && (fn === 'Vi' || fn === 'Vj') ? ` (${fn}(index, dim) declares an input in a formula; in TypeScript ${fn} takes the array: ${fn}(data, dim))` : '';
+  throw new InputError(`${fn}: expected a Float32Array or Float64Array (or { data, shape }), got ${typeName(x)}${declaration}`);
 }
 
 function checkDim(fn: string, dim: unknown): number {
@@ -323,6 +325,14 @@ function isLazyOperand(v: unknown): v is LazyOperand {
  * twice in the same role is one argument), the dtype and sizes, `ranges` (block-sparse ranges, carried
  * to every reduction) and a default `backend`. Methods return new LazyTensors; reductions compile
  * (once per formula text and reduction, cached) and run.
+ *
+ * @example
+ * ```ts
+ * const x = Vi({ data: xs, shape: [M, 3] }), y = Vj({ data: ys, shape: [N, 3] });
+ * const K = x.sqdist(y).neg().exp();                                      // symbolic M x N
+ * const a = K.matvec({ data: bs, shape: [N, 1] });                        // { data, shape: [M, 1] }
+ * const nearest = x.sqdist(y).argmin(1);                                 // index of the nearest y_j, per i
+ * ```
  */
 export class LazyTensor {
   /** Block-sparse ranges used by every reduction of this LazyTensor (KeOps's 6 arrays); settable. */
@@ -602,7 +612,7 @@ export class LazyTensor {
   extract(i: number, d: number): LazyTensor {
     return this.unary('Extract', [checkInt('extract: i', i), checkInt('extract: d', d)]);
   }
-  /** [this, other]: the concatenation of the two vectors. */
+  /** `[this, other]`: the concatenation of the two vectors. */
   concat(other: LazyOperand): LazyTensor {
     return this.binary('Concat', other);
   }

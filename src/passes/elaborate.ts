@@ -16,7 +16,7 @@ export interface Program {
 }
 
 /** Variable constructors: name → category (undefined for Var, whose category is an argument). */
-const VAR_CTORS: Record<string, Cat | undefined> = { Vi: 0, Vx: 0, Vj: 1, Vy: 1, Pm: 2, Var: undefined };
+export const VAR_CTORS: Readonly<Record<string, Cat | undefined>> = { Vi: 0, Vx: 0, Vj: 1, Vy: 1, Pm: 2, Var: undefined };
 const CAT_NAMES = ['Vi', 'Vj', 'Pm'] as const;
 
 /** Autodiff ops whose second argument must be a variable. */
@@ -47,6 +47,9 @@ export interface ElaborateOptions {
   /** Every declared variable is an argument of every kernel, used or not (KeOps's (formula, aliases)
    * calls: one array per alias). By default a kernel's arguments are the variables it uses. */
   allDeclaredAreArgs?: boolean;
+  /** Called with every expression elaborated without error and its IR node (declarations included):
+   * the language server's hover and dimensions come from here. */
+  onExpr?: (expr: Expr, node: Node) => void;
 }
 
 class Elaborator {
@@ -108,6 +111,7 @@ class Elaborator {
       if (node) {
         this.decls.set(st.name, node);
         this.spans.set(node, st.value.span);
+        this.options.onExpr?.(st.value, node);
       } else this.failed.add(st.name);
     }
     for (const st of this.module.statements) if (st.kind === 'assign') this.assigned.add(st.name);
@@ -295,6 +299,7 @@ class Elaborator {
   private expr(e: Expr): Node | undefined {
     const n = this.exprInner(e);
     if (n && !this.spans.has(n)) this.spans.set(n, e.span);
+    if (n) this.options.onExpr?.(e, n);
     return n;
   }
 
