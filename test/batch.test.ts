@@ -441,3 +441,14 @@ describe('batch dims: LazyTensor (pykeops spelling) and Genred', () => {
     expectClose(out.data, loopRef(g.kernel, args, 1).values!, 1e-12, 1e-12);
   });
 });
+
+describe('batch dims with onProgress', () => {
+  it('a batched run with onProgress runs as one block, with the batched result and progress (0, rows) then (rows, rows)', () => {
+    const k = compile('Sum_Reduction(Exp(-SqDist(x, y)) * b, 0)', ['x = Vi(2)', 'y = Vj(2)', 'b = Vj(1)']);
+    const args = { x: { data: uniform(2 * 4 * 2, 1), shape: [2, 4, 2] }, y: { data: uniform(5 * 2, 2), shape: [1, 5, 2] }, b: { data: uniform(2 * 5, 3), shape: [2, 5, 1] } };
+    const seen: [number, number][] = [];
+    const r = k.run(args, { backend: 'js', onProgress: (d, t) => seen.push([d, t]) });
+    expectBatched(r, loopRef(k, args, 1), 1e-12, 1e-12);
+    expect(seen).to.deep.equal([[0, 4], [4, 4]]);
+  });
+});
