@@ -21,6 +21,7 @@ import '../../runtime/js/backend.js';
 import '../../runtime/webgpu/backend.js';
 import { printWgsl, type WgslCodeOptions, type WgslShader } from '../targets/wgsl.js';
 import { defaultThreads } from '../../runtime/js/index.js';
+import { checkOutAliasing, COMPILE_OPTIONS, normalizeOptions, RUN_OPTIONS } from './options.js';
 
 /** Options of {@link compile} and {@link compileModule}. */
 export interface CompileOptions {
@@ -136,6 +137,14 @@ export class CompiledKernel<R extends RunResult = RunResult> {
   run(args: ArgsInput, options?: RunOptions & { backend?: SyncBackend }): R;
   run(args: ArgsInput, options?: RunOptions): R | Promise<R>;
   run(args: ArgsInput, options: RunOptions = {}): R | Promise<R> {
+    // one validation of the options for every backend (an asynchronous one reports it through its Promise)
+    const asked = (options as { backend?: unknown } | null)?.backend;
+    try {
+      options = normalizeOptions<RunOptions>(options, RUN_OPTIONS, 'run');
+    } catch (e) {
+      if (typeof asked === 'string' && registeredBackend(asked as BackendName)?.async) return Promise.reject(e as Error);
+      throw e;
+    }
     const name = options.backend ?? 'auto';
     if (!BACKENDS.includes(name)) throw new InputError(`unknown backend '${String(name)}'; this build has: ${BACKENDS.join(', ')}`);
     const resolved: BackendName = name === 'auto' ? (cpuAvailable() ? 'cpu' : 'js') : name;
@@ -178,6 +187,7 @@ export class CompiledKernel<R extends RunResult = RunResult> {
    * asynchronous `webgpu` backend is refused with a clear error naming `caller`.
    */
   runSync(args: ArgsInput, options: RunOptions = {}, caller = 'this call'): R {
+    options = normalizeOptions<RunOptions>(options, RUN_OPTIONS, 'run');
     if (options.backend === 'webgpu') throw new InputError(`backend 'webgpu' is asynchronous and ${caller} is synchronous; use await kernel.run(args, { backend: 'webgpu' }) on a compiled kernel, or backend 'cpu' or 'js' here`);
     return this.run(args, options as RunOptions & { backend?: SyncBackend });
   }
@@ -199,6 +209,7 @@ export class CompiledKernel<R extends RunResult = RunResult> {
     const ranges = options.ranges === undefined ? undefined : toRanges(options.ranges);
     if (ranges) validateRanges(ranges, prep.M, prep.N);
     const out = options.out === undefined ? undefined : this.checkOut(options.out, prep);
+    checkOutAliasing(out, prep.arrays, new Map(this.args.map((a) => [a.index, a.name])));
     const inputs: LaunchInputs = { arrays: prep.arrays, M: prep.M, N: prep.N, dtype: prep.dtype, ranges };
     if (prep.batch) inputs.batch = prep.batch;
     return { inputs, request: { code, fastMath: options.fastMath, threads, out } };
@@ -307,6 +318,8 @@ export interface CompiledModule {
  * ```
  */
 export function compileModule(source: string, options: CompileOptions = {}): CompiledModule {
+  options = normalizeOptions<CompileOptions>(options, COMPILE_OPTIONS, 'compile');
+  if (typeof source !== 'string') throw new InputError(`compile: the source must be a string (a .keo text or a reduction formula), got ${source === null ? 'null' : typeof source}`);
   const { program, source: src } = frontend(source, options.file, { allDeclaredAreArgs: options.allDeclaredAreArgs });
   const kernels = program.kernels.map((k) => new CompiledKernel(optimize(k, options.onPass)));
   return {
@@ -339,7 +352,7 @@ export function compileModule(source: string, options: CompileOptions = {}): Com
  */
 export function compile<S extends string>(source: S, aliasesOrOptions?: readonly string[] | CompileOptions, maybeOptions: CompileOptions = {}): CompiledKernel<ResultOf<ResultKindOf<S>>> {
   const aliases = Array.isArray(aliasesOrOptions) ? (aliasesOrOptions as readonly string[]) : undefined;
-  const options = (aliases ? maybeOptions : (aliasesOrOptions as CompileOptions | undefined)) ?? {};
+  const options = normalizeOptions<CompileOptions>(aliases ? maybeOptions : aliasesOrOptions, COMPILE_OPTIONS, 'compile');
   const text = aliases ? `${aliasesToDeclarations(aliases).join('\n')}\n${source}` : source;
   const mod = compileModule(text, aliases ? { ...options, allDeclaredAreArgs: true } : options);
   if (options.kernel) return mod.kernel(options.kernel) as CompiledKernel<ResultOf<ResultKindOf<S>>>;

@@ -30,7 +30,7 @@ export function opSignature(def: OpDef, name = def.name): string {
 
 /** The argument names of a reduction, as its diagnostics name them. */
 function reductionArgNames(red: ReductionDef): string[] {
-  return red.sig.map((s) => ({ f: 'f', K: 'K', tag: 'tag', g: 'g' })[s]);
+  return red.sig.map((s) => ({ f: 'f', K: 'K', tag: 'tag', g: 'g', D: 'D' })[s]);
 }
 
 /** `Sum_Reduction(f, tag)`. */

@@ -1,7 +1,7 @@
 import { diag, type Diagnostic, type Span, type SourceFile } from '../diagnostics/index.js';
 import type { DiagnosticKind } from '../diagnostics/catalogue.js';
 import type { CallExpr, Expr, Module, Statement } from '../syntax/ast.js';
-import { mk, numberLiteral, Var, variablesOf } from '../ir/node.js';
+import { mk, numberLiteral, Var, variablesOf, Zero } from '../ir/node.js';
 import { OPS } from '../ir/ops/index.js';
 import { REDUCTIONS, reductionOf, type ReductionDef } from '../ir/reductions.js';
 import type { ArgInfo, Kernel } from '../ir/kernel.js';
@@ -238,7 +238,7 @@ class Elaborator {
   private kernel(name: string, call: CallExpr, red: ReductionDef, span: Span): void {
     this.kernelNames.set(name, span);
     const sig = red.sig;
-    const shape = sig.map((s) => ({ f: 'formula', K: 'K', tag: 'tag', g: 'weight' })[s]).join(', ');
+    const shape = sig.map((s) => ({ f: 'formula', K: 'K', tag: 'tag', g: 'weight', D: 'dimension' })[s]).join(', ');
     if (call.args.length !== sig.length) {
       this.error('WrongArity', `${call.callee} takes ${sig.length} arguments (${shape}), got ${call.args.length}`, call.span, reductionHint(red));
       return;
@@ -255,6 +255,12 @@ class Elaborator {
         if (!n) ok = false;
         else if (kind === 'f') f = n;
         else g = n;
+      } else if (kind === 'D') {
+        const v = intLiteral(a);
+        if (v === undefined || v < 1) {
+          this.error('BadReduction', `the dimension must be a positive integer, got ${this.text(a)}`, a.span, `${call.callee}(D, tag) fills an output of dimension D with zeros`);
+          ok = false;
+        } else f = Zero(v);
       } else if (kind === 'K') {
         const v = intLiteral(a);
         if (v === undefined || v < 1) {
@@ -288,7 +294,9 @@ class Elaborator {
       const [index, dim, cat] = v.params as [number, number, Cat];
       return { name: this.indexNames.get(index) ?? `Var${index}`, index, dim, cat };
     });
-    const kernel: Kernel = { name, reduction: red, tag, formula: f, args, spans: this.spans, span, source: this.source };
+    // Zero_Reduction(D, tag) runs as what it is, the Sum of Zero(D) (the registry entry is its spelling)
+    const reduction = red.name === 'Zero' ? REDUCTIONS.Sum! : red;
+    const kernel: Kernel = { name, reduction, tag, formula: f, args, spans: this.spans, span, source: this.source };
     if (K !== undefined) kernel.K = K;
     if (g) kernel.formula2 = g;
     this.kernels.push(kernel);
@@ -546,7 +554,7 @@ function sigText(sig: readonly string[]): string {
 }
 
 function reductionHint(red: ReductionDef): string {
-  const ex: Record<string, string> = { f: 'f', K: '3', tag: '0', g: 'g' };
+  const ex: Record<string, string> = { f: 'f', K: '3', tag: '0', g: 'g', D: '3' };
   return `e.g. ${red.name}_Reduction(${red.sig.map((s) => ex[s]).join(', ')}): ${red.doc}`;
 }
 
