@@ -138,6 +138,29 @@ for (const N of sizes) {
     }
 }
 
+// batch dims: B = 16 problems of M = N = 2000 in one batched run against one M = N = 8000 run (the
+// same 64M pairs); the batched run should keep at least 0.9x the pairs/s
+if (!argv.includes('--no-batch')) {
+  const B = 16, n = 2000, big = 8000;
+  const batched = { x: { data: f32(B * n * 3), shape: [B, n, 3] }, y: { data: f32(B * n * 3), shape: [B, n, 3] }, b: { data: f32(B * n), shape: [B, n, 1] } };
+  const flat = { x: { data: f32(big * 3), shape: [big, 3] }, y: { data: f32(big * 3), shape: [big, 3] }, b: { data: f32(big), shape: [big, 1] } };
+  console.log('');
+  console.log(`batch dims: B = ${B}, M = N = ${n} batched against one M = N = ${big} run (${fmt(B * n * n).trim()} pairs each)`);
+  const list: [string, Backend, number][] = [];
+  if (cpu.ok) list.push([`cpu, ${maxThreads} threads`, 'cpu', maxThreads]);
+  list.push([`js, ${maxThreads} threads`, 'js', maxThreads]);
+  for (const [name, backend, threads] of list) {
+    // interleaved, best of three each: the machine is shared
+    let tb = Infinity, tf = Infinity;
+    for (let rep = 0; rep < 3; rep++) {
+      tb = Math.min(tb, time(() => kernel.runSync(batched, { backend, threads }), 200));
+      tf = Math.min(tf, time(() => kernel.runSync(flat, { backend, threads }), 200));
+    }
+    const pb = (B * n * n) / tb, pf = (big * big) / tf;
+    console.log(`  ${name.padEnd(16)} batched ${fmt(pb)}pairs/s   unbatched ${fmt(pf)}pairs/s   batched/unbatched ${(pb / pf).toFixed(2)}x`);
+  }
+}
+
 // call overhead: a tiny problem, many calls
 {
   const x = f32(30), y = f32(30), b = f32(10);

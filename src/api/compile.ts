@@ -14,7 +14,8 @@ import type { CodeOptions } from '../targets/common.js';
 import { cppSource, type CppCodeOptions } from '../targets/cpp.js';
 import { backendFor, checkStorage, registeredBackend } from './backends.js';
 import type { WebGpuRunOptions } from '../../runtime/webgpu/index.js';
-import type { BackendName, KernelOutput, LaunchInputs, LaunchRequest, ResultKind, ResultKindOf, ResultOf, RunResult } from './types.js';
+import { shapeText } from '../../runtime/batch/index.js';
+import type { BackendName, BatchLayout, KernelOutput, LaunchInputs, LaunchRequest, ResultKind, ResultKindOf, ResultOf, RunResult } from './types.js';
 import '../../runtime/ref/backend.js';
 import '../../runtime/js/backend.js';
 import '../../runtime/webgpu/backend.js';
@@ -105,10 +106,11 @@ export class CompiledKernel<R extends RunResult = RunResult> {
   get tag(): 0 | 1 {
     return this.ir.tag;
   }
-  /** The output shapes for sizes M and N: (M, ...) for tag 0, (N, ...) for tag 1. */
-  outputShapes(M: number, N: number): { name: 'values' | 'indices'; kind: 'float' | 'index'; shape: number[] }[] {
+  /** The output shapes for sizes M and N: (M, ...) for tag 0, (N, ...) for tag 1; with batch dims
+   * `batchShape` in front: (B…, M, ...). */
+  outputShapes(M: number, N: number, batchShape: readonly number[] = []): { name: 'values' | 'indices'; kind: 'float' | 'index'; shape: number[] }[] {
     const rows = this.ir.tag === 0 ? M : N;
-    return kernelOutputs(this.ir).map((o) => ({ name: o.name, kind: o.kind, shape: [rows, ...o.rowShape] }));
+    return kernelOutputs(this.ir).map((o) => ({ name: o.name, kind: o.kind, shape: [...batchShape, rows, ...o.rowShape] }));
   }
   /** Which outputs the kernel's runs return (from the reduction registry). */
   get resultKind(): ResultKind {
@@ -165,6 +167,7 @@ export class CompiledKernel<R extends RunResult = RunResult> {
     const b = found.backend;
     const request = b.check ? b.check(inputs, shared) : shared;
     request.storage = checkStorage(name, inputs.dtype, options.storage, asked);
+    if (inputs.batch && !b.batch) throw new InputError(`backend '${name}' does not take batch dims (batch shape ${shapeText(inputs.batch.shape)}); use backend 'cpu', 'js', 'webgpu' or 'cuda'`);
     const outs = b.run(this.plan, inputs, request);
     return outs instanceof Promise ? outs.then((o) => this.toResult(o)) : this.toResult(outs);
   }
@@ -200,11 +203,16 @@ export class CompiledKernel<R extends RunResult = RunResult> {
     const code = this.codeOptions(options, prep.dtype);
     const threads = options.threads ?? defaultThreads();
     if (!Number.isInteger(threads) || threads < 1) throw new InputError(`threads must be a positive integer, got ${String(options.threads)}`);
+    if (options.ranges !== undefined && prep.batch) {
+      throw new InputError(`ranges cannot be combined with batch dims (batch shape ${shapeText(prep.batch.shape)}): KeOps does not support user ranges in batch mode; run each batch entry with its ranges, or drop the batch dims`);
+    }
     const ranges = options.ranges === undefined ? undefined : toRanges(options.ranges);
     if (ranges) validateRanges(ranges, prep.M, prep.N);
     const out = options.out === undefined ? undefined : this.checkOut(options.out, prep);
     checkOutAliasing(out, prep.arrays, new Map(this.args.map((a) => [a.index, a.name])));
-    return { inputs: { arrays: prep.arrays, M: prep.M, N: prep.N, dtype: prep.dtype, ranges }, request: { code, fastMath: options.fastMath, threads, out } };
+    const inputs: LaunchInputs = { arrays: prep.arrays, M: prep.M, N: prep.N, dtype: prep.dtype, ranges };
+    if (prep.batch) inputs.batch = prep.batch;
+    return { inputs, request: { code, fastMath: options.fastMath, threads, out } };
   }
 
   /** The WGSL shader the webgpu backend runs (see `keopsc compile --target wgsl`). */
@@ -267,8 +275,8 @@ export class CompiledKernel<R extends RunResult = RunResult> {
     return { dtype, sumScheme: scheme === 'auto' ? (red.name === 'Sum' ? 'block' : 'direct') : scheme === 'block' && red.name !== 'Sum' ? 'direct' : scheme, accDtype: acc === 'auto' ? dtype : acc };
   }
 
-  private checkOut(out: unknown, prep: { dtype: FloatDtype; M: number; N: number }): Float32Array | Float64Array {
-    const first = this.outputShapes(prep.M, prep.N)[0]!;
+  private checkOut(out: unknown, prep: { dtype: FloatDtype; M: number; N: number; batch?: BatchLayout }): Float32Array | Float64Array {
+    const first = this.outputShapes(prep.M, prep.N, prep.batch?.shape)[0]!;
     if (first.kind !== 'float') throw new InputError(`out= receives the values output, but ${this.ir.reduction.name} returns only indices`);
     const Want = prep.dtype === 'float32' ? Float32Array : Float64Array;
     const size = first.shape.reduce((a, b) => a * b, 1);

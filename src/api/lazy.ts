@@ -65,7 +65,7 @@ function leafArgs(kernel: CompiledKernel, p: Printer, symbolicArrays: readonly A
   for (const a of kernel.args) {
     const k = Number(a.name.slice(1));
     const l = p.leaves[k]!;
-    args[a.name] = k < p.symbolic ? symbolicArrays[k]! : { data: l.data!, shape: l.cat === 2 ? [l.dim] : [l.rows, l.dim] };
+    args[a.name] = k < p.symbolic ? symbolicArrays[k]! : { data: l.data!, shape: leafShape(l) };
   }
   return args;
 }
@@ -107,6 +107,26 @@ export interface LazyLeaf {
   readonly cat: Cat;
   /** Rows (M for cat 0, N for cat 1); the length for parameters; 0 for symbolic leaves. */
   readonly rows: number;
+  /** Leading batch dims (pykeops's (B…, M, 1, D), (B…, 1, N, D), (B…, 1, 1, D)); absent: none. */
+  readonly batch?: readonly number[];
+}
+
+/** The shape a leaf is passed to a kernel with: (B…, rows, dim), or (B…, dim) for a parameter. */
+function leafShape(l: LazyLeaf): number[] {
+  return [...(l.batch ?? []), ...(l.cat === 2 ? [l.dim] : [l.rows, l.dim])];
+}
+
+/**
+ * pykeops's batched spelling, shape (B…, M, 1, D) for an i-variable, (B…, 1, N, D) for a j-variable,
+ * (B…, 1, 1, D) for a parameter (at least one batch dim): its batch dims, rows and D; InputError when
+ * the two middle sizes are not laid out for the role.
+ */
+function batchedShape(fn: string, cat: Cat, shape: readonly number[]): { batch: number[]; rows: number; D: number } {
+  const [a, b, D] = shape.slice(-3) as [number, number, number];
+  const want = cat === 0 ? '(B…, M, 1, D)' : cat === 1 ? '(B…, 1, N, D)' : '(B…, 1, 1, D)';
+  const ok = cat === 0 ? b === 1 : cat === 1 ? a === 1 : a === 1 && b === 1;
+  if (!ok) throw new InputError(`${fn}: a batched array has shape ${want}, got (${shape.join(', ')})`);
+  return { batch: shape.slice(0, -3), rows: cat === 0 ? a : cat === 1 ? b : D, D };
 }
 
 /** @internal The formula tree of a LazyTensor: array leaves, float literals and ops. */
@@ -291,7 +311,11 @@ function variable(fn: 'Vi' | 'Vj', cat: 0 | 1, x: unknown, dim?: number): LazyTe
   const { data, shape } = unpack(fn, x);
   let D: number;
   let rows: number;
-  if (shape) {
+  let batch: number[] | undefined;
+  if (shape && shape.length >= 4) {
+    ({ batch, rows, D } = batchedShape(fn, cat, shape));
+    if (dim !== undefined && checkDim(fn, dim) !== D) throw new InputError(`${fn}: dim ${dim} disagrees with shape (${shape.join(', ')})`);
+  } else if (shape) {
     if (shape.length === 2) [rows, D] = [shape[0]!, shape[1]!];
     else if (shape.length === 1) [rows, D] = [shape[0]!, 1];
     else throw new InputError(`${fn}: expected shape (${cat === 0 ? 'M' : 'N'}, D) or (${cat === 0 ? 'M' : 'N'},), got (${shape.join(', ')})`);
@@ -303,13 +327,14 @@ function variable(fn: 'Vi' | 'Vj', cat: 0 | 1, x: unknown, dim?: number): LazyTe
     rows = data.length / D;
   }
   if (D < 1) throw new InputError(`${fn}: the dimension must be at least 1, got shape (${shape!.join(', ')})`);
-  const leaf: LazyLeaf = { data, dim: D, cat, rows };
+  const leaf: LazyLeaf = { data, dim: D, cat, rows, ...(batch ? { batch } : {}) };
   return new LazyTensor({ k: 'var', leaf }, { dtype: data instanceof Float32Array ? 'float32' : 'float64', [cat === 0 ? 'M' : 'N']: rows });
 }
 
 /**
  * An i-indexed LazyTensor x_i from an array of M rows: a row-major typed array of shape (M, dim)
- * (`dim` required), or `{ data, shape }` with shape (M, D) or (M,) (D = 1). Throws InputError.
+ * (`dim` required), or `{ data, shape }` with shape (M, D) or (M,) (D = 1); with batch dims pykeops's
+ * (B…, M, 1, D), broadcast against the other arguments' batch dims where a size is 1. Throws InputError.
  */
 export function Vi(index: number, dim: number): LazyTensor<true>;
 export function Vi(x: LazyArrayInput, dim?: number): LazyTensor;
@@ -319,7 +344,8 @@ export function Vi(x: LazyArrayInput | number, dim?: number): LazyTensor<boolean
 
 /**
  * A j-indexed LazyTensor y_j from an array of N rows: a row-major typed array of shape (N, dim)
- * (`dim` required), or `{ data, shape }` with shape (N, D) or (N,) (D = 1). Throws InputError.
+ * (`dim` required), or `{ data, shape }` with shape (N, D) or (N,) (D = 1); with batch dims pykeops's
+ * (B…, 1, N, D). Throws InputError.
  */
 export function Vj(index: number, dim: number): LazyTensor<true>;
 export function Vj(y: LazyArrayInput, dim?: number): LazyTensor;
@@ -336,6 +362,12 @@ export function Pm(p: LazyArrayInput | number): LazyTensor;
 export function Pm(p: LazyArrayInput | number, dim?: number): LazyTensor<boolean> {
   if (typeof p === 'number') return dim === undefined ? num(p) : symbolic('Pm', 2, p, dim);
   const { data, shape } = unpack('Pm', p);
+  if (shape && shape.length >= 4) {
+    const { batch, D } = batchedShape('Pm', 2, shape);
+    if (D < 1) throw new InputError('Pm: the array is empty; a parameter needs at least one value');
+    const leaf: LazyLeaf = { data, dim: D, cat: 2, rows: D, batch };
+    return new LazyTensor({ k: 'var', leaf }, { dtype: data instanceof Float32Array ? 'float32' : 'float64' });
+  }
   if (shape && shape.length !== 1) throw new InputError(`Pm: expected a 1-D array (shape (D,)), got shape (${shape.join(', ')})`);
   if (data.length < 1) throw new InputError('Pm: the array is empty; a parameter needs at least one value');
   const leaf: LazyLeaf = { data, dim: data.length, cat: 2, rows: data.length };
