@@ -402,11 +402,12 @@ function fromShaped(x: unknown, axis: unknown): LazyTensor {
     return variable(axis === 0 ? 'Vi' : 'Vj', axis, { data, shape: dims }) as LazyTensor;
   }
   if (axis !== undefined) throw new InputError(`${fn}: an array of shape ${show} places itself (pykeops's rule); leave axis out`);
-  if (dims.length > 3) throw new InputError(`${fn}: shape ${show} has ${dims.length - 3} leading batch dimension${dims.length > 4 ? 's' : ''}, which keopsc does not support yet; loop over the batch, passing (M, 1, D), (1, N, D) or (1, 1, D) arrays`);
-  const [a, b, D] = dims as [number, number, number];
-  if (a === 1 && b === 1) return Pm({ data, shape: [D] });
-  if (b === 1) return variable('Vi', 0, { data, shape: [a, D] }) as LazyTensor;
-  if (a === 1) return variable('Vj', 1, { data, shape: [b, D] }) as LazyTensor;
+  // the last three sizes place the array; any sizes before them are batch dimensions (pykeops's rule)
+  const [a, b, D] = dims.slice(-3) as [number, number, number];
+  const batched = dims.length > 3;
+  if (a === 1 && b === 1) return Pm({ data, shape: batched ? dims : [D] });
+  if (b === 1) return variable('Vi', 0, { data, shape: batched ? dims : [a, D] }) as LazyTensor;
+  if (a === 1) return variable('Vj', 1, { data, shape: batched ? dims : [b, D] }) as LazyTensor;
   throw new InputError(`${fn}: shape ${show} is neither (M, 1, D) (an i-variable), (1, N, D) (a j-variable) nor (1, 1, D) (a parameter); insert the axis of size 1 (pykeops: x[:, None, :] or y[None, :, :])`);
 }
 
@@ -550,14 +551,26 @@ export class LazyTensor<S extends boolean = false> {
     return this.dimCache;
   }
 
-  /** pykeops's `_shape`: [M, N, D] (with batch dimensions, once they exist, in front). */
-  get _shape(): [number, number, number] {
-    return [this.M, this.N, this.dim];
+  /** pykeops's `_shape`: [B…, M, N, D], the broadcast batch dimensions of the arguments in front. */
+  get _shape(): number[] {
+    return [...this.batchShape, this.M, this.N, this.dim];
   }
 
-  /** pykeops's `shape`: [M, N, D], without D when D = 1. */
+  /** pykeops's `shape`: [B…, M, N, D], without D when D = 1. */
   get shape(): number[] {
-    return this.dim === 1 ? [this.M, this.N] : [this.M, this.N, this.dim];
+    return this.dim === 1 ? [...this.batchShape, this.M, this.N] : [...this.batchShape, this.M, this.N, this.dim];
+  }
+
+  /** The batch shape of the array arguments, broadcast (sizes of 1 stretch); [] without batch dims. */
+  private get batchShape(): number[] {
+    const out: number[] = [];
+    for (const l of this.print().leaves) {
+      const b = l.batch ?? [];
+      b.forEach((n, k) => {
+        out[k] = out[k] === undefined || out[k] === 1 ? n : out[k]!;
+      });
+    }
+    return out;
   }
 
   /** pykeops's `ndim`: the dimension D of the formula (as {@link dim}). */
@@ -565,9 +578,9 @@ export class LazyTensor<S extends boolean = false> {
     return this.dim;
   }
 
-  /** pykeops's `nbatchdims`: the number of leading batch dimensions (0: batches are not supported yet). */
+  /** pykeops's `nbatchdims`: the number of leading batch dimensions of the arguments (0 without). */
   get nbatchdims(): number {
-    return 0;
+    return this.batchShape.length;
   }
 
   /** A description: formula, aliases and shape. */
