@@ -16,6 +16,8 @@ import '../runtime/js/pool.js';
 import '../runtime/cpu/backend.js';
 import '../runtime/cuda/backend.js';
 import '../runtime/webgpu/node.js';
+import '../runtime/dist/entry.js';
 export * from './core.js';
 export { cpuStatus, cacheDir, cacheList, cacheClear, findCompiler } from '../runtime/cpu/index.js';
 export { cudaStatus, resetCudaStatus, compileCuda, cudaCacheList } from '../runtime/cuda/index.js';
+export { runDistributed, startWorker, type DistributedOptions, type DistributedProgress, type DistributedResult, type DistributedStats, type WorkerOptions, type RunningWorker } from '../runtime/dist/entry.js';

@@ -68,6 +68,17 @@ export interface RunOptions extends WebGpuRunOptions {
   out?: Float32Array | Float64Array;
 }
 
+/**
+ * `backend: 'distributed'`: the run is split into tiles for `keopsc worker` processes on a Redis (see
+ * runtime/dist). Registered by the Node entry point; its options are `DistributedOptions`.
+ */
+export type DistributedRunner = (kernel: CompiledKernel, args: ArgsInput, options: object) => Promise<RunResult>;
+let distributedRunner: DistributedRunner | undefined;
+/** Install the runner of `backend: 'distributed'` (done by runtime/dist when the Node entry loads). */
+export function registerDistributedRunner(run: DistributedRunner): void {
+  distributedRunner = run;
+}
+
 /** One output array of a run. Values have the inputs' dtype; indices are int64. */
 export interface KernelOutput {
   name: 'values' | 'indices';
@@ -117,10 +128,15 @@ export class CompiledKernel {
    * or Float64Array (row-major) or `{ data, shape }`. Throws InputError on bad shapes, dtypes or ranges.
    */
   run(args: ArgsInput, options: RunOptions & { backend: 'webgpu' }): Promise<RunResult>;
+  run(args: ArgsInput, options: Omit<RunOptions, 'backend'> & { backend: 'distributed'; redis: string; tiles?: string | number | readonly [number, number]; [option: string]: unknown }): Promise<RunResult>;
   run(args: ArgsInput, options?: RunOptions & { backend?: SyncBackend }): RunResult;
   run(args: ArgsInput, options?: RunOptions): RunResult | Promise<RunResult>;
-  run(args: ArgsInput, options: RunOptions = {}): RunResult | Promise<RunResult> {
-    const backend = options.backend ?? 'auto';
+  run(args: ArgsInput, options: RunOptions | (Omit<RunOptions, 'backend'> & { backend: 'distributed' }) = {}): RunResult | Promise<RunResult> {
+    if (options.backend === 'distributed') {
+      if (!distributedRunner) return Promise.reject(new InputError(`backend 'distributed' needs Node.js (import keopsc, not keopsc/browser)`));
+      return distributedRunner(this, args, options);
+    }
+    const backend = (options as RunOptions).backend ?? 'auto';
     if (!BACKENDS.includes(backend)) throw new InputError(`unknown backend '${String(backend)}'; this build has: ${BACKENDS.join(', ')}`);
     if (backend === 'webgpu') return this.runOnWebGpu(args, options);
     const { prep, inputs, request } = this.prepareRun(args, options);
