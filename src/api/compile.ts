@@ -173,6 +173,7 @@ export class CompiledKernel {
    */
   runSync(args: ArgsInput, options: RunOptions = {}, caller = 'this call'): RunResult {
     if (options.backend === 'webgpu') throw new InputError(`backend 'webgpu' is asynchronous and ${caller} is synchronous; use await kernel.run(args, { backend: 'webgpu' }) on a compiled kernel, or backend 'cpu' or 'js' here`);
+    if ((options.backend as string) === 'distributed') throw new InputError(`backend 'distributed' is asynchronous and ${caller} is synchronous; use await kernel.run(args, { backend: 'distributed', redis }) on a compiled kernel or a gradient, or a local backend here`);
     return this.run(args, options as RunOptions & { backend?: SyncBackend });
   }
 
