@@ -246,6 +246,18 @@ describe('distributed runs (Redis + BullMQ)', function () {
     await fails({ redis: redis.url, resume: 'nosuchrun1' }, /no run 'nosuchrun1'/);
     await fails({}, /needs redis:/);
     await fails({ redis: 'localhost:1' }, /expects redis:\/\/HOST:PORT/);
+    // an array over Redis's value limit (lowered here to 1 MiB) is refused, pointing at --store
+    const { Redis } = await import('ioredis');
+    const c = new Redis(redis.url);
+    try {
+      await c.config('SET', 'proto-max-bulk-len', String(1 << 20));
+      let msg = '';
+      await runDistributed(k, { x: normal(300000, 1), y: normal(4, 2) }, { redis: redis.url }).catch((e: Error) => (msg = e.message));
+      expect(msg).to.match(/an input array of 2400000 bytes is over Redis's value limit \(1048576 bytes, proto-max-bulk-len\); put the inputs in a shared directory with --store file:\/\/\/shared\/dir/);
+    } finally {
+      await c.config('SET', 'proto-max-bulk-len', String(512 << 20));
+      c.disconnect();
+    }
     const t0 = Date.now();
     await fails({ redis: 'redis://127.0.0.1:1', redisTimeoutS: 2 }, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
     expect(Date.now() - t0).to.be.below(5000);

@@ -3,6 +3,7 @@ import { REDUCTIONS } from '../../src/ir/reductions.js';
 import { SourceFile } from '../../src/diagnostics/index.js';
 import type { ArgInfo, Kernel } from '../../src/ir/kernel.js';
 import type { Node, Param } from '../../src/ir/types.js';
+import type { Tile } from './tiles.js';
 
 /**
  * The wire format between a coordinator and `keopsc worker`. Bump PROTOCOL_VERSION whenever a job's
@@ -55,13 +56,10 @@ export interface TileRunOptions {
 }
 
 /** What a tile's job carries: the kernel, its options, the protocol version and the array keys. */
-export interface TileJob {
+export interface TileJob extends Pick<Tile, 'rows' | 'red' | 'pairs'> {
   protocol: number;
   runId: string;
   tile: number;
-  /** Output rows [start, end) and reduction indices [start, end) of the tile. */
-  rows: [number, number];
-  red: [number, number];
   /** The kernel computing partial states (see partial.ts), serialised. */
   kernel: SerializedKernel;
   options: TileRunOptions;
@@ -70,8 +68,6 @@ export interface TileJob {
   arrays: ArrayRef[];
   /** The key of the 6 ranges arrays (int32, concatenated; lengths in rangesLengths), if any. */
   ranges?: { key: string; lengths: number[] };
-  /** Kept pairs of the tile (for the log line and the coordinator's throughput). */
-  pairs: number;
   /** Seconds the run's keys live (the safety net when a coordinator dies). */
   ttl: number;
 }

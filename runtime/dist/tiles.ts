@@ -15,6 +15,8 @@ export interface TileGrid {
   pairs: number[];
 }
 
+/** One tile: its number (block · J + chunk), output rows [start, end), reduction indices [start, end)
+ * and kept pairs. */
 export interface Tile {
   index: number;
   block: number;

@@ -260,7 +260,7 @@ async function runDistributedCli(kernel: CompiledKernel, args: Record<string, { 
     onStart: ({ runId, tiles, grid, workers }) => err(`keopsc: distributed run ${runId}: ${tiles} tiles (${grid[0]}x${grid[1]}), ${workers} live worker${workers === 1 ? '' : 's'}; if this coordinator stops, continue with --resume ${runId}\n`),
     onProgress: (p) => {
       const rate = p.pairsPerSecond >= 1e9 ? `${(p.pairsPerSecond / 1e9).toFixed(2)} G` : `${(p.pairsPerSecond / 1e6).toFixed(1)} M`;
-      const line = `keopsc: tiles ${p.done}/${p.total}, ${rate} pairs/s${Number.isFinite(p.etaSeconds) && p.done < p.total ? `, ETA ${Math.ceil(p.etaSeconds)} s` : ''}`;
+      const line = `keopsc: tiles ${p.done}/${p.total}${p.pairsPerSecond > 0 ? `, ${rate} pairs/s` : ''}${Number.isFinite(p.etaSeconds) && p.done < p.total ? `, ETA ${Math.ceil(p.etaSeconds)} s` : ''}`;
       if (line === last) return;
       last = line;
       err(tty ? `\r${line}\x1b[K${p.done === p.total ? '\n' : ''}` : `${line}\n`);
