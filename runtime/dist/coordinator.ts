@@ -128,7 +128,7 @@ export async function runDistributed(kernel: CompiledKernel, args: ArgsInput, op
     const tileOptions = { sumScheme: options.sumScheme ?? 'auto', dtypeAcc: options.dtypeAcc ?? 'auto', ...(options.fastMath === undefined ? {} : { fastMath: options.fastMath }) };
     const identity = { protocol: PROTOCOL_VERSION, kernel: kernelHash, arrays: arrays.map((a) => a.sha), ranges: rangesBlob?.sha ?? null, options: tileOptions, store: store.url };
     let grid: [number, number];
-    let reusedDone = new Set<number>();
+    const reusedDone = new Set<number>();
     const live = await withTimeout(queue.getWorkersCount(), timeoutMs, 'Redis').catch(() => 0);
     if (options.resume !== undefined) {
       runId = options.resume;
@@ -235,17 +235,19 @@ export async function runDistributed(kernel: CompiledKernel, args: ArgsInput, op
       if (fresh) pairsHere += tiles[t]!.pairs;
     };
     for (const t of reusedDone) markDone(t, false);
-    while (true) {
-      // merge what is ready, in order
-      for (let b = 0; b < nextChunk.length; b++) {
-        while (nextChunk[b]! < J && done.has(b * J + nextChunk[b]!)) {
-          await withTimeout(mergeTile(tiles[b * J + nextChunk[b]!]!), timeoutMs, 'Redis');
-          nextChunk[b]!++;
-        }
-      }
-      if (done.size === tiles.length) break;
-      report(false);
+    let merged = 0;
+    while (merged < tiles.length) {
       try {
+        // merge what is ready, in order
+        for (let b = 0; b < nextChunk.length; b++) {
+          while (nextChunk[b]! < J && done.has(b * J + nextChunk[b]!)) {
+            await withTimeout(mergeTile(tiles[b * J + nextChunk[b]!]!), timeoutMs, 'Redis');
+            nextChunk[b]!++;
+            merged++;
+          }
+        }
+        if (merged === tiles.length) break;
+        report(false);
         const [[e1, news], [e2, error]] = (await withTimeout(redis.multi().lrange(KEYS.done(runId), seen, -1).get(KEYS.error(runId)).exec() as Promise<[Error | null, unknown][]>, timeoutMs, 'Redis')) as [[Error | null, string[]], [Error | null, string | null]];
         if (e1 || e2) throw e1 ?? e2;
         lastOk = Date.now();
@@ -268,13 +270,13 @@ export async function runDistributed(kernel: CompiledKernel, args: ArgsInput, op
     const result: DistributedResult = { outputs, distributed: { runId, grid, tiles: tiles.length, reused: reusedDone.size, completions } };
     for (const o of outputs) result[o.name] = o;
     finished = true;
-    await cleanup(redis, queue, runId, store, tiles, false).catch(() => undefined);
+    await cleanup(redis, queue, runId, store, false).catch(() => undefined);
     return result;
   } catch (e) {
     if (runId && !finished) {
       // a failed run: drop its queued tiles and keys; a lost Redis or a lost coordinator keeps them (--resume)
       const lost = e instanceof InputError && e.message.includes('lost Redis');
-      if (!lost) await withTimeout(cleanup(redis, queue, runId, openStore(store0, redis), [], true), 5000, 'cleanup').catch(() => undefined);
+      if (!lost) await withTimeout(cleanup(redis, queue, runId, openStore(store0, redis), true), 5000, 'cleanup').catch(() => undefined);
     }
     throw e;
   } finally {
@@ -284,7 +286,7 @@ export async function runDistributed(kernel: CompiledKernel, args: ArgsInput, op
 }
 
 /** Delete a run's keys (and, for a failed run, its queued tiles). */
-async function cleanup(redis: Redis, queue: Queue, runId: string, store: ReturnType<typeof openStore>, _tiles: Tile[], failed: boolean): Promise<void> {
+async function cleanup(redis: Redis, queue: Queue, runId: string, store: ReturnType<typeof openStore>, failed: boolean): Promise<void> {
   if (failed) {
     const waiting = await queue.getJobs(['waiting', 'delayed', 'prioritized', 'failed'], 0, -1);
     await Promise.all(waiting.filter((j) => j?.id?.startsWith(`${runId}-`)).map((j) => j.remove().catch(() => undefined)));

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { InputError } from '../../src/diagnostics/index.js';
 import { QUEUE_NAME, type TileJob } from './protocol.js';
 import { connectRedis } from './connect.js';
@@ -58,8 +59,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   if (opts.threads) process.env.KEOPSC_DIST_THREADS = String(opts.threads);
   const here = fileURLToPath(import.meta.url);
   const processor = here.replace(/worker\.(ts|js)$/, 'processor.$1');
+  const connection = new Redis(opts.redis, { maxRetriesPerRequest: null });
   const worker = new Worker<TileJob, TileResult>(QUEUE_NAME, processor, {
-    connection: { url: opts.redis, maxRetriesPerRequest: null } as never,
+    connection,
     concurrency,
     lockDuration: lockMs,
     stalledInterval: Math.max(250, Math.round(lockMs / 2)),
@@ -84,7 +86,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   log(`keopsc worker: listening on ${opts.redis} (backend ${backend}, concurrency ${concurrency}${opts.threads ? `, ${opts.threads} threads` : ''})`);
   return {
     close() {
-      closing ??= worker.close().then(resolveClosed);
+      closing ??= worker
+        .close()
+        .then(() => connection.quit())
+        .then(resolveClosed, resolveClosed);
       return closing;
     },
     closed,
