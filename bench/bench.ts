@@ -179,7 +179,7 @@ if (gpu.ok) {
       }
       console.log('backend          N = M      rows timed   time/run      pairs/s');
       row('cpu, 2 threads', N, N, best);
-      row(`distributed 2x1`, N, N, dist);
+      row('dist, 2 x 1 thr', N, N, dist);
       console.log(`distributed: 2 one-thread workers on one Redis (tiles ${tiles}), overhead ${(((dist - best) / best) * 100).toFixed(1)} % against the local 2-thread run (target < 10 %)`);
     } finally {
       for (const w of workers) w.proc.kill('SIGTERM');

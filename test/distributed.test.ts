@@ -9,7 +9,7 @@ import { PROTOCOL_VERSION } from '../runtime/dist/protocol.js';
 import { planGrid } from '../runtime/dist/tiles.js';
 import { CONFORMANCE_CASES, caseArgs, checkCase } from './helpers/conformance.js';
 import { expectClose, normal, rng } from './helpers/data.js';
-import { exited, redisMissing, spawnWorker, startRedis, type RedisServer, type WorkerProc } from './helpers/redis.js';
+import { CLI, exited, redisMissing, spawnWorker, startRedis, type RedisServer, type WorkerProc } from './helpers/redis.js';
 import { main } from '../src/cli/main.js';
 import { loadNpy, saveNpy, ndarray } from '../runtime/npy/index.js';
 
@@ -304,7 +304,7 @@ describe('distributed runs (Redis + BullMQ)', function () {
         saveNpy(join(dir, 'x.npy'), ndarray(x, [300, 3]));
         saveNpy(join(dir, 'y.npy'), ndarray(y, [200, 3]));
         // the coordinator queues its tiles on a Redis no worker listens on yet, and is killed
-        const coord = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/keopsc-cli.ts', 'run', join(dir, 'g.keo'), '-a', `x=${join(dir, 'x.npy')}`, '-a', `y=${join(dir, 'y.npy')}`, '--distributed', own.url, '--tiles', '3x2', '-o', join(dir, 'o.npy')], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const coord = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', join(dir, 'g.keo'), '-a', `x=${join(dir, 'x.npy')}`, '-a', `y=${join(dir, 'y.npy')}`, '--distributed', own.url, '--tiles', '3x2', '-o', join(dir, 'o.npy')], { stdio: ['ignore', 'ignore', 'pipe'] });
         let text = '';
         const runId = await new Promise<string>((resolve, reject) => {
           coord.stderr!.on('data', (b: Buffer) => {

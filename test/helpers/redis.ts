@@ -1,6 +1,11 @@
 // A throwaway redis-server on a free loopback port, and `keopsc worker` processes, for the tests.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+/** The repository root, and the CLI from the sources (what the tests spawn). */
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const CLI = join(ROOT, 'test/helpers/keopsc-cli.ts');
 
 /** Why redis-server cannot be used here, or undefined when it can. */
 export function redisMissing(): string | undefined {
@@ -60,7 +65,7 @@ export interface WorkerProc {
 
 /** Spawn `keopsc worker --redis URL ...` from the sources. */
 export function spawnWorker(url: string, extra: string[] = [], env: Record<string, string> = {}): WorkerProc {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/keopsc-cli.ts', 'worker', '--redis', url, ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KEOPSC_QUIET: '1', ...env } });
+  const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'worker', '--redis', url, ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KEOPSC_QUIET: '1', ...env } });
   const log: string[] = [];
   const ready = new Promise<void>((resolve, reject) => {
     const onData = (b: Buffer) => {
