@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { compile, compileModule } from '../src/api/compile.js';
 import { main } from '../src/cli/main.js';
-import { cudaBlockTable, cudaLayout, printCuda } from '../src/targets/cuda.js';
+import { cudaLayout, printCuda } from '../src/targets/cuda.js';
+import { blockTable as cudaBlockTable } from '../runtime/ranges/index.js';
 import { deviceOnly, goldenModules } from './helpers/golden.js';
 import { matchSnapshot } from './helpers/snapshot.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { compile, Genred, KernelSolve, printWgsl, releaseWebGpu, setGpuProvider, WEBGPU_CONFIG, webgpuStatus, InputError, Vi, Vj } from '../src/index.js';
-import { blockTable, toHalfBits, webgpuStats } from '../runtime/webgpu/index.js';
+import { webgpuBlockTable as blockTable, toHalfBits, webgpuStats } from '../runtime/webgpu/index.js';
 import { nodeProvider } from '../runtime/webgpu/node.js';
 import { webgpuOrSkip } from './helpers/webgpu.js';
 import { matchSnapshot } from './helpers/snapshot.js';

@@ -1,4 +1,4 @@
-import { registerHostBackend } from '../../src/api/backends.js';
+import { registerBackend } from '../../src/api/backends.js';
 import { CPP_FAST_FLAGS, cppSource } from '../../src/targets/cpp.js';
 import { cpuStatus, runCpu } from './index.js';
 
@@ -6,7 +6,9 @@ import { cpuStatus, runCpu } from './index.js';
  * Registers the `cpu` backend (C++ printed from the plan, compiled by the system compiler, cached on
  * disk, run by the native addon). Loaded by the Node entry point only.
  */
-registerHostBackend('cpu', {
+registerBackend({
+  name: 'cpu',
+  async: false,
   status() {
     const s = cpuStatus();
     return s.ok ? { ok: true } : { ok: false, reason: `${s.reason}; install g++ (apt-get install g++) and rebuild the addon (npm run build:native), or use backend 'js'` };

@@ -1,10 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, homedir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
-import type { KernelHandle } from './addon.js';
-import { requireAddon } from './addon.js';
+import type { KernelHandle } from '../native/addon.js';
+import { requireAddon } from '../native/addon.js';
+import { cacheDir, cacheFiles, type CacheEntry } from '../native/cache.js';
+
+export { cacheDir, cacheFiles, type CacheEntry } from '../native/cache.js';
 
 /** A C++ compiler: the executable and the first line of its `--version`. */
 export interface Compiler {
@@ -91,20 +94,6 @@ export function cpuModel(): string {
   if (!model) model = cpus()[0]?.model ?? 'unknown';
   cpuModelCache = `${process.arch} ${model}`;
   return cpuModelCache;
-}
-
-/**
- * The kernel cache directory: `$KEOPSC_CACHE_DIR`, else `~/.cache/keopsc`; created with mode 0700.
- * Refuses (throws) a directory that other users can write to, since its libraries get loaded.
- */
-export function cacheDir(): string {
-  const dir = process.env['KEOPSC_CACHE_DIR'] || join(homedir(), '.cache', 'keopsc');
-  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (created !== undefined) chmodSync(dir, 0o700);
-  const st = statSync(dir);
-  if (!st.isDirectory()) throw new Error(`keopsc cache: ${dir} is not a directory`);
-  if ((st.mode & 0o022) !== 0) throw new Error(`keopsc cache: ${dir} is writable by other users (mode ${(st.mode & 0o777).toString(8)}); run chmod 700 on it or set KEOPSC_CACHE_DIR`);
-  return dir;
 }
 
 const stats = { hits: 0, compiles: 0 };
@@ -202,37 +191,9 @@ export function loadCompiled(source: string, opts: CompileOptions = {}): KernelH
   return handle;
 }
 
-/** One cached library. */
-export interface CacheEntry {
-  file: string;
-  size: number;
-  mtime: Date;
-}
-
 /** The cached libraries, oldest first. */
 export function cacheList(): CacheEntry[] {
   return cacheFiles(cacheDir(), /^[^.].*\.so$/);
-}
-
-/** The files of a cache folder whose names match, oldest first (none when the folder does not exist). */
-export function cacheFiles(dir: string, match: RegExp): CacheEntry[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const out: CacheEntry[] = [];
-  for (const name of names) {
-    if (!match.test(name)) continue;
-    try {
-      const st = statSync(join(dir, name));
-      if (st.isFile()) out.push({ file: join(dir, name), size: st.size, mtime: st.mtime });
-    } catch {
-      /* removed meanwhile */
-    }
-  }
-  return out.sort((a, b) => a.mtime.getTime() - b.mtime.getTime());
 }
 
 /**

@@ -1,12 +1,13 @@
 import type { KernelPlan } from '../../src/lower/plan.js';
 import { allocateOutputs } from '../outputs.js';
+import type { KernelOutput } from '../../src/api/types.js';
 import type { Ranges } from '../ranges/index.js';
 import { coalesce, rangesFor } from '../ranges/index.js';
-import { addonStatus, requireAddon, type KernelHandle, type NativeRanges } from './addon.js';
+import { addonStatus, requireAddon, type KernelHandle, type NativeRanges } from '../native/addon.js';
 import { findCompiler, loadCompiled, type CompileOptions, type Compiler } from './compiler.js';
 
-export { addonCandidates, addonStatus, loadAddon, requireAddon } from './addon.js';
-export type { KernelHandle, NativeAddon, NativeKernelInfo, NativeRanges, NativeRunArgs } from './addon.js';
+export { addonCandidates, addonStatus, loadAddon, requireAddon } from '../native/addon.js';
+export type { KernelHandle, NativeAddon, NativeKernelInfo, NativeRanges, NativeRunArgs } from '../native/addon.js';
 export {
   cacheClear,
   cacheDir,
@@ -53,14 +54,6 @@ export function runCompiled(
   return requireAddon().run(handle, { inputs, outputs, M, N, ranges, threads, minParallelPairs: CPU_CONFIG.minParallelPairs });
 }
 
-/** An output of a CPU run: values of the dtype, indices as int64. */
-export interface CpuOutput {
-  name: 'values' | 'indices';
-  kind: 'float' | 'index';
-  shape: number[];
-  data: Float32Array | Float64Array | BigInt64Array;
-}
-
 /**
  * Run a kernel plan with compiled C++ (the same shape as runJs, with the C++ source of the plan —
  * printCpp's output — in place of the JS code options). The source is compiled once per machine (on-disk
@@ -73,10 +66,10 @@ export function runCpu(
   threads: number,
   out?: Float32Array | Float64Array,
   compile: CompileOptions = {},
-): CpuOutput[] {
+): KernelOutput[] {
   const handle = loadCompiled(source, compile);
   const rows = plan.tag === 0 ? inp.M : inp.N;
-  const outputs = allocateOutputs(plan, rows, inp.dtype, out, (size) => new BigInt64Array(size)) as CpuOutput[];
+  const outputs = allocateOutputs(plan, rows, inp.dtype, out);
   const maxIndex = Math.max(-1, ...inp.arrays.keys());
   const A = Array.from({ length: maxIndex + 1 }, (_, k) => inp.arrays.get(k));
   const R = inp.ranges ? coalesce(rangesFor(inp.ranges, plan.tag)) : undefined;

@@ -10,12 +10,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../src/diagnostics/index.js';
+import { checkStorage } from '../../src/api/backends.js';
 import type { KernelPlan } from '../../src/lower/plan.js';
-import { cudaBlockTable, cudaLayout, printCuda, type CudaCodeOptions, type CudaLayout } from '../../src/targets/cuda.js';
-import { allocateOutputs, type BackendOutput } from '../outputs.js';
-import { coalesce, rangesFor, type Ranges } from '../ranges/index.js';
-import { addonStatus } from '../cpu/addon.js';
-import { cacheDir, cacheFiles, type CacheEntry } from '../cpu/compiler.js';
+import { cudaLayout, printCuda, type CudaCodeOptions, type CudaLayout } from '../../src/targets/cuda.js';
+import { allocateOutputs } from '../outputs.js';
+import type { KernelOutput } from '../../src/api/types.js';
+import { blockTable, coalesce, rangesFor, type Ranges } from '../ranges/index.js';
+import { addonStatus } from '../native/addon.js';
+import { cacheDir, cacheFiles, type CacheEntry } from '../native/cache.js';
 import { toHalfBits } from '../half.js';
 
 /** What the addon's `cudaProbe` reports (native/src/cuda.cc). */
@@ -343,10 +345,7 @@ export interface CudaRunOptions {
  * (both throw InputError). */
 export function cudaCodeOptions(dtype: 'float32' | 'float64', opts: Pick<CudaRunOptions, 'sumScheme' | 'accDtype' | 'storage'>): CudaCodeOptions {
   if (opts.sumScheme === 'kahan') throw new InputError(`backend 'cuda' has no sumScheme 'kahan'; use 'block' (the default) or dtypeAcc 'float64', or backend 'cpu'`);
-  const storage = opts.storage ?? 'float32';
-  if (storage !== 'float32' && storage !== 'float16') throw new InputError(`storage must be 'float32' or 'float16', got '${String(storage)}'`);
-  if (storage === 'float16' && dtype !== 'float32')
-    throw new InputError(`storage 'float16' stores float32 inputs as halves (float32 arithmetic); the inputs are ${dtype}: pass Float32Array inputs or leave storage out`);
+  const storage = checkStorage('cuda', dtype, opts.storage);
   return storage === 'float16' ? { dtype, sumScheme: opts.sumScheme, accDtype: opts.accDtype, storage } : { dtype, sumScheme: opts.sumScheme, accDtype: opts.accDtype };
 }
 
@@ -362,13 +361,13 @@ export function runCuda(
   inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; dtype: 'float32' | 'float64'; ranges?: Ranges },
   opts: CudaRunOptions,
   source?: string,
-): BackendOutput<BigInt64Array>[] {
+): KernelOutput[] {
   const code = cudaCodeOptions(inp.dtype, opts);
   const { addon } = requireCuda();
   const layout = cudaLayout(plan, code);
   const handle = loadCuda(source ?? printCuda(plan, code).source, layout, { fastMath: opts.fastMath });
   const rows = plan.tag === 0 ? inp.M : inp.N;
-  const outputs = allocateOutputs(plan, rows, inp.dtype, opts.out, (size) => new BigInt64Array(size));
+  const outputs = allocateOutputs(plan, rows, inp.dtype, opts.out);
   const half = layout.storage === 'float16';
   const inputs = Array.from({ length: layout.nIn }, (_, k) => {
     const a = inp.arrays.get(k);
@@ -377,7 +376,7 @@ export function runCuda(
   let ranges: { slices: Int32Array; red: Int32Array; table: Int32Array } | undefined;
   if (inp.ranges) {
     const t = coalesce(rangesFor(inp.ranges, plan.tag));
-    ranges = { slices: t.slices, red: t.red, table: cudaBlockTable(t.out, rows, layout.blockRows) };
+    ranges = { slices: t.slices, red: t.red, table: blockTable(t.out, rows, layout.blockRows, 'skip') };
   }
   addon.cudaRun(handle, { inputs, outputs: outputs.map((o) => o.data), M: inp.M, N: inp.N, ranges });
   return outputs;

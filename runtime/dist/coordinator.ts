@@ -2,7 +2,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { InputError } from '../../src/diagnostics/index.js';
-import { CompiledKernel, type RunOptions, type RunResult, type KernelOutput } from '../../src/api/compile.js';
+import { CompiledKernel, type RunOptions, type RunResult } from '../../src/api/compile.js';
 import { prepareArgs, type ArgsInput } from '../../src/api/inputs.js';
 import { toRanges, validateRanges, RANGES_KEYS } from '../ranges/index.js';
 import { KEYS, PROTOCOL_VERSION, QUEUE_NAME, RUN_ID, jobId, runPrefix, serializeKernel, type ArrayRef, type TileJob } from './protocol.js';
@@ -265,10 +265,12 @@ export async function runDistributed(kernel: CompiledKernel, args: ArgsInput, op
       }
     }
     report(true);
-    const outs = state.finalize(prep.dtype);
-    const outputs: KernelOutput[] = outs.map((o) => ({ name: o.name, shape: o.shape, data: o.data }));
+    const outputs = state.finalize(prep.dtype);
     const result: DistributedResult = { outputs, distributed: { runId, grid, tiles: tiles.length, reused: reusedDone.size, completions } };
-    for (const o of outputs) result[o.name] = o;
+    for (const o of outputs) {
+      if (o.name === 'values') result.values = o;
+      else result.indices = o;
+    }
     finished = true;
     await cleanup(redis, queue, runId, store, false).catch(() => undefined);
     return result;

@@ -1,6 +1,7 @@
 import { IntCst, mk } from '../../src/ir/node.js';
 import { REDUCTIONS } from '../../src/ir/reductions.js';
 import { kernelOutputs, type Kernel } from '../../src/ir/kernel.js';
+import type { KernelOutput } from '../../src/api/types.js';
 
 /**
  * Partial reduction states: what a tile returns instead of a finalised result, their merge and the
@@ -154,16 +155,16 @@ export class MergeState {
    * The outputs of the original reduction, as the local backends finalise them: values in `dtype`,
    * indices as int64, with the shapes of a local run.
    */
-  finalize(dtype: 'float32' | 'float64'): { name: 'values' | 'indices'; shape: number[]; data: Float32Array | Float64Array | BigInt64Array }[] {
+  finalize(dtype: 'float32' | 'float64'): KernelOutput[] {
     const k = this.kernel;
     const outs = kernelOutputs(k);
     const F = dtype === 'float32' ? Float32Array : Float64Array;
     const name = k.reduction.name;
     const w = this.width;
-    return outs.map((o) => {
+    return outs.map((o): KernelOutput => {
       const shape = [this.rows, ...o.rowShape];
-      if (o.kind === 'index') return { name: o.name, shape, data: BigInt64Array.from(this.indices!, (x) => BigInt(x)) };
-      if (this.family !== 'logsumexp' || name.startsWith('Max_SumShiftExp')) return { name: o.name, shape, data: F.from(this.values) };
+      if (o.kind === 'index') return { name: 'indices', shape, data: BigInt64Array.from(this.indices!, (x) => BigInt(x)) };
+      if (this.family !== 'logsumexp' || name.startsWith('Max_SumShiftExp')) return { name: 'values', shape, data: F.from(this.values) };
       const ow = o.rowShape.reduce((a, b) => a * b, 1);
       const data = new F(this.rows * ow);
       const V = this.values;
@@ -174,7 +175,7 @@ export class MergeState {
           data[r * ow + c] = name === 'SumSoftMaxWeight' ? V[r * w + 2 + c]! / V[r * w + 1]! : m + Math.log(V[r * w + 1 + c]!);
         }
       }
-      return { name: o.name, shape, data };
+      return { name: 'values', shape, data };
     });
   }
 }

@@ -1,5 +1,6 @@
 import type { KernelPlan } from '../../src/lower/plan.js';
-import { printJs, type JsCodeOptions } from '../../src/targets/js.js';
+import { printJs } from '../../src/targets/js.js';
+import type { CodeOptions } from '../../src/targets/common.js';
 
 /** A compiled JS kernel: computes output rows [r0, r1) (see src/targets/js.ts for the contract). */
 export type JsKernelFn = (
@@ -18,7 +19,7 @@ const bySource = new Map<string, JsKernelFn>();
 const byPlan = new WeakMap<KernelPlan, Map<string, { source: string; fn: JsKernelFn }>>();
 
 /** The generated source and its compiled function, cached per (plan, dtype, options). */
-export function compileJs(plan: KernelPlan, opts: JsCodeOptions): { source: string; fn: JsKernelFn } {
+export function compileJs(plan: KernelPlan, opts: CodeOptions): { source: string; fn: JsKernelFn } {
   const key = `${opts.dtype}|${opts.sumScheme}|${opts.accDtype}`;
   let perPlan = byPlan.get(plan);
   if (!perPlan) byPlan.set(plan, (perPlan = new Map()));

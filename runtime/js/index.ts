@@ -1,6 +1,7 @@
 import type { KernelPlan } from '../../src/lower/plan.js';
-import { allocateOutputs } from '../outputs.js';
-import type { JsCodeOptions } from '../../src/targets/js.js';
+import { allocateOutputs, toKernelOutputs } from '../outputs.js';
+import type { KernelOutput } from '../../src/api/types.js';
+import type { CodeOptions } from '../../src/targets/common.js';
 import type { Ranges } from '../ranges/index.js';
 import { coalesce, rangesFor } from '../ranges/index.js';
 import { compileJs, type JsKernelFn } from './compile.js';
@@ -29,29 +30,21 @@ export function defaultThreads(): number {
  * (a thread hand-off costs about 0.1 ms); tests set it to 0 to exercise the pool on small data. */
 export const JS_CONFIG = { parallelMinPairs: 1 << 18 };
 
-/** The outputs of a JS run, before the API converts indices to int64. */
-export interface JsOutput {
-  name: 'values' | 'indices';
-  kind: 'float' | 'index';
-  shape: number[];
-  data: Float32Array | Float64Array;
-}
-
 /**
  * Run a kernel plan with generated JS. `arrays` holds the inputs by variable index (all of `dtype`);
  * `threads` (default: the machine's cores) applies to problems large enough to gain from it.
- * `out` optionally receives the values output (checked by the caller).
+ * `out` optionally receives the values output (checked by the caller). Indices come back int64.
  */
 export function runJs(
   plan: KernelPlan,
   inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; dtype: 'float32' | 'float64'; ranges?: Ranges },
-  code: JsCodeOptions,
+  code: CodeOptions,
   threads = defaultThreads(),
   out?: Float32Array | Float64Array,
-): JsOutput[] {
+): KernelOutput[] {
   const { fn, source } = compileJs(plan, code);
   const rows = plan.tag === 0 ? inp.M : inp.N;
-  const outputs = allocateOutputs(plan, rows, inp.dtype, out, (size) => new Float64Array(size)) as JsOutput[];
+  const outputs = allocateOutputs(plan, rows, inp.dtype, out, true);
   const R = inp.ranges ? coalesce(rangesFor(inp.ranges, plan.tag)) : null;
   const maxIndex = Math.max(-1, ...inp.arrays.keys());
   const A: (Float32Array | Float64Array | undefined)[] = Array.from({ length: maxIndex + 1 }, (_, k) => inp.arrays.get(k));
@@ -59,7 +52,7 @@ export function runJs(
   const nThreads = Math.max(1, Math.min(Math.floor(threads), rows));
   if (!runner || nThreads === 1 || pairs < JS_CONFIG.parallelMinPairs) {
     fn(A, outputs.map((o) => o.data), inp.M, inp.N, 0, rows, R);
-    return outputs;
+    return toKernelOutputs(outputs, inp.dtype);
   }
   const { shared } = runner;
   const sA = A.map((a) => (a ? shared(a) : undefined));
@@ -69,7 +62,7 @@ export function runJs(
   outputs.forEach((o, k) => {
     if (sO[k] !== o.data) o.data.set(sO[k]! as never);
   });
-  return outputs;
+  return toKernelOutputs(outputs, inp.dtype);
 }
 
 /** Total pairs a ranges run visits (rows × their reduction lengths), to decide on threads. */

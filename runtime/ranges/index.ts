@@ -132,3 +132,47 @@ export function coalesce(t: { out: Int32Array; slices: Int32Array; red: Int32Arr
   }
   return { out: t.out, slices, red: Int32Array.from(red) };
 }
+
+/**
+ * The block table of a ranges launch on a GPU (cuda, webgpu): int32 triples (cluster, first row, end
+ * row), one block (workgroup) each, over runs of at most `blockRows` consecutive output rows owned by
+ * one cluster. A row belongs to the last cluster of `out` (pairs [start, end) of output rows) that covers
+ * it, as on the CPU backends. Rows no cluster covers are left out (`uncovered: 'skip'`, for a backend
+ * that fills them with a separate kernel) or get blocks of cluster −1 (`'neutral'`: the block writes the
+ * reduction's neutral value). Without overlaps this is KeOps's table: each cluster cut into chunks.
+ */
+export function blockTable(out: Int32Array, rows: number, blockRows: number, uncovered: 'skip' | 'neutral' = 'skip'): Int32Array {
+  if (!Number.isInteger(blockRows) || blockRows < 1) throw new RangeError(`blockTable: blockRows must be a positive integer, got ${blockRows}`);
+  const clusters = out.length >> 1;
+  const table: number[] = [];
+  const chunk = (c: number, s: number, e: number): void => {
+    if (c < 0 && uncovered === 'skip') return;
+    for (let r = s; r < e; r += blockRows) table.push(c, r, Math.min(e, r + blockRows));
+  };
+  let disjoint = true;
+  for (let c = 1; c < clusters && disjoint; c++) disjoint = out[2 * c]! >= out[2 * c - 1]!;
+  if (disjoint) {
+    // sorted, non-overlapping clusters (what the clustering library makes): no per-row pass
+    let next = 0;
+    for (let c = 0; c < clusters; c++) {
+      const s = out[2 * c]!;
+      const e = out[2 * c + 1]!;
+      if (s === e) continue;
+      chunk(-1, next, s);
+      chunk(c, s, e);
+      next = e;
+    }
+    chunk(-1, next, rows);
+    return Int32Array.from(table);
+  }
+  const owner = new Int32Array(rows).fill(-1);
+  for (let c = 0; c < clusters; c++) owner.fill(c, out[2 * c]!, out[2 * c + 1]!);
+  for (let r = 0; r < rows; ) {
+    const c = owner[r]!;
+    let e = r + 1;
+    while (e < rows && owner[e] === c) e++;
+    chunk(c, r, e);
+    r = e;
+  }
+  return Int32Array.from(table);
+}

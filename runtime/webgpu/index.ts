@@ -1,10 +1,11 @@
 /// <reference types="@webgpu/types" />
 import { printedOnce, type KernelPlan } from '../../src/lower/plan.js';
-import type { JsCodeOptions } from '../../src/targets/js.js';
+import type { CodeOptions } from '../../src/targets/common.js';
 import { printWgsl, type WgslShader } from '../../src/targets/wgsl.js';
 import { InputError } from '../../src/diagnostics/index.js';
-import { allocateOutputs, type BackendOutput } from '../outputs.js';
-import { coalesce, rangesFor, rowClusters, type Ranges } from '../ranges/index.js';
+import { allocateOutputs } from '../outputs.js';
+import type { KernelOutput } from '../../src/api/types.js';
+import { blockTable, coalesce, rangesFor, rowClusters, type Ranges } from '../ranges/index.js';
 import { toHalfBits } from '../half.js';
 
 export { toHalfBits };
@@ -219,7 +220,7 @@ export async function webgpuStatus(): Promise<WebGpuStatus> {
 export const webgpuStats = { pipelinesCreated: 0, pipelineHits: 0, pipelineMs: 0 };
 
 /** The shader of a plan for this device's limits (printed once per plan and options). */
-function shaderFor(ctx: Ctx, plan: KernelPlan, opts: { sumScheme: JsCodeOptions['sumScheme']; storage: 'float32' | 'float16' }): WgslShader {
+function shaderFor(ctx: Ctx, plan: KernelPlan, opts: { sumScheme: CodeOptions['sumScheme']; storage: 'float32' | 'float16' }): WgslShader {
   const o = {
     sumScheme: opts.sumScheme,
     storage: opts.storage,
@@ -283,22 +284,12 @@ function fmtBytes(n: number): string {
 }
 
 /**
- * The block table of a ranges run: triples (cluster, first row, end row), one workgroup each. Rows are
- * grouped into runs that the same cluster covers (the later cluster wins where clusters overlap, as on
- * the CPU; −1 where none does, which gives the neutral value), each run cut into blocks of `wg` rows.
+ * The block table of a ranges run: triples (cluster, first row, end row), one workgroup each, from
+ * runtime/ranges `blockTable`, with blocks of cluster −1 for rows no cluster covers (they write the
+ * neutral value).
  */
-export function blockTable(ranges: Ranges, tag: 0 | 1, rows: number, wg: number): Int32Array {
-  const cl = rowClusters(ranges, tag, rows);
-  const t: number[] = [];
-  let start = 0;
-  while (start < rows) {
-    const c = cl[start]!;
-    let end = start + 1;
-    while (end < rows && cl[end] === c && end - start < wg) end++;
-    t.push(c, start, end);
-    start = end;
-  }
-  return Int32Array.from(t);
+export function webgpuBlockTable(ranges: Ranges, tag: 0 | 1, rows: number, wg: number): Int32Array {
+  return blockTable(rangesFor(ranges, tag).out, rows, wg, 'neutral');
 }
 
 /**
@@ -308,9 +299,9 @@ export function blockTable(ranges: Ranges, tag: 0 | 1, rows: number, wg: number)
 export async function runWebGpu(
   plan: KernelPlan,
   inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; ranges?: Ranges },
-  req: { code: JsCodeOptions; out?: Float32Array },
+  req: { code: CodeOptions; out?: Float32Array },
   options: WebGpuRunOptions = {},
-): Promise<BackendOutput<BigInt64Array>[]> {
+): Promise<KernelOutput[]> {
   const storage = options.storage ?? 'float32';
   const ctx = await context();
   if (storage === 'float16' && !ctx.features.includes('shader-f16')) throw new InputError(`storage 'float16' needs the WebGPU feature 'shader-f16', which this adapter (${ctx.adapterName}) lacks; leave storage out (float32)`);
@@ -323,12 +314,12 @@ async function runOn(
   ctx: Ctx,
   plan: KernelPlan,
   inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; ranges?: Ranges },
-  req: { code: JsCodeOptions; out?: Float32Array },
+  req: { code: CodeOptions; out?: Float32Array },
   storage: 'float32' | 'float16',
-): Promise<BackendOutput<BigInt64Array>[]> {
+): Promise<KernelOutput[]> {
   if (ctx.lost) throw new InputError(`backend 'webgpu': the GPU device was lost; run again to get a new one`);
   const rows = plan.tag === 0 ? inp.M : inp.N;
-  const outputs = allocateOutputs(plan, rows, 'float32', req.out, (size) => new BigInt64Array(size));
+  const outputs = allocateOutputs(plan, rows, 'float32', req.out);
   if (rows === 0) return outputs;
   const shader = shaderFor(ctx, plan, { sumScheme: req.code.sumScheme, storage });
   const wg = shader.workgroupSize;
@@ -339,7 +330,7 @@ async function runOn(
   if (inp.ranges) {
     const scheme = WEBGPU_CONFIG.rangesScheme;
     const blocks = scheme === 'blocks' || (scheme === 'auto' && !ctx.cpuAdapter);
-    if (blocks && shader.tiled) table = blockTable(inp.ranges, plan.tag, rows, wg);
+    if (blocks && shader.tiled) table = webgpuBlockTable(inp.ranges, plan.tag, rows, wg);
     entry = table && (scheme === 'blocks' || table.length / 3 <= 2 * denseGroups) ? 'ranges' : 'ranges_rows';
   }
   const pipeline = await pipelineFor(ctx, plan, shader, entry);

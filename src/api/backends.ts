@@ -1,54 +1,58 @@
-import type { KernelPlan } from '../lower/plan.js';
-import type { Ranges } from '../../runtime/ranges/index.js';
-import type { BackendOutput } from '../../runtime/outputs.js';
-import type { JsCodeOptions } from '../targets/js.js';
+import { InputError } from '../diagnostics/index.js';
+import type { BackendName, BackendStatus, FloatDtype, KernelBackend, LaunchInputs, LaunchRequest, Storage } from './types.js';
 
 /**
- * Backends that need the host platform (a native addon, a system compiler, a GPU driver) register
- * themselves here from the Node entry point (`src/index.ts`), so that the compiler core and the `js`
- * and `webgpu` backends bundle for browsers with no Node-only import. In a browser bundle they are
- * simply absent, and asking for one gives a clear error.
+ * The registry of backends: every backend (ref, js, cpu, cuda, webgpu) implements {@link KernelBackend}
+ * and registers itself here. ref, js and webgpu are part of the platform-independent core; the
+ * backends that need the host platform (a native addon, a system compiler, a GPU driver) register from
+ * the Node entry point (`src/index.ts`), so the core bundles for browsers with no Node-only import. In
+ * a browser bundle they are simply absent, and asking for one gives a clear error.
+ * @module
  */
 
-/** What a backend run receives: inputs by variable index, all of `dtype`, sizes and checked ranges. */
-export interface BackendInputs {
-  arrays: ReadonlyMap<number, Float32Array | Float64Array>;
-  M: number;
-  N: number;
-  dtype: 'float32' | 'float64';
-  ranges?: Ranges;
+/** @deprecated use {@link LaunchInputs}. */
+export type BackendInputs = LaunchInputs;
+/** @deprecated use {@link LaunchRequest}. */
+export type BackendRequest = LaunchRequest;
+
+const REGISTRY: Partial<Record<BackendName, KernelBackend>> = {};
+
+/** Register a backend (called once by its module when loaded); a later registration replaces it. */
+export function registerBackend(backend: KernelBackend): void {
+  REGISTRY[backend.name] = backend;
 }
 
-/** The resolved options of one run. */
-export interface BackendRequest {
-  code: JsCodeOptions;
-  fastMath?: boolean;
-  threads: number;
-  out?: Float32Array | Float64Array;
-  /** How a GPU backend stores the inputs on the device (cuda; webgpu reads RunOptions.storage). */
-  storage?: 'float32' | 'float16';
+/** The registered backends, by name. */
+export function registeredBackends(): KernelBackend[] {
+  return Object.values(REGISTRY);
 }
 
-/** A backend that runs synchronously on the host (cpu) or drives a device from the host (cuda). */
-export interface HostBackend {
-  /** Whether it can run here, and if not, why not and how to fix it (one line). */
-  status(): { ok: true } | { ok: false; reason: string };
-  run(plan: KernelPlan, inp: BackendInputs, req: BackendRequest): BackendOutput<BigInt64Array | Float64Array>[];
+/** The backend registered under `name` (whether or not it can run here). */
+export function registeredBackend(name: BackendName): KernelBackend | undefined {
+  return REGISTRY[name];
 }
 
-export type HostBackendName = 'cpu' | 'cuda';
-
-const HOST_BACKENDS: Partial<Record<HostBackendName, HostBackend>> = {};
-
-/** Register a host backend (called once by its module when the Node entry point loads it). */
-export function registerHostBackend(name: HostBackendName, backend: HostBackend): void {
-  HOST_BACKENDS[name] = backend;
-}
-
-/** The registered backend, or why there is none. */
-export function hostBackend(name: HostBackendName): { ok: true; backend: HostBackend } | { ok: false; reason: string } {
-  const b = HOST_BACKENDS[name];
+/** The backend, or why it cannot run here (not registered in this build, or its status says no). */
+export function backendFor(name: BackendName): { ok: true; backend: KernelBackend } | { ok: false; reason: string } {
+  const b = REGISTRY[name];
   if (!b) return { ok: false, reason: `the ${name} backend needs Node.js (it is not part of the browser build); use backend 'js' or 'webgpu' here` };
-  const s = b.status();
+  const s: BackendStatus = b.status();
   return s.ok ? { ok: true, backend: b } : s;
+}
+
+/** The backends that can store float32 inputs as IEEE halves on the device. */
+const HALF_STORAGE: Readonly<Record<BackendName, boolean>> = { ref: false, js: false, cpu: false, cuda: true, webgpu: true };
+
+/**
+ * The one check of float16 storage (every backend, and runtime/cuda's direct entry): a known value, a
+ * backend that has it, and (when `dtype` is given) float32 data; `asked` names the backend in messages
+ * (`auto`). Returns the storage to use.
+ */
+export function checkStorage(backend: BackendName, dtype: FloatDtype | undefined, storage: unknown, asked: string = backend): Storage {
+  if (storage === undefined) return 'float32';
+  if (storage !== 'float32' && storage !== 'float16') throw new InputError(`storage must be 'float32' or 'float16', got '${String(storage)}'`);
+  if (storage === 'float16' && !HALF_STORAGE[backend]) throw new InputError(`storage 'float16' is for the webgpu and cuda backends; backend '${asked}' stores the inputs as they are (leave storage out)`);
+  if (storage === 'float16' && dtype !== undefined && dtype !== 'float32')
+    throw new InputError(`storage 'float16' stores float32 inputs as halves (float32 arithmetic); the inputs are ${dtype}: pass Float32Array inputs or leave storage out`);
+  return storage;
 }

@@ -3,17 +3,20 @@ import { frontend, optimize, fail, type PassHook } from '../passes/pipeline.js';
 import { diag } from '../diagnostics/index.js';
 import { kernelOutputs, type ArgInfo, type Kernel } from '../ir/kernel.js';
 import { printKernel } from '../ir/print.js';
-import { evaluateRef } from '../../runtime/ref/index.js';
 import { toRanges, validateRanges, type RangesInput } from '../../runtime/ranges/index.js';
 import { prepareArgs, type ArgsInput, type ArrayInput, type FloatDtype } from './inputs.js';
 import { lowerKernel, type KernelPlan } from '../lower/plan.js';
 import { gradientKernel, type GradientKernel } from './grad.js';
 import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
-import { printJs, type JsCodeOptions } from '../targets/js.js';
+import { printJs } from '../targets/js.js';
+import type { CodeOptions } from '../targets/common.js';
 import { cppSource, type CppCodeOptions } from '../targets/cpp.js';
-import { runJs } from '../../runtime/js/index.js';
-import { hostBackend, type BackendInputs, type BackendRequest } from './backends.js';
-import { runWebGpu, type WebGpuRunOptions } from '../../runtime/webgpu/index.js';
+import { backendFor, checkStorage, registeredBackend } from './backends.js';
+import type { WebGpuRunOptions } from '../../runtime/webgpu/index.js';
+import type { BackendName, KernelOutput, LaunchInputs, LaunchRequest, ResultKind, ResultKindOf, ResultOf, RunResult } from './types.js';
+import '../../runtime/ref/backend.js';
+import '../../runtime/js/backend.js';
+import '../../runtime/webgpu/backend.js';
 import { printWgsl, type WgslCodeOptions, type WgslShader } from '../targets/wgsl.js';
 import { defaultThreads } from '../../runtime/js/index.js';
 
@@ -79,25 +82,15 @@ export function registerDistributedRunner(run: DistributedRunner): void {
   distributedRunner = run;
 }
 
-/** One output array of a run. Values have the inputs' dtype; indices are int64. */
-export interface KernelOutput {
-  name: 'values' | 'indices';
-  shape: number[];
-  data: Float32Array | Float64Array | BigInt64Array;
-}
-
-/** What a run returns: the outputs in order, plus `values` / `indices` shortcuts. */
-export interface RunResult {
-  outputs: KernelOutput[];
-  values?: KernelOutput;
-  indices?: KernelOutput;
-}
+export type { KernelOutput, RunResult } from './types.js';
 
 /**
  * A compiled kernel: knows its arguments and output shapes, and runs on typed arrays.
  * Instances come from {@link compile} or {@link compileModule}; they are never half-built.
+ * `R` is what its runs return: {@link compile} reads it from a literal formula ({@link ResultKindOf}),
+ * so a kNN kernel's result has `indices` and a Sum's has `values` without `!`.
  */
-export class CompiledKernel {
+export class CompiledKernel<R extends RunResult = RunResult> {
   /** The optimised kernel IR (after every pass). */
   readonly ir: Kernel;
   constructor(ir: Kernel) {
@@ -119,71 +112,82 @@ export class CompiledKernel {
     const rows = this.ir.tag === 0 ? M : N;
     return kernelOutputs(this.ir).map((o) => ({ name: o.name, kind: o.kind, shape: [rows, ...o.rowShape] }));
   }
+  /** Which outputs the kernel's runs return (from the reduction registry). */
+  get resultKind(): ResultKind {
+    const names = kernelOutputs(this.ir).map((o) => o.name);
+    return names.length === 2 ? 'values+indices' : names[0] === 'indices' ? 'indices' : 'values';
+  }
   /** The kernel as text: arguments, shared subexpressions and the reduction. */
   toString(): string {
     return printKernel(this.ir);
   }
   /**
    * Run the kernel. `args` by name (`{ x, y, b }`) or positional (in `args` order); each a Float32Array
-   * or Float64Array (row-major) or `{ data, shape }`. Throws InputError on bad shapes, dtypes or ranges.
+   * or Float64Array (row-major) or `{ data, shape }`. Throws InputError on bad shapes, dtypes or ranges
+   * (an asynchronous backend rejects its Promise instead).
    */
-  run(args: ArgsInput, options: RunOptions & { backend: 'webgpu' }): Promise<RunResult>;
-  run(args: ArgsInput, options: Omit<RunOptions, 'backend'> & { backend: 'distributed'; redis: string; tiles?: string | number | readonly [number, number]; [option: string]: unknown }): Promise<RunResult>;
-  run(args: ArgsInput, options?: RunOptions & { backend?: SyncBackend }): RunResult;
-  run(args: ArgsInput, options?: RunOptions): RunResult | Promise<RunResult>;
-  run(args: ArgsInput, options: RunOptions | (Omit<RunOptions, 'backend'> & { backend: 'distributed' }) = {}): RunResult | Promise<RunResult> {
-    if (options.backend === 'distributed') {
+  run(args: ArgsInput, options: RunOptions & { backend: 'webgpu' }): Promise<R>;
+  run(args: ArgsInput, options: Omit<RunOptions, 'backend'> & { backend: 'distributed'; redis: string; tiles?: string | number | readonly [number, number]; [option: string]: unknown }): Promise<R>;
+  run(args: ArgsInput, options?: RunOptions & { backend?: SyncBackend }): R;
+  run(args: ArgsInput, options?: RunOptions): R | Promise<R>;
+  run(args: ArgsInput, opts: RunOptions | (Omit<RunOptions, 'backend'> & { backend: 'distributed' }) = {}): R | Promise<R> {
+    if (opts.backend === 'distributed') {
       if (!distributedRunner) return Promise.reject(new InputError(`backend 'distributed' needs Node.js (import keopsc, not keopsc/browser)`));
-      return distributedRunner(this, args, options);
+      return distributedRunner(this as CompiledKernel, args, opts) as Promise<R>;
     }
-    const backend = (options as RunOptions).backend ?? 'auto';
-    if (!BACKENDS.includes(backend)) throw new InputError(`unknown backend '${String(backend)}'; this build has: ${BACKENDS.join(', ')}`);
-    if (backend === 'webgpu') return this.runOnWebGpu(args, options);
-    const { prep, inputs, request } = this.prepareRun(args, options);
-    if (backend === 'ref') {
-      const result = toResult(evaluateRef(this.ir, { arrays: prep.arrays, M: prep.M, N: prep.N, ranges: inputs.ranges }), prep.dtype);
-      if (request.out) {
-        request.out.set(result.outputs[0]!.data as Float64Array);
-        result.outputs[0]!.data = request.out;
-      }
-      return result;
-    }
-    if (backend === 'cpu' || backend === 'cuda' || (backend === 'auto' && cpuAvailable())) {
-      const host = hostBackend(backend === 'cuda' ? 'cuda' : 'cpu');
-      if (!host.ok) throw new InputError(`backend '${backend === 'cuda' ? 'cuda' : 'cpu'}' is unavailable: ${host.reason}`);
-      return toResult(host.backend.run(this.plan, inputs, request), prep.dtype);
-    }
-    return toResult(runJs(this.plan, inputs, request.code, request.threads, request.out), prep.dtype);
+    const options = opts as RunOptions;
+    const name = options.backend ?? 'auto';
+    if (!BACKENDS.includes(name)) throw new InputError(`unknown backend '${String(name)}'; this build has: ${BACKENDS.join(', ')}`);
+    const resolved: BackendName = name === 'auto' ? (cpuAvailable() ? 'cpu' : 'js') : name;
+    // an asynchronous backend reports every error (bad input included) through its Promise
+    if (registeredBackend(resolved)?.async) return Promise.resolve().then(() => this.launch(resolved, name, args, options));
+    return this.launch(resolved, name, args, options);
   }
 
-  /** The webgpu backend: asynchronous, so every error (bad input included) rejects the Promise. */
-  private async runOnWebGpu(args: ArgsInput, options: RunOptions): Promise<RunResult> {
-    const { prep, inputs, request } = this.prepareRun(args, options);
-    // with no input arrays there is no dtype to follow: webgpu computes in float32
-    if (prep.arrays.size > 0 && prep.dtype !== 'float32') throw new InputError(`backend 'webgpu' runs float32 only (WGSL has no float64); pass Float32Array inputs, or use backend 'cpu' or 'js' for float64`);
-    if (options.dtypeAcc === 'float64') throw new InputError(`backend 'webgpu' has no float64 accumulator (WGSL has no float64); leave dtypeAcc out or use sumScheme 'kahan'`);
-    const code = { ...request.code, dtype: 'float32' as const, accDtype: 'float32' as const };
-    const outs = await runWebGpu(this.plan, inputs, { code, out: request.out as Float32Array | undefined }, options);
-    return toResult(outs, 'float32');
+  /**
+   * One launch: check the arguments and the options every backend shares, then that the backend can run
+   * here, let it check the request, run it and shape the result. `asked` is the name the caller gave.
+   */
+  private launch(name: BackendName, asked: string, args: ArgsInput, options: RunOptions): R | Promise<R> {
+    const { inputs, request: shared } = this.prepareRun(args, options);
+    // float16 storage: a known value and a backend that has it (before the backend is looked for)
+    checkStorage(name, undefined, options.storage, asked);
+    const found = backendFor(name);
+    if (!found.ok) throw new InputError(`backend '${name}' is unavailable: ${found.reason}`);
+    const b = found.backend;
+    const request = b.check ? b.check(inputs, shared) : shared;
+    request.storage = checkStorage(name, inputs.dtype, options.storage, asked);
+    const outs = b.run(this.plan, inputs, request);
+    return outs instanceof Promise ? outs.then((o) => this.toResult(o)) : this.toResult(outs);
+  }
+
+  /** The outputs as a result, with the `values` / `indices` shortcuts its kind promises. */
+  private toResult(outputs: KernelOutput[]): R {
+    const r: RunResult = { outputs };
+    for (const o of outputs) {
+      if (o.name === 'values') r.values = o;
+      else r.indices = o;
+    }
+    return r as R;
   }
 
   /**
    * `run` for callers that need the result at once (Genred, LazyTensor, gradients, solvers): the
    * asynchronous `webgpu` backend is refused with a clear error naming `caller`.
    */
-  runSync(args: ArgsInput, options: RunOptions = {}, caller = 'this call'): RunResult {
+  runSync(args: ArgsInput, options: RunOptions = {}, caller = 'this call'): R {
     if (options.backend === 'webgpu') throw new InputError(`backend 'webgpu' is asynchronous and ${caller} is synchronous; use await kernel.run(args, { backend: 'webgpu' }) on a compiled kernel, or backend 'cpu' or 'js' here`);
     if ((options.backend as string) === 'distributed') throw new InputError(`backend 'distributed' is asynchronous and ${caller} is synchronous; use await kernel.run(args, { backend: 'distributed', redis }) on a compiled kernel or a gradient, or a local backend here`);
     return this.run(args, options as RunOptions & { backend?: SyncBackend });
   }
 
   /** Run on any backend and always get a Promise (what `webgpu` needs; the others resolve at once). */
-  async runAsync(args: ArgsInput, options: RunOptions = {}): Promise<RunResult> {
+  async runAsync(args: ArgsInput, options: RunOptions = {}): Promise<R> {
     return this.run(args, options);
   }
 
   /** Check the arguments and options of a run (shared by every backend). */
-  private prepareRun(args: ArgsInput, options: RunOptions): { prep: ReturnType<typeof prepareArgs>; inputs: BackendInputs; request: BackendRequest } {
+  private prepareRun(args: ArgsInput, options: RunOptions): { inputs: LaunchInputs; request: LaunchRequest } {
     const prep = prepareArgs(this.ir, args);
     const code = this.codeOptions(options, prep.dtype);
     const threads = options.threads ?? defaultThreads();
@@ -191,9 +195,7 @@ export class CompiledKernel {
     const ranges = options.ranges === undefined ? undefined : toRanges(options.ranges);
     if (ranges) validateRanges(ranges, prep.M, prep.N);
     const out = options.out === undefined ? undefined : this.checkOut(options.out, prep);
-    if (options.storage !== undefined && options.storage !== 'float32' && options.storage !== 'float16') throw new InputError(`storage must be 'float32' or 'float16', got '${String(options.storage)}'`);
-    if (options.storage === 'float16' && options.backend !== 'webgpu' && options.backend !== 'cuda') throw new InputError(`storage 'float16' is for the webgpu and cuda backends; backend '${options.backend ?? 'auto'}' stores the inputs as they are (leave storage out)`);
-    return { prep, inputs: { arrays: prep.arrays, M: prep.M, N: prep.N, dtype: prep.dtype, ranges }, request: { code, fastMath: options.fastMath, threads, out, storage: options.storage } };
+    return { inputs: { arrays: prep.arrays, M: prep.M, N: prep.N, dtype: prep.dtype, ranges }, request: { code, fastMath: options.fastMath, threads, out } };
   }
 
   /** The WGSL shader the webgpu backend runs (see `keopsc compile --target wgsl`). */
@@ -207,7 +209,7 @@ export class CompiledKernel {
   }
 
   /** Resolve the code options as a run would (for `keopsc compile --target`). */
-  codeOptionsFor(options: Pick<RunOptions, 'sumScheme' | 'dtypeAcc'>, dtype: 'float32' | 'float64'): JsCodeOptions {
+  codeOptionsFor(options: Pick<RunOptions, 'sumScheme' | 'dtypeAcc'>, dtype: 'float32' | 'float64'): CodeOptions {
     return this.codeOptions(options, dtype);
   }
 
@@ -243,7 +245,7 @@ export class CompiledKernel {
   }
 
   /** Resolve and check the code options against the reduction and the dtype (KeOps's rules). */
-  private codeOptions(options: Pick<RunOptions, 'sumScheme' | 'dtypeAcc'>, dtype: 'float32' | 'float64'): JsCodeOptions {
+  private codeOptions(options: Pick<RunOptions, 'sumScheme' | 'dtypeAcc'>, dtype: 'float32' | 'float64'): CodeOptions {
     const red = this.ir.reduction;
     const scheme = options.sumScheme ?? 'auto';
     if (!SUM_SCHEMES.includes(scheme)) throw new InputError(`unknown sumScheme '${String(scheme)}'; use one of ${SUM_SCHEMES.join(', ')}`);
@@ -267,34 +269,17 @@ export class CompiledKernel {
   }
 }
 
-function toResult(outs: { name: 'values' | 'indices'; kind: 'float' | 'index'; shape: number[]; data: Float32Array | Float64Array | BigInt64Array }[], dtype: FloatDtype): RunResult {
-  const outputs: KernelOutput[] = outs.map((o) => ({
-    name: o.name,
-    shape: o.shape,
-    data: o.data instanceof BigInt64Array ? o.data : o.kind === 'index' ? toInt64(o.data) : dtype === 'float32' && !(o.data instanceof Float32Array) ? Float32Array.from(o.data) : o.data,
-  }));
-  const r: RunResult = { outputs };
-  for (const o of outputs) r[o.name] = o;
-  return r;
-}
-
 let cpuChecked: boolean | undefined;
 /** Whether `auto` can use the cpu backend (checked once per process; says why not, once, on stderr;
  * silent in a browser build, where the js backend is the only CPU backend). */
 function cpuAvailable(): boolean {
   if (cpuChecked === undefined) {
-    const s = hostBackend('cpu');
+    const s = backendFor('cpu');
     cpuChecked = s.ok;
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
     if (!s.ok && env && !env.KEOPSC_QUIET) console.warn(`keopsc: the cpu backend is unavailable (${s.reason}); using the js backend`);
   }
   return cpuChecked;
-}
-
-function toInt64(a: Float32Array | Float64Array): BigInt64Array {
-  const out = new BigInt64Array(a.length);
-  for (let k = 0; k < a.length; k++) out[k] = BigInt(a[k]!);
-  return out;
 }
 
 /** A compiled module: every kernel of a `.keo` text. */
@@ -324,18 +309,20 @@ export function compileModule(source: string, options: CompileOptions = {}): Com
  * Compile one kernel from a `.keo` text or a single reduction string, e.g.
  * `compile('Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)', ['x = Vi(3)', 'y = Vj(3)', 'b = Vj(1)'])`.
  * `aliases` are KeOps-style declarations (`name = Vi(dim)` takes its position in the list as index).
- * Throws KeopsError with every diagnostic when the text is invalid.
+ * Throws KeopsError with every diagnostic when the text is invalid. For a literal text the kernel's
+ * result type follows its reduction ({@link ResultKindOf}): `compile('ArgKMin_Reduction(...)', ...)`
+ * runs to a result whose `indices` is always there.
  */
-export function compile(source: string, aliasesOrOptions?: readonly string[] | CompileOptions, maybeOptions: CompileOptions = {}): CompiledKernel {
+export function compile<S extends string>(source: S, aliasesOrOptions?: readonly string[] | CompileOptions, maybeOptions: CompileOptions = {}): CompiledKernel<ResultOf<ResultKindOf<S>>> {
   const aliases = Array.isArray(aliasesOrOptions) ? (aliasesOrOptions as readonly string[]) : undefined;
   const options = (aliases ? maybeOptions : (aliasesOrOptions as CompileOptions | undefined)) ?? {};
   const text = aliases ? `${aliasesToDeclarations(aliases).join('\n')}\n${source}` : source;
   const mod = compileModule(text, aliases ? { ...options, allDeclaredAreArgs: true } : options);
-  if (options.kernel) return mod.kernel(options.kernel);
+  if (options.kernel) return mod.kernel(options.kernel) as CompiledKernel<ResultOf<ResultKindOf<S>>>;
   if (mod.kernels.length > 1) {
     throw fail([diag('AmbiguousKernel', `this text has ${mod.kernels.length} kernels (${mod.kernels.map((k) => k.name).join(', ')}); say which one with { kernel: NAME }`)], mod.source);
   }
-  return mod.kernels[0]!;
+  return mod.kernels[0]! as CompiledKernel<ResultOf<ResultKindOf<S>>>;
 }
 
 /**

@@ -20,6 +20,7 @@ import { floatText } from '../ir/print.js';
 import { swapAxes, toRanges, type RangesInput } from '../../runtime/ranges/index.js';
 import { andThen } from './maybe.js';
 import { aliasesToDeclarations, compile, type Backend, type CompiledKernel, type KernelOutput, type RunOptions, type RunResult } from './compile.js';
+import type { IndicesOutput, ValuesOutput } from './types.js';
 import type { FloatDtype } from './inputs.js';
 import { axisToTag, reductionString, type PassThroughRunOptions } from './genred.js';
 import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
@@ -46,9 +47,9 @@ function pair(r: RunResult): ValuesAndIndices {
 /** The result of a two-output reduction (`minArgmin`, `maxArgmax`, `KminArgKmin`). */
 export interface ValuesAndIndices {
   /** The values, with the inputs' dtype. */
-  values: KernelOutput;
+  values: ValuesOutput;
   /** The indices (int64). */
-  indices: KernelOutput;
+  indices: IndicesOutput;
 }
 
 /** An operand of a LazyTensor method: another LazyTensor, or a JS number (a float literal). */
@@ -723,50 +724,50 @@ export class LazyTensor {
   /** The vector Sum over the last dimension (axis -1 or 2): a LazyTensor of dimension 1. */
   sum(axis?: -1 | 2): LazyTensor;
   /** The Sum reduction: axis 1 reduces over j (output (M, D)), axis 0 over i (output (N, D)). */
-  sum(axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
-  sum(axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
+  sum(axis: 0 | 1, options: WebGpuLazyOptions): Promise<ValuesOutput>;
+  sum(axis: 0 | 1, options?: LazyRunOptions): ValuesOutput;
   /** Sum: a reduction for axis 0 or 1, the vector op for axis -1 or 2. */
-  sum(axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput>;
+  sum(axis: number, options?: LazyRunOptions): LazyTensor | ValuesOutput | Promise<ValuesOutput>;
   sum(axis: number = -1, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput> {
     return this.vectorOrReduce('sum', 'Sum', 'Sum', axis, options);
   }
   /** The vector Min over the last dimension (axis -1 or 2). */
   min(axis?: -1 | 2): LazyTensor;
   /** The Min reduction over j (axis 1) or i (axis 0). */
-  min(axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
-  min(axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
+  min(axis: 0 | 1, options: WebGpuLazyOptions): Promise<ValuesOutput>;
+  min(axis: 0 | 1, options?: LazyRunOptions): ValuesOutput;
   /** Min: a reduction for axis 0 or 1, the vector op for axis -1 or 2. */
-  min(axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput>;
+  min(axis: number, options?: LazyRunOptions): LazyTensor | ValuesOutput | Promise<ValuesOutput>;
   min(axis: number = -1, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput> {
     return this.vectorOrReduce('min', 'Min', 'Min', axis, options);
   }
   /** The vector Max over the last dimension (axis -1 or 2). */
   max(axis?: -1 | 2): LazyTensor;
   /** The Max reduction over j (axis 1) or i (axis 0). */
-  max(axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
-  max(axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
+  max(axis: 0 | 1, options: WebGpuLazyOptions): Promise<ValuesOutput>;
+  max(axis: 0 | 1, options?: LazyRunOptions): ValuesOutput;
   /** Max: a reduction for axis 0 or 1, the vector op for axis -1 or 2. */
-  max(axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput>;
+  max(axis: number, options?: LazyRunOptions): LazyTensor | ValuesOutput | Promise<ValuesOutput>;
   max(axis: number = -1, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput> {
     return this.vectorOrReduce('max', 'Max', 'Max', axis, options);
   }
   /** The vector ArgMin over the last dimension (axis -1 or 2). */
   argmin(axis?: -1 | 2): LazyTensor;
   /** The ArgMin reduction (int64 indices; ties give the smallest index). */
-  argmin(axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
-  argmin(axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
+  argmin(axis: 0 | 1, options: WebGpuLazyOptions): Promise<IndicesOutput>;
+  argmin(axis: 0 | 1, options?: LazyRunOptions): IndicesOutput;
   /** ArgMin: a reduction for axis 0 or 1, the vector op for axis -1 or 2. */
-  argmin(axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput>;
+  argmin(axis: number, options?: LazyRunOptions): LazyTensor | IndicesOutput | Promise<IndicesOutput>;
   argmin(axis: number = -1, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput> {
     return this.vectorOrReduce('argmin', 'ArgMin', 'ArgMin', axis, options);
   }
   /** The vector ArgMax over the last dimension (axis -1 or 2). */
   argmax(axis?: -1 | 2): LazyTensor;
   /** The ArgMax reduction (int64 indices; ties give the smallest index). */
-  argmax(axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
-  argmax(axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
+  argmax(axis: 0 | 1, options: WebGpuLazyOptions): Promise<IndicesOutput>;
+  argmax(axis: 0 | 1, options?: LazyRunOptions): IndicesOutput;
   /** ArgMax: a reduction for axis 0 or 1, the vector op for axis -1 or 2. */
-  argmax(axis: number, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput>;
+  argmax(axis: number, options?: LazyRunOptions): LazyTensor | IndicesOutput | Promise<IndicesOutput>;
   argmax(axis: number = -1, options?: LazyRunOptions): LazyTensor | KernelOutput | Promise<KernelOutput> {
     return this.vectorOrReduce('argmax', 'ArgMax', 'ArgMax', axis, options);
   }
@@ -784,9 +785,9 @@ export class LazyTensor {
    * log Σ exp(this) over j (axis 1) or i (axis 0), stabilised; this must be scalar. With a weight g:
    * log Σ exp(this)·g (LogSumExpWeight). The weight may also be given as `options.weight`.
    */
-  logsumexp(axis: 0 | 1, weight: LazyOperand | undefined, options: WebGpuLazyOptions): Promise<KernelOutput>;
-  logsumexp(axis: 0 | 1, options: WebGpuLazyOptions & { weight?: LazyOperand }): Promise<KernelOutput>;
-  logsumexp(axis: 0 | 1, weight?: LazyOperand | (LazyRunOptions & { weight?: LazyOperand }), options?: LazyRunOptions): KernelOutput;
+  logsumexp(axis: 0 | 1, weight: LazyOperand | undefined, options: WebGpuLazyOptions): Promise<ValuesOutput>;
+  logsumexp(axis: 0 | 1, options: WebGpuLazyOptions & { weight?: LazyOperand }): Promise<ValuesOutput>;
+  logsumexp(axis: 0 | 1, weight?: LazyOperand | (LazyRunOptions & { weight?: LazyOperand }), options?: LazyRunOptions): ValuesOutput;
   logsumexp(axis: 0 | 1, weight?: LazyOperand | (LazyRunOptions & { weight?: LazyOperand }), options?: LazyRunOptions): KernelOutput | Promise<KernelOutput> {
     LazyTensor.checkAxis('logsumexp', axis);
     let w: LazyOperand | undefined;
@@ -801,8 +802,8 @@ export class LazyTensor {
   }
 
   /** Σ exp(this)·weight / Σ exp(this) over j (axis 1) or i (axis 0), stabilised; this must be scalar. */
-  sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
-  sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
+  sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options: WebGpuLazyOptions): Promise<ValuesOutput>;
+  sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options?: LazyRunOptions): ValuesOutput;
   sumsoftmaxweight(weight: LazyOperand, axis: 0 | 1, options?: LazyRunOptions): KernelOutput | Promise<KernelOutput> {
     LazyTensor.checkAxis('sumsoftmaxweight', axis);
     return andThen(this.run('SumSoftMaxWeight', axis, options, { weight: lift(weight, 'sumsoftmaxweight weight') }), (r) => r.outputs[0]!);
@@ -825,16 +826,16 @@ export class LazyTensor {
   }
 
   /** The K smallest values, ascending: shape (rows, K) for a scalar, (rows, K, D) otherwise. */
-  Kmin(K: number, axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
-  Kmin(K: number, axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
+  Kmin(K: number, axis: 0 | 1, options: WebGpuLazyOptions): Promise<ValuesOutput>;
+  Kmin(K: number, axis: 0 | 1, options?: LazyRunOptions): ValuesOutput;
   Kmin(K: number, axis: 0 | 1, options?: LazyRunOptions): KernelOutput | Promise<KernelOutput> {
     LazyTensor.checkAxis('Kmin', axis);
     return andThen(this.run('KMin', axis, options, { K }), (r) => r.outputs[0]!);
   }
 
   /** The indices of the K smallest values (int64; stable: ties give the smaller index first). */
-  argKmin(K: number, axis: 0 | 1, options: WebGpuLazyOptions): Promise<KernelOutput>;
-  argKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): KernelOutput;
+  argKmin(K: number, axis: 0 | 1, options: WebGpuLazyOptions): Promise<IndicesOutput>;
+  argKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): IndicesOutput;
   argKmin(K: number, axis: 0 | 1, options?: LazyRunOptions): KernelOutput | Promise<KernelOutput> {
     LazyTensor.checkAxis('argKmin', axis);
     return andThen(this.run('ArgKMin', axis, options, { K }), (r) => r.outputs[0]!);
@@ -854,8 +855,8 @@ export class LazyTensor {
    * Σ_j K_ij b_j for a scalar K (D = 1): `b` has N rows, a typed array or `{ data, shape }` with shape
    * (N,) or (N, E). The result has shape (M,) for a 1-D b, else (M, E) (pykeops's `K @ b`).
    */
-  matvec(b: LazyArrayInput, options: WebGpuLazyOptions): Promise<KernelOutput>;
-  matvec(b: LazyArrayInput, options?: LazyRunOptions): KernelOutput;
+  matvec(b: LazyArrayInput, options: WebGpuLazyOptions): Promise<ValuesOutput>;
+  matvec(b: LazyArrayInput, options?: LazyRunOptions): ValuesOutput;
   matvec(b: LazyArrayInput, options?: LazyRunOptions): KernelOutput | Promise<KernelOutput> {
     if (this.dim !== 1) throw new InputError(`matvec: the LazyTensor must be scalar (D = 1), it has D = ${this.dim}`);
     const { data, shape } = unpack('matvec', b);

@@ -1,5 +1,16 @@
-import type { ReductionPlan } from '../lower/plan.js';
+import { lseOutputSlots, lseSlotValue, lseWeightTerms, type ReductionPlan } from '../lower/plan.js';
 import type { ScalarFn, SExpr } from '../lower/scalar.js';
+
+/** The resolved code options of a run, shared by every target (each target's options extend them). */
+export interface CodeOptions {
+  /** The data type. A float32 kernel computes each term in float64 (JS) or float32 and accumulates in
+   * `accDtype`. */
+  dtype: 'float32' | 'float64';
+  /** Summation scheme of Sum-like reductions (keops-reference §2). */
+  sumScheme: 'block' | 'kahan' | 'direct';
+  /** Accumulator type of Sum-like reductions (float64 for float32 data avoids most rounding). */
+  accDtype: 'float32' | 'float64';
+}
 
 /**
  * Pieces every printer of the scalar kernel IR shares: the name of a scalar node (a literal for a
@@ -13,32 +24,52 @@ export function scalarRef(n: SExpr, lit: (v: number) => string): string {
 }
 
 /**
- * A scalar statement of the JS, CUDA and WGSL printers: `decl('t<id>', expression)`, with the arithmetic
- * in infix and every other function spelled by the target's `call`.
+ * A target's spelling of every scalar function, from the names (or literals) of its arguments; the C++
+ * printer also gets them `wide` (scalars broadcast to vectors where the statement is a vector one). A
+ * `Record` over {@link ScalarFn}: a function a target cannot print is a compile-time error.
  */
-export function scalarStatement(n: SExpr, lit: (v: number) => string, call: (fn: ScalarFn, a: string[]) => string, decl: (name: string, e: string) => string): string {
-  const a = n.args.map((x) => scalarRef(x, lit));
-  return decl(`t${n.id}`, infixArith(n.fn, a) ?? call(n.fn as ScalarFn, a));
+export type Spellings = Readonly<Record<ScalarFn, (a: readonly string[], wide: readonly string[]) => string>>;
+
+/** `a + b`, `a - b`, `a * b`, `a / b`, `-(a)`: the arithmetic, the same in JS, CUDA and WGSL. */
+export const INFIX = {
+  add: (a: readonly string[]) => `${a[0]} + ${a[1]}`,
+  sub: (a: readonly string[]) => `${a[0]} - ${a[1]}`,
+  mul: (a: readonly string[]) => `${a[0]} * ${a[1]}`,
+  div: (a: readonly string[]) => `${a[0]} / ${a[1]}`,
+  neg: (a: readonly string[]) => `-(${a[0]})`,
+} as const satisfies Partial<Spellings>;
+
+/** Spellings `k_<fn>(a, ...)` (the printed preludes' helper functions) for the functions `fns`, called
+ * on the `wide` arguments when `wide` is set (C++). */
+export function callK<F extends ScalarFn>(fns: readonly F[], wide = false): Record<F, Spellings[F]> {
+  return Object.fromEntries(fns.map((fn) => [fn, (a: readonly string[], w: readonly string[]) => `k_${fn}(${(wide ? w : a).join(', ')})`])) as Record<F, Spellings[F]>;
 }
 
-/** `a + b`, `a - b`, `a * b`, `a / b`, `-a` for the arithmetic scalar functions; undefined otherwise. */
-export function infixArith(fn: SExpr['fn'], a: readonly string[]): string | undefined {
-  switch (fn) {
-    case 'add': return `${a[0]} + ${a[1]}`;
-    case 'sub': return `${a[0]} - ${a[1]}`;
-    case 'mul': return `${a[0]} * ${a[1]}`;
-    case 'div': return `${a[0]} / ${a[1]}`;
-    case 'neg': return `-(${a[0]})`;
-    default: return undefined;
-  }
+/** A scalar statement of the JS, CUDA and WGSL printers: `decl('t<id>', expression)`, spelled by `spell`. */
+export function scalarStatement(n: SExpr, lit: (v: number) => string, spell: Spellings, decl: (name: string, e: string) => string): string {
+  if (n.fn === 'const' || n.fn === 'input') throw new Error(`internal: a ${n.fn} node is not a statement`);
+  const a = n.args.map((x) => scalarRef(x, lit));
+  return decl(`t${n.id}`, spell[n.fn](a, a));
 }
 
 /**
- * The spelling of a C-like GPU language (CUDA C, WGSL), for the accumulators that the GPU printers
- * share: the extremum family (Min, ArgMax, Min_ArgMin, ...) and the KMin family. The algorithms are
- * written once below; each printer supplies its syntax.
+ * The spelling of a C-like language (JS, CUDA C, WGSL), for the accumulators that the printers share:
+ * the extremum family (Min, ArgMax, Min_ArgMin, ...) and the KMin family. The algorithms are written
+ * once below; each printer supplies its syntax. (The C++ target folds vectors of lanes; its scalar
+ * KMin insertion is printed from {@link kminInsert} too.)
  */
-export interface GpuSyntax {
+export interface CSyntax {
+  /** +infinity (`k_inf()`, `Infinity`), 0 and 1 of the float type (`(T)0`, `0.0`, `0`). */
+  inf: string;
+  zero: string;
+  one: string;
+  /** `!=` (`!==` in JS). */
+  ne: string;
+  /** exp and log as the target computes them in an accumulator. */
+  exp(x: string): string;
+  log(x: string): string;
+  /** Rounds an accumulator expression to the accumulator type (JS float32: Math.fround), or keeps it. */
+  acc(e: string): string;
   /** A mutable float (`T m0 = x;`, `var m0: f32 = x;`) and index (`keopsc_i64 i0 = 0;`, `var i0: u32 = 0u;`). */
   float(name: string, init: string): string;
   index(name: string, init: string): string;
@@ -60,13 +91,30 @@ export interface GpuSyntax {
   used(names: string[]): string;
 }
 
+/** @deprecated the syntax is not GPU-only: use {@link CSyntax}. */
+export type GpuSyntax = CSyntax;
+
+/**
+ * An accumulator as lines: `decl` declares the state at its neutral value, `reset` sets it back there
+ * (for printers that reuse one state across rows), `fold` takes the term(s) `f` at reduction index `s`,
+ * `finalize` writes row `r`.
+ */
+export interface AccumulatorLines {
+  decl: string[];
+  reset: string[];
+  fold: string[];
+  finalize: string[];
+}
+
 /** Extremum family: running best value m_k and its index i_k per component, reduction index `s`. */
-export function extremumAccumulator(red: ReductionPlan, f: readonly string[], S: GpuSyntax): { decl: string[]; fold: string[]; finalize: string[] } {
+export function extremumAccumulator(red: ReductionPlan, f: readonly string[], S: CSyntax): AccumulatorLines {
   const D = red.D;
   const ks = Array.from({ length: D }, (_, k) => k);
   const cmp = red.max ? '>' : '<';
+  const start = red.max ? `-${S.inf}` : S.inf;
   return {
-    decl: ks.map((k) => `${S.float(`m${k}`, red.max ? '-k_inf()' : 'k_inf()')} ${S.index(`i${k}`, S.int(0))}${S.used([`m${k}`, `i${k}`])}`),
+    decl: ks.map((k) => `${S.float(`m${k}`, start)} ${S.index(`i${k}`, S.int(0))}${S.used([`m${k}`, `i${k}`])}`),
+    reset: ks.map((k) => `m${k} = ${start}; i${k} = ${S.int(0)};`),
     fold: ks.map((k) => `if (${f[k]} ${cmp} m${k}) { m${k} = ${f[k]}; i${k} = s; }`),
     finalize: ks.flatMap((k) => [
       ...(red.writesValues ? [`${S.out('values', D, S.int(k))} = m${k};`] : []),
@@ -77,20 +125,51 @@ export function extremumAccumulator(red: ReductionPlan, f: readonly string[], S:
 
 /** KMin family: the K smallest values (ascending) and their indices per component, kept by a stable
  * insertion (strict <: equal values stay after the ones already kept), in private arrays. */
-export function kminAccumulator(red: ReductionPlan, f: readonly string[], S: GpuSyntax): { decl: string[]; fold: string[]; finalize: string[] } {
+export function kminAccumulator(red: ReductionPlan, f: readonly string[], S: CSyntax): AccumulatorLines {
   const { K, D } = red;
   const w = K * D;
   const ks = Array.from({ length: D }, (_, k) => k);
-  const at = (l: string, k: number) => `${l} * ${S.int(D)} + ${S.int(k)}`;
-  const prev = (k: number) => `(l - ${S.int(1)}) * ${S.int(D)} + ${S.int(k)}`;
-  const fold = ks.map(
-    (k) =>
-      `{ ${S.constant('v', f[k]!)} if (v < kv[${S.int((K - 1) * D + k)}]) { ${S.counter('l', S.int(K - 1))} while (l > ${S.int(0)} && v < kv[${prev(k)}]) { kv[${at('l', k)}] = kv[${prev(k)}]; ki[${at('l', k)}] = ki[${prev(k)}]; ${S.decrement('l')} } kv[${at('l', k)}] = v; ki[${at('l', k)}] = s; } }`,
-  );
+  const fold = ks.map((k) => `{ ${S.constant('v', f[k]!)} ${kminInsert(S, K, D, 'v', 's', 'kv', 'ki', k)} }`);
   const writes = [...(red.writesValues ? [`${S.out('values', w, 'q')} = kv[q];`] : []), ...(red.writesIndices ? [`${S.out('indices', w, 'q')} = ki[q];`] : [])];
+  const reset = S.loop('q', w, `kv[q] = ${S.inf}; ki[q] = ${S.int(0)};`);
   return {
-    decl: [`${S.floats('kv', w)} ${S.indices('ki', w)}`, S.loop('q', w, `kv[q] = k_inf(); ki[q] = ${S.int(0)};`)],
+    decl: [`${S.floats('kv', w)} ${S.indices('ki', w)}`, reset],
+    reset: [reset],
     fold,
     finalize: [S.loop('q', w, writes.join(' '))],
+  };
+}
+
+/**
+ * The KMin insertion, one line: value `v` with index `j` goes into the K smallest values `kv` (ascending,
+ * component `k` of D interleaved: element l at `l * D + k`) and their indices `ki`, stable (strict <:
+ * equal values stay after the ones already kept). Nothing happens when v is not below the K-th value.
+ */
+export function kminInsert(S: Pick<CSyntax, 'int' | 'counter' | 'decrement'>, K: number, D: number, v: string, j: string, kv: string, ki: string, k: number): string {
+  const at = (l: string) => `${l} * ${S.int(D)} + ${S.int(k)}`;
+  const prev = at(`(l - ${S.int(1)})`);
+  const cur = at('l');
+  return `if (${v} < ${kv}[${S.int((K - 1) * D + k)}]) { ${S.counter('l', S.int(K - 1))} while (l > ${S.int(0)} && ${v} < ${kv}[${prev}]) { ${kv}[${cur}] = ${kv}[${prev}]; ${ki}[${cur}] = ${ki}[${prev}]; ${S.decrement('l')} } ${kv}[${cur}] = ${v}; ${ki}[${cur}] = ${j}; }`;
+}
+
+/**
+ * The log-sum-exp family: the online update of a running maximum m and sums s_k = Σ exp(f − m)·w_k
+ * (f scalar; the weights from lseWeightTerms over the g components `g`): when f > m the sums are
+ * rescaled by exp(m − f) and m = f; otherwise (f ≠ −inf) each sum gains exp(f − m)·w_k. The outputs
+ * are lseSlotValue of each slot.
+ */
+export function lseAccumulator(red: ReductionPlan, fv: string, g: readonly string[], S: CSyntax): AccumulatorLines {
+  const weights = lseWeightTerms(red, g, S.one);
+  const W = weights.map((_, k) => k);
+  const A = (e: string) => S.acc(e);
+  const slots = lseOutputSlots(red);
+  return {
+    decl: [`${S.float('m', `-${S.inf}`)}${W.map((k) => ` ${S.float(`s${k}`, S.zero)}`).join('')}`],
+    reset: [`m = -${S.inf};${W.map((k) => ` s${k} = ${S.zero};`).join('')}`],
+    fold: [
+      `if (${fv} > m) { ${S.constant('e', A(S.exp(A(`m - ${fv}`))))}${W.map((k) => ` s${k} = ${A(`${A(`s${k} * e`)} + ${weights[k]}`)};`).join('')} m = ${fv}; }`,
+      `else if (${fv} ${S.ne} -${S.inf}) { ${S.constant('e', A(S.exp(A(`${fv} - m`))))}${W.map((k) => ` s${k} = ${A(`s${k} + ${weights[k] === S.one ? 'e' : A(`e * ${weights[k]}`)}`)};`).join('')} }`,
+    ],
+    finalize: slots.map((slot, c) => `${S.out('values', slots.length, S.int(c))} = ${lseSlotValue(slot, { m: 'm', s: (k) => `s${k}`, log: (x) => S.log(x) })};`),
   };
 }

@@ -2,17 +2,11 @@ import { lseOutputSlots, lseSlotValue, lseWeightTerms, printedOnce, type KernelP
 import type { SExpr } from '../lower/scalar.js';
 import { DEP_I, DEP_J } from '../ir/types.js';
 import { printKernel } from '../ir/print.js';
+import { callK, kminInsert, type CodeOptions, type Spellings } from './common.js';
 
-/** Options that change the generated C++ (they are part of the cache key). */
-export interface CppCodeOptions {
-  /** The data type of every input and value output (`float` or `double` in C++). Formulas are
-   * evaluated in this type (the JS target evaluates in float64 and rounds f: results differ by rounding). */
-  dtype: 'float32' | 'float64';
-  /** Summation scheme of Sum reductions (keops-reference §2): `block` merges per-tile partial sums,
-   * `kahan` compensates, `direct` keeps one running sum per vector lane for the whole row. */
-  sumScheme: 'block' | 'kahan' | 'direct';
-  /** Accumulator type of Sum-like reductions (Sum and the log-sum-exp family). */
-  accDtype: 'float32' | 'float64';
+/** Options that change the generated C++ (they are part of the cache key): the shared code options
+ * (in C++ every formula is evaluated in `dtype`; the JS target evaluates in float64 and rounds f) and fastMath. */
+export interface CppCodeOptions extends CodeOptions {
   /** Use the generated vectorisable polynomial exp (measured ≤ 1 ulp from the correctly rounded value,
    * float and double; NaN, ±inf, overflow and the subnormal range handled) instead of std::exp in the
    * inner loop. Every other function is the <cmath> one. */
@@ -165,6 +159,21 @@ interface RedGen {
   needPos: boolean;
 }
 
+/** The C++ spelling of each scalar function: the `k_*` helpers of the printed prelude, called on the
+ * `wide` arguments (scalars broadcast where the statement is a vector one). */
+const CPP_SPELLINGS: Spellings = {
+  add: (a) => `${a[0]} + ${a[1]}`,
+  sub: (a) => `${a[0]} - ${a[1]}`,
+  mul: (a) => `${a[0]} * ${a[1]}`,
+  div: (a) => `${a[0]} / ${a[1]}`,
+  neg: (a) => `-${a[0]}`,
+  ...callK(['exp', 'log', 'sin', 'cos', 'asin', 'acos', 'atan', 'sqrt', 'abs', 'floor', 'round', 'rsqrt', 'atan2', 'pow', 'lt', 'le', 'eq', 'ne'], true),
+  select: (_a, w) => `k_sel(${w[0]}, ${w[1]}, ${w[2]})`,
+};
+
+/** The shared facts of one printed C++ kernel (see CppPrinter.layout). */
+type CppLayout = ReturnType<CppPrinter['layout']>;
+
 class CppPrinter {
   private readonly f32: boolean;
   private readonly red: ReductionPlan;
@@ -241,19 +250,8 @@ class CppPrinter {
     const a = n.args.map((x) => this.ref(x, q, run));
     // function arguments must all be vectors in vector form
     const v = (k: number) => (vec && !this.isVec(n.args[k]!) ? `bT(${a[k]})` : a[k]!);
-    switch (n.fn) {
-      case 'add': return `${a[0]} + ${a[1]}`;
-      case 'sub': return `${a[0]} - ${a[1]}`;
-      case 'mul': return `${a[0]} * ${a[1]}`;
-      case 'div': return `${a[0]} / ${a[1]}`;
-      case 'neg': return `-${a[0]}`;
-      case 'exp': case 'log': case 'sin': case 'cos': case 'asin': case 'acos': case 'atan': case 'sqrt': case 'abs': case 'floor': case 'round': case 'rsqrt':
-        return `k_${n.fn}(${v(0)})`;
-      case 'atan2': case 'pow': case 'lt': case 'le': case 'eq': case 'ne':
-        return `k_${n.fn}(${v(0)}, ${v(1)})`;
-      case 'select': return `k_sel(${v(0)}, ${v(1)}, ${v(2)})`;
-      default: throw new Error(`internal: no C++ for scalar ${n.fn}`);
-    }
+    if (n.fn === 'const' || n.fn === 'input') throw new Error(`internal: a ${n.fn} node is not a statement`);
+    return CPP_SPELLINGS[n.fn](a, n.args.map((_, k) => v(k)));
   }
 
   /** The load of an input node for row q (param: element comp; outer: row r + q). */
@@ -272,8 +270,14 @@ class CppPrinter {
   // ------------------------------------------------------------------------------------------
 
   print(): string {
-    const { plan, red, T, A, V } = this;
-    const k = plan.kernel;
+    const L = this.layout();
+    return [...this.header(L), ...this.state(L), ...this.fill(L), ...this.blocks(L), ...this.driver(L), ...this.entryPoints(L)].join('\n');
+  }
+
+  /** What the parts of the source share: the reduction's pieces, the inputs used, and the sizes of the
+   * row blocks (RB), chunks (CH) and tiles (TILE). */
+  private layout() {
+    const { plan, red, V } = this;
     const gen = this.reduction();
     const usedIdx = [...new Set([...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner].map((n) => n.input!.index))].sort((a, b) => a - b);
     const innerLoads = plan.loads.inner;
@@ -291,16 +295,24 @@ class CppPrinter {
     const rows = plan.tag === 0 ? 'M' : 'N';
     const outs = red.outputs.map((o) => ({ ...o, width: o.rowShape.reduce((a, b) => a * b, 1) }));
 
-    // ---- header
-    const lines: string[] = [];
     const info = JSON.stringify({
       abi: 1,
-      name: k.name,
+      name: plan.kernel.name,
       dtype: this.opts.dtype,
       tag: plan.tag,
-      args: k.args.map((a) => ({ index: a.index, dim: a.dim, cat: a.cat })),
+      args: plan.kernel.args.map((a) => ({ index: a.index, dim: a.dim, cat: a.cat })),
       outputs: outs.map((o) => ({ name: o.name, kind: o.kind, width: o.width })),
     });
+    return { gen, usedIdx, innerLoads, RB, CH, TILE, loadBytes, NR, rows, outs, info };
+  }
+
+  /** The comment that documents the kernel, the includes, the call struct and the type definitions. */
+  private header(L: CppLayout): string[] {
+    const { plan, red, T, A, V } = this;
+    const k = plan.kernel;
+    const { gen, CH, TILE, loadBytes, rows, outs, info } = L;
+    // ---- header
+    const lines: string[] = [];
     lines.push(
       `// keopsc kernel '${k.name}': ${red.name}_Reduction, output rows indexed by ${plan.tag === 0 ? 'i (M rows), reduced over j (N)' : 'j (N rows), reduced over i (M)'}.`,
       `// Generated by keopsc's C++ target (src/targets/cpp.ts): ${this.opts.dtype} data, sum scheme ${this.opts.sumScheme}, accumulator ${this.opts.accDtype}, ${this.opts.fastMath ? 'polynomial exp' : 'std::exp'}.`,
@@ -357,6 +369,14 @@ class CppPrinter {
       '',
     );
 
+    return lines;
+  }
+
+  /** The parameters, the tile and the row state, with the state's init and finalisation. */
+  private state(L: CppLayout): string[] {
+    const { plan, red } = this;
+    const { gen, usedIdx, innerLoads, outs } = L;
+    const lines: string[] = [];
     // ---- params, tile, state
     const paramVals = [...plan.loads.param, ...plan.stmts.param];
     lines.push(
@@ -391,6 +411,13 @@ class CppPrinter {
     );
     if (red.family === 'kmin') lines.push(...this.kminHelper());
 
+    return lines;
+  }
+
+  /** `fill`: a run of reduction indices copied into the tile. */
+  private fill(L: CppLayout): string[] {
+    const { gen, innerLoads } = L;
+    const lines: string[] = [];
     // ---- copy a run of reduction indices into the tile
     lines.push(
       '// copy the reduction-side inputs of indices [j0, j0 + cnt) to tile positions [at, at + cnt)',
@@ -407,10 +434,24 @@ class CppPrinter {
       '',
     );
 
+    return lines;
+  }
+
+  /** The row-block functions `blk<nb>`. */
+  private blocks(L: CppLayout): string[] {
+    const { gen, RB } = L;
+    const lines: string[] = [];
     // ---- the row blocks
     const blocks = RB > 1 ? [RB, 1] : [1];
     for (const nb of blocks) lines.push(...this.block(nb, gen), '');
 
+    return lines;
+  }
+
+  /** `run_tile` and `process`: the tiles of a chunk of rows over a sequence of reduction intervals. */
+  private driver(L: CppLayout): string[] {
+    const { gen, innerLoads, RB } = L;
+    const lines: string[] = [];
     lines.push(
       '// one tile for rows [ra, ra + nr) of a chunk: pad to whole vectors (with position 0), then row blocks',
       'inline void run_tile(const Prm& P, Tile& tl, const int n, St* const st, const int64_t ra, const int nr) {',
@@ -453,6 +494,14 @@ class CppPrinter {
       '',
     );
 
+    return lines;
+  }
+
+  /** `keopsc_info` and `keopsc_run` (native/ABI.md): dense, or the clusters of the ranges. */
+  private entryPoints(L: CppLayout): string[] {
+    const { plan, red } = this;
+    const { usedIdx, NR, outs, info } = L;
+    const lines: string[] = [];
     // ---- entry points
     const cInfo = info.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
     lines.push(
@@ -470,7 +519,7 @@ class CppPrinter {
     );
     if (plan.zero) {
       lines.push(`  std::fill(P.out0 + r0 * ${red.D}, P.out0 + r1 * ${red.D}, T(0));`, '  return 0;', '}', '');
-      return lines.join('\n');
+      return lines;
     }
     lines.push(
       ...plan.loads.param.map((n) => `  P.v${n.id} = ${this.load(n, 'param', 0)};`),
@@ -495,7 +544,7 @@ class CppPrinter {
       '}',
       '',
     );
-    return lines.join('\n');
+    return lines;
   }
 
   /** The block function `blk<nb>`: nb rows over one tile. */
@@ -562,17 +611,9 @@ class CppPrinter {
     return [
       '// insert the lanes of f (in order) into the K smallest kv[l * D] (stable: strict <), indices ki',
       'inline void kmin_push(T* const kv, int64_t* const ki, const VT& f, const int64_t* const J) {',
-      '  for (int l = 0; l < V; ++l) {',
-      '    const T v = f[l];',
-      `    if (!(v < kv[${(K - 1) * D}])) continue;`,
-      `    int s = ${K - 1};`,
-      `    while (s > 0 && v < kv[(s - 1) * ${D}]) {`,
-      `      kv[s * ${D}] = kv[(s - 1) * ${D}];`,
-      `      ki[s * ${D}] = ki[(s - 1) * ${D}];`,
-      '      --s;',
-      '    }',
-      `    kv[s * ${D}] = v;`,
-      `    ki[s * ${D}] = J[l];`,
+      '  for (int lane = 0; lane < V; ++lane) {',
+      '    const T v = f[lane];',
+      `    ${kminInsert({ int: (n) => `${n}`, counter: (n, init) => `int ${n} = ${init};`, decrement: (n) => `--${n};` }, K, D, 'v', 'J[lane]', 'kv', 'ki', 0)}`,
       '  }',
       '}',
       '',

@@ -1,5 +1,5 @@
-import { lseOutputSlots, lseSlotValue, lseWeightTerms, printedOnce, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { extremumAccumulator, kminAccumulator, scalarRef, scalarStatement, type GpuSyntax } from './common.js';
+import { printedOnce, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
+import { callK, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
 /** Options of the CUDA target. */
@@ -40,7 +40,7 @@ function cudaSymbol(plan: KernelPlan, opts: CudaCodeOptions): string {
  * The CUDA target: prints a kernel plan as a standalone `.cu` with KeOps's GPU 1D scheme (one thread
  * per output row, the reduction index in tiles of blockDim.x staged in shared memory, accumulators in
  * registers), a ranges variant (one block per (cluster, chunk of rows) from a block table built on the
- * host, see {@link cudaBlockTable}), a neutral-fill kernel and an `extern "C"` host launcher. The
+ * host, see `blockTable` in runtime/ranges), a neutral-fill kernel and an `extern "C"` host launcher. The
  * device part needs no header, so NVRTC compiles it too (runtime/cuda does, for the `cuda` backend);
  * the host launcher is compiled only outside NVRTC (`#ifndef __CUDACC_RTC__`).
  */
@@ -125,38 +125,12 @@ export function cudaLayout(plan: KernelPlan, opts: CudaCodeOptions): CudaLayout 
   };
 }
 
-/**
- * The block table of the ranges kernel: int32 triples (cluster, first row, end row), one CUDA block per
- * run of at most `blockRows` consecutive output rows owned by one cluster. A row belongs to the last
- * cluster of `out` (pairs [start, end) of output rows) that covers it, as on the CPU backends; rows no
- * cluster covers are left to the fill kernel. Without overlaps this is KeOps's table: each cluster cut
- * into chunks of `blockRows` rows.
- */
-export function cudaBlockTable(out: Int32Array, rows: number, blockRows: number): Int32Array {
-  if (!Number.isInteger(blockRows) || blockRows < 1) throw new RangeError(`cudaBlockTable: blockRows must be a positive integer, got ${blockRows}`);
-  const clusters = out.length >> 1;
-  let disjoint = true;
-  for (let c = 1; c < clusters && disjoint; c++) disjoint = out[2 * c]! >= out[2 * c - 1]!;
-  const table: number[] = [];
-  const chunk = (c: number, s: number, e: number) => {
-    for (let r = s; r < e; r += blockRows) table.push(c, r, Math.min(e, r + blockRows));
-  };
-  if (disjoint) {
-    // sorted, non-overlapping clusters (what the clustering library makes): no per-row pass
-    for (let c = 0; c < clusters; c++) chunk(c, out[2 * c]!, out[2 * c + 1]!);
-    return Int32Array.from(table);
-  }
-  const owner = new Int32Array(rows).fill(-1);
-  for (let c = 0; c < clusters; c++) owner.fill(c, out[2 * c]!, out[2 * c + 1]!);
-  for (let r = 0; r < rows; ) {
-    const c = owner[r]!;
-    let e = r + 1;
-    while (e < rows && owner[e] === c) e++;
-    if (c >= 0) chunk(c, r, e);
-    r = e;
-  }
-  return Int32Array.from(table);
-}
+/** The CUDA spelling of each scalar function: the `k_*` device helpers of the printed prelude. */
+const CUDA_SPELLINGS: Spellings = {
+  ...INFIX,
+  ...callK(['exp', 'log', 'sin', 'cos', 'asin', 'acos', 'atan', 'sqrt', 'abs', 'floor', 'round', 'rsqrt', 'atan2', 'pow', 'lt', 'le', 'eq', 'ne']),
+  select: (a) => `(${a[0]} != (T)0 ? ${a[1]} : ${a[2]})`,
+};
 
 class CudaPrinter {
   private readonly f32: boolean;
@@ -190,16 +164,7 @@ class CudaPrinter {
   }
 
   private stmt(n: SExpr): string {
-    return scalarStatement(n, (v) => this.lit(v), (fn, a) => {
-      switch (fn) {
-        case 'exp': case 'log': case 'sin': case 'cos': case 'asin': case 'acos': case 'atan': case 'sqrt': case 'abs': case 'floor': case 'round': case 'rsqrt':
-          return `k_${fn}(${a[0]})`;
-        case 'atan2': case 'pow': case 'lt': case 'le': case 'eq': case 'ne':
-          return `k_${fn}(${a[0]}, ${a[1]})`;
-        case 'select': return `(${a[0]} != (T)0 ? ${a[1]} : ${a[2]})`;
-        default: throw new Error(`internal: no CUDA for scalar ${fn}`);
-      }
-    }, (t, e) => `const T ${t} = ${e};`);
+    return scalarStatement(n, (v) => this.lit(v), CUDA_SPELLINGS, (t, e) => `const T ${t} = ${e};`);
   }
 
   print(): { source: string; header: string } {
@@ -451,9 +416,16 @@ class CudaPrinter {
   }
 
   /** CUDA C's spelling of the shared GPU accumulators (src/targets/common.ts). */
-  private syntax(): GpuSyntax {
+  private syntax(): CSyntax {
     const { red } = this;
     return {
+      inf: 'k_inf()',
+      zero: '(T)0',
+      one: '(T)1',
+      ne: '!=',
+      exp: (x) => `k_exp(${x})`,
+      log: (x) => `k_log(${x})`,
+      acc: (e) => e,
       float: (n, init) => `T ${n} = ${init};`,
       index: (n, init) => `keopsc_i64 ${n} = ${init};`,
       constant: (n, e) => `const T ${n} = ${e};`,
@@ -503,16 +475,7 @@ class CudaPrinter {
       case 'kmin':
         return { ...kminAccumulator(red, f, this.syntax()), ...plain };
     }
-    const weights = lseWeightTerms(red, g, '(T)1');
-    const W = weights.map((_, k) => k);
-    const fv = f[0]!;
-    const fold = [
-      `if (${fv} > m) { const T e = k_exp(m - ${fv});${W.map((k) => ` s${k} = s${k} * e + ${weights[k]};`).join('')} m = ${fv}; }`,
-      `else if (${fv} != -k_inf()) { const T e = k_exp(${fv} - m);${W.map((k) => ` s${k} += ${weights[k] === '(T)1' ? 'e' : `e * ${weights[k]}`};`).join('')} }`,
-    ];
-    const slots = lseOutputSlots(red);
-    const finalize = slots.map((slot, c) => `a.out0[r * ${slots.length} + ${c}] = ${lseSlotValue(slot, { m: 'm', s: (k) => `s${k}`, log: (x) => `k_log(${x})` })};`);
-    return { decl: [`T m = -k_inf();${W.map((k) => ` T s${k} = (T)0;`).join('')}`], fold, finalize, ...plain };
+    return { ...lseAccumulator(red, f[0]!, g, this.syntax()), ...plain };
   }
 }
 

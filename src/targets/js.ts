@@ -1,17 +1,9 @@
-import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { scalarRef, scalarStatement } from './common.js';
+import type { KernelPlan, ReductionPlan } from '../lower/plan.js';
+import { extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CodeOptions, type CSyntax, type Spellings } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
-/** Options that change the generated code (they are part of the cache key). */
-export interface JsCodeOptions {
-  /** The data type. A float32 kernel computes each term in float64, rounds it to float32
-   * (Math.fround) and accumulates in `accDtype`. */
-  dtype: 'float32' | 'float64';
-  /** Summation scheme of Sum-like reductions (keops-reference §2). */
-  sumScheme: 'block' | 'kahan' | 'direct';
-  /** Accumulator type of Sum-like reductions (float64 for float32 data avoids most rounding). */
-  accDtype: 'float32' | 'float64';
-}
+/** @deprecated the code options are target-neutral: use {@link CodeOptions}. */
+export type JsCodeOptions = CodeOptions;
 
 /**
  * The JS target: prints a kernel plan as the body of a factory that returns
@@ -22,7 +14,7 @@ export interface JsCodeOptions {
  * - `R` is null (dense) or `{ out, slices, red }`, the ranges triplet of the kernel's tag.
  * The source is self-contained (no closure), so worker threads compile it too.
  */
-export function printJs(plan: KernelPlan, opts: JsCodeOptions): string {
+export function printJs(plan: KernelPlan, opts: CodeOptions): string {
   return new JsPrinter(plan, opts).print();
 }
 
@@ -38,12 +30,36 @@ function cPow(x, y) {
   return Math.pow(x, y);
 }`;
 
+/** The JS spelling of each scalar function (Math.*; cRound/cPow are the C semantics, see scalar.ts). */
+const JS_SPELLINGS: Spellings = {
+  ...INFIX,
+  exp: (a) => `Math.exp(${a[0]})`,
+  log: (a) => `Math.log(${a[0]})`,
+  sin: (a) => `Math.sin(${a[0]})`,
+  cos: (a) => `Math.cos(${a[0]})`,
+  asin: (a) => `Math.asin(${a[0]})`,
+  acos: (a) => `Math.acos(${a[0]})`,
+  atan: (a) => `Math.atan(${a[0]})`,
+  sqrt: (a) => `Math.sqrt(${a[0]})`,
+  abs: (a) => `Math.abs(${a[0]})`,
+  floor: (a) => `Math.floor(${a[0]})`,
+  atan2: (a) => `Math.atan2(${a[0]}, ${a[1]})`,
+  rsqrt: (a) => `(${a[0]} === 0 ? 0 : 1 / Math.sqrt(${a[0]}))`,
+  round: (a) => `cRound(${a[0]})`,
+  pow: (a) => `cPow(${a[0]}, ${a[1]})`,
+  lt: (a) => `(${a[0]} < ${a[1]} ? 1 : 0)`,
+  le: (a) => `(${a[0]} <= ${a[1]} ? 1 : 0)`,
+  eq: (a) => `(${a[0]} === ${a[1]} ? 1 : 0)`,
+  ne: (a) => `(${a[0]} !== ${a[1]} ? 1 : 0)`,
+  select: (a) => `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`,
+};
+
 class JsPrinter {
   private readonly f32: boolean;
   private readonly red: ReductionPlan;
   constructor(
     private readonly plan: KernelPlan,
-    private readonly opts: JsCodeOptions,
+    private readonly opts: CodeOptions,
   ) {
     this.f32 = opts.dtype === 'float32';
     this.red = plan.reduction;
@@ -69,22 +85,7 @@ class JsPrinter {
   }
 
   private stmt(n: SExpr): string {
-    return scalarStatement(n, (v) => this.lit(v), (fn, a) => {
-      switch (fn) {
-        case 'exp': case 'log': case 'sin': case 'cos': case 'asin': case 'acos': case 'atan': case 'sqrt': case 'abs': case 'floor':
-          return `Math.${fn}(${a[0]})`;
-        case 'atan2': return `Math.atan2(${a[0]}, ${a[1]})`;
-        case 'rsqrt': return `(${a[0]} === 0 ? 0 : 1 / Math.sqrt(${a[0]}))`;
-        case 'round': return `cRound(${a[0]})`;
-        case 'pow': return `cPow(${a[0]}, ${a[1]})`;
-        case 'lt': return `(${a[0]} < ${a[1]} ? 1 : 0)`;
-        case 'le': return `(${a[0]} <= ${a[1]} ? 1 : 0)`;
-        case 'eq': return `(${a[0]} === ${a[1]} ? 1 : 0)`;
-        case 'ne': return `(${a[0]} !== ${a[1]} ? 1 : 0)`;
-        case 'select': return `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`;
-        default: throw new Error(`internal: no JS for scalar ${fn}`);
-      }
-    }, (t, e) => `const ${t} = ${e};`);
+    return scalarStatement(n, (v) => this.lit(v), JS_SPELLINGS, (t, e) => `const ${t} = ${e};`);
   }
 
   /** Load statements for the input components of a stage, reading row `idx`. */
@@ -178,6 +179,32 @@ class JsPrinter {
     return lines.join('\n');
   }
 
+  /** JS's spelling of the shared accumulators (src/targets/common.ts): indices are kept as floats. */
+  private syntax(): CSyntax {
+    const { red } = this;
+    return {
+      inf: 'Infinity',
+      zero: '0',
+      one: '1',
+      ne: '!==',
+      exp: (x) => `Math.exp(${x})`,
+      log: (x) => `Math.log(${x})`,
+      acc: (e) => this.FA(e),
+      float: (n, init) => `let ${n} = ${init};`,
+      index: (n, init) => `let ${n} = ${init};`,
+      constant: (n, e) => `const ${n} = ${e};`,
+      floats: (n, len) => `const ${n} = new Float64Array(${len});`,
+      indices: (n, len) => `const ${n} = new Float64Array(${len});`,
+      int: (n) => `${n}`,
+      counter: (n, init) => `let ${n} = ${init};`,
+      decrement: (n) => `${n}--;`,
+      loop: (q, len, body) => `for (let ${q} = 0; ${q} < ${len}; ${q}++) { ${body} }`,
+      // the values are O0; the indices are O1 after values, else O0
+      out: (which, w, col) => `O${which === 'indices' && red.writesValues ? 1 : 0}[r * ${w} + ${col}]`,
+      used: () => '',
+    };
+  }
+
   /** Init / fold / merge / finalise of the reduction, as JS lines. */
   private accumulator(f: string[], g: string[]): { decl: string[]; init: string[]; fold: (into: 'acc' | 'tmp') => string[]; block: boolean; initTmp: string[]; merge: string[]; finalize: string[] } {
     const { red } = this;
@@ -201,50 +228,14 @@ class JsPrinter {
         }
         return { decl, init, fold: () => ks.map((k) => `a${k} = ${FA(`a${k} + ${f[k]}`)};`), finalize, ...none };
       }
-      case 'extremum': {
-        const isMax = red.max;
-        const cmp = isMax ? '>' : '<';
-        const init = ks.map((k) => `m${k} = ${isMax ? '-Infinity' : 'Infinity'}; i${k} = 0;`);
-        const fold = () => ks.map((k) => `if (${f[k]} ${cmp} m${k}) { m${k} = ${f[k]}; i${k} = s; }`);
-        const finalize = ks.flatMap((k) => {
-          if (!red.writesValues) return [`O0[r * ${D} + ${k}] = i${k};`];
-          if (!red.writesIndices) return [`O0[r * ${D} + ${k}] = m${k};`];
-          return [`O0[r * ${D} + ${k}] = m${k};`, `O1[r * ${D} + ${k}] = i${k};`];
-        });
-        return { decl: ks.map((k) => `let m${k} = 0, i${k} = 0;`), init, fold, finalize, ...none };
-      }
+      case 'extremum':
       case 'kmin': {
-        const K = red.K;
-        const decl = [`const kv = new Float64Array(${K * D}), ki = new Float64Array(${K * D});`];
-        const init = ['kv.fill(Infinity); ki.fill(0);'];
-        // stable insertion: strict <, so equal values stay after the ones already kept
-        const fold = () =>
-          ks.map(
-            (k) =>
-              `{ const v = ${f[k]}; if (v < kv[${(K - 1) * D + k}]) { let l = ${K - 1}; while (l > 0 && v < kv[(l - 1) * ${D} + ${k}]) { kv[l * ${D} + ${k}] = kv[(l - 1) * ${D} + ${k}]; ki[l * ${D} + ${k}] = ki[(l - 1) * ${D} + ${k}]; l--; } kv[l * ${D} + ${k}] = v; ki[l * ${D} + ${k}] = s; } }`,
-          );
-        const w = K * D;
-        const finalize =
-          !red.writesIndices
-            ? [`for (let q = 0; q < ${w}; q++) O0[r * ${w} + q] = kv[q];`]
-            : !red.writesValues
-              ? [`for (let q = 0; q < ${w}; q++) O0[r * ${w} + q] = ki[q];`]
-              : [`for (let q = 0; q < ${w}; q++) { O0[r * ${w} + q] = kv[q]; O1[r * ${w} + q] = ki[q]; }`];
-        return { decl, init, fold, finalize, ...none };
+        const lines = (red.family === 'extremum' ? extremumAccumulator : kminAccumulator)(red, f, this.syntax());
+        return { decl: lines.decl, init: lines.reset, fold: () => lines.fold, finalize: lines.finalize, ...none };
       }
     }
     // the log-sum-exp family: online (max, sums) update; f is scalar
-    const weights = lseWeightTerms(red, g);
-    const W = weights.map((_, k) => k);
-    const decl = [`let m = -Infinity${W.map((k) => `, s${k} = 0`).join('')};`];
-    const init = [`m = -Infinity;${W.map((k) => ` s${k} = 0;`).join('')}`];
-    const fv = f[0]!;
-    const fold = () => [
-      `if (${fv} > m) { const q = ${FA(`Math.exp(${FA(`m - ${fv}`)})`)};${W.map((k) => ` s${k} = ${FA(`${FA(`s${k} * q`)} + ${weights[k]}`)};`).join('')} m = ${fv}; }`,
-      `else if (${fv} !== -Infinity) { const q = ${FA(`Math.exp(${FA(`${fv} - m`)})`)};${W.map((k) => ` s${k} = ${FA(`s${k} + ${weights[k] === '1' ? 'q' : FA(`q * ${weights[k]}`)}`)};`).join('')} }`,
-    ];
-    const slots = lseOutputSlots(red);
-    const finalize = slots.map((slot, c) => `O0[r * ${slots.length} + ${c}] = ${lseSlotValue(slot, { m: 'm', s: (k) => `s${k}`, log: (x) => `Math.log(${x})` })};`);
-    return { decl, init, fold, finalize, ...none };
+    const lse = lseAccumulator(red, f[0]!, g, this.syntax());
+    return { decl: lse.decl, init: lse.reset, fold: () => lse.fold, finalize: lse.finalize, ...none };
   }
 }

@@ -1,5 +1,5 @@
-import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { extremumAccumulator, kminAccumulator, scalarRef, scalarStatement, type GpuSyntax } from './common.js';
+import type { KernelPlan, ReductionPlan } from '../lower/plan.js';
+import { callK, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
 /** Options of the WGSL target. Everything here is fixed per device, never per problem size. */
@@ -109,6 +109,23 @@ fn k_sincos(x: f32, want_cos: bool) -> f32 {
 fn k_sin(x: f32) -> f32 { return k_sincos(x, false); }
 fn k_cos(x: f32) -> f32 { return k_sincos(x, true); }`;
 
+/** The WGSL spelling of each scalar function: built-ins where WGSL's meaning is C's, else the `k_*`
+ * helpers of the printed prelude. */
+const WGSL_SPELLINGS: Spellings = {
+  ...INFIX,
+  ...callK(['log', 'sin', 'cos', 'asin', 'acos', 'sqrt', 'rsqrt', 'round', 'pow']),
+  exp: (a) => `exp(${a[0]})`,
+  atan: (a) => `atan(${a[0]})`,
+  abs: (a) => `abs(${a[0]})`,
+  floor: (a) => `floor(${a[0]})`,
+  atan2: (a) => `atan2(${a[0]}, ${a[1]})`,
+  lt: (a) => `k_b(${a[0]} < ${a[1]})`,
+  le: (a) => `k_b(${a[0]} <= ${a[1]})`,
+  eq: (a) => `k_b(${a[0]} == ${a[1]})`,
+  ne: (a) => `k_b(${a[0]} != ${a[1]})`,
+  select: (a) => `select(${a[2]}, ${a[1]}, ${a[0]} != 0.0)`,
+};
+
 class WgslPrinter {
   private readonly red: ReductionPlan;
   private readonly dims: Map<number, number>;
@@ -140,24 +157,7 @@ class WgslPrinter {
   }
 
   private stmt(n: SExpr): string {
-    return scalarStatement(n, (v) => this.lit(v), (fn, a) => {
-      switch (fn) {
-        case 'exp': case 'atan': case 'abs': case 'floor':
-          return `${fn}(${a[0]})`;
-        case 'log': case 'sin': case 'cos': case 'asin': case 'acos': case 'sqrt':
-          return `k_${fn}(${a[0]})`;
-        case 'atan2': return `atan2(${a[0]}, ${a[1]})`;
-        case 'rsqrt': return `k_rsqrt(${a[0]})`;
-        case 'round': return `k_round(${a[0]})`;
-        case 'pow': return `k_pow(${a[0]}, ${a[1]})`;
-        case 'lt': return `k_b(${a[0]} < ${a[1]})`;
-        case 'le': return `k_b(${a[0]} <= ${a[1]})`;
-        case 'eq': return `k_b(${a[0]} == ${a[1]})`;
-        case 'ne': return `k_b(${a[0]} != ${a[1]})`;
-        case 'select': return `select(${a[2]}, ${a[1]}, ${a[0]} != 0.0)`;
-        default: throw new Error(`internal: no WGSL for scalar ${fn}`);
-      }
-    }, (t, e) => `let ${t}: f32 = ${e};`);
+    return scalarStatement(n, (v) => this.lit(v), WGSL_SPELLINGS, (t, e) => `let ${t}: f32 = ${e};`);
   }
 
   print(): WgslShader {
@@ -196,21 +196,21 @@ class WgslPrinter {
     ];
     const NR = plan.tag === 0 ? 'P.M' : 'P.N';
     const NRED = plan.tag === 0 ? 'P.N' : 'P.M';
-    const ld = (index: number, at: string) => (half ? `f32(inp[${at}])` : `inp[${at}]`);
-    const loadsParam = plan.loads.param.map((n) => `let x${n.input!.index}_${n.input!.comp}: f32 = ${ld(n.input!.index, `P.o${n.input!.index} + ${n.input!.comp}u`)};`);
+    const ld = (at: string) => (half ? `f32(inp[${at}])` : `inp[${at}]`);
+    const loadsParam = plan.loads.param.map((n) => `let x${n.input!.index}_${n.input!.comp}: f32 = ${ld(`P.o${n.input!.index} + ${n.input!.comp}u`)};`);
     const loadsOuter = plan.loads.outer.map((n) => {
       const { index, comp } = n.input!;
-      return `let x${index}_${comp}: f32 = ${ld(index, `P.o${index} + r * ${this.dims.get(index)!}u + ${comp}u`)};`;
+      return `let x${index}_${comp}: f32 = ${ld(`P.o${index} + r * ${this.dims.get(index)!}u + ${comp}u`)};`;
     });
     // reduction-side loads: from the workgroup's tile, or straight from the storage buffer
     const loadsTile = plan.loads.inner.map((n) => `let x${n.input!.index}_${n.input!.comp}: f32 = sh[${shOff.get(n.input!.index)! + n.input!.comp}u * WG + q];`);
     const loadsDirect = plan.loads.inner.map((n) => {
       const { index, comp } = n.input!;
-      return `let x${index}_${comp}: f32 = ${ld(index, `P.o${index} + s * ${this.dims.get(index)!}u + ${comp}u`)};`;
+      return `let x${index}_${comp}: f32 = ${ld(`P.o${index} + s * ${this.dims.get(index)!}u + ${comp}u`)};`;
     });
     const tileLoad = innerVars.flatMap((v) => {
       const d = this.dims.get(v)!;
-      return Array.from({ length: d }, (_, c) => `sh[${shOff.get(v)! + c}u * WG + lid] = ${ld(v, `P.o${v} + jj * ${d}u + ${c}u`)};`);
+      return Array.from({ length: d }, (_, c) => `sh[${shOff.get(v)! + c}u * WG + lid] = ${ld(`P.o${v} + jj * ${d}u + ${c}u`)};`);
     });
     const I = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
     // the reduction over [a, b) in tiles of WG indices; tiled: the workgroup loads each tile (all
@@ -335,8 +335,15 @@ class WgslPrinter {
   }
 
   /** WGSL's spelling of the shared GPU accumulators (src/targets/common.ts). */
-  private syntax(outIdx: (w: number, k: number | string) => string): GpuSyntax {
+  private syntax(outIdx: (w: number, k: number | string) => string): CSyntax {
     return {
+      inf: 'k_inf()',
+      zero: '0.0',
+      one: '1.0',
+      ne: '!=',
+      exp: (x) => `exp(${x})`,
+      log: (x) => `k_log(${x})`,
+      acc: (e) => e,
       float: (n, init) => `var ${n}: f32 = ${init};`,
       index: (n, init) => `var ${n}: u32 = ${init};`,
       constant: (n, e) => `let ${n} = ${e};`,
@@ -390,15 +397,6 @@ class WgslPrinter {
       case 'kmin':
         return { ...kminAccumulator(red, f, this.syntax(outIdx)), ...plain, heavy: true };
     }
-    const weights = lseWeightTerms(red, g, '1.0');
-    const W = weights.map((_, k) => k);
-    const fv = f[0]!;
-    const fold = [
-      `if (${fv} > m) { let e = exp(m - ${fv});${W.map((k) => ` s${k} = s${k} * e + ${weights[k]};`).join('')} m = ${fv}; }`,
-      `else if (${fv} != -k_inf()) { let e = exp(${fv} - m);${W.map((k) => ` s${k} = s${k} + ${weights[k] === '1.0' ? 'e' : `e * ${weights[k]}`};`).join('')} }`,
-    ];
-    const slots = lseOutputSlots(red);
-    const finalize = slots.map((slot, c) => `outv[${outIdx(slots.length, c)}] = ${lseSlotValue(slot, { m: 'm', s: (k) => `s${k}`, log: (x) => `k_log(${x})` })};`);
-    return { decl: [`var m: f32 = -k_inf();${W.map((k) => ` var s${k}: f32 = 0.0;`).join('')}`], fold, finalize, ...plain };
+    return { ...lseAccumulator(red, f[0]!, g, this.syntax(outIdx)), ...plain };
   }
 }
