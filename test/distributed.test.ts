@@ -339,8 +339,8 @@ describe('distributed runs (Redis + BullMQ)', function () {
     });
 
     it('workers killed at random moments in 10 runs: nothing lost or duplicated, the same bits every time', async () => {
-      const M = 2000;
-      const N = 1500;
+      const M = 3000;
+      const N = 3000;
       const k = compile('x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 2)\nk = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)');
       const args = { x: normal(M * 3, 21), y: normal(N * 3, 22), b: normal(N * 2, 23) };
       const base = await runDistributed(k, args, { ...opts(), tiles: '4x2' });
@@ -348,21 +348,32 @@ describe('distributed runs (Redis + BullMQ)', function () {
       expectClose(base.values!.data as Float64Array, local.values!.data as Float64Array, 1e-12, 1e-12, 'vs local');
       const R = rng(99);
       let kills = 0;
-      for (let run = 0; run < 10; run++) {
-        const p = runDistributed(k, args, { ...opts(), tiles: '4x2' });
-        // kill one or two workers at random moments of the run, and start replacements
-        const victims = [workers[Math.floor(R() * workers.length)]!];
-        await new Promise((r) => setTimeout(r, R() * 300));
-        for (const v of victims) {
+      let slow = 0;
+      const { Redis } = await import('ioredis');
+      const c = new Redis(redis.url);
+      try {
+        for (let run = 0; run < 10; run++) {
+          let runId = '';
+          const t0 = Date.now();
+          const p = runDistributed(k, args, { ...opts(), tiles: '4x2', onStart: (s) => (runId = s.runId) });
+          // kill a worker at a random moment once the first tile is done (the workers are busy then),
+          // and start a replacement
+          while (!runId || (await c.llen(`keopsc:run:${runId}:done`)) < 1) await new Promise((r) => setTimeout(r, 5));
+          await new Promise((r) => setTimeout(r, R() * 30));
+          const v = workers[Math.floor(R() * workers.length)]!;
           v.proc.kill('SIGKILL');
           kills++;
           workers[workers.indexOf(v)] = spawnWorker(redis.url, WORKER);
+          const r = await p;
+          if (Date.now() - t0 > 1000) slow++; // a tile waited for its lock to lapse
+          expect(r.distributed.tiles, `run ${run}`).to.equal(8);
+          expect(r.distributed.completions, `run ${run}: every tile completed`).to.be.at.least(8);
+          expectSameBits(r, base, `run ${run}`);
         }
-        const r = await p;
-        expect(r.distributed.tiles, `run ${run}`).to.equal(8);
-        expect(r.distributed.completions, `run ${run}: every tile completed`).to.be.at.least(8);
-        expectSameBits(r, base, `run ${run}`);
+      } finally {
+        c.disconnect();
       }
+      if (process.env.DIST_VERBOSE) console.log(`      ${kills} kills, ${slow} runs waited for a lost tile's lock`);
       expect(kills).to.be.at.least(10);
       await Promise.all(workers.map((w) => w.ready));
     });
