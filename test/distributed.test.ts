@@ -196,6 +196,10 @@ describe('distributed runs (Redis + BullMQ)', function () {
       const err: string[] = [];
       const run = async (...extra: string[]) => main(['node', 'keopsc', 'run', join(dir, 'g.keo'), '-a', `x=${join(dir, 'x.npy')}`, '-a', `y=${join(dir, 'y.npy')}`, ...extra], { out: () => undefined, err: (s) => err.push(s) });
       expect(await run('-b', 'js', '-o', join(dir, 'local.npz'))).to.equal(0);
+      expect(await run('-b', 'js', '--distributed', redis.url)).to.equal(1);
+      expect(err.pop()).to.match(/--backend with --distributed: the workers choose their backend \(keopsc worker --backend js\)/);
+      expect(await run('--tiles', '2x2')).to.equal(1);
+      expect(err.pop()).to.match(/--tiles, --resume and --store go with --distributed/);
       const stderr: string[] = [];
       const write = process.stderr.write.bind(process.stderr);
       process.stderr.write = ((s: string) => (stderr.push(String(s)), true)) as typeof process.stderr.write;
@@ -242,6 +246,7 @@ describe('distributed runs (Redis + BullMQ)', function () {
       expect(msg).to.match(re);
     };
     await fails({ redis: redis.url, tiles: '0x2' }, /tiles must be I or IxJ/);
+    await fails({ redis: redis.url, threads: 2 }, /threads belong to the workers .* keopsc worker --threads N/);
     await fails({ redis: redis.url, store: 'ftp://x' }, /unknown store/);
     await fails({ redis: redis.url, resume: 'nosuchrun1' }, /no run 'nosuchrun1'/);
     await fails({}, /needs redis:/);

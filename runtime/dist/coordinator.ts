@@ -83,6 +83,8 @@ export async function runDistributed(kernel: CompiledKernel, args: ArgsInput, op
   const ranges = options.ranges === undefined ? undefined : toRanges(options.ranges);
   if (ranges) validateRanges(ranges, prep.M, prep.N);
   if (options.out !== undefined) throw new InputError(`out= is not supported with backend 'distributed'; use the returned arrays`);
+  if (options.threads !== undefined) throw new InputError(`threads belong to the workers with backend 'distributed': start them with keopsc worker --threads N`);
+  if (options.storage !== undefined) throw new InputError(`storage is not supported with backend 'distributed' (the workers' backend stores the inputs as they are)`);
   const url = options.redis;
   if (!url) throw new InputError(`backend 'distributed' needs redis: 'redis://HOST:PORT' (where the workers listen: keopsc worker --redis URL)`);
   const attempts = options.attempts ?? 3;

@@ -194,7 +194,8 @@ async function run(file: string, opts: RunCliOptions, out: (s: string) => void):
   const storage = opts.storage as 'float32' | 'float16' | undefined;
   if (opts.distributed !== undefined || opts.tiles !== undefined || opts.resume !== undefined || opts.store !== undefined) {
     if (opts.distributed === undefined) throw new InputError(`--tiles, --resume and --store go with --distributed redis://HOST:PORT`);
-    const result = await runDistributedCli(kernel, args, { ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', redis: opts.distributed, tiles: opts.tiles, resume: opts.resume, store: opts.store });
+    if (opts.backend !== 'auto') throw new InputError(`--backend with --distributed: the workers choose their backend (keopsc worker --backend ${opts.backend})`);
+    const result = await runDistributedCli(kernel, args, { ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', redis: opts.distributed, tiles: opts.tiles, resume: opts.resume, store: opts.store, threads, ...(storage ? { storage } : {}) });
     writeResult(result, opts.output, out);
     return 0;
   }
