@@ -44,7 +44,7 @@ for (let i = 0; i < M; i++) {
   xs[2 * i] = 0.4 + 0.4 * (t / 7) * Math.cos(t) + 0.01 * randn();
   xs[2 * i + 1] = 0.5 + 0.3 * Math.sin(t) + 0.01 * randn();
 }
-const ys = Float32Array.from({ length: N * 2 }, (_, k) => randn() / 10 + 0.6);
+const ys = Float32Array.from({ length: N * 2 }, () => randn() / 10 + 0.6);
 let x = { data: xs, shape: [M, 2] };
 let y = { data: ys, shape: [N, 2] };
 

@@ -4,7 +4,7 @@ import { expectClose, normal, uniform } from './helpers/data.js';
 
 /** keops-reference §7.3 cases 23–29 and 35, KernelSolve, and the simplifier's output on derivatives. */
 const M = 12, N = 15, D = 3;
-const x = normal(M * D, 1), y = normal(N * D, 2), b = normal(N, 3), e = normal(M, 4), ej = normal(N, 5);
+const x = normal(M * D, 1), y = normal(N * D, 2), b = normal(N, 3), e = normal(M, 4);
 const row = (a: Float64Array, r: number, d = D) => Array.from({ length: d }, (_, k) => a[r * d + k]!);
 const d2 = (i: number, j: number) => row(x, i).reduce((s, v, k) => s + (v - y[j * D + k]!) ** 2, 0);
 const K = (i: number, j: number) => Math.exp(-d2(i, j));
@@ -15,14 +15,14 @@ describe('autodiff in formulas (§7.3 cases 23–27)', () => {
   it('case 23: Grad with respect to an i-variable', () => {
     const k = compile(`${decl}e = Vi(3, 1)\ng = Sum_Reduction(Grad(Exp(-SqDist(x, y)) * b, x, e), 0)`);
     const want = new Float64Array(M * D);
-    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) for (let c = 0; c < D; c++) want[i * D + c] += e[i]! * b[j]! * -2 * (x[i * D + c]! - y[j * D + c]!) * K(i, j);
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) for (let c = 0; c < D; c++) want[i * D + c]! += e[i]! * b[j]! * -2 * (x[i * D + c]! - y[j * D + c]!) * K(i, j);
     for (const backend of ['ref', 'js'] as const) expectClose(k.run({ ...args, e: { data: e, shape: [M, 1] } }, { backend }).values!.data, want, 1e-10, 1e-12);
   });
 
   it('case 24: Grad with respect to a j-variable, reduced over i', () => {
     const k = compile(`${decl}e = Vi(3, 1)\ng = Sum_Reduction(Grad(Exp(-SqDist(x, y)) * b, y, e), 1)`);
     const want = new Float64Array(N * D);
-    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) for (let c = 0; c < D; c++) want[j * D + c] += e[i]! * b[j]! * 2 * (x[i * D + c]! - y[j * D + c]!) * K(i, j);
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) for (let c = 0; c < D; c++) want[j * D + c]! += e[i]! * b[j]! * 2 * (x[i * D + c]! - y[j * D + c]!) * K(i, j);
     expectClose(k.run({ ...args, e: { data: e, shape: [M, 1] } }).values!.data, want, 1e-10, 1e-12);
   });
 
@@ -87,7 +87,7 @@ describe('gradients of reductions through the API (kernel.grad)', () => {
     const rx = gx.run({ ...args, e: { data: e, shape: [M, 1] } });
     expect(rx.values!.shape).to.deep.equal([M, D]);
     const wantX = new Float64Array(M * D);
-    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) for (let c = 0; c < D; c++) wantX[i * D + c] += e[i]! * b[j]! * -2 * (x[i * D + c]! - y[j * D + c]!) * K(i, j);
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) for (let c = 0; c < D; c++) wantX[i * D + c]! += e[i]! * b[j]! * -2 * (x[i * D + c]! - y[j * D + c]!) * K(i, j);
     expectClose(rx.values!.data, wantX, 1e-10, 1e-12);
     const rb = gauss.grad('b').run({ ...args, e: { data: e, shape: [M, 1] } });
     expect(rb.values!.shape).to.deep.equal([N, 1]);
@@ -105,7 +105,7 @@ describe('gradients of reductions through the API (kernel.grad)', () => {
     for (let i = 0; i < M; i++) {
       const z = Array.from({ length: N }, (_, j) => Math.exp(f(i, j)));
       const s = z.reduce((u, v) => u + v, 0);
-      for (let j = 0; j < N; j++) wantY[j] += (P[1]! * z[j]!) / s;
+      for (let j = 0; j < N; j++) wantY[j]! += (P[1]! * z[j]!) / s;
     }
     expectClose(lse.grad('Y').run({ ...a, e: ones }).values!.data, wantY, 1e-10, 1e-12);
     // and the parameter gradient: Σ_i Σ_j softmax_ij (X_i, Y_j)
@@ -127,8 +127,8 @@ describe('gradients of reductions through the API (kernel.grad)', () => {
     const h = 1e-6;
     const fd = Float64Array.from(x, (_, q) => {
       const xp = x.slice(), xm = x.slice();
-      xp[q] += h;
-      xm[q] -= h;
+      xp[q]! += h;
+      xm[q]! -= h;
       return (loss(xp) - loss(xm)) / (2 * h);
     });
     expectClose(grad, fd, 1e-5, 1e-7);
@@ -188,8 +188,8 @@ describe('KernelSolve', () => {
     for (let c = 0; c < n; c++) {
       for (let r = c + 1; r < n; r++) {
         const f = A[r]![c]! / A[c]![c]!;
-        for (let q = c; q < n; q++) A[r]![q] -= f * A[c]![q]!;
-        z[r] -= f * z[c]!;
+        for (let q = c; q < n; q++) A[r]![q]! -= f * A[c]![q]!;
+        z[r]! -= f * z[c]!;
       }
     }
     const want = new Float64Array(n);

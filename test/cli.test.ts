@@ -115,6 +115,16 @@ describe('keopsc compile --emit', () => {
     expect(simplified).to.contain('g = Sum_Reduction(b*Exp((-1/2)*Sum((x-y)**2)), 0)');
   });
 
+  it('plan prints the kernel plan: the reduction, the loads and statements of each stage, f', async () => {
+    const r = await cli('compile', join(dir, 'g.keo'), '--emit', 'plan');
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.contain('# plan of g: Sum_Reduction over j, one output row per i');
+    expect(r.out).to.contain('reduction Sum (D=1; family sum, sum-like)');
+    expect(r.out).to.match(/outer \(once per output row\): 3 loads, 0 statements\n {2}load x\[0\], x\[1\], x\[2\]/);
+    expect(r.out).to.match(/ = exp\(t\d+\)/);
+    expect(r.out).to.match(/f = \[t\d+\]/);
+  });
+
   it('ast prints the syntax tree as JSON', async () => {
     const r = await cli('compile', join(dir, 'g.keo'), '--emit', 'ast');
     expect(r.code, r.err).to.equal(0);

@@ -11,7 +11,6 @@ import {
   cacheStats,
   compileKernel,
   compileKernelDetailed,
-  cpuStatus,
   findCompiler,
   loadAddon,
   loadCompiled,

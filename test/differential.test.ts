@@ -104,7 +104,7 @@ for (const [backend, numRuns] of [['js', 250], ['cpu', 60]] as const)
 describe(`${backend} backend vs the reference evaluator (differential, random formulas)`, function () {
   this.timeout(600000);
   if (backend === 'cpu' && !cpuOrSkip()) return;
-  const saved = [JS_CONFIG.parallelMinPairs, CPU_CONFIG.minParallelPairs];
+  const saved: [number, number] = [JS_CONFIG.parallelMinPairs, CPU_CONFIG.minParallelPairs];
   before(function () {
     JS_CONFIG.parallelMinPairs = 0; // exercise the thread pools on small problems
     CPU_CONFIG.minParallelPairs = 0;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { compile, fromMatrix, type RunResult } from '../src/index.js';
-import { runDistributed } from '../runtime/dist/entry.js';
+import { runDistributed, startWorker, type RunningWorker } from '../runtime/dist/entry.js';
 import { PROTOCOL_VERSION } from '../runtime/dist/protocol.js';
 import { planGrid } from '../runtime/dist/tiles.js';
 import { CONFORMANCE_CASES, caseArgs, checkCase } from './helpers/conformance.js';
@@ -301,7 +301,7 @@ describe('distributed runs (Redis + BullMQ)', function () {
     it('a killed coordinator\'s run continues with --resume, reusing finished tiles', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'keopsc-dist-'));
       const own = await startRedis();
-      let worker: WorkerProc | undefined;
+      let worker: RunningWorker | undefined;
       try {
         writeFileSync(join(dir, 'g.keo'), 'x = Vi(0, 3)\ny = Vj(1, 3)\nk = Sum_Reduction(Exp(-SqDist(x, y)), 0)\n');
         const x = normal(3 * 300, 5);
@@ -321,8 +321,8 @@ describe('distributed runs (Redis + BullMQ)', function () {
         });
         coord.kill('SIGKILL');
         await exited(coord);
-        // a worker comes and finishes the queued tiles
-        worker = spawnWorker(own.url, WORKER);
+        // a worker (here, in this process) comes and finishes the queued tiles
+        worker = await startWorker({ redis: own.url, backend: 'js', threads: 1, lockMs: 1000, log: () => undefined });
         const { Redis } = await import('ioredis');
         const c = new Redis(own.url);
         try {
@@ -337,7 +337,7 @@ describe('distributed runs (Redis + BullMQ)', function () {
         const fresh = await runDistributed(k, args, { ...opts(), tiles: '3x2' });
         expectSameBits(resumed, fresh, 'resumed run');
       } finally {
-        worker?.proc.kill('SIGKILL');
+        await worker?.close();
         await own.stop();
         rmSync(dir, { recursive: true, force: true });
       }

@@ -2,176 +2,34 @@ import { expect } from 'chai';
 import { mk, RatCst, topoOrder, Var } from '../src/ir/node.js';
 import { OP_LIST, OPS } from '../src/ir/ops/index.js';
 import { printNode } from '../src/ir/print.js';
-import { GRAD_SOFTDTW_OP } from '../src/ir/ops/other.js';
-import { evalScalars, ScalarBuilder, scalarOrder } from '../src/lower/scalar.js';
+import { evalScalars, ScalarBuilder, scalarOrder } from '../src/ir/scalar.js';
 import { gradOf } from '../src/passes/autodiff.js';
 import type { Cat, Node, OpDef, Param } from '../src/ir/types.js';
 import { rng } from './helpers/data.js';
 import { evalTree } from './helpers/gen.js';
+import { ANY, OP_CASES, uni, type Case, type Draw, type Kinks } from './helpers/op-cases.js';
 
 // The derivative rules of the op registry (OpDef.grad / noGrad, src/ir/ops/*.ts), checked op by op
 // against central finite differences in float64: for every op with a rule, on several argument dims
 // (scalar broadcasting included), the gradient gradOf(op(v0, v1, ...), vk, E) with respect to each
 // argument, evaluated with the reference evaluator, must match the finite differences of <e, op(x)>;
 // and again one order up (the gradient of a gradient). Adding an op without a rule, or without a
-// case here, fails the coverage test.
+// case in test/helpers/op-cases.ts, fails the coverage test.
 
-type Case = readonly [dims: readonly number[], params: readonly Param[]];
-
-const U: readonly Case[] = [[[1], []], [[4], []]];
-const B: readonly Case[] = [[[3, 3], []], [[1, 3], []], [[3, 1], []], [[1, 1], []]];
-const T: readonly Case[] = [[[3, 3, 3], []], [[3, 1, 1], []], [[1, 3, 1], []], [[1, 1, 3], []], [[1, 1, 1], []], [[3, 3, 1], []]];
-const CB: readonly Case[] = [[[4, 4], []], [[2, 6], []], [[6, 2], []], [[2, 2], []]];
-const CHALF: readonly Case[] = [[[2], []], [[6], []]];
-const TOC: readonly Case[] = [[[1], []], [[3], []]];
-const EXT: readonly Case[] = [[[1], []], [[2], []], [[5], []]];
-
-/** Every op that is not Var, a macro (expanded before autodiff) or an autodiff op: argument dims and params. */
-const CASES: Record<string, readonly Case[]> = {
-  IntCst: [[[], [7]]],
-  RatCst: [[[], [1, 3]]],
-  Zero: [[[], [3]]],
-  Cst: [[[], [0.1]]],
-  Minus: U,
-  Add: B,
-  Subtract: B,
-  Mult: B,
-  Divide: B,
-  Inv: U,
-  Exp: U,
-  Log: U,
-  Sin: U,
-  Cos: U,
-  Asin: U,
-  Acos: U,
-  Atan: U,
-  Atan2: B,
-  Sqrt: U,
-  Rsqrt: U,
-  Square: U,
-  Pow: [[[3], [2]], [[3], [-1]], [[3], [0]], [[1], [3]], [[3], [-2]], [[3], [5]], [[3], [1]]],
-  Powf: B,
-  Abs: U,
-  Sign: U,
-  Step: U,
-  ReLU: U,
-  Floor: U,
-  Round: [[[3], [0]], [[3], [2]]],
-  XLogX: U,
-  SinXDivX: U,
-  Mod: T,
-  Equal: B,
-  NotEqual: B,
-  LessThan: B,
-  LessOrEqual: B,
-  IfElse: T,
-  Clamp: T,
-  ClampInt: [[[4], [0, 1]], [[4], [-1, 2]], [[1], [-1, 1]]],
-  DiffClampInt: [[[4], [0, 1]]],
-  Sum: [[[1], []], [[5], []]],
-  SumT: [[[1], [1]], [[1], [3]]],
-  Max: EXT,
-  Min: EXT,
-  ArgMax: EXT,
-  ArgMin: EXT,
-  Scalprod: [[[3, 3], []], [[1, 3], []], [[3, 1], []], [[1, 1], []]],
-  Elem: [[[3], [0]], [[3], [2]], [[1], [0]]],
-  ElemT: [[[1], [5, 2]], [[1], [1, 0]], [[1], [3, 0]]],
-  Extract: [[[4], [1, 2]], [[4], [0, 4]], [[4], [3, 1]]],
-  ExtractT: [[[2], [3, 6]], [[2], [0, 2]], [[1], [2, 4]]],
-  Concat: [[[1, 2], []], [[3, 3], []], [[1, 1], []]],
-  OneHot: [[[1], [4]]],
-  MatVecMult: [[[6, 2], []], [[6, 6], []], [[3, 1], []], [[1, 1], []]],
-  VecMatMult: [[[3, 6], []], [[1, 4], []], [[2, 2], []]],
-  TensorProd: [[[2, 3], []], [[1, 4], []], [[3, 1], []]],
-  TensorDot: [
-    [[6, 3], [[2, 3], [3], [1], [0]]],
-    [[4, 4], [[2, 2], [2, 2], [0, 1], [1, 0]]],
-    [[2, 3], [[2], [3], [], []]],
-    [[2, 3], [[2], [3], [], [], [1, 0]]],
-    [[24, 12], [[2, 3, 4], [4, 3], [1, 2], [1, 0]]],
-    [[6, 6], [[2, 3], [3, 2], [], [], [2, 0, 3, 1]]],
-    [[12, 6], [[2, 3, 2], [3, 2], [1], [0], [2, 0, 1]]],
-    [[24, 6], [[2, 3, 4], [2, 3], [0, 1], [0, 1]]],
-    [[24, 12], [[4, 3, 2], [3, 4], [0], [1], [1, 0, 2]]],
-  ],
-  ComplexReal: CHALF,
-  ComplexImag: CHALF,
-  Real2Complex: TOC,
-  Imag2Complex: TOC,
-  Conj: CHALF,
-  ComplexSquareAbs: CHALF,
-  ComplexSum: CHALF,
-  ComplexSumT: [[[2], [2]], [[2], [6]]],
-  ComplexAdd: CB,
-  ComplexSubtract: CB,
-  ComplexMult: CB,
-  ComplexRealScal: [[[1, 4], []], [[4, 1], []], [[1, 2], []]],
-  ComplexExp: CHALF,
-  ComplexExp1j: TOC,
-  SoftDTW_SqDist: [[[3, 2, 1], []]],
-  BSpline: [[[5, 1], [1]]],
-};
+/** Every op that is not Var, a macro (expanded before autodiff) or an autodiff op: argument dims and params (test/helpers/op-cases.ts). */
+const CASES: Record<string, readonly Case[]> = Object.fromEntries(Object.entries(OP_CASES).flatMap(([name, c]) => (c.grad ? [[name, c.grad]] : [])));
 
 // ---------------------------------------------------------------------------------------------
 // inputs: a safe domain per op, away from singularities and kinks
 
-type Draw = (r: () => number) => number;
-const uni =
-  (lo: number, hi: number): Draw =>
-  (r) =>
-    lo + (hi - lo) * r();
-const awayFrom0 =
-  (lo: number, hi: number): Draw =>
-  (r) =>
-    (r() < 0.5 ? -1 : 1) * uni(lo, hi)(r);
-const ANY = uni(-2, 2);
-const POS = uni(0.2, 2);
-const NZ = awayFrom0(0.3, 2);
-
-/** Per op: the draw of each formula argument (default: uniform in [-2, 2]). */
-const DOMAIN: Record<string, readonly Draw[]> = {
-  Divide: [ANY, NZ],
-  Inv: [NZ],
-  Log: [POS],
-  Asin: [uni(-0.8, 0.8)],
-  Acos: [uni(-0.8, 0.8)],
-  Sqrt: [POS],
-  Rsqrt: [POS],
-  Pow: [NZ],
-  Powf: [POS, ANY],
-  XLogX: [POS],
-  SinXDivX: [NZ],
-  Mod: [uni(-3, 3), NZ, ANY],
-  Abs: [NZ],
-  ReLU: [NZ],
-};
-
-/** Per op: quantities that must stay away from 0 for the op to be smooth at the draw (kinks). */
-const KINKS: Record<string, (x: readonly Float64Array[], p: readonly Param[]) => number[]> = {
-  Mod: ([f, n, d]) => bmap([f!, n!, d!], (a, b, c) => {
-    const t = (a - c) / b;
-    return t - Math.round(t);
-  }),
-  IfElse: ([c]) => Array.from(c!),
-  Clamp: ([f, a, b]) => [...bmap([f!, a!], (x, y) => x - y), ...bmap([f!, b!], (x, y) => x - y)],
-  ClampInt: ([f], p) => Array.from(f!).flatMap((x) => [x - (p[0] as number), x - (p[1] as number)]),
-  Max: ([f]) => pairGaps(f!),
-  Min: ([f]) => pairGaps(f!),
-  Atan2: ([f, g]) => bmap([f!, g!], (a, b) => a * a + b * b - 0.1),
-};
-
-/** Element-wise map with scalar broadcasting. */
-function bmap(xs: readonly Float64Array[], fn: (...v: number[]) => number): number[] {
-  const n = Math.max(...xs.map((x) => x.length));
-  return Array.from({ length: n }, (_, k) => fn(...xs.map((x) => x[x.length === 1 ? 0 : k]!)));
-}
-const pairGaps = (f: Float64Array): number[] => Array.from(f).flatMap((a, i) => Array.from(f.slice(i + 1), (b) => a - b));
+/** Per op: the draw of each formula argument, and the quantities that must stay away from 0 (test/helpers/op-cases.ts). */
+const DOMAIN = (op: string): readonly Draw[] | undefined => OP_CASES[op]?.domain;
+const KINKS = (op: string): Kinks | undefined => OP_CASES[op]?.kinks;
 
 function drawArgs(op: string, dims: readonly number[], params: readonly Param[], r: () => number): Float64Array[] {
   for (;;) {
-    const x = dims.map((d, k) => Float64Array.from({ length: d }, () => (DOMAIN[op]?.[k] ?? ANY)(r)));
-    if ((KINKS[op]?.(x, params) ?? []).every((v) => Math.abs(v) > 1e-2)) return x;
+    const x = dims.map((d, k) => Float64Array.from({ length: d }, () => (DOMAIN(op)?.[k] ?? ANY)(r)));
+    if ((KINKS(op)?.(x, params) ?? []).every((v) => Math.abs(v) > 1e-2)) return x;
   }
 }
 
@@ -258,7 +116,7 @@ describe('derivative rules of the op registry', () => {
       ['ArgMax', 'ArgMin', 'Cst', 'DiffClampInt', 'Equal', 'Floor', 'IntCst', 'LessOrEqual', 'LessThan', 'NotEqual', 'OneHot', 'RatCst', 'Round', 'Sign', 'Step', 'Zero'].sort(),
     );
     const error = OP_LIST.filter((d) => d.noGrad === 'error').map((d) => d.name).sort();
-    expect(error).to.deep.equal(['BSpline', 'SoftDTW_SqDist']);
+    expect(error).to.deep.equal(['BSpline', 'GradSoftDTW_SqDist', 'SoftDTW_SqDist']);
   });
 
   describe('zero gradients give Zero, non-differentiable ops throw', () => {
@@ -371,8 +229,8 @@ describe('derivative rules of the op registry', () => {
     });
   });
 
-  describe('GradSoftDTW_SqDist (ready for SoftDTW_SqDist, not registered yet)', () => {
-    const def = GRAD_SOFTDTW_OP;
+  describe('GradSoftDTW_SqDist (the gradient op of SoftDTW_SqDist)', () => {
+    const def = OPS.GradSoftDTW_SqDist!;
     const sizes: [number, number][] = [[1, 1], [3, 1], [1, 4], [3, 2], [4, 4], [5, 3]];
     const softDtw = (x: Float64Array, y: Float64Array, g: number): number => {
       const out = new Float64Array(1);

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { grammarToEbnf } from '../grammar/ebnf.js';
-import { diagramsHtml } from '../scripts/gen-grammar.js';
+import { diagramsHtml, operationsMarkdown } from '../scripts/gen-grammar.js';
 import type { Diagnostic } from '../src/diagnostics/index.js';
 import type { Expr, Statement } from '../src/syntax/ast.js';
 import { MAX_NESTING, parseFormula, parseModule } from '../src/syntax/parse.js';
@@ -151,7 +151,7 @@ describe('grammar: statements, layout, spans', () => {
     if (s1!.kind !== 'assign') throw new Error();
     expect(at(s1!.nameSpan)).to.equal('2:1 x');
     expect(s1!.span.file).to.equal('k.keo');
-    if (s2!.kind !== 'assign') throw new Error();
+    if (s2?.kind !== 'assign') throw new Error();
     expect(at(s2.span)).to.equal('3:1 K = Exp(-SqDist(x,\n        y)) * b');
     const mul = s2.value;
     if (mul.kind !== 'binary') throw new Error();
@@ -322,6 +322,12 @@ describe('grammar: reference files', () => {
     const file = readFileSync(join(root, 'grammar', 'keo.ebnf'), 'utf8');
     expect(file).to.equal(grammarToEbnf());
     expect(file).to.include('power         = primary [ "**" unary ] ;');
+  });
+
+  it('grammar/operations.md is up to date (npm run grammar) and lists every op and reduction', () => {
+    const md = readFileSync(join(root, 'grammar', 'operations.md'), 'utf8');
+    expect(md).to.equal(operationsMarkdown());
+    for (const name of ['Exp', 'SqDist', 'GradSoftDTW_SqDist', 'BSpline', 'Sum_Reduction', 'KMin_ArgKMin_Reduction']) expect(md).to.include(`| \`${name}\``);
   });
 
   it('grammar/diagrams.html is up to date, self-contained, and its scripts build the diagrams', () => {

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { OP_LIST, OPS } from '../src/ir/ops/index.js';
-import { evalScalars, ScalarBuilder, scalarOrder, type SExpr } from '../src/lower/scalar.js';
+import { evalScalars, ScalarBuilder, scalarOrder, type SExpr } from '../src/ir/scalar.js';
 import type { Cat, OpDef, Param } from '../src/ir/types.js';
 import { rng } from './helpers/data.js';
+import { OP_CASES, type Case } from './helpers/op-cases.js';
 
 // Differential tests of the op lowerings (src/ir/ops/*.ts `lower`) against the float64 reference
 // (`eval`): every op with eval, on argument dims its dim rule accepts (with scalar broadcasting and
@@ -10,100 +11,8 @@ import { rng } from './helpers/data.js';
 // nodes, as constants (folded by the builder) and mixed. Results must be identical bit for bit
 // (Object.is, or both NaN).
 
-type Case = readonly [dims: readonly number[], params: readonly Param[]];
-
-const U: readonly Case[] = [[[1], []], [[4], []]];
-const B: readonly Case[] = [[[3, 3], []], [[1, 3], []], [[3, 1], []], [[1, 1], []]];
-const T: readonly Case[] = [[[3, 3, 3], []], [[3, 1, 1], []], [[1, 3, 1], []], [[1, 1, 3], []], [[1, 1, 1], []]];
-const CB: readonly Case[] = [[[4, 4], []], [[2, 6], []], [[6, 2], []], [[2, 2], []]];
-const CHALF: readonly Case[] = [[[2], []], [[6], []]];
-const TOC: readonly Case[] = [[[1], []], [[3], []]];
-const EXT: readonly Case[] = [[[1], []], [[2], []], [[5], []]];
-
-/** Per op with eval: argument dims and params accepted by its dim rule. */
-const CASES: Record<string, readonly Case[]> = {
-  IntCst: [[[], [7]], [[], [-2]], [[], [0]]],
-  RatCst: [[[], [1, 3]], [[], [-2, 7]], [[], [5, -1]]],
-  Zero: [[[], [1]], [[], [4]]],
-  Cst: [[[], [0.1]], [[], [-0]], [[], [Infinity]], [[], [-1e-300]]],
-  Minus: U,
-  Add: B,
-  Subtract: B,
-  Mult: B,
-  Divide: B,
-  Inv: U,
-  Exp: U,
-  Log: U,
-  Sin: U,
-  Cos: U,
-  Asin: U,
-  Acos: U,
-  Atan: U,
-  Atan2: B,
-  Sqrt: U,
-  Rsqrt: U,
-  Square: U,
-  Pow: [[[3], [2]], [[3], [-1]], [[3], [0]], [[1], [3]], [[3], [-2]], [[3], [5]], [[3], [1]]],
-  Powf: B,
-  Abs: U,
-  Sign: U,
-  Step: U,
-  ReLU: U,
-  Floor: U,
-  Round: [[[3], [0]], [[3], [1]], [[3], [2]], [[1], [-2]], [[3], [3]]],
-  XLogX: U,
-  SinXDivX: U,
-  Mod: T,
-  Equal: B,
-  NotEqual: B,
-  LessThan: B,
-  LessOrEqual: B,
-  IfElse: T,
-  Clamp: T,
-  ClampInt: [[[4], [0, 1]], [[4], [-1, 2]], [[1], [2, -2]], [[3], [0, 0]]],
-  DiffClampInt: [[[4], [0, 1]], [[4], [-1, 2]], [[1], [2, -2]], [[3], [0, 0]]],
-  Sum: [[[1], []], [[5], []]],
-  SumT: [[[1], [1]], [[1], [3]]],
-  Max: EXT,
-  Min: EXT,
-  ArgMax: EXT,
-  ArgMin: EXT,
-  Scalprod: [[[3, 3], []], [[1, 3], []], [[3, 1], []], [[1, 1], []]],
-  Elem: [[[3], [0]], [[3], [2]], [[1], [0]]],
-  ElemT: [[[1], [5, 2]], [[1], [1, 0]], [[1], [3, 0]]],
-  Extract: [[[4], [1, 2]], [[4], [0, 4]], [[4], [3, 1]]],
-  ExtractT: [[[2], [3, 6]], [[2], [0, 2]], [[1], [2, 4]]],
-  Concat: [[[1, 2], []], [[3, 3], []], [[1, 1], []]],
-  OneHot: [[[1], [4]], [[1], [1]], [[1], [3]]],
-  MatVecMult: [[[6, 2], []], [[6, 6], []], [[3, 1], []], [[1, 1], []]],
-  VecMatMult: [[[3, 6], []], [[1, 4], []], [[2, 2], []]],
-  TensorProd: [[[2, 3], []], [[1, 4], []], [[3, 1], []]],
-  TensorDot: [
-    [[6, 3], [[2, 3], [3], [1], [0]]],
-    [[4, 4], [[2, 2], [2, 2], [0, 1], [1, 0]]],
-    [[2, 3], [[2], [3], [], []]],
-    [[2, 3], [[2], [3], [], [], [1, 0]]],
-    [[24, 12], [[2, 3, 4], [4, 3], [1, 2], [1, 0]]],
-    [[6, 6], [[2, 3], [3, 2], [], [], [2, 0, 3, 1]]],
-    [[12, 6], [[2, 3, 2], [3, 2], [1], [0], [2, 0, 1]]],
-  ],
-  ComplexReal: CHALF,
-  ComplexImag: CHALF,
-  Real2Complex: TOC,
-  Imag2Complex: TOC,
-  Conj: CHALF,
-  ComplexSquareAbs: CHALF,
-  ComplexSum: CHALF,
-  ComplexSumT: [[[2], [2]], [[2], [6]]],
-  ComplexAdd: CB,
-  ComplexSubtract: CB,
-  ComplexMult: CB,
-  ComplexRealScal: [[[1, 4], []], [[4, 1], []], [[1, 2], []], [[2, 1], []]],
-  ComplexExp: CHALF,
-  ComplexExp1j: TOC,
-  SoftDTW_SqDist: [[[3, 2, 1], []], [[1, 1, 1], []], [[4, 4, 1], []], [[2, 5, 1], []], [[1, 3, 1], []]],
-  BSpline: [[[5, 1], [0]], [[5, 1], [1]], [[5, 1], [2]], [[5, 1], [3]], [[7, 1], [2]], [[2, 1], [0]]],
-};
+/** Per op with eval: argument dims and params accepted by its dim rule (test/helpers/op-cases.ts). */
+const CASES: Record<string, readonly Case[]> = Object.fromEntries(Object.entries(OP_CASES).flatMap(([name, c]) => (c.lower ? [[name, c.lower]] : [])));
 
 /** Edge values: signed zeros, halves (C round), ±1, extremes, subnormals, non-finite. */
 const EDGES = [0, -0, 1, -1, 0.5, -0.5, 1.5, 2.5, -2.5, 2, 3, -3, 0.49999999999999994, 1e300, -1e300, 1e-300, 5e-324, NaN, Infinity, -Infinity];

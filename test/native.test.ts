@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KernelPlan } from '../src/lower/plan.js';
-import { CPU_CONFIG, compileKernel, cpuStatus, loadAddon, runCompiled, runCpu, type KernelHandle, type NativeAddon, type NativeRanges } from '../runtime/cpu/index.js';
+import { CPU_CONFIG, compileKernel, loadAddon, runCompiled, runCpu, type KernelHandle, type NativeAddon, type NativeRanges } from '../runtime/cpu/index.js';
 import { cpuOrSkip } from './helpers/native.js';
 
 /**

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -523,14 +523,14 @@ describe('npy: bad input', () => {
   it('rejects corrupted npz members', () => {
     const zip = encodeNpz({ a: ndarray(new Float64Array([1, 2, 3])) });
     const bad = zip.slice();
-    bad[bad.length - 22 - 46 - 5 - 1] ^= 0xff; // last data byte of the only member
+    bad[bad.length - 22 - 46 - 5 - 1]! ^= 0xff; // last data byte of the only member
     expectInputError(() => parseNpz(bad, 'c.npz'), 'c.npz', 'CRC mismatch');
     const method = zip.slice();
     method[8] = 12; // bzip2 in the local header...
     new DataView(method.buffer).setUint16(method.length - 22 - 46 - 5 + 10, 12, true); // ...and the central directory
     expectInputError(() => parseNpz(method, 'm.npz'), 'compression method 12');
     const comp = encodeNpz({ a: ndarray(new Float64Array(100)) }, { compress: true });
-    comp[40] ^= 0x55;
+    comp[40]! ^= 0x55;
     expectInputError(() => parseNpz(comp, 'z.npz'), 'z.npz');
   });
 

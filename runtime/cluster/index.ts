@@ -153,8 +153,8 @@ function gridLabels({ data, n, d }: NormPoints, sizes: Float64Array, what: strin
   let tmp = new Int32Array(n);
   const pass = (key: Uint32Array, shift: number, mask: number, buckets: number): void => {
     const start = new Int32Array(buckets + 1);
-    for (let i = 0; i < n; i++) start[((key[i]! >>> shift) & mask) + 1]++;
-    for (let b = 0; b < buckets; b++) start[b + 1] += start[b]!;
+    for (let i = 0; i < n; i++) start[((key[i]! >>> shift) & mask) + 1]!++;
+    for (let b = 0; b < buckets; b++) start[b + 1]! += start[b]!;
     for (let k = 0; k < n; k++) {
       const i = perm[k]!;
       tmp[start[(key[i]! >>> shift) & mask]!++] = i;
@@ -216,7 +216,7 @@ function rangesFromCounts(counts: ArrayLike<number>, C: number): IntPairs {
 export function clusterRanges(labels: LabelsInput, nlab?: number): IntPairs {
   const { labels: lab, count: C } = toLabels('clusterRanges: labels', labels, undefined, nlab);
   const counts = new Int32Array(C);
-  for (let k = 0; k < lab.length; k++) counts[lab[k]!]++;
+  for (let k = 0; k < lab.length; k++) counts[lab[k]!]!++;
   return rangesFromCounts(counts, C);
 }
 
@@ -227,13 +227,13 @@ function classSums(data: FloatArray, n: number, d: number, lab: Int32Array, C: n
   for (let i = 0; i < n; i++) {
     const c = lab[i]!;
     const wi = w ? w[i]! : 1;
-    wsum[c] += wi;
+    wsum[c]! += wi;
     const o = c * d;
     const s = i * d;
-    if (w) for (let a = 0; a < d; a++) sums[o + a] += wi * data[s + a]!;
-    else for (let a = 0; a < d; a++) sums[o + a] += data[s + a]!;
+    if (w) for (let a = 0; a < d; a++) sums[o + a]! += wi * data[s + a]!;
+    else for (let a = 0; a < d; a++) sums[o + a]! += data[s + a]!;
   }
-  for (let c = 0; c < C; c++) for (let a = 0; a < d; a++) sums[c * d + a] /= wsum[c]!;
+  for (let c = 0; c < C; c++) for (let a = 0; a < d; a++) sums[c * d + a]! /= wsum[c]!;
   return { sums, wsum };
 }
 
@@ -293,7 +293,7 @@ export function clusterRangesCentroids(x: PointsInput, labels: LabelsInput, weig
   const { labels: lab, count: C } = toLabels('clusterRangesCentroids: labels', labels, p.n, nlab);
   const w = weights == null ? undefined : toWeights('clusterRangesCentroids: weights', weights, p.n);
   const counts = new Int32Array(C);
-  for (let k = 0; k < lab.length; k++) counts[lab[k]!]++;
+  for (let k = 0; k < lab.length; k++) counts[lab[k]!]!++;
   const { sums, wsum } = classSums(p.data, p.n, p.d, lab, C, w);
   return { ranges: rangesFromCounts(counts, C), centroids: centroidPoints(p, sums, C, p.d), weights: wsum };
 }
@@ -317,8 +317,8 @@ export interface SortedClusters<T> {
 /** The stable order of rows by label (counting sort, O(n + C)). */
 function labelOrder(lab: Int32Array, C: number): Int32Array {
   const start = new Int32Array(C + 1);
-  for (let k = 0; k < lab.length; k++) start[lab[k]! + 1]++;
-  for (let c = 0; c < C; c++) start[c + 1] += start[c]!;
+  for (let k = 0; k < lab.length; k++) start[lab[k]! + 1]!++;
+  for (let c = 0; c < C; c++) start[c + 1]! += start[c]!;
   const perm = new Int32Array(lab.length);
   for (let k = 0; k < lab.length; k++) perm[start[lab[k]!]!++] = k;
   return perm;
@@ -439,7 +439,7 @@ export function fromMatrix(rangesI: PairsInput, rangesJ: PairsInput, keep: MaskI
     for (let b = 0; b < Nc; b++)
       if (k[o + b]) {
         total++;
-        colCount[b]++;
+        colCount[b]!++;
       }
     slices_i[a] = total;
   }
@@ -566,7 +566,7 @@ function clusterCloud(p: NormPoints, eps: number | ArrayLike<number>, what: 'x' 
   const counts = new Int32Array(count);
   for (let k = 0; k < p.n; k++) {
     labels[k] = lab[perm[k]!]!;
-    counts[labels[k]!]++;
+    counts[labels[k]!]!++;
   }
   const { sums: centroids } = classSums(rows, p.n, p.d, labels, count);
   const radii = new Float64Array(count);

@@ -85,7 +85,7 @@ export function libnvrtcCandidates(): string[] {
   const files: string[] = [];
   for (const root of [...new Set(roots)])
     for (const dir of [join(root, 'lib64'), join(root, 'targets', 'x86_64-linux', 'lib')]) {
-      let entries: string[] = [];
+      let entries: string[];
       try {
         entries = readdirSync(dir);
       } catch {

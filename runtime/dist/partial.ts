@@ -95,7 +95,7 @@ export class MergeState {
     }
     switch (this.family) {
       case 'sum':
-        for (let q = 0; q < n * w; q++) V[row0 * w + q] += pv[q]!;
+        for (let q = 0; q < n * w; q++) V[row0 * w + q] = V[row0 * w + q]! + pv[q]!;
         return;
       case 'extremum':
         for (let q = 0; q < n * w; q++) {

@@ -91,16 +91,22 @@ export function planGrid(rows: number, red: number, tag: 0 | 1, ranges: Ranges |
     const members = new Float64Array(clusters);
     for (let k = 0; k < clusters; k++) {
       const from = k === 0 ? 0 : tri.slices[k - 1]!;
-      for (let l = from; l < tri.slices[k]!; l++) kept[k] += tri.red[2 * l + 1]! - tri.red[2 * l]!;
+      for (let l = from; l < tri.slices[k]!; l++) kept[k] = kept[k]! + tri.red[2 * l + 1]! - tri.red[2 * l]!;
     }
     rowW = new Float64Array(rows);
-    for (let r = 0; r < rows; r++) if (cluster[r]! >= 0) (rowW[r] = kept[cluster[r]!]!), members[cluster[r]!]++;
+    for (let r = 0; r < rows; r++) {
+      const k = cluster[r]!;
+      if (k < 0) continue;
+      rowW[r] = kept[k]!;
+      members[k] = members[k]! + 1;
+    }
     const diff = new Float64Array(red + 1);
     for (let k = 0; k < clusters; k++) {
       const from = k === 0 ? 0 : tri.slices[k - 1]!;
       for (let l = from; l < tri.slices[k]!; l++) {
-        diff[tri.red[2 * l]!] += members[k]!;
-        diff[tri.red[2 * l + 1]!] -= members[k]!;
+        const [a, b] = [tri.red[2 * l]!, tri.red[2 * l + 1]!];
+        diff[a] = diff[a]! + members[k]!;
+        diff[b] = diff[b]! - members[k]!;
       }
     }
     colPrefix = new Float64Array(red + 1);

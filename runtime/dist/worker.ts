@@ -53,10 +53,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   // a connection of our own, to fail clearly when Redis is not there
   const probe = await connectRedis(opts.redis, (opts.connectTimeoutS ?? 10) * 1000);
   probe.disconnect();
-  // the tile processes read their settings from the environment they inherit
-  process.env.KEOPSC_DIST_REDIS = opts.redis;
-  process.env.KEOPSC_DIST_BACKEND = backend;
-  if (opts.threads) process.env.KEOPSC_DIST_THREADS = String(opts.threads);
+  // the tile processes read their settings from their environment
+  const env: NodeJS.ProcessEnv = { ...process.env, KEOPSC_DIST_REDIS: opts.redis, KEOPSC_DIST_BACKEND: backend };
+  if (opts.threads) env.KEOPSC_DIST_THREADS = String(opts.threads);
+  else delete env.KEOPSC_DIST_THREADS;
   const here = fileURLToPath(import.meta.url);
   const processor = here.replace(/worker\.(ts|js)$/, 'processor.$1');
   const connection = new Redis(opts.redis, { maxRetriesPerRequest: null });
@@ -67,6 +67,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     stalledInterval: Math.max(250, Math.round(lockMs / 2)),
     maxStalledCount: 10,
     useWorkerThreads: false,
+    workerForkOptions: { env },
   });
   worker.on('completed', (job, r) => {
     if (!opts.verbose) return;

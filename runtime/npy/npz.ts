@@ -225,6 +225,7 @@ export function encodeNpz(entries: Record<string, NdArray> | Map<string, NdArray
     const name = enc.encode(`${key}.npy`);
     if (name.length > 0xffff) throw new InputError(`the .npz entry name '${key.slice(0, 40)}...' is too long`);
     const body = compress ? deflateSync(npy, { level: 6 }) : npy;
+    // eslint-disable-next-line no-control-regex -- the ASCII range, on purpose
     parts.push({ name, utf8: /[^\x00-\x7f]/.test(key), crc: crc32(npy), usize: npy.length, body, offset });
     offset += 30 + name.length + body.length;
   }

@@ -1,6 +1,7 @@
 import { topoOrder } from '../../src/ir/node.js';
 import { OPS } from '../../src/ir/ops/index.js';
 import { kernelOutputs, type Kernel } from '../../src/ir/kernel.js';
+import type { ReductionDef } from '../../src/ir/reductions.js';
 import { DEP_I, DEP_J, type Node } from '../../src/ir/types.js';
 import { rangesFor, rowClusters, type Ranges } from '../ranges/index.js';
 
@@ -97,46 +98,37 @@ export function evaluateRef(kernel: Kernel, inputs: RefInputs): RefOutput[] {
   return outputs;
 }
 
-/** Apply the reduction's definition to one row's terms. */
+/** Apply the reduction's definition to one row's terms (by its registry family; the arithmetic is the oracle's own). */
 function reduceRow(kernel: Kernel, fs: Float64Array[], gs: Float64Array[], idx: number[], D: number, E: number, out: Float64Array[]): void {
-  const name = kernel.reduction.name;
+  const red = kernel.reduction;
   const n = fs.length;
-  const best = (k: number, better: (a: number, b: number) => boolean, init: number): [number, number] => {
-    let v = init;
-    let at = 0;
-    for (let t = 0; t < n; t++) if (better(fs[t]![k]!, v)) [v, at] = [fs[t]![k]!, idx[t]!];
-    return [v, at];
-  };
-  const lt = (a: number, b: number): boolean => a < b;
-  const gt = (a: number, b: number): boolean => a > b;
-  switch (name) {
-    case 'Sum':
+  // where the values and the indices go (extremum and kmin), from the registry's outputs
+  const specs = red.outputs(D, E, kernel.K);
+  const vals = out[specs.findIndex((o) => o.name === 'values')];
+  const inds = out[specs.findIndex((o) => o.name === 'indices')];
+  switch (red.family) {
+    case 'sum':
       for (let k = 0; k < D; k++) {
         let s = 0;
         for (let t = 0; t < n; t++) s += fs[t]![k]!;
         out[0]![k] = s;
       }
       return;
-    case 'Max':
-    case 'Min':
-    case 'ArgMax':
-    case 'ArgMin':
-    case 'Max_ArgMax':
-    case 'Min_ArgMin': {
-      const isMax = name.startsWith('Max') || name === 'ArgMax';
+    case 'extremum': {
+      const isMax = red.max === true;
       for (let k = 0; k < D; k++) {
-        const [v, at] = best(k, isMax ? gt : lt, isMax ? -Infinity : Infinity);
-        if (name === 'ArgMax' || name === 'ArgMin') out[0]![k] = at;
-        else {
-          out[0]![k] = v;
-          if (out[1]) out[1][k] = at;
+        let v = isMax ? -Infinity : Infinity;
+        let at = 0;
+        for (let t = 0; t < n; t++) {
+          const x = fs[t]![k]!;
+          if (isMax ? x > v : x < v) [v, at] = [x, idx[t]!];
         }
+        if (vals) vals[k] = v;
+        if (inds) inds[k] = at;
       }
       return;
     }
-    case 'KMin':
-    case 'ArgKMin':
-    case 'KMin_ArgKMin': {
+    case 'kmin': {
       const K = kernel.K!;
       for (let k = 0; k < D; k++) {
         // stable: sort the (value, position) pairs by value, ties by walk order
@@ -146,19 +138,20 @@ function reduceRow(kernel: Kernel, fs: Float64Array[], gs: Float64Array[], idx: 
           .sort((a, b) => fs[a]![k]! - fs[b]![k]! || a - b);
         for (let l = 0; l < K; l++) {
           const has = l < order.length;
-          const v = has ? fs[order[l]!]![k]! : Infinity;
-          const at = has ? idx[order[l]!]! : 0;
-          if (name === 'ArgKMin') out[0]![l * D + k] = at;
-          else {
-            out[0]![l * D + k] = v;
-            if (out[1]) out[1][l * D + k] = at;
-          }
+          if (vals) vals[l * D + k] = has ? fs[order[l]!]![k]! : Infinity;
+          if (inds) inds[l * D + k] = has ? idx[order[l]!]! : 0;
         }
       }
       return;
     }
+    case 'logsumexp':
+      return reduceLse(red, fs, gs, E, out[0]!);
   }
-  // the log-sum-exp family: f is scalar
+}
+
+/** The log-sum-exp family (f scalar): the sums of exp(f − max) weighted by 1, g or both, then the result. */
+function reduceLse(red: ReductionDef, fs: Float64Array[], gs: Float64Array[], E: number, out: Float64Array): void {
+  const n = fs.length;
   // the max of the terms, NaN terms skipped (a strict comparison, as KeOps and every backend); a NaN
   // term still makes the sum NaN below
   let m = -Infinity;
@@ -166,25 +159,21 @@ function reduceRow(kernel: Kernel, fs: Float64Array[], gs: Float64Array[], idx: 
   const w = fs.map((f) => (n === 0 || m === -Infinity ? 0 : Math.exp(f[0]! - m)));
   const s = w.reduce((a, b) => a + b, 0);
   const sg = new Float64Array(E);
-  for (let t = 0; t < n; t++) for (let k = 0; k < E; k++) sg[k] += w[t]! * gs[t]![k]!;
-  switch (name) {
-    case 'Max_SumShiftExp':
-      out[0]![0] = m;
-      out[0]![1] = s;
+  for (let t = 0; t < n; t++) for (let k = 0; k < E; k++) sg[k]! += w[t]! * gs[t]![k]!;
+  // the sums, in the order of lseWeights: 1, g, or 1 then g
+  const sums = red.lseWeights === 'g' ? [...sg] : red.lseWeights === 'one+g' ? [s, ...sg] : [s];
+  switch (red.lseResult) {
+    case 'raw':
+      out[0] = m;
+      out.set(sums, 1);
       return;
-    case 'Max_SumShiftExpWeight':
-      out[0]![0] = m;
-      out[0]!.set(sg, 1);
+    case 'log':
+      sums.forEach((x, k) => (out[k] = n === 0 ? -Infinity : m + Math.log(x)));
       return;
-    case 'LogSumExp':
-      out[0]![0] = n === 0 ? -Infinity : m + Math.log(s);
+    case 'ratio':
+      for (let k = 1; k < sums.length; k++) out[k - 1] = sums[k]! / sums[0]!;
       return;
-    case 'LogSumExpWeight':
-      for (let k = 0; k < E; k++) out[0]![k] = n === 0 ? -Infinity : m + Math.log(sg[k]!);
-      return;
-    case 'SumSoftMaxWeight':
-      for (let k = 0; k < E; k++) out[0]![k] = sg[k]! / s;
-      return;
+    case undefined:
+      throw new Error(`internal: reduction ${red.name} has no log-sum-exp result`);
   }
-  throw new Error(`internal: reduction ${name} has no reference semantics`);
 }

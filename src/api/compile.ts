@@ -1,11 +1,11 @@
 import { InputError, type SourceFile } from '../diagnostics/index.js';
-import { frontend, optimize, fail, type PassHook } from '../passes/pipeline.js';
+import { frontend, optimize, fail, lower, type PassHook } from '../passes/pipeline.js';
 import { diag } from '../diagnostics/index.js';
 import { kernelOutputs, type ArgInfo, type Kernel } from '../ir/kernel.js';
 import { printKernel } from '../ir/print.js';
 import { toRanges, validateRanges, type RangesInput } from '../../runtime/ranges/index.js';
 import { prepareArgs, type ArgsInput, type ArrayInput, type FloatDtype } from './inputs.js';
-import { lowerKernel, type KernelPlan } from '../lower/plan.js';
+import type { KernelPlan } from '../lower/plan.js';
 import { gradientKernel, type GradientKernel } from './grad.js';
 import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
 import { printJs } from '../targets/js.js';
@@ -236,7 +236,7 @@ export class CompiledKernel<R extends RunResult = RunResult> {
 
   /** The lowered plan (shared by every code generator). */
   get plan(): KernelPlan {
-    return (this.planCache ??= lowerKernel(this.ir));
+    return (this.planCache ??= lower(this.ir));
   }
 
   /** The JS source generated for these options (what `backend: 'js'` runs). */

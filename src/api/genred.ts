@@ -9,6 +9,8 @@
  * ```
  */
 import { InputError } from '../diagnostics/index.js';
+import { REDUCTION_LIST, REDUCTIONS, takesK, takesWeight } from '../ir/reductions.js';
+import { andList } from '../ir/ops/util.js';
 import { compile, type CompiledKernel, type KernelOutput, type RunOptions, type RunResult } from './compile.js';
 import type { ArrayInput } from './inputs.js';
 import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
@@ -80,26 +82,12 @@ export interface GenredFunction<R extends string = string> {
   readonly defaults: Readonly<PassThroughRunOptions>;
 }
 
-const CANONICAL: Readonly<Record<string, string>> = {
-  Sum: 'Sum',
-  Max: 'Max',
-  Min: 'Min',
-  ArgMax: 'ArgMax',
-  ArgMin: 'ArgMin',
-  Max_ArgMax: 'Max_ArgMax',
-  MaxArgMax: 'Max_ArgMax',
-  Min_ArgMin: 'Min_ArgMin',
-  MinArgMin: 'Min_ArgMin',
-  KMin: 'KMin',
-  ArgKMin: 'ArgKMin',
-  KMin_ArgKMin: 'KMin_ArgKMin',
-  LogSumExp: 'LogSumExp',
-  LogSumExpWeight: 'LogSumExpWeight',
-  SumSoftMaxWeight: 'SumSoftMaxWeight',
-  SoftMax: 'SumSoftMaxWeight',
-};
-const K_REDUCTIONS = new Set(['KMin', 'ArgKMin', 'KMin_ArgKMin']);
-const WEIGHTED = new Set(['LogSumExpWeight', 'SumSoftMaxWeight']);
+/** pykeops reduction names (and aliases such as `SoftMax`) to registry names, from the registry. */
+const CANONICAL: Readonly<Record<string, string>> = Object.fromEntries(REDUCTION_LIST.flatMap((r) => r.genredNames.map((alias) => [alias, r.name])));
+const GENRED = REDUCTION_LIST.filter((r) => r.genredNames.length > 0);
+/** The Genred reductions that take K, and those that take a weight formula (directly or through `withWeight`). */
+const K_NAMES = andList(GENRED.filter(takesK).map((r) => r.name));
+const WEIGHT_NAMES = andList(GENRED.filter((r) => r.withWeight !== undefined || (takesWeight(r) && !GENRED.some((o) => o.withWeight === r.name))).map((r) => r.name));
 
 /** pykeops axis to KeOps tag: axis 1 (reduce over j) is tag 0; axis 0 (reduce over i) is tag 1. */
 export function axisToTag(axis: unknown): 0 | 1 {
@@ -114,17 +102,19 @@ export function axisToTag(axis: unknown): 0 | 1 {
  * missing or invalid K, a missing `formula2` or one the reduction does not take.
  */
 export function reductionString(reduction: string, formula: string, tag: 0 | 1, extra: { K?: number; formula2?: string } = {}): { name: string; text: string } {
-  let name = CANONICAL[reduction];
-  if (!name) throw new InputError(`unknown reduction '${reduction}'; use one of ${Object.keys(CANONICAL).join(', ')}`);
-  if (name === 'LogSumExp' && extra.formula2 !== undefined) name = 'LogSumExpWeight';
+  const canonical = CANONICAL[reduction];
+  if (!canonical) throw new InputError(`unknown reduction '${reduction}'; use one of ${Object.keys(CANONICAL).join(', ')}`);
+  let red = REDUCTIONS[canonical]!;
+  if (red.withWeight !== undefined && extra.formula2 !== undefined) red = REDUCTIONS[red.withWeight]!;
+  const name = red.name;
   const { K, formula2 } = extra;
-  if (K_REDUCTIONS.has(name)) {
+  if (takesK(red)) {
     if (K === undefined) throw new InputError(`reduction ${name} needs K: pass optArg (the number of smallest values to keep)`);
     if (!Number.isInteger(K) || K < 1) throw new InputError(`reduction ${name} needs K as a positive integer, got ${String(K)}`);
-  } else if (K !== undefined) throw new InputError(`reduction ${name} takes no K (optArg is only for KMin, ArgKMin and KMin_ArgKMin)`);
-  if (WEIGHTED.has(name)) {
+  } else if (K !== undefined) throw new InputError(`reduction ${name} takes no K (optArg is only for ${K_NAMES})`);
+  if (takesWeight(red)) {
     if (formula2 === undefined) throw new InputError(`reduction ${name} needs a weight formula: pass formula2`);
-  } else if (formula2 !== undefined) throw new InputError(`reduction ${name} takes no formula2 (only LogSumExp and SumSoftMaxWeight have a weight)`);
+  } else if (formula2 !== undefined) throw new InputError(`reduction ${name} takes no formula2 (only ${WEIGHT_NAMES} have a weight)`);
   const parts = [formula];
   if (K !== undefined) parts.push(String(K));
   parts.push(String(tag));

@@ -1,6 +1,7 @@
 import { InputError } from '../diagnostics/index.js';
 import { mk, Var } from '../ir/node.js';
-import { REDUCTIONS } from '../ir/reductions.js';
+import { REDUCTION_LIST, REDUCTIONS } from '../ir/reductions.js';
+import { andList } from '../ir/ops/util.js';
 import type { ArgInfo, Kernel } from '../ir/kernel.js';
 import type { Cat, Node } from '../ir/types.js';
 import { optimize } from '../passes/pipeline.js';
@@ -8,8 +9,8 @@ import type { ArgsInput, ArrayInput } from './inputs.js';
 import type { CompiledKernel, RunOptions, RunResult } from './compile.js';
 import { andThen, type MaybePromise } from './maybe.js';
 
-/** The reductions whose gradient keopsc derives (as KeOps: Min/Max-type reductions have none). */
-const DIFFERENTIABLE = new Set(['Sum', 'LogSumExp', 'SumSoftMaxWeight']);
+/** The reductions whose gradient keopsc derives (ReductionDef.differentiable), for messages. */
+const DIFFERENTIABLE = andList(REDUCTION_LIST.filter((r) => r.differentiable).map((r) => r.name));
 
 /**
  * The gradient of a whole reduction with respect to one of its arguments, as a kernel of its own.
@@ -83,7 +84,7 @@ export class GradientKernel {
     const dim = this.wrt.dim;
     const sum = v.data instanceof Float32Array ? new Float32Array(dim) : new Float64Array(dim);
     const acc = new Float64Array(dim);
-    for (let k = 0; k < v.data.length; k++) acc[k % dim] += Number(v.data[k]);
+    for (let k = 0; k < v.data.length; k++) acc[k % dim]! += Number(v.data[k]);
     sum.set(acc);
     if (options.out) {
       options.out.set(sum);
@@ -98,9 +99,9 @@ export class GradientKernel {
 /** Build the gradient kernel of `k` with respect to argument `name` (see {@link GradientKernel}). */
 export function gradientKernel(k: CompiledKernel, make: (ir: Kernel) => CompiledKernel, name: string, eName?: string): GradientKernel {
   const ir = k.ir;
-  const red = ir.reduction.name;
-  if (!DIFFERENTIABLE.has(red)) {
-    throw new InputError(`${red}_Reduction has no gradient (as in KeOps); gradients exist for Sum, LogSumExp and SumSoftMaxWeight reductions`);
+  const red = ir.reduction;
+  if (!red.differentiable) {
+    throw new InputError(`${red.name}_Reduction has no gradient (as in KeOps); gradients exist for ${DIFFERENTIABLE} reductions`);
   }
   const wrt = ir.args.find((a) => a.name === name);
   if (!wrt) throw new InputError(`kernel ${ir.name} has no argument named '${name}'; its arguments are ${ir.args.map((a) => a.name).join(', ')}`);
@@ -122,19 +123,23 @@ export function gradientKernel(k: CompiledKernel, make: (ir: Kernel) => Compiled
   };
   const f = ir.formula;
   const v = Var(wrt.index, wrt.dim, wrt.cat);
-  const outDim = red === 'Sum' ? f.dim : red === 'LogSumExp' ? 1 : ir.formula2!.dim;
+  const [outSpec] = red.outputs(f.dim, ir.formula2?.dim, ir.K);
+  const outDim = outSpec!.rowShape.reduce((a, b) => a * b, 1);
   const [E, eInfo] = newArg(e, outDim);
   const extra: ArgInfo[] = [eInfo];
   const saved: { lse?: CompiledKernel; lseName?: string; outName?: string } = {};
   let formula: Node;
-  if (red === 'Sum') formula = mk('Grad', [f, v, E]);
+  // the differentiable reductions: Sum, and the log-sum-exp family's LogSumExp (weights 1) and
+  // SumSoftMaxWeight (weights 1 then g)
+  if (red.family === 'sum') formula = mk('Grad', [f, v, E]);
+  else if (red.family !== 'logsumexp' || red.lseWeights === 'g') throw new Error(`internal: no gradient rule for ${red.name}`);
   else {
     const lseName = fresh('lse_forward');
     const [A, aInfo] = newArg(lseName, 1);
     extra.push(aInfo);
     saved.lseName = lseName;
     const w = mk('Exp', [mk('Subtract', [f, A])]);
-    if (red === 'LogSumExp') formula = mk('Mult', [w, mk('Grad', [f, v, E])]);
+    if (red.lseWeights === 'one') formula = mk('Mult', [w, mk('Grad', [f, v, E])]);
     else {
       const g = ir.formula2!;
       const outName = fresh('out_forward');

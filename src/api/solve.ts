@@ -65,13 +65,13 @@ function* cgSteps(b: Float64Array, alpha: number, eps: number, maxIter: number):
   const p = r.slice();
   for (let it = 1; it <= maxIter; it++) {
     const Ap = yield p;
-    for (let k = 0; k < n; k++) Ap[k] += alpha * p[k]!;
+    for (let k = 0; k < n; k++) Ap[k]! += alpha * p[k]!;
     const pAp = dot(p, Ap);
     if (!(pAp > 0)) throw new InputError(`KernelSolve: the operator is not positive definite (pᵀ(αI + K)p = ${pAp}); use a positive-definite kernel or a larger alpha`);
     const step = rs / pAp;
     for (let k = 0; k < n; k++) {
-      x[k] += step * p[k]!;
-      r[k] -= step * Ap[k]!;
+      x[k]! += step * p[k]!;
+      r[k]! -= step * Ap[k]!;
     }
     const rsNew = dot(r, r);
     if (rsNew < tol) return { x, iterations: it, residual: rsNew };

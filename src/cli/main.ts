@@ -11,8 +11,9 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { KeopsError, InputError, formatDiagnostics } from '../diagnostics/index.js';
 import { parseModule } from '../syntax/parse.js';
 import { SourceFile } from '../diagnostics/index.js';
-import { frontend } from '../passes/pipeline.js';
-import { typecheck } from '../passes/typecheck.js';
+import { frontend, lower } from '../passes/pipeline.js';
+import { printPlan } from '../lower/print-plan.js';
+import { elaborate } from '../passes/elaborate.js';
 import { compileModule, BACKENDS, SUM_SCHEMES, type Backend, type CompiledKernel, type RunOptions, type RunResult, type SumScheme } from '../api/compile.js';
 import type { DistributedOptions } from '../../runtime/dist/index.js';
 import { printKernel } from '../ir/print.js';
@@ -53,7 +54,7 @@ function check(file: string, opts: { json?: boolean }, out: (s: string) => void)
   let diagnostics: Diagnostic[] = parsed.diagnostics;
   let kernels: string[] = [];
   if (!diagnostics.length && parsed.module) {
-    const checked = typecheck(parsed.module, source);
+    const checked = elaborate(parsed.module, source);
     diagnostics = checked.diagnostics;
     kernels = checked.program?.kernels.map((k) => k.name) ?? [];
   }
@@ -126,6 +127,14 @@ function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => v
   if (opts.emit === 'ast') {
     const { module } = frontend(text, file);
     out(JSON.stringify(module, (k, v) => (k === 'span' || k === 'calleeSpan' || k === 'nameSpan' || k === 'opSpan' ? `${v.line}:${v.col}` : v), 2));
+    return 0;
+  }
+  if (opts.emit === 'plan') {
+    const mod = compileModule(text, { file });
+    const chosen = opts.kernel ? [pickKernel(mod.kernels, opts.kernel, file)] : mod.kernels;
+    const plans: string[] = [];
+    for (const k of chosen) lower(k.ir, (_stage, plan) => plans.push(printPlan(plan)));
+    out(plans.join('\n\n'));
     return 0;
   }
   const stages: string[] = [];
@@ -410,7 +419,7 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .command('compile')
     .description('show what the compiler makes of a .keo file')
     .argument('<file>', '.keo file')
-    .addOption(new Option('--emit <stage>', 'what to print').choices(['ast', 'ir']).default('ir'))
+    .addOption(new Option('--emit <stage>', 'what to print').choices(['ast', 'ir', 'plan']).default('ir'))
     .option('-k, --kernel <name>', 'only this kernel')
     .addOption(new Option('-t, --target <target>', 'print the generated code instead of the IR').choices(['cpp', 'js', 'cuda', 'wgsl']))
     .addOption(new Option('--dtype <dtype>', 'data type of the generated code (default float32; wgsl: float32 only)').choices(['float32', 'float64']))

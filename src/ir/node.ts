@@ -1,13 +1,8 @@
 import { OPS } from './ops/index.js';
-import { DEP_I, DEP_J, DEP_P, DimError, type Cat, type Node, type OpDef, type Param } from './types.js';
+import { DEP_I, DEP_J, DEP_P, DimError, type Cat, type ExpandBuilder, type Node, type Param } from './types.js';
 
 const table = new Map<string, Node>();
 let nextId = 1;
-
-/** The registry entry of an op, or undefined. Accepts aliases. */
-export function lookupOp(name: string): OpDef | undefined {
-  return OPS[name];
-}
 
 function paramKey(p: Param): string {
   return typeof p === 'number' ? (Object.is(p, -0) ? '-0' : String(p)) : `[${p.join(',')}]`;
@@ -36,6 +31,11 @@ export function mk(op: string, args: readonly Node[] = [], params: readonly Para
   const node: Node = Object.freeze({ id: nextId++, op, args: Object.freeze([...args]), params: Object.freeze([...params]), dim, deps, key, depth });
   table.set(key, node);
   return node;
+}
+
+/** Whether `n` is the hash-consed node of its key (every node made by `mk` is; the IR verifier checks it). */
+export function isInterned(n: Node): boolean {
+  return table.get(n.key) === n;
 }
 
 // ---- constructors for the nodes every pass needs ----
@@ -69,6 +69,9 @@ export function RatCst(p: number, q: number): Node {
   if (q === 1) return IntCst(p);
   return mk('RatCst', [], [p, q]);
 }
+
+/** The constructors macro expansions build with (OpDef.expand's B). */
+export const EXPAND: ExpandBuilder = { mk, rat: RatCst };
 
 /** The exact value of a rational constant node as [p, q], or undefined for any other node.
  * Zero(1) counts as 0/1. */

@@ -2,16 +2,13 @@
  * The shared types of the formula IR. Kept free of run-time imports so that op definitions, the node
  * factory and the passes can all depend on it without cycles.
  */
-import type { ScalarBuilder, SExpr } from '../lower/scalar.js';
+import type { ScalarBuilder, SExpr } from './scalar.js';
 
 /** A compile-time parameter of an op: an integer (Elem index, Pow exponent, ...), an integer list
  * (TensorDot dims), or a number (the value of a constant). */
 export type Param = number | readonly number[];
 
 /** Variable categories, as in KeOps: 0 = indexed by i, 1 = indexed by j, 2 = parameter. */
-export const CAT_I = 0;
-export const CAT_J = 1;
-export const CAT_P = 2;
 export type Cat = 0 | 1 | 2;
 
 /** Bits of `Node.deps`: which categories a value depends on. */
@@ -67,6 +64,16 @@ export interface PrintSpec {
   level: number;
 }
 
+/**
+ * The constructors a macro expansion builds with: the node factory's (src/ir/node.ts `EXPAND`), passed
+ * in so that the op registry does not import the factory, which imports the registry.
+ */
+export interface ExpandBuilder {
+  mk(op: string, args: readonly Node[], params?: readonly Param[]): Node;
+  /** The exact rational constant p/q. */
+  rat(p: number, q: number): Node;
+}
+
 /** The constructors a derivative rule builds with. */
 export interface GradBuilder {
   /** The simplifying constructor of the simplify pass. */
@@ -89,8 +96,8 @@ export interface GradBuilder {
  *   `argDims` has one entry per formula argument, `params` one per integer/list argument, in order.
  * - `eval(args, params, out)` is the float64 scalar semantics used by the reference evaluator: `args`
  *   holds one vector per formula argument (lengths = their dims), `out` has length = output dim.
- * - `expand(args, params)` rewrites a macro op (SqDist, Norm2, ...) into core ops; it runs in the
- *   expand pass. An op has `eval` or `expand` (or is an autodiff op, expanded by the autodiff pass).
+ * - `expand(args, params, B)` rewrites a macro op (SqDist, Norm2, ...) into core ops, built with B
+ *   (the node factory's constructors, src/ir/node.ts `EXPAND`); it runs in the expand pass. An op has `eval` or `expand` (or is an autodiff op, expanded by the autodiff pass).
  */
 export interface OpDef {
   name: string;
@@ -100,9 +107,9 @@ export interface OpDef {
   sig: readonly string[];
   dim(argDims: readonly number[], params: readonly Param[]): number;
   eval?(args: readonly Float64Array[], params: readonly Param[], out: Float64Array): void;
-  expand?(args: readonly Node[], params: readonly Param[]): Node;
+  expand?(args: readonly Node[], params: readonly Param[], B: ExpandBuilder): Node;
   /**
-   * Lowering to the scalar kernel IR (src/lower/scalar.ts): given the scalar components of each
+   * Lowering to the scalar kernel IR (src/ir/scalar.ts): given the scalar components of each
    * formula argument (`args[k]` has length = that argument's dim), return the `dim` components of the
    * result, built with `S`. Must compute exactly what `eval` computes. Every op with `eval` has it.
    */

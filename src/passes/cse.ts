@@ -22,10 +22,3 @@ export function cse(kernel: Kernel): Kernel {
   if (kernel.formula2) out.formula2 = rewrite(kernel.formula2, f, memo);
   return out;
 }
-
-/** Nodes used more than once in a kernel (leaves excluded): what CSE shares. */
-export function sharedNodes(roots: readonly Node[]): Set<Node> {
-  const uses = new Map<Node, number>();
-  for (const n of topoOrder(roots)) for (const a of n.args) uses.set(a, (uses.get(a) ?? 0) + 1);
-  return new Set([...uses].filter(([n, c]) => c > 1 && n.args.length > 0).map(([n]) => n));
-}

@@ -1,4 +1,4 @@
-import { rewrite } from '../ir/node.js';
+import { EXPAND, rewrite } from '../ir/node.js';
 import { OPS } from '../ir/ops/index.js';
 import type { Kernel } from '../ir/kernel.js';
 import type { Node } from '../ir/types.js';
@@ -9,7 +9,7 @@ export function expandMacros(kernel: Kernel): Kernel {
   const memo = new Map<Node, Node>();
   const f = (n: Node): Node => {
     const def = OPS[n.op];
-    return def?.expand ? rewrite(def.expand(n.args, n.params), f, memo) : n;
+    return def?.expand ? rewrite(def.expand(n.args, n.params, EXPAND), f, memo) : n;
   };
   const out: Kernel = { ...kernel, formula: rewrite(kernel.formula, f, memo) };
   if (kernel.formula2) out.formula2 = rewrite(kernel.formula2, f, memo);

@@ -3,12 +3,15 @@ import { parseModule } from '../syntax/parse.js';
 import type { Module } from '../syntax/ast.js';
 import type { Kernel } from '../ir/kernel.js';
 import { DimError } from '../ir/types.js';
-import { typecheck, type Program, type TypecheckOptions } from './typecheck.js';
+import { elaborate, type ElaborateOptions, type Program } from './elaborate.js';
 import { expandMacros } from './expand.js';
 import { autodiff } from './autodiff.js';
 import { simplify } from './simplify.js';
 import { cse } from './cse.js';
 import { PassError } from './error.js';
+import { verifyKernel, type VerifyStage } from '../ir/verify.js';
+import { lowerKernel, type KernelPlan } from '../lower/plan.js';
+import { verifyPlan } from '../lower/verify.js';
 
 /** One optimisation pass over a kernel. */
 export interface Pass {
@@ -18,9 +21,10 @@ export interface Pass {
 }
 
 /**
- * THE pass pipeline, in order. Typecheck (elaboration from the AST, src/passes/typecheck.ts) comes
- * first and produces the kernels these passes transform. `keopsc compile --emit ir` prints the IR
- * after each of them.
+ * THE pass pipeline, in order. Elaboration from the AST (src/passes/elaborate.ts, the stage `typecheck`
+ * of IR dumps) comes first and produces the kernels these passes transform; lowering to the kernel plan
+ * (`lower` below) comes last. `keopsc compile --emit ir` prints the IR after each stage, `--emit plan`
+ * the plan; with KEOPSC_VERIFY=1 the IR verifier runs after each of them.
  */
 export const PASSES: readonly Pass[] = [
   { name: 'expand', doc: 'macro expansion: SqDist, Norm2, WeightedSqNorm, ... into core ops', run: expandMacros },
@@ -32,18 +36,40 @@ export const PASSES: readonly Pass[] = [
 /** Called after each stage with its name and the kernel, for IR dumps. */
 export type PassHook = (stage: string, kernel: Kernel) => void;
 
+/** What each stage promises beyond the common invariants (checked by the IR verifier). */
+const STAGE_PROMISES: Readonly<Record<string, VerifyStage>> = {
+  autodiff: { noAutodiff: true },
+  simplify: { noAutodiff: true },
+  cse: { noAutodiff: true, lowerable: true },
+};
+
+/**
+ * Whether `optimize` and `lower` run the IR verifier (src/ir/verify.ts) after every stage: when
+ * KEOPSC_VERIFY=1 in the environment (the test suite sets it), or once set here.
+ */
+export const verifyOptions = {
+  enabled: (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.KEOPSC_VERIFY === '1',
+};
+
+/** Verify the kernel after `stage`; a broken invariant is a compiler bug (an internal error). */
+export function verifyStage(stage: string, kernel: Kernel): void {
+  const problems = verifyKernel(kernel, STAGE_PROMISES[stage]);
+  if (problems.length) throw new Error(`internal: the IR of kernel ${kernel.name} is invalid after ${stage}:\n  ${problems.join('\n  ')}`);
+}
+
 /** Parse and type-check a `.keo` text. Throws KeopsError with every diagnostic. */
-export function frontend(text: string, file = '<formula>', options: TypecheckOptions = {}): { program: Program; source: SourceFile; module: Module } {
+export function frontend(text: string, file = '<formula>', options: ElaborateOptions = {}): { program: Program; source: SourceFile; module: Module } {
   const source = new SourceFile(file, text);
   const parsed = parseModule(text, file);
   if (parsed.diagnostics.length || !parsed.module) throw fail(parsed.diagnostics, source);
-  const checked = typecheck(parsed.module, source, options);
+  const checked = elaborate(parsed.module, source, options);
   if (checked.diagnostics.length || !checked.program) throw fail(checked.diagnostics, source);
   return { program: checked.program, source, module: parsed.module };
 }
 
 /** Run the pass pipeline on one kernel. Throws KeopsError for user errors found by a pass. */
 export function optimize(kernel: Kernel, hook?: PassHook): Kernel {
+  if (verifyOptions.enabled) verifyStage('typecheck', kernel);
   hook?.('typecheck', kernel);
   let k = kernel;
   for (const pass of PASSES) {
@@ -58,9 +84,27 @@ export function optimize(kernel: Kernel, hook?: PassHook): Kernel {
       }
       throw e;
     }
+    if (verifyOptions.enabled) verifyStage(pass.name, k);
     hook?.(pass.name, k);
   }
   return k;
+}
+
+/** Called with the kernel plan after lowering, for plan dumps (`keopsc compile --emit plan`). */
+export type PlanHook = (stage: 'lower', plan: KernelPlan) => void;
+
+/**
+ * The last stage: lower an optimised kernel to its plan (src/lower/plan.ts), the input of every
+ * printer. The plan is verified like the IR (src/lower/verify.ts) when verification is on.
+ */
+export function lower(kernel: Kernel, hook?: PlanHook): KernelPlan {
+  const plan = lowerKernel(kernel);
+  if (verifyOptions.enabled) {
+    const problems = verifyPlan(plan);
+    if (problems.length) throw new Error(`internal: the plan of kernel ${kernel.name} is invalid:\n  ${problems.join('\n  ')}`);
+  }
+  hook?.('lower', plan);
+  return plan;
 }
 
 /** The KeopsError carrying `ds`, formatted with code frames. */

@@ -3,7 +3,7 @@ import type { Span } from '../diagnostics/index.js';
 /**
  * The abstract syntax of `.keo` modules and formula strings, with a source span on every node.
  * The AST is what the parser produces; it knows nothing about ops, dimensions or categories
- * (that is elaboration's job, in src/passes/typecheck.ts).
+ * (that is elaboration's job, in src/passes/elaborate.ts).
  */
 export type Expr = NumberExpr | NameExpr | CallExpr | ListExpr | UnaryExpr | BinaryExpr;
 

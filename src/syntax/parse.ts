@@ -314,6 +314,7 @@ function lexDiagnostic(src: SourceFile, p: LexProblem): Diagnostic {
   const plain = cut.every((c) => printable(c) === c);
   const shown = plain ? `'${cut.join('')}${cut.length < chars.length ? '...' : ''}'` : cut.map(printable).join(' ') + (cut.length < chars.length ? ' ...' : '');
   let hint: string | undefined;
+  // eslint-disable-next-line no-control-regex -- the ASCII range, on purpose
   if (/[^\x00-\x7f]/.test(p.text)) {
     hint = /\p{L}/u.test(p.text)
       ? "names use only ASCII letters, digits and '_'"

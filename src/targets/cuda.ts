@@ -474,8 +474,9 @@ class CudaPrinter {
         return { ...extremumAccumulator(red, f, this.syntax()), ...plain };
       case 'kmin':
         return { ...kminAccumulator(red, f, this.syntax()), ...plain };
+      case 'logsumexp':
+        return { ...lseAccumulator(red, f[0]!, g, this.syntax()), ...plain };
     }
-    return { ...lseAccumulator(red, f[0]!, g, this.syntax()), ...plain };
   }
 }
 

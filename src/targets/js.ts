@@ -233,6 +233,8 @@ class JsPrinter {
         const lines = (red.family === 'extremum' ? extremumAccumulator : kminAccumulator)(red, f, this.syntax());
         return { decl: lines.decl, init: lines.reset, fold: () => lines.fold, finalize: lines.finalize, ...none };
       }
+      case 'logsumexp':
+        break; // the online update below
     }
     // the log-sum-exp family: online (max, sums) update; f is scalar
     const lse = lseAccumulator(red, f[0]!, g, this.syntax());

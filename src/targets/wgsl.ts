@@ -396,7 +396,8 @@ class WgslPrinter {
         return { ...extremumAccumulator(red, f, this.syntax(outIdx)), ...plain };
       case 'kmin':
         return { ...kminAccumulator(red, f, this.syntax(outIdx)), ...plain, heavy: true };
+      case 'logsumexp':
+        return { ...lseAccumulator(red, f[0]!, g, this.syntax(outIdx)), ...plain };
     }
-    return { ...lseAccumulator(red, f[0]!, g, this.syntax(outIdx)), ...plain };
   }
 }

@@ -30,7 +30,7 @@ const sq = (v: number) => v * v;
 /** Dense double loop: out[r, :] = reduce over s of F(r, s). */
 function dense(rows: number, cols: number, dim: number, F: (r: number, s: number) => number[]): Float64Array {
   const out = new Float64Array(rows * dim);
-  for (let r = 0; r < rows; r++) for (let s = 0; s < cols; s++) F(r, s).forEach((v, k) => (out[r * dim + k] += v));
+  for (let r = 0; r < rows; r++) for (let s = 0; s < cols; s++) F(r, s).forEach((v, k) => (out[r * dim + k]! += v));
   return out;
 }
 const row = (a: ArrayLike<number>, r: number, d: number) => Array.from({ length: d }, (_, k) => a[r * d + k]!);

@@ -417,7 +417,7 @@ export function minimize(spec: Spec, fails: (s: Spec) => boolean, budget = 2000)
       for (const c of candidates) {
         if (--budget <= 0) break;
         const next = replaceAt(best, path, c);
-        let bad = false;
+        let bad: boolean;
         try {
           bad = fails(next);
         } catch {

@@ -10,11 +10,18 @@ const DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'snapshots');
  * rewrites the file; a missing file is an error that says so.
  */
 export function matchSnapshot(name: string, text: string): void {
-  const file = join(DIR, name);
+  matchFile(join(DIR, name), text, 'generated code');
+}
+
+/**
+ * Compare `text` with the file at `file` (a snapshot or a baseline such as test/ir/NAME.ir.txt):
+ * KEOPSC_BLESS=1 rewrites the file; a missing file is an error that says so. `what` names the text.
+ */
+export function matchFile(file: string, text: string, what: string): void {
   if (process.env.KEOPSC_BLESS === '1') {
     writeFileSync(file, text);
     return;
   }
-  if (!existsSync(file)) throw new Error(`no snapshot at ${file}: run the test with KEOPSC_BLESS=1`);
-  assert.equal(text, readFileSync(file, 'utf8'), `generated code differs from ${file} (KEOPSC_BLESS=1 re-blesses after review)`);
+  if (!existsSync(file)) throw new Error(`no baseline at ${file}: run the test with KEOPSC_BLESS=1`);
+  assert.equal(text, readFileSync(file, 'utf8'), `${what} differs from ${file} (KEOPSC_BLESS=1 re-blesses after review)`);
 }

@@ -4,8 +4,7 @@
  * dimension 2 applies to every entry). ComplexAbs, ComplexAngle and ComplexDivide are macros, as in
  * keopscore.
  */
-import type { Node, OpDef } from '../types.js';
-import { mk } from '../node.js';
+import type { ExpandBuilder, Node, OpDef } from '../types.js';
 import { type Alg, complexBroadcastDim, computed, dimError, evenDim, type GradFn, type GradOps, grad1, gradN, intParam, paramError, scalarDim, sum0, type V } from './util.js';
 
 const G = 'complex';
@@ -71,7 +70,7 @@ function realToComplex(name: string, doc: string, fn: <T>(A: Alg<T>, x: T) => re
   };
 }
 
-const sqAbs = (f: Node): Node => mk('ComplexSquareAbs', [f]);
+const sqAbs = (B: ExpandBuilder, f: Node): Node => B.mk('ComplexSquareAbs', [f]);
 
 export const COMPLEX_OPS: readonly OpDef[] = [
   { ...complexUnary('ComplexReal', 'real parts of a complex vector', 1, (_A, re) => [re]), grad: grad1((o, _f, _out, g) => o.op('Real2Complex', g)) },
@@ -84,14 +83,14 @@ export const COMPLEX_OPS: readonly OpDef[] = [
     // 2*G*z (G real)
     grad: grad1((o, f, _out, g) => o.mul(o.c(2), o.op('ComplexMult', o.op('Real2Complex', g), f))),
   },
-  { name: 'ComplexAbs', group: G, doc: '|z| of each entry, = Sqrt(ComplexSquareAbs(f))', sig: ['f'], dim: (d) => evenDim('ComplexAbs', d) / 2, expand: ([f]) => mk('Sqrt', [sqAbs(f!)]) },
+  { name: 'ComplexAbs', group: G, doc: '|z| of each entry, = Sqrt(ComplexSquareAbs(f))', sig: ['f'], dim: (d) => evenDim('ComplexAbs', d) / 2, expand: ([f], _p, B) => B.mk('Sqrt', [sqAbs(B, f!)]) },
   {
     name: 'ComplexAngle',
     group: G,
     doc: 'argument of each entry, = Atan2(ComplexImag(f), ComplexReal(f))',
     sig: ['f'],
     dim: (d) => evenDim('ComplexAngle', d) / 2,
-    expand: ([f]) => mk('Atan2', [mk('ComplexImag', [f!]), mk('ComplexReal', [f!])]),
+    expand: ([f], _p, B) => B.mk('Atan2', [B.mk('ComplexImag', [f!]), B.mk('ComplexReal', [f!])]),
   },
   {
     name: 'ComplexSum',
@@ -129,7 +128,7 @@ export const COMPLEX_OPS: readonly OpDef[] = [
     doc: 'complex f/g = Real2Complex(Inv(ComplexSquareAbs(g))) * (f*Conj(g))',
     sig: ['f', 'f'],
     dim: (d) => complexBroadcastDim('ComplexDivide', d),
-    expand: ([f, g]) => mk('ComplexMult', [mk('Real2Complex', [mk('Inv', [sqAbs(g!)])]), mk('ComplexMult', [f!, mk('Conj', [g!])])]),
+    expand: ([f, g], _p, B) => B.mk('ComplexMult', [B.mk('Real2Complex', [B.mk('Inv', [sqAbs(B, g!)])]), B.mk('ComplexMult', [f!, B.mk('Conj', [g!])])]),
   },
   {
     name: 'ComplexRealScal',

@@ -1,6 +1,6 @@
 /** Other operations (keops-reference §1.10): soft-DTW and B-spline bases. */
 import type { OpDef } from '../types.js';
-import { type Alg, computed, fmin, type GradFn, gradN, intParam, paramError, pint, scalarDim, type V } from './util.js';
+import { type Alg, computed, fmin, intParam, paramError, pint, scalarDim, type V } from './util.js';
 
 const G = 'other';
 
@@ -91,6 +91,21 @@ function bspline<T>(A: Alg<T>, t: ArrayLike<T>, x: T, order: number, dim: number
   return b.slice(0, dim);
 }
 
+/**
+ * KeOps's GradSoftDTW_SqDist(x,y,gamma): the gradient of SoftDTW_SqDist(x,y,gamma) with respect to x
+ * and y, concatenated (dim x + dim y).
+ */
+const GRAD_SOFTDTW_OP: OpDef = {
+  name: 'GradSoftDTW_SqDist',
+  group: G,
+  doc: 'GradSoftDTW_SqDist(x,y,gamma): gradient of SoftDTW_SqDist(x,y,gamma) with respect to x and y, concatenated (internal)',
+  sig: ['f', 'f', 'f'],
+  internal: true,
+  dim: (d) => (scalarDim('GradSoftDTW_SqDist', d, 2, 'gamma'), d[0]! + d[1]!),
+  ...computed((A, [x, y, gamma]) => softDtwGrad(A, x!, y!, gamma![0]!)),
+  noGrad: 'error', // as KeOps
+};
+
 export const OTHER_OPS: readonly OpDef[] = [
   {
     name: 'SoftDTW_SqDist',
@@ -99,9 +114,10 @@ export const OTHER_OPS: readonly OpDef[] = [
     sig: ['f', 'f', 'f'],
     dim: (d) => (scalarDim('SoftDTW_SqDist', d, 2, 'gamma'), 1),
     ...computed((A, [x, y, gamma]) => [softDtw(A, x!, y!, gamma![0]!)]),
-    // Not differentiable yet: KeOps differentiates x and y through a dedicated op (GradSoftDTW_SqDist,
-    // a forward-backward pass, not a compact formula of the other ops), and raises for gamma.
-    // GRAD_SOFTDTW_OP and softDtwGradRule below are that op and this rule, ready to be registered.
+    // Not differentiable yet: KeOps differentiates x and y through a dedicated op (GradSoftDTW_SqDist
+    // below, a forward-backward pass, not a compact formula of the other ops), and raises for gamma.
+    // The rule would be Extract(GradSoftDTW_SqDist(x,y,gamma)*G, ...) for x and y; it waits for a way to
+    // reject a gamma that depends on the variable (a rule does not see the variable).
     noGrad: 'error',
   },
   {
@@ -118,31 +134,5 @@ export const OTHER_OPS: readonly OpDef[] = [
     ...computed((A, [t, x], p, dim) => bspline(A, t!, x![0]!, pint(p, 0), dim)),
     noGrad: 'error', // KeOps: not differentiable
   },
+  GRAD_SOFTDTW_OP,
 ];
-
-/**
- * KeOps's GradSoftDTW_SqDist(x,y,gamma): the gradient of SoftDTW_SqDist(x,y,gamma) with respect to x
- * and y, concatenated (dim x + dim y). Not registered yet (adding an op to OP_LIST needs entries in the
- * registry-wide test tables): to make SoftDTW_SqDist differentiable, add it to OTHER_OPS and replace
- * SoftDTW_SqDist's `noGrad: 'error'` with `grad: softDtwGradRule`.
- */
-export const GRAD_SOFTDTW_OP: OpDef = {
-  name: 'GradSoftDTW_SqDist',
-  group: G,
-  doc: 'GradSoftDTW_SqDist(x,y,gamma): gradient of SoftDTW_SqDist(x,y,gamma) with respect to x and y, concatenated (internal)',
-  sig: ['f', 'f', 'f'],
-  internal: true,
-  dim: (d) => (scalarDim('GradSoftDTW_SqDist', d, 2, 'gamma'), d[0]! + d[1]!),
-  ...computed((A, [x, y, gamma]) => softDtwGrad(A, x!, y!, gamma![0]!)),
-  noGrad: 'error', // as KeOps
-};
-
-/**
- * The derivative rule of SoftDTW_SqDist through GRAD_SOFTDTW_OP (x and y only). Caveat: KeOps raises
- * when gamma depends on the variable; a rule cannot tell (it does not see the variable), so gamma
- * would silently get no gradient.
- */
-export const softDtwGradRule: GradFn = gradN((o, [x, y, gamma], _out, g) => {
-  const both = o.mul(o.op('GradSoftDTW_SqDist', x!, y!, gamma!), g);
-  return [o.opp('Extract', [both], [0, x!.dim]), o.opp('Extract', [both], [x!.dim, y!.dim]), undefined];
-});

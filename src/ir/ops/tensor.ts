@@ -1,6 +1,5 @@
 /** Tensor algebra (keops-reference §1.7). Everything is row-major, as KeOps (C_CONTIGUOUS). */
 import type { Node, OpDef, Param } from '../types.js';
-import { mk } from '../node.js';
 import { computed, dimError, type GradOps, gradN, listParam, paramError, plist, prod, sum0 } from './util.js';
 
 const G = 'tensor';
@@ -201,11 +200,11 @@ export const TENSOR_OPS: readonly OpDef[] = [
       if (df.length !== dg.length) throw paramError(`Kron needs dimsf and dimsg of equal length, got ${df.length} and ${dg.length}`, undefined, 3);
       return tensorDotDim('Kron', d, [df, dg, [], []]);
     },
-    expand: ([f, g], p) => {
+    expand: ([f, g], p, B) => {
       const n = plist(p, 0).length;
       const evens = Array.from({ length: n }, (_, k) => 2 * k);
       const odds = evens.map((k) => k + 1);
-      return mk('TensorDot', [f!, g!], [plist(p, 0), plist(p, 1), [], [], [...evens, ...odds]]);
+      return B.mk('TensorDot', [f!, g!], [plist(p, 0), plist(p, 1), [], [], [...evens, ...odds]]);
     },
   },
 ];

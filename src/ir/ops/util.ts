@@ -7,7 +7,7 @@
  * Convention for DimError.arg: the index of the offending argument in source order (the op's `sig`),
  * so a bad integer parameter points at its own position. Hints may name formula argument k as `$k`.
  */
-import { SCALAR_FNS, type ScalarBuilder, type ScalarFn, type SExpr } from '../../lower/scalar.js';
+import { SCALAR_FNS, type ScalarBuilder, type ScalarFn, type SExpr } from '../scalar.js';
 import { DimError, type GradBuilder, type Node, type OpDef, type Param, type PrintSpec } from '../types.js';
 
 export type EvalFn = NonNullable<OpDef['eval']>;
@@ -140,7 +140,7 @@ export function equalDims(op: string, dims: readonly number[], j: number, k: num
 // one declaration for eval and lower: ops are written over a scalar algebra
 
 /**
- * The scalar functions of the kernel IR (src/lower/scalar.ts), over values of type T: over numbers
+ * The scalar functions of the kernel IR (src/ir/scalar.ts), over values of type T: over numbers
  * (`numAlg`, each function is exactly `SCALAR_FNS[fn].eval`) an op's computation is its float64 `eval`;
  * over scalar expressions (`symAlg(S)`) the same code builds its lowering. So eval and lower are one
  * declaration and agree bit for bit. Arguments may be plain numbers (constants).
@@ -159,16 +159,14 @@ type Same<X, Y> = [X] extends [Y] ? ([Y] extends [X] ? true : false) : false;
 const _allScalarFns: Same<ScalarFn, UnaryFn | BinaryFn | 'select'> = true;
 void _allScalarFns;
 
-// Built on first use: SCALAR_FNS lives in a module that imports this one (cRound, cPow).
-let NUM: Alg<number> | undefined;
+const NUM: Alg<number> = (() => {
+  const a: Record<string, unknown> = { c: (v: number) => v };
+  for (const [fn, spec] of Object.entries(SCALAR_FNS)) a[fn] = spec.eval;
+  return a as Alg<number>;
+})();
 
 /** The float64 algebra: each function is `SCALAR_FNS[fn].eval`. */
 export function numAlg(): Alg<number> {
-  if (!NUM) {
-    const a: Record<string, unknown> = { c: (v: number) => v };
-    for (const [fn, spec] of Object.entries(SCALAR_FNS)) a[fn] = spec.eval;
-    NUM = a as Alg<number>;
-  }
   return NUM;
 }
 
@@ -291,26 +289,6 @@ export function ternary(group: Group, name: string, doc: string, fn: F3, extra: 
 export const infix = (symbol: string, level: number): PrintSpec => ({ symbol, style: 'infix', level });
 export const prefix = (symbol: string, level: number): PrintSpec => ({ symbol, style: 'prefix', level });
 export const postfix = (symbol: string, level: number): PrintSpec => ({ symbol, style: 'postfix', level });
-
-// ---------------------------------------------------------------------------------------------
-// C scalar semantics
-
-// cRound and cPow stay function declarations: src/lower/scalar.ts uses them while this module may
-// still be loading (the two modules import each other), which hoisting makes safe.
-
-/** C `round`: halves go away from zero (2.5 → 3, −2.5 → −3), unlike Math.round. */
-export function cRound(x: number): number {
-  if (!Number.isFinite(x)) return x;
-  const t = Math.trunc(x);
-  return Math.abs(x - t) >= 0.5 ? t + Math.sign(x) : t;
-}
-
-/** C `pow`: like Math.pow except pow(1, y) = 1 and pow(−1, ±inf) = 1 (JS gives NaN). */
-export function cPow(x: number, y: number): number {
-  if (x === 1 || y === 0) return 1;
-  if (x === -1 && (y === Infinity || y === -Infinity)) return 1;
-  return Math.pow(x, y);
-}
 
 // ---------------------------------------------------------------------------------------------
 // derivative rules (OpDef.grad): shorthands over the GradBuilder

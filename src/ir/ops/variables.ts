@@ -1,6 +1,5 @@
 /** Variables and constants (keops-reference §1.3). */
 import { DimError, type OpDef } from '../types.js';
-import { RatCst } from '../node.js';
 import { computed, intParam, paramError, pint } from './util.js';
 
 export const VARIABLE_OPS: readonly OpDef[] = [
@@ -73,6 +72,6 @@ export const VARIABLE_OPS: readonly OpDef[] = [
       if (n === 0) throw new DimError('IntInv(0) divides by zero', undefined, 0, 'BadConstant');
       return 1;
     },
-    expand: (_a, p) => RatCst(1, pint(p, 0)),
+    expand: (_a, p, B) => B.rat(1, pint(p, 0)),
   },
 ];

@@ -1,16 +1,15 @@
 /** Vector operations (keops-reference §1.6). Macros (SqNorm2, SqDist, ...) expand into core ops. */
-import type { Node, OpDef } from '../types.js';
-import { mk } from '../node.js';
+import type { ExpandBuilder, Node, OpDef } from '../types.js';
 import { type Alg, broadcastDim, computed, dimError, grad1, gradN, intParam, paramError, pint, scalarDim, sum0, trunc } from './util.js';
 
 const G = 'vector';
 
 // core-op builders used by the expansions (no simplification here: the simplifier is separate)
-const Sum = (f: Node): Node => mk('Sum', [f]);
-const Square = (f: Node): Node => mk('Square', [f]);
-const Mult = (f: Node, g: Node): Node => mk('Mult', [f, g]);
-const Subtract = (f: Node, g: Node): Node => mk('Subtract', [f, g]);
-const sqNorm2 = (f: Node): Node => Sum(Square(f));
+const Sum = (B: ExpandBuilder, f: Node): Node => B.mk('Sum', [f]);
+const Square = (B: ExpandBuilder, f: Node): Node => B.mk('Square', [f]);
+const Mult = (B: ExpandBuilder, f: Node, g: Node): Node => B.mk('Mult', [f, g]);
+const Subtract = (B: ExpandBuilder, f: Node, g: Node): Node => B.mk('Subtract', [f, g]);
+const sqNorm2 = (B: ExpandBuilder, f: Node): Node => Sum(B, Square(B, f));
 
 /** Dispatch of WeightedSqNorm on the dimension of the weight s, for a vector of dimension D. */
 function weightedKind(op: string, ds: number, D: number): 'iso' | 'diag' | 'sym' {
@@ -24,14 +23,14 @@ function weightedKind(op: string, ds: number, D: number): 'iso' | 'diag' | 'sym'
   );
 }
 
-function weightedSqNorm(s: Node, f: Node): Node {
+function weightedSqNorm(B: ExpandBuilder, s: Node, f: Node): Node {
   switch (weightedKind('WeightedSqNorm', s.dim, f.dim)) {
     case 'iso':
-      return Mult(s, sqNorm2(f));
+      return Mult(B, s, sqNorm2(B, f));
     case 'diag':
-      return Sum(Mult(s, Square(f)));
+      return Sum(B, Mult(B, s, Square(B, f)));
     case 'sym':
-      return Sum(Mult(s, mk('TensorProd', [f, f])));
+      return Sum(B, Mult(B, s, B.mk('TensorProd', [f, f])));
   }
 }
 
@@ -114,15 +113,15 @@ export const VECTOR_OPS: readonly OpDef[] = [
       }),
     ),
   },
-  { name: 'SqNorm2', group: G, doc: 'SqNorm2(f) = Sum(f**2)', sig: ['f'], dim: () => 1, expand: ([f]) => sqNorm2(f!) },
-  { name: 'Norm2', group: G, doc: 'Norm2(f) = Sqrt(f|f)', sig: ['f'], dim: () => 1, expand: ([f]) => mk('Sqrt', [mk('Scalprod', [f!, f!])]) },
+  { name: 'SqNorm2', group: G, doc: 'SqNorm2(f) = Sum(f**2)', sig: ['f'], dim: () => 1, expand: ([f], _p, B) => sqNorm2(B, f!) },
+  { name: 'Norm2', group: G, doc: 'Norm2(f) = Sqrt(f|f)', sig: ['f'], dim: () => 1, expand: ([f], _p, B) => B.mk('Sqrt', [B.mk('Scalprod', [f!, f!])]) },
   {
     name: 'Normalize',
     group: G,
     doc: 'Normalize(f) = Rsqrt(SqNorm2(f))*f (the zero vector maps to 0)',
     sig: ['f'],
     dim: (d) => d[0]!,
-    expand: ([f]) => Mult(mk('Rsqrt', [sqNorm2(f!)]), f!),
+    expand: ([f], _p, B) => Mult(B, B.mk('Rsqrt', [sqNorm2(B, f!)]), f!),
   },
   {
     name: 'SqDist',
@@ -134,7 +133,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
         throw dimError(`SqDist needs equal dimensions, got ${d[0]} and ${d[1]}`, 'SqDist needs equal dims: $0, $1', 1);
       return 1;
     },
-    expand: ([f, g]) => sqNorm2(Subtract(f!, g!)),
+    expand: ([f, g], _p, B) => sqNorm2(B, Subtract(B, f!, g!)),
   },
   {
     name: 'SqNormIso',
@@ -142,7 +141,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
     doc: 'SqNormIso(s,f) = s*SqNorm2(f), s a scalar',
     sig: ['f', 'f'],
     dim: (d) => (scalarDim('SqNormIso', d, 0, 'weight'), 1),
-    expand: ([s, f]) => Mult(s!, sqNorm2(f!)),
+    expand: ([s, f], _p, B) => Mult(B, s!, sqNorm2(B, f!)),
   },
   {
     name: 'SqNormDiag',
@@ -150,7 +149,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
     doc: 'SqNormDiag(s,f) = Sum(s*f**2), dim s = dim f',
     sig: ['f', 'f'],
     dim: (d) => (broadcastDim('SqNormDiag', d), 1),
-    expand: ([s, f]) => Sum(Mult(s!, Square(f!))),
+    expand: ([s, f], _p, B) => Sum(B, Mult(B, s!, Square(B, f!))),
   },
   {
     name: 'SymSqNorm',
@@ -163,7 +162,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
         throw dimError(`SymSqNorm needs a matrix of dimension ${D * D} for a vector of dimension ${D}, got ${d[0]}`, `dim A must be the square of dim f: $0, $1`, 0);
       return 1;
     },
-    expand: ([A, f]) => Sum(Mult(A!, mk('TensorProd', [f!, f!]))),
+    expand: ([A, f], _p, B) => Sum(B, Mult(B, A!, B.mk('TensorProd', [f!, f!]))),
   },
   {
     name: 'WeightedSqNorm',
@@ -171,7 +170,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
     doc: 'WeightedSqNorm(s,f): SqNormIso, SqNormDiag or SymSqNorm according to dim s = 1, D or D*D',
     sig: ['f', 'f'],
     dim: (d) => (weightedKind('WeightedSqNorm', d[0]!, d[1]!), 1),
-    expand: ([s, f]) => weightedSqNorm(s!, f!),
+    expand: ([s, f], _p, B) => weightedSqNorm(B, s!, f!),
   },
   {
     name: 'WeightedSqDist',
@@ -183,7 +182,7 @@ export const VECTOR_OPS: readonly OpDef[] = [
       weightedKind('WeightedSqDist', d[0]!, D);
       return 1;
     },
-    expand: ([s, f, g]) => weightedSqNorm(s!, Subtract(f!, g!)),
+    expand: ([s, f, g], _p, B) => weightedSqNorm(B, s!, Subtract(B, f!, g!)),
   },
   {
     name: 'Elem',

@@ -34,15 +34,15 @@ interface Definition {
 }
 
 /**
- * Elaboration ("typecheck", the first pass): resolve names, check arities, integer parameters,
+ * Elaboration (the first stage, shown as `typecheck` in IR dumps): resolve names, check arities, integer parameters,
  * dimensions and categories, and build the formula IR of every kernel. Every problem becomes a
  * diagnostic; elaboration goes on after an error so that all the errors of a file are reported.
  */
-export function typecheck(module: Module, source: SourceFile, options: TypecheckOptions = {}): { program?: Program; diagnostics: Diagnostic[] } {
+export function elaborate(module: Module, source: SourceFile, options: ElaborateOptions = {}): { program?: Program; diagnostics: Diagnostic[] } {
   return new Elaborator(module, source, options).run();
 }
 
-export interface TypecheckOptions {
+export interface ElaborateOptions {
   /** Every declared variable is an argument of every kernel, used or not (KeOps's (formula, aliases)
    * calls: one array per alias). By default a kernel's arguments are the variables it uses. */
   allDeclaredAreArgs?: boolean;
@@ -71,7 +71,7 @@ class Elaborator {
   constructor(
     private readonly module: Module,
     private readonly source: SourceFile,
-    private readonly options: TypecheckOptions,
+    private readonly options: ElaborateOptions,
   ) {}
 
   run(): { program?: Program; diagnostics: Diagnostic[] } {
@@ -383,7 +383,7 @@ class Elaborator {
     }
     if (!def) {
       const near = suggest(e.callee, [...Object.keys(OPS), ...Object.keys(REDUCTIONS).map((r) => `${r}_Reduction`), ...Object.keys(VAR_CTORS)]);
-      this.error('UnknownOp', `unknown operation '${e.callee}'`, e.calleeSpan, near ? `did you mean '${near}'?` : 'see grammar/README.md for the list of operations');
+      this.error('UnknownOp', `unknown operation '${e.callee}'`, e.calleeSpan, near ? `did you mean '${near}'?` : 'see grammar/operations.md for the list of operations');
       return undefined;
     }
     const sig = def.sig;
