@@ -3,17 +3,10 @@ import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.js';
+import { cli } from './helpers/cli.js';
 import { loadNpy, loadNpz, saveNpy, saveNpz, ndarray } from '../runtime/npy/index.js';
 import { expectClose } from './helpers/data.js';
 
-/** Run the CLI in-process; returns the exit code and what it printed. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'keopsc', ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('keopsc run', () => {
   let dir: string;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { compile, type CompiledKernel } from '../src/index.js';
 import { CPP_FAST_FLAGS, printCpp, type CppCodeOptions } from '../src/targets/cpp.js';
+import { KERNEL_INFO_DECLS } from '../src/targets/abi.js';
 import { expectClose, rng } from './helpers/data.js';
 import { matchSnapshot } from './helpers/snapshot.js';
 
@@ -19,7 +20,7 @@ import { matchSnapshot } from './helpers/snapshot.js';
 
 const run = promisify(execFile);
 
-/** The test driver: `driver k.so --info` prints keopsc_info(); `driver k.so in out [in out ...]` runs
+/** The test driver: `driver k.so --info` prints keopsc_info() as JSON; `driver k.so in out [in out ...]` runs
  * each input file (format written by `encodeInput`) and writes the outputs, concatenated. */
 const DRIVER = String.raw`
 #include <dlfcn.h>
@@ -31,6 +32,14 @@ struct keopsc_call {
   const void* const* in; void* const* out; int64_t M, N; int64_t r0, r1;
   const int32_t* ranges_out; const int32_t* slices; const int32_t* red; int64_t n_clusters, n_red;
 };
+${KERNEL_INFO_DECLS}
+static void printInfo(const keopsc_kernel_info* I) {
+  std::printf("{\"abi\":%d,\"name\":\"%s\",\"dtype\":\"%s\",\"tag\":%d,\"args\":[", I->abi, I->name, I->f64 ? "float64" : "float32", I->tag);
+  for (int a = 0; a < I->n_args; a++) std::printf("%s{\"index\":%d,\"dim\":%d,\"cat\":%d}", a ? "," : "", I->args[a].index, I->args[a].dim, I->args[a].cat);
+  std::printf("],\"outputs\":[");
+  for (int o = 0; o < I->n_outputs; o++) std::printf("%s{\"name\":\"%s\",\"kind\":\"%s\",\"width\":%d}", o ? "," : "", I->outputs[o].name, I->outputs[o].kind ? "index" : "float", I->outputs[o].width);
+  std::printf("],\"key\":\"%s\"}", I->key);
+}
 static std::vector<char> slurp(const char* path) {
   std::vector<char> b; FILE* f = std::fopen(path, "rb"); if (!f) return b;
   char tmp[65536]; size_t n; while ((n = std::fread(tmp, 1, sizeof tmp, f)) > 0) b.insert(b.end(), tmp, tmp + n);
@@ -44,10 +53,10 @@ struct Reader {
 int main(int argc, char** argv) {
   void* h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
   if (!h) { std::fprintf(stderr, "dlopen: %s\n", dlerror()); return 2; }
-  auto info = reinterpret_cast<const char* (*)()>(dlsym(h, "keopsc_info"));
+  auto info = reinterpret_cast<const keopsc_kernel_info* (*)()>(dlsym(h, "keopsc_info"));
   auto runk = reinterpret_cast<int (*)(const keopsc_call*)>(dlsym(h, "keopsc_run"));
   if (!info || !runk) { std::fprintf(stderr, "missing symbols\n"); return 2; }
-  if (argc == 3 && std::strcmp(argv[2], "--info") == 0) { std::printf("%s", info()); return 0; }
+  if (argc == 3 && std::strcmp(argv[2], "--info") == 0) { printInfo(info()); return 0; }
   for (int a = 2; a + 1 < argc; a += 2) {
     std::vector<char> file = slurp(argv[a]);
     Reader rd{file.data()};
@@ -266,7 +275,7 @@ describe('C++ target (printCpp): the printed source', () => {
     expect(src.startsWith("// keopsc kernel 'gauss'")).to.equal(true);
     expect(src).to.include('g++ -O3 -shared -fPIC k.cpp -o k.so');
     expect(src).to.include('extern "C" __attribute__((visibility("default"))) int keopsc_run(const keopsc_call* call)');
-    expect(src).to.include('extern "C" __attribute__((visibility("default"))) const char* keopsc_info(void)');
+    expect(src).to.include('extern "C" __attribute__((visibility("default"))) const keopsc_kernel_info* keopsc_info(void)');
     for (const h of src.match(/#include <[^>]+>/g)!) expect(['<algorithm>', '<cmath>', '<cstdint>', '<cstring>', '<limits>']).to.include(h.slice(9));
   });
 
@@ -348,18 +357,19 @@ describe('C++ target (printCpp) vs the reference evaluator', function () {
     expect(bad.map((v) => `${v.id} [${v.flags.join(' ')}]:\n${v.error}`).join('\n\n')).to.equal('');
   });
 
-  it('keopsc_info describes the kernel (JSON of native/ABI.md)', async () => {
+  it('keopsc_info describes the kernel (the struct of native/ABI.md)', async () => {
     for (const v of variants.filter((x) => !x.error && x.id.endsWith('fast'))) {
       const { stdout } = await run(driver, [v.so, '--info']);
       const info = JSON.parse(stdout) as unknown;
       const M = 5, N = 7;
       expect(info, v.id).to.deep.equal({
-        abi: 1,
+        abi: 2,
         name: v.kernel.name,
         dtype: v.opts.dtype,
         tag: v.kernel.tag,
         args: v.kernel.args.map((a) => ({ index: a.index, dim: a.dim, cat: a.cat })),
         outputs: v.kernel.outputShapes(M, N).map((o) => ({ name: o.name, kind: o.kind, width: o.shape.slice(1).reduce((a, b) => a * b, 1) })),
+        key: '', // built without -DKEOPSC_KEY (the kernel cache defines it)
       });
     }
   });

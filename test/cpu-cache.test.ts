@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import {
   cacheDir,
   cacheList,
   cacheStats,
+  TEMP_MAX_AGE_MS,
   compileKernel,
   compileKernelDetailed,
   findCompiler,
@@ -16,6 +17,7 @@ import {
   loadCompiled,
   type NativeAddon,
 } from '../runtime/cpu/index.js';
+import { KERNEL_INFO_DECLS, printKernelInfo } from '../src/targets/abi.js';
 import { cpuOrSkip } from './helpers/native.js';
 
 /** The on-disk kernel cache of the CPU backend (runtime/cpu/compiler.ts). */
@@ -36,9 +38,8 @@ extern "C" int keopsc_run(const keopsc_call* c) {
   for (int64_t i = c->r0; i < c->r1; i++) { double a = 0; for (int64_t j = 0; j < c->N; j++) a += x[i] * y[j]; out[i] = a * ${scale}; }
   return 0;
 }
-extern "C" const char* keopsc_info(void) {
-  return "{\\"abi\\":1,\\"name\\":\\"dot\\",\\"dtype\\":\\"float64\\",\\"tag\\":0,\\"args\\":[{\\"index\\":0,\\"dim\\":1,\\"cat\\":0},{\\"index\\":1,\\"dim\\":1,\\"cat\\":1}],\\"outputs\\":[{\\"name\\":\\"values\\",\\"kind\\":\\"float\\",\\"width\\":1}]}";
-}
+${KERNEL_INFO_DECLS}
+${printKernelInfo({ name: 'dot', dtype: 'float64', tag: 0, args: [{ index: 0, dim: 1, cat: 0 }, { index: 1, dim: 1, cat: 1 }], outputs: [{ name: 'values', kind: 'float', width: 1 }] })}
 `;
 
 
@@ -177,6 +178,22 @@ console.log(JSON.stringify({ path: r.path, hit: r.hit, out: Array.from(out) }));
     console.log(`      both compiled concurrently: ${parsed.every((p) => !p.hit)} (hits: ${parsed.map((p) => p.hit).join(', ')})`);
   });
 
+  it('a cache entry holding another kernel\'s library is rebuilt, not run (the library records its key)', () => {
+    const srcA = kernel(`swap A ${Date.now()}`, 1);
+    const srcB = kernel(`swap B ${Date.now()}`, 5);
+    const a = compileKernelDetailed(srcA); // compiled, never loaded in this process
+    const b = compileKernelDetailed(srcB);
+    expect(addon.info(addon.load(a.path)).key).to.equal(a.key);
+    copyFileSync(a.path, b.path); // a valid library, of the wrong kernel
+    const c0 = cacheStats().compiles;
+    const h = loadCompiled(srcB);
+    expect(cacheStats().compiles - c0).to.equal(1);
+    expect(addon.info(h).key).to.equal(b.key);
+    const out = new Float64Array(1);
+    addon.run(h, { inputs: [Float64Array.of(2), Float64Array.of(3)], outputs: [out], M: 1, N: 1, threads: 1 });
+    expect(out[0]).to.equal(30); // B's scale 5, not A's 1
+  });
+
   it('a truncated or empty cache entry is rebuilt, not loaded', () => {
     const src = kernel(`truncated ${Date.now()}`, 2);
     const path = compileKernel(src); // compiled, never loaded in this process
@@ -201,6 +218,21 @@ console.log(JSON.stringify({ path: r.path, hit: r.hit, out: Array.from(out) }));
     const p3 = compileKernel(src3);
     writeFileSync(p3, 'garbage');
     expect(run(loadCompiled(src3).path, [1], [1])).to.deep.equal([1]);
+  });
+
+  it('the next compilation removes the temporary files of a killed one (older than a few minutes)', () => {
+    const old = new Date(Date.now() - TEMP_MAX_AGE_MS - 60_000);
+    const dead = ['.tmp-0123456789abcdef-999-aaaaaa.cc', '.tmp-0123456789abcdef-999-aaaaaa.so'];
+    for (const n of dead) {
+      writeFileSync(join(dir, n), 'left by a compile that was killed');
+      utimesSync(join(dir, n), old, old);
+    }
+    const young = '.tmp-fedcba9876543210-998-bbbbbb.cc';
+    writeFileSync(join(dir, young), 'a compile running now');
+    compileKernel(kernel(`sweep ${Date.now()}`)); // a miss
+    const temps = readdirSync(dir).filter((n) => n.startsWith('.tmp-'));
+    expect(temps).to.deep.equal([young]);
+    rmSync(join(dir, young));
   });
 
   it('cacheList lists the entries; cacheClear removes them and returns how many', () => {

@@ -136,8 +136,14 @@ function checkFile(file: string, text: string, spec: Spec): void {
     const block = blocks.find((b) => b.startsWith(head)) ?? '';
     const caret = block.split('\n').find((l) => /^\s+\|\s*\^+$/.test(l));
     expect(caret, `caret line of ${label}\n--- formatted:\n${err.message}`).to.not.equal(undefined);
-    // The caret sits under column `col` of the code line: `  N | <code>` / `    | <spaces>^`.
-    expect(caret!.slice(caret!.indexOf('|') + 2).indexOf('^'), `caret column of ${label}\n--- formatted:\n${err.message}`).to.equal(e.col - 1);
+    // The caret sits under column `col` of the code line: `  N | <code>` / `    | <spaces>^` (a line
+    // longer than the frame is cut around the caret: then the caret sits under the same character).
+    const at = caret!.slice(caret!.indexOf('|') + 2).indexOf('^');
+    const srcLine = text.split('\n')[e.line - 1]!;
+    if (srcLine.length <= 160) expect(at, `caret column of ${label}\n--- formatted:\n${err.message}`).to.equal(e.col - 1);
+    const lines = block.split('\n');
+    const code = lines[lines.indexOf(caret!) - 1]!;
+    expect(code.slice(code.indexOf('|') + 2)[at], `character above the caret of ${label}\n--- formatted:\n${err.message}`).to.equal(srcLine[e.col - 1]);
   });
   if (ds.length > 1) expect(err.message).to.match(new RegExp(`\\n\\nFound ${ds.length} errors\\.$`));
 }

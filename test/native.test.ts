@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KernelPlan } from '../src/lower/plan.js';
 import { CPU_CONFIG, compileKernel, loadAddon, runCompiled, runCpu, type KernelHandle, type NativeAddon, type NativeRanges } from '../runtime/cpu/index.js';
+import { KERNEL_INFO_DECLS, printKernelInfo, type KernelInfo } from '../src/targets/abi.js';
 import { cpuOrSkip } from './helpers/native.js';
 
 /**
@@ -17,6 +18,7 @@ struct keopsc_call {
   const void* const* in; void* const* out; int64_t M, N; int64_t r0, r1;
   const int32_t* ranges_out; const int32_t* slices; const int32_t* red; int64_t n_clusters, n_red;
 };
+${KERNEL_INFO_DECLS}
 `;
 
 /**
@@ -28,13 +30,20 @@ function kernelSource(o: { dtype: 'float32' | 'float64'; tag: 0 | 1; kind: 'sum'
   const T = o.dtype === 'float32' ? 'float' : 'double';
   const catX = o.tag === 0 ? 0 : 1; // x indexed by output rows
   const catY = o.tag === 0 ? 1 : 0;
-  const outputs =
-    o.kind === 'sum'
-      ? `[{"name":"values","kind":"float","width":${o.D}}]`
-      : o.kind === 'minargmin'
-        ? `[{"name":"values","kind":"float","width":1},{"name":"indices","kind":"index","width":1}]`
-        : `[{"name":"indices","kind":"index","width":1}]`;
-  const info = `{"abi":1,"name":"${o.name}","dtype":"${o.dtype}","tag":${o.tag},"args":[{"index":0,"dim":${o.D},"cat":${catX}},{"index":2,"dim":${o.D},"cat":${catY}},{"index":3,"dim":1,"cat":2}],"outputs":${outputs}}`;
+  const values = { name: 'values', kind: 'float', width: 1 } as const;
+  const indices = { name: 'indices', kind: 'index', width: 1 } as const;
+  const outputs = o.kind === 'sum' ? [{ ...values, width: o.D }] : o.kind === 'minargmin' ? [values, indices] : [indices];
+  const info: KernelInfo = {
+    name: o.name,
+    dtype: o.dtype,
+    tag: o.tag,
+    args: [
+      { index: 0, dim: o.D, cat: catX },
+      { index: 2, dim: o.D, cat: catY },
+      { index: 3, dim: 1, cat: 2 },
+    ],
+    outputs,
+  };
   return `${ABI_HEADER}
 typedef ${T} T;
 static const int D = ${o.D};
@@ -84,7 +93,7 @@ extern "C" int keopsc_run(const keopsc_call* c) {
   }
   return 0;
 }
-extern "C" const char* keopsc_info(void) { return ${JSON.stringify(info)}; }
+${printKernelInfo(info)}
 `;
 }
 
@@ -300,7 +309,7 @@ describe('native addon (runtime/cpu)', function () {
     it('info(handle) returns the parsed info; the handle carries path and name', () => {
       const h = kernel({ dtype: 'float32', tag: 0, kind: 'minargmin', D: 2 });
       const info = addon.info(h);
-      expect(info).to.deep.include({ abi: 1, name: 'minargmin_float32_t0_d2', dtype: 'float32', tag: 0 });
+      expect(info).to.deep.include({ abi: 2, name: 'minargmin_float32_t0_d2', dtype: 'float32', tag: 0 });
       expect(info.args).to.deep.equal([
         { index: 0, dim: 2, cat: 0 },
         { index: 2, dim: 2, cat: 1 },
@@ -462,7 +471,9 @@ describe('native addon (runtime/cpu)', function () {
   describe('load errors are Errors, never crashes', () => {
     /** Compile a test library (`name` only labels the call). */
     const lib = (name: string, code: string): string => compileKernel(`// ${name}\n${code}`, { flags: ['-O0', '-std=c++17'] });
-    const infoLib = (info: string): string => lib('info', `${ABI_HEADER}\nextern "C" int keopsc_run(const keopsc_call*) { return 0; }\nextern "C" const char* keopsc_info(void) { return ${JSON.stringify(info)}; }\n`);
+    /** A library whose keopsc_info returns `&I` for the C initializer `init` of `keopsc_kernel_info I`. */
+    const infoLib = (init: string, decls = ''): string =>
+      lib('info', `${ABI_HEADER}\nextern "C" int keopsc_run(const keopsc_call*) { return 0; }\n${decls}\nstatic const keopsc_kernel_info I = ${init};\nextern "C" const keopsc_kernel_info* keopsc_info(void) { return &I; }\n`);
     it('a missing file', () => {
       expect(() => addon.load(join(dir, 'nope.so'))).to.throw(Error, /cannot load kernel library '.*nope\.so': No such file or directory/);
     });
@@ -494,26 +505,40 @@ describe('native addon (runtime/cpu)', function () {
       expect(() => addon.load(lib('nosym', 'extern "C" int something_else(void) { return 1; }\n'))).to.throw(Error, /is not a keopsc kernel: it has no symbol keopsc_run/);
       expect(() => addon.load(lib('noinfo', `${ABI_HEADER}\nextern "C" int keopsc_run(const keopsc_call*) { return 0; }\n`))).to.throw(Error, /it has no symbol keopsc_info/);
     });
-    it('bad info JSON, wrong ABI, bad fields', () => {
-      expect(() => addon.load(infoLib('{"abi":1,"name":"x",'))).to.throw(Error, /keopsc_info is not valid JSON: expected a string key at offset 20/);
-      expect(() => addon.load(infoLib('{"abi":1,"name":"x'))).to.throw(Error, /keopsc_info is not valid JSON: unterminated string/);
-      expect(() => addon.load(infoLib('{"abi":1,"args":['))).to.throw(Error, /keopsc_info is not valid JSON: unexpected end of text at offset 17/);
-      expect(() => addon.load(infoLib(''))).to.throw(Error, /keopsc_info is not valid JSON: unexpected end of text at offset 0/);
-      expect(() => addon.load(infoLib('{"abi":1} trailing'))).to.throw(Error, /not valid JSON: unexpected text after the value/);
-      expect(() => addon.load(infoLib('[1,2]'))).to.throw(Error, /the info is not a JSON object/);
-      expect(() => addon.load(infoLib('{"abi":2,"dtype":"float32","tag":0,"args":[],"outputs":[{"kind":"float","width":1}]}'))).to.throw(Error, /ABI version 2, this addon supports 1/);
-      expect(() => addon.load(infoLib('{"dtype":"float32"}'))).to.throw(Error, /no numeric "abi"/);
-      expect(() => addon.load(infoLib('{"abi":1,"dtype":"float16","tag":0,"args":[],"outputs":[]}'))).to.throw(Error, /"dtype" must be "float32" or "float64"/);
-      expect(() => addon.load(infoLib('{"abi":1,"dtype":"float32","tag":2,"args":[],"outputs":[]}'))).to.throw(Error, /"tag" must be 0 or 1/);
-      expect(() => addon.load(infoLib('{"abi":1,"dtype":"float32","tag":0,"args":[{"index":0,"dim":0,"cat":0}],"outputs":[]}'))).to.throw(Error, /args\[0\] needs an integer "dim" >= 1/);
-      expect(() => addon.load(infoLib('{"abi":1,"dtype":"float32","tag":0,"args":[{"index":0,"dim":1,"cat":0},{"index":0,"dim":1,"cat":1}],"outputs":[]}'))).to.throw(Error, /args\[1\] repeats index 0/);
-      expect(() => addon.load(infoLib('{"abi":1,"dtype":"float32","tag":0,"args":[],"outputs":[]}'))).to.throw(Error, /"outputs" must be an array of 1 or 2 outputs/);
-      expect(() => addon.load(infoLib('{"abi":1,"dtype":"float32","tag":0,"args":[],"outputs":[{"kind":"int","width":1}]}'))).to.throw(Error, /outputs\[0\] needs "kind" "float" or "index"/);
-      const ok = addon.load(infoLib('{"abi":1,"name":"e\\u00e9\\n","dtype":"float64","tag":1,"args":[],"outputs":[{"kind":"index","width":3}],"extra":[true,false,null,-1.5e3]}'));
-      expect(addon.info(ok)).to.deep.equal({ abi: 1, name: 'eé\n', dtype: 'float64', tag: 1, args: [], outputs: [{ kind: 'index', width: 3 }], extra: [true, false, null, -1500] });
+    it('a bad info struct, a wrong ABI, bad fields, another key', () => {
+      const ok1 = 'static const keopsc_output O[] = {{"values", 0, 1}};';
+      const arg = (list: string): string => `${ok1}\nstatic const keopsc_arg A[] = {${list}};`;
+      expect(() => addon.load(lib('null', `${ABI_HEADER}\nextern "C" int keopsc_run(const keopsc_call*) { return 0; }\nextern "C" const void* keopsc_info(void) { return 0; }\n`))).to.throw(Error, /keopsc_info returned a null pointer/);
+      // a library of ABI 1, whose keopsc_info returned JSON text
+      expect(() => addon.load(lib('abi1', `${ABI_HEADER}\nextern "C" int keopsc_run(const keopsc_call*) { return 0; }\nextern "C" const char* keopsc_info(void) { return "{\\"abi\\":1,\\"name\\":\\"x\\",\\"dtype\\":\\"float64\\",\\"tag\\":0,\\"args\\":[],\\"outputs\\":[]}"; }\n`))).to.throw(Error, /ABI version 1 \(JSON info\), this addon supports 2 \(recompile the kernel\)/);
+      expect(() => addon.load(infoLib('{3, 0, 0, 0, 1, "x", 0, O, ""}', ok1))).to.throw(Error, /ABI version 3, this addon supports 2/);
+      expect(() => addon.load(infoLib('{2, 2, 0, 0, 1, "x", 0, O, ""}', ok1))).to.throw(Error, /f64 must be 0 \(float32\) or 1 \(float64\)/);
+      expect(() => addon.load(infoLib('{2, 0, 2, 0, 1, "x", 0, O, ""}', ok1))).to.throw(Error, /tag must be 0 or 1/);
+      expect(() => addon.load(infoLib('{2, 0, 0, 0, 1, 0, 0, O, ""}', ok1))).to.throw(Error, /the info's name is a null pointer/);
+      expect(() => addon.load(infoLib('{2, 0, 0, 1, 1, "x", 0, O, ""}', ok1))).to.throw(Error, /args must be an array of n_args/);
+      expect(() => addon.load(infoLib('{2, 0, 0, 1, 1, "x", A, O, ""}', arg('{0, 0, 0}')))).to.throw(Error, /args\[0\] needs a dim >= 1/);
+      expect(() => addon.load(infoLib('{2, 0, 0, 1, 1, "x", A, O, ""}', arg('{70000, 1, 0}')))).to.throw(Error, /args\[0\] needs an index in \[0, 65535\]/);
+      expect(() => addon.load(infoLib('{2, 0, 0, 1, 1, "x", A, O, ""}', arg('{0, 1, 3}')))).to.throw(Error, /args\[0\] needs cat 0, 1 or 2/);
+      expect(() => addon.load(infoLib('{2, 0, 0, 2, 1, "x", A, O, ""}', arg('{0, 1, 0}, {0, 1, 1}')))).to.throw(Error, /args\[1\] repeats index 0/);
+      expect(() => addon.load(infoLib('{2, 0, 0, 0, 0, "x", 0, O, ""}', ok1))).to.throw(Error, /outputs must be an array of 1 or 2 outputs/);
+      expect(() => addon.load(infoLib('{2, 0, 0, 0, 1, "x", 0, O, ""}', 'static const keopsc_output O[] = {{"v", 2, 1}};'))).to.throw(Error, /outputs\[0\] needs kind 0 \(values\) or 1 \(indices\)/);
+      expect(() => addon.load(infoLib('{2, 0, 0, 0, 1, "x", 0, O, ""}', 'static const keopsc_output O[] = {{"v", 0, 0}};'))).to.throw(Error, /outputs\[0\] needs a width >= 1/);
+      const path = infoLib('{2, 1, 1, 1, 1, "e\\303\\251\\n", A, O, "k1"}', `static const keopsc_output O[] = {{0, 1, 3}};\nstatic const keopsc_arg A[] = {{5, 7, 2}};`);
+      expect(addon.info(addon.load(path))).to.deep.equal({
+        abi: 2,
+        name: 'eé\n',
+        dtype: 'float64',
+        tag: 1,
+        args: [{ index: 5, dim: 7, cat: 2 }],
+        outputs: [{ name: 'indices', kind: 'index', width: 3 }],
+        key: 'k1',
+      });
+      expect(addon.load(path, 'k1').name).to.equal('eé\n');
+      expect(() => addon.load(path, 'k2')).to.throw(Error, /was built for another kernel \(its key is 'k1', expected 'k2'\)/);
+      expect(() => (addon.load as (p: string, k: unknown) => unknown)(path, 3)).to.throw(TypeError, /expected key must be a string/);
     });
     it('a kernel that returns non-zero: Error', () => {
-      const h = addon.load(lib('fails', `${ABI_HEADER}\nextern "C" int keopsc_run(const keopsc_call*) { return 3; }\nextern "C" const char* keopsc_info(void) { return "{\\"abi\\":1,\\"name\\":\\"f\\",\\"dtype\\":\\"float64\\",\\"tag\\":0,\\"args\\":[],\\"outputs\\":[{\\"kind\\":\\"float\\",\\"width\\":1}]}"; }\n`));
+      const h = addon.load(lib('fails', `${ABI_HEADER}\nextern "C" int keopsc_run(const keopsc_call*) { return 3; }\n${printKernelInfo({ name: 'f', dtype: 'float64', tag: 0, args: [], outputs: [{ name: 'values', kind: 'float', width: 1 }] })}\n`));
       expect(() => addon.run(h, { inputs: [], outputs: [new Float64Array(5)], M: 5, N: 5, threads: 1 })).to.throw(Error, /keopsc_run returned 3/);
       expect(() => addon.run(h, { inputs: [], outputs: [new Float64Array(500)], M: 500, N: 500, threads: 2, minParallelPairs: 0 })).to.throw(Error, /keopsc_run returned 3/);
     });

@@ -236,9 +236,8 @@ describe('npy: encode/parse round trips', () => {
     const bytes = encodeNpy(arr);
     expect(bytes[6]).to.equal(2);
     expect((12 + new DataView(bytes.buffer).getUint32(8, true)) % 64).to.equal(0);
-    const back = parseNpy(bytes);
-    expect(back.shape.length).to.equal(30000);
-    expect(list(back.data)).to.deep.equal([5]);
+    // like NumPy's reader (max_header_size), ours refuses a header over 10 000 bytes
+    expect(() => parseNpy(bytes)).to.throw(InputError, /the \.npy header is 90100 bytes, over NumPy's limit of 10000/);
   });
 
   for (const compress of [false, true]) {
@@ -297,7 +296,6 @@ describe('npy: header parsing', () => {
     ['double quotes', '{"descr": "<f8", "fortran_order": False, "shape": (3,), }'],
     ['keys in another order', "{'shape': (3,), 'fortran_order': False, 'descr': '<f8', }"],
     ['Python 2 long integers', "{'descr': '<f8', 'fortran_order': False, 'shape': (3L,), }"],
-    ['a list for the shape', "{'descr': '<f8', 'fortran_order': False, 'shape': [3], }"],
     ['native byte order', "{'descr': '=f8', 'fortran_order': False, 'shape': (3,), }"],
     ['a dtype name', "{'descr': 'float64', 'fortran_order': False, 'shape': (3,), }"],
     ['unicode prefix on strings', "{u'descr': u'<f8', u'fortran_order': False, u'shape': (3,), }"],
@@ -445,6 +443,27 @@ describe('npy: bad input', () => {
     expectInputError(() => parseNpy(good.subarray(0, good.length - 1), 'd.npy'), 'd.npy', 'truncated', '(2, 3)', '48 bytes', '47');
   });
 
+  it('rejects data longer than the header says (issue 20, item 8)', () => {
+    const longer = new Uint8Array(good.length + 8);
+    longer.set(good);
+    expectInputError(() => parseNpy(longer, 'l.npy'), 'l.npy', 'inconsistent', '(2, 3)', '48 bytes', '56 follow');
+    const three = new Uint8Array(new Float64Array([1.5, -2, 3, 4]).buffer);
+    expectInputError(() => parseNpy(rawNpy("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", three), 'r.npy'), 'r.npy', 'inconsistent');
+  });
+
+  it('parses headers as strictly as NumPy (issue 20, item 8)', () => {
+    const data = new Uint8Array(new Float64Array(300).buffer);
+    const h = (shape: string, more = ''): Uint8Array => rawNpy(`{'descr': '<f8', 'fortran_order': False, 'shape': ${shape}, ${more}}`, data);
+    expectInputError(() => parseNpy(h('(100.0, 3)'), 'f.npy'), 'f.npy', "'shape' must be a tuple of non-negative integers", 'got 100.0 in (100.0, 3)');
+    expectInputError(() => parseNpy(h('(1e2, 3)'), 'f.npy'), 'got 1e2');
+    expectInputError(() => parseNpy(h('[100, 3]'), 'f.npy'), "'shape' must be a tuple", 'got [100,3]');
+    expectInputError(() => parseNpy(h('300'), 'f.npy'), "'shape' must be a tuple", 'got 300');
+    expectInputError(() => parseNpy(h('(True, 300)'), 'f.npy'), 'got true');
+    expectInputError(() => parseNpy(h('(300,)', "'extra': 1"), 'f.npy'), "unexpected key 'extra'");
+    expect(parseNpy(h('(100, 3)')).shape).to.deep.equal([100, 3]);
+    expect(parseNpy(h('(300,)')).shape).to.deep.equal([300]);
+  });
+
   it('rejects every prefix of every fixture with an InputError', () => {
     for (const name of Object.keys(EXPECTED)) {
       const bytes = new Uint8Array(readFileSync(join(FIXTURES, name)));
@@ -550,4 +569,114 @@ describe('npy: bad input', () => {
   it('has a working CRC-32', () => {
     expect(crc32(new TextEncoder().encode('123456789'))).to.equal(0xcbf43926);
   });
+});
+
+describe('npz: hostile archives (issue 20, items 4 and 5)', function () {
+  this.timeout(60_000);
+  /** A one-member zip whose directory says `crc`, `usize` for `data` (raw bytes of `method`). */
+  const zipOf = (name: string, method: number, crc: number, usize: number, data: Uint8Array): Uint8Array => {
+    const nb = new TextEncoder().encode(name);
+    const out = new Uint8Array(30 + nb.length + data.length + 46 + nb.length + 22);
+    const dv = new DataView(out.buffer);
+    const head = (o: number, central: boolean): number => {
+      dv.setUint32(o, central ? 0x02014b50 : 0x04034b50, true);
+      const b = central ? o + 2 : o; // the central header has "version made by" first
+      dv.setUint16(b + 4, 20, true);
+      dv.setUint16(b + 8, method, true);
+      dv.setUint32(b + 14, crc, true);
+      dv.setUint32(b + 18, data.length, true);
+      dv.setUint32(b + 22, usize, true);
+      dv.setUint16(b + 26, nb.length, true);
+      const at = central ? o + 46 : o + 30;
+      out.set(nb, at);
+      return at + nb.length;
+    };
+    const dataAt = head(0, false);
+    out.set(data, dataAt);
+    const cd = dataAt + data.length;
+    head(cd, true);
+    const eocd = cd + 46 + nb.length;
+    dv.setUint32(eocd, 0x06054b50, true);
+    dv.setUint16(eocd + 8, 1, true);
+    dv.setUint16(eocd + 10, 1, true);
+    dv.setUint32(eocd + 12, 46 + nb.length, true);
+    dv.setUint32(eocd + 16, cd, true);
+    return out;
+  };
+  const npyHeader = (shape: string): Uint8Array => rawNpy(`{'descr': '<i4', 'fortran_order': False, 'shape': ${shape}, }`);
+  const GiB = 2 ** 30;
+  let bomb = new Uint8Array(0); // raw deflate of a .npy header for 1 GiB of int32 and 1 GiB of zeros
+  const header = npyHeader('(134217728, 2)');
+  before(async () => {
+    // node's zlib makes the bomb quickly (fflate would take half a minute for 1 GiB)
+    const { createDeflateRaw, constants } = await import('node:zlib');
+    const d = createDeflateRaw({ level: 9, strategy: constants.Z_RLE });
+    const parts: Buffer[] = [];
+    d.on('data', (c: Buffer) => parts.push(c));
+    d.write(header);
+    const z = Buffer.alloc(1 << 20);
+    for (let k = 0; k < 1024; k++) if (!d.write(z)) await new Promise((r) => d.once('drain', r));
+    await new Promise((r) => d.end(r));
+    bomb = new Uint8Array(Buffer.concat(parts));
+    expect(bomb.length).to.be.below(1.1e6);
+  });
+  const timed = (f: () => void): { ms: number; rssMB: number } => {
+    const r0 = process.memoryUsage().rss;
+    const t0 = performance.now();
+    f();
+    return { ms: performance.now() - t0, rssMB: (process.memoryUsage().rss - r0) / 2 ** 20 };
+  };
+
+  it('a 1 MB bomb whose headers promise 1 GiB: refused by the cap before inflating', () => {
+    const zip = zipOf('ranges_i.npy', 8, 0, GiB + header.length, bomb);
+    const t = timed(() => expectInputError(() => parseNpz(zip, 'bomb.npz'), 'bomb.npz', "'ranges_i.npy' would inflate to 1073741952 bytes, over the limit of 536870912", 'maxInflatedBytes'));
+    console.log(`      refused in ${t.ms.toFixed(1)} ms (rss +${t.rssMB.toFixed(0)} MB)`);
+    expect(t.ms).to.be.below(1000);
+    expect(t.rssMB).to.be.below(64);
+    expectInputError(() => parseNpz(zip, 'bomb.npz', { maxInflatedBytes: 1000 }), 'over the limit of 1000');
+  });
+
+  it('a bomb whose zip directory promises a small member: inflating stops as soon as it passes the promise', () => {
+    const zip = zipOf('ranges_i.npy', 8, 0, 144, bomb);
+    const t = timed(() => expectInputError(() => parseNpz(zip, 'bomb.npz'), "'ranges_i.npy' should be 144 bytes but inflates to more"));
+    console.log(`      refused in ${t.ms.toFixed(1)} ms (rss +${t.rssMB.toFixed(0)} MB)`);
+    expect(t.ms).to.be.below(1000);
+    expect(t.rssMB).to.be.below(64);
+  });
+
+  it('a bomb whose .npy header promises less than the zip directory: refused once the header is out', () => {
+    const liar = zipOf('x.npy', 8, 0, GiB, bomb);
+    const t = timed(() => expectInputError(() => parseNpz(liar, 'b.npz', { maxInflatedBytes: 2 * GiB }), "'x.npy' holds a .npy header promising 1073741952 bytes, but the archive says 1073741824"));
+    expect(t.ms).to.be.below(1000);
+  });
+
+  it('members that are not .npy files are never inflated', () => {
+    const zip = zipOf('readme.txt', 8, 0, 144, bomb);
+    expect(parseNpz(zip, 'z.npz').size).to.equal(0);
+  });
+
+  for (const fixture of ['plain.npz', 'compressed.npz']) {
+    it(`${fixture}: flipping any one byte is refused or changes nothing (CRC and headers checked on every path)`, () => {
+      const bytes = new Uint8Array(readFileSync(join(FIXTURES, fixture)));
+      const good = parseNpz(bytes, fixture);
+      const same = (m: Map<string, NdArray>): boolean =>
+        m.size === good.size && [...good].every(([k, a]) => m.has(k) && m.get(k)!.dtype === a.dtype && JSON.stringify(m.get(k)!.shape) === JSON.stringify(a.shape) && list(m.get(k)!.data).every((v, i) => Object.is(v, list(a.data)[i])));
+      let refused = 0;
+      for (let at = 0; at < bytes.length; at++)
+        for (const mask of [0x01, 0x80, 0xff]) {
+          const b = bytes.slice();
+          b[at]! ^= mask;
+          let got: Map<string, NdArray> | undefined;
+          try {
+            got = parseNpz(b, fixture);
+          } catch (e) {
+            expect(e, `byte ${at} ^ ${mask}`).to.be.instanceOf(InputError);
+            refused++;
+            continue;
+          }
+          expect(same(got), `byte ${at} ^ ${mask} of ${fixture} was accepted with other arrays`).to.equal(true);
+        }
+      expect(refused).to.be.greaterThan(bytes.length);
+    });
+  }
 });

@@ -1,8 +1,8 @@
 // keopsc_native: loads kernels compiled by the C++ target (native/ABI.md) and runs them.
 //
-//   load(path)             -> handle   dlopen(RTLD_NOW | RTLD_LOCAL), dlsym keopsc_run / keopsc_info,
-//                                      parse and check the info JSON
-//   info(handle)           -> object   the parsed info JSON
+//   load(path, key?)       -> handle   dlopen(RTLD_NOW | RTLD_LOCAL), dlsym keopsc_run / keopsc_info,
+//                                      check the info struct (and, when given, that its key is `key`)
+//   info(handle)           -> object   the info struct as an object
 //   run(handle, options)   -> number   validate every array against the info, then run keopsc_run on
 //                                      blocks of output rows on a persistent thread pool; returns the
 //                                      number of threads used
@@ -58,232 +58,28 @@ struct keopsc_call {
   const int32_t* red;
   int64_t n_clusters, n_red;
 };
+struct keopsc_arg {
+  int32_t index, dim, cat;
+};
+struct keopsc_output {
+  const char* name;
+  int32_t kind;
+  int32_t width;
+};
+struct keopsc_kernel_info {
+  int32_t abi;
+  int32_t f64;
+  int32_t tag;
+  int32_t n_args;
+  int32_t n_outputs;
+  const char* name;
+  const keopsc_arg* args;
+  const keopsc_output* outputs;
+  const char* key;
+};
+constexpr int32_t kAbi = 2;
 typedef int (*run_fn)(const keopsc_call*);
-typedef const char* (*info_fn)(void);
-
-// ---------------------------------------------------------------------------------------------------
-// A small JSON parser (objects, arrays, strings, numbers, true/false/null), for keopsc_info.
-
-struct JVal {
-  enum Kind { Null, Bool, Num, Str, Arr, Obj } kind = Null;
-  bool b = false;
-  double num = 0;
-  std::string str;
-  std::vector<JVal> arr;
-  std::vector<std::pair<std::string, JVal>> obj;
-  const JVal* get(const char* key) const {
-    for (const auto& kv : obj)
-      if (kv.first == key) return &kv.second;
-    return nullptr;
-  }
-};
-
-class JsonParser {
- public:
-  explicit JsonParser(const char* s) : s_(s), p_(s) {}
-  JVal parse() {
-    JVal v = value(0);
-    ws();
-    if (*p_) fail("unexpected text after the value");
-    return v;
-  }
-
- private:
-  const char* s_;
-  const char* p_;
-  [[noreturn]] void fail(const std::string& what) {
-    throw std::runtime_error(what + " at offset " + std::to_string(p_ - s_));
-  }
-  void ws() {
-    while (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r') p_++;
-  }
-  bool lit(const char* w) {
-    size_t n = std::strlen(w);
-    if (std::strncmp(p_, w, n) != 0) return false;
-    p_ += n;
-    return true;
-  }
-  JVal value(int depth) {
-    if (depth > 64) fail("nesting too deep");
-    ws();
-    JVal v;
-    char c = *p_;
-    if (c == '{') {
-      v.kind = JVal::Obj;
-      p_++;
-      ws();
-      if (*p_ == '}') {
-        p_++;
-        return v;
-      }
-      for (;;) {
-        ws();
-        if (*p_ != '"') fail("expected a string key");
-        std::string key = string();
-        ws();
-        if (*p_ != ':') fail("expected ':'");
-        p_++;
-        v.obj.emplace_back(std::move(key), value(depth + 1));
-        ws();
-        if (*p_ == ',') {
-          p_++;
-          continue;
-        }
-        if (*p_ == '}') {
-          p_++;
-          return v;
-        }
-        fail("expected ',' or '}'");
-      }
-    }
-    if (c == '[') {
-      v.kind = JVal::Arr;
-      p_++;
-      ws();
-      if (*p_ == ']') {
-        p_++;
-        return v;
-      }
-      for (;;) {
-        v.arr.push_back(value(depth + 1));
-        ws();
-        if (*p_ == ',') {
-          p_++;
-          continue;
-        }
-        if (*p_ == ']') {
-          p_++;
-          return v;
-        }
-        fail("expected ',' or ']'");
-      }
-    }
-    if (c == '"') {
-      v.kind = JVal::Str;
-      v.str = string();
-      return v;
-    }
-    if (lit("true")) {
-      v.kind = JVal::Bool;
-      v.b = true;
-      return v;
-    }
-    if (lit("false")) {
-      v.kind = JVal::Bool;
-      return v;
-    }
-    if (lit("null")) return v;
-    if (c == '-' || (c >= '0' && c <= '9')) {
-      const char* start = p_;
-      if (*p_ == '-') p_++;
-      if (!(*p_ >= '0' && *p_ <= '9')) fail("bad number");
-      while (*p_ >= '0' && *p_ <= '9') p_++;
-      if (*p_ == '.') {
-        p_++;
-        if (!(*p_ >= '0' && *p_ <= '9')) fail("bad number");
-        while (*p_ >= '0' && *p_ <= '9') p_++;
-      }
-      if (*p_ == 'e' || *p_ == 'E') {
-        p_++;
-        if (*p_ == '+' || *p_ == '-') p_++;
-        if (!(*p_ >= '0' && *p_ <= '9')) fail("bad number");
-        while (*p_ >= '0' && *p_ <= '9') p_++;
-      }
-      v.kind = JVal::Num;
-      v.num = std::strtod(std::string(start, p_).c_str(), nullptr);
-      return v;
-    }
-    if (!c) fail("unexpected end of text");
-    fail(std::string("unexpected character '") + c + "'");
-  }
-  static void utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += char(cp);
-    } else if (cp < 0x800) {
-      out += char(0xC0 | (cp >> 6));
-      out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += char(0xE0 | (cp >> 12));
-      out += char(0x80 | ((cp >> 6) & 0x3F));
-      out += char(0x80 | (cp & 0x3F));
-    } else {
-      out += char(0xF0 | (cp >> 18));
-      out += char(0x80 | ((cp >> 12) & 0x3F));
-      out += char(0x80 | ((cp >> 6) & 0x3F));
-      out += char(0x80 | (cp & 0x3F));
-    }
-  }
-  uint32_t hex4() {
-    uint32_t v = 0;
-    for (int k = 0; k < 4; k++) {
-      char h = *p_++;
-      v <<= 4;
-      if (h >= '0' && h <= '9') v |= uint32_t(h - '0');
-      else if (h >= 'a' && h <= 'f') v |= uint32_t(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') v |= uint32_t(h - 'A' + 10);
-      else fail("bad \\u escape");
-    }
-    return v;
-  }
-  std::string string() {
-    p_++;  // opening quote
-    std::string out;
-    for (;;) {
-      char c = *p_;
-      if (!c) fail("unterminated string");
-      p_++;
-      if (c == '"') return out;
-      if (static_cast<unsigned char>(c) < 0x20) fail("control character in a string");
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      char e = *p_++;
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          uint32_t cp = hex4();
-          if (cp >= 0xD800 && cp < 0xDC00 && p_[0] == '\\' && p_[1] == 'u') {
-            p_ += 2;
-            uint32_t lo = hex4();
-            if (lo >= 0xDC00 && lo < 0xE000) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            else fail("bad surrogate pair");
-          }
-          utf8(out, cp);
-          break;
-        }
-        default: p_--; fail("bad escape");
-      }
-    }
-  }
-};
-
-Napi::Value toJs(Napi::Env env, const JVal& v) {
-  switch (v.kind) {
-    case JVal::Null: return env.Null();
-    case JVal::Bool: return Napi::Boolean::New(env, v.b);
-    case JVal::Num: return Napi::Number::New(env, v.num);
-    case JVal::Str: return Napi::String::New(env, v.str);
-    case JVal::Arr: {
-      Napi::Array a = Napi::Array::New(env, v.arr.size());
-      for (size_t k = 0; k < v.arr.size(); k++) a.Set(uint32_t(k), toJs(env, v.arr[k]));
-      return a;
-    }
-    case JVal::Obj: {
-      Napi::Object o = Napi::Object::New(env);
-      for (const auto& kv : v.obj) o.Set(kv.first, toJs(env, kv.second));
-      return o;
-    }
-  }
-  return env.Undefined();
-}
+typedef const keopsc_kernel_info* (*info_fn)(void);
 
 // ---------------------------------------------------------------------------------------------------
 // Kernel metadata and handles
@@ -306,7 +102,7 @@ struct Kernel {
   std::vector<ArgInfo> args;
   std::vector<OutInfo> outputs;
   int64_t nIn = 0;  // size of the `in` pointer array: max index + 1
-  JVal json;
+  std::string key;   // the cache key the library was built under ("" when built without one)
   ~Kernel() {
     if (dl) dlclose(dl);
   }
@@ -314,56 +110,51 @@ struct Kernel {
 
 const napi_type_tag kKernelTag = {0x6b656f7073632d6bULL, 0x65726e656c2d7631ULL};
 
-// Check the info JSON's fields; throws std::runtime_error naming the first bad one.
-void readInfo(Kernel& k) {
-  const JVal& j = k.json;
+// A C string of at most `max` bytes at `p` (which the library owns), or throws naming `what`.
+std::string cString(const char* p, size_t max, const std::string& what) {
+  if (!p) throw std::runtime_error(what + " is a null pointer");
+  size_t n = strnlen(p, max + 1);
+  if (n > max) throw std::runtime_error(what + " is longer than " + std::to_string(max) + " bytes");
+  return std::string(p, n);
+}
+
+// Check the info struct's fields (native/ABI.md); throws std::runtime_error naming the first bad one.
+void readInfo(Kernel& k, const keopsc_kernel_info* in) {
   auto bad = [](const std::string& what) { throw std::runtime_error(what); };
-  if (j.kind != JVal::Obj) bad("the info is not a JSON object");
-  const JVal* abi = j.get("abi");
-  if (!abi || abi->kind != JVal::Num) bad("the info has no numeric \"abi\"");
-  if (abi->num != 1) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", abi->num);
-    bad(std::string("the kernel has ABI version ") + buf + ", this addon supports 1 (recompile the kernel)");
+  if (!in) bad("keopsc_info returned a null pointer");
+  if (in->abi != kAbi) {
+    // ABI 1 returned a JSON text: its first bytes read as a number here
+    if (std::memcmp(&in->abi, "{\"ab", 4) == 0) bad("the kernel has ABI version 1 (JSON info), this addon supports 2 (recompile the kernel)");
+    bad("the kernel has ABI version " + std::to_string(in->abi) + ", this addon supports 2 (recompile the kernel)");
   }
-  const JVal* name = j.get("name");
-  if (name && name->kind == JVal::Str) k.name = name->str;
-  const JVal* dtype = j.get("dtype");
-  if (!dtype || dtype->kind != JVal::Str || (dtype->str != "float32" && dtype->str != "float64"))
-    bad("the info's \"dtype\" must be \"float32\" or \"float64\"");
-  k.f64 = dtype->str == "float64";
-  const JVal* tag = j.get("tag");
-  if (!tag || tag->kind != JVal::Num || (tag->num != 0 && tag->num != 1)) bad("the info's \"tag\" must be 0 or 1");
-  k.tag = int(tag->num);
-  const JVal* args = j.get("args");
-  if (!args || args->kind != JVal::Arr) bad("the info's \"args\" must be an array");
-  for (size_t a = 0; a < args->arr.size(); a++) {
-    const JVal& e = args->arr[a];
-    const JVal* index = e.kind == JVal::Obj ? e.get("index") : nullptr;
-    const JVal* dim = e.kind == JVal::Obj ? e.get("dim") : nullptr;
-    const JVal* cat = e.kind == JVal::Obj ? e.get("cat") : nullptr;
+  k.name = cString(in->name, 4096, "the info's name");
+  if (in->f64 != 0 && in->f64 != 1) bad("the info's f64 must be 0 (float32) or 1 (float64)");
+  k.f64 = in->f64 == 1;
+  if (in->tag != 0 && in->tag != 1) bad("the info's tag must be 0 or 1");
+  k.tag = in->tag;
+  if (in->n_args < 0 || in->n_args > 65536 || (in->n_args > 0 && !in->args)) bad("the info's args must be an array of n_args in [0, 65536] arguments");
+  for (int32_t a = 0; a < in->n_args; a++) {
+    const keopsc_arg& e = in->args[a];
     std::string where = "the info's args[" + std::to_string(a) + "]";
-    if (!index || index->kind != JVal::Num || !isInt(index->num, 0, 65535)) bad(where + " needs an integer \"index\" in [0, 65535]");
-    if (!dim || dim->kind != JVal::Num || !isInt(dim->num, 1, 1 << 30)) bad(where + " needs an integer \"dim\" >= 1");
-    if (!cat || cat->kind != JVal::Num || !isInt(cat->num, 0, 2)) bad(where + " needs \"cat\" 0, 1 or 2");
-    ArgInfo ai{int64_t(index->num), int64_t(dim->num), int64_t(cat->num)};
+    if (e.index < 0 || e.index > 65535) bad(where + " needs an index in [0, 65535]");
+    if (e.dim < 1 || e.dim > (1 << 30)) bad(where + " needs a dim >= 1");
+    if (e.cat < 0 || e.cat > 2) bad(where + " needs cat 0, 1 or 2");
+    ArgInfo ai{e.index, e.dim, e.cat};
     for (const auto& o : k.args)
       if (o.index == ai.index) bad(where + " repeats index " + std::to_string(ai.index));
     k.args.push_back(ai);
     k.nIn = std::max(k.nIn, ai.index + 1);
   }
-  const JVal* outs = j.get("outputs");
-  if (!outs || outs->kind != JVal::Arr || outs->arr.empty() || outs->arr.size() > 2) bad("the info's \"outputs\" must be an array of 1 or 2 outputs");
-  for (size_t o = 0; o < outs->arr.size(); o++) {
-    const JVal& e = outs->arr[o];
+  if (in->n_outputs < 1 || in->n_outputs > 2 || !in->outputs) bad("the info's outputs must be an array of 1 or 2 outputs");
+  for (int32_t o = 0; o < in->n_outputs; o++) {
+    const keopsc_output& e = in->outputs[o];
     std::string where = "the info's outputs[" + std::to_string(o) + "]";
-    const JVal* kind = e.kind == JVal::Obj ? e.get("kind") : nullptr;
-    const JVal* width = e.kind == JVal::Obj ? e.get("width") : nullptr;
-    const JVal* oname = e.kind == JVal::Obj ? e.get("name") : nullptr;
-    if (!kind || kind->kind != JVal::Str || (kind->str != "float" && kind->str != "index")) bad(where + " needs \"kind\" \"float\" or \"index\"");
-    if (!width || width->kind != JVal::Num || !isInt(width->num, 1, 1 << 30)) bad(where + " needs an integer \"width\" >= 1");
-    k.outputs.push_back(OutInfo{oname && oname->kind == JVal::Str ? oname->str : (kind->str == "index" ? "indices" : "values"), kind->str == "index", int64_t(width->num)});
+    if (e.kind != 0 && e.kind != 1) bad(where + " needs kind 0 (values) or 1 (indices)");
+    if (e.width < 1 || e.width > (1 << 30)) bad(where + " needs a width >= 1");
+    std::string oname = e.name ? cString(e.name, 64, where + ".name") : std::string(e.kind == 1 ? "indices" : "values");
+    k.outputs.push_back(OutInfo{oname, e.kind == 1, int64_t(e.width)});
   }
+  k.key = cString(in->key ? in->key : "", 256, "the info's key");
 }
 
 void finalizeKernel(napi_env, void* data, void*) { delete static_cast<Kernel*>(data); }
@@ -408,6 +199,11 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "load: expected the path of a compiled kernel library (a string)");
   std::string path = info[0].As<Napi::String>().Utf8Value();
   if (path.empty() || path.find('\0') != std::string::npos) throw Napi::TypeError::New(env, "load: the path is empty or holds a NUL character");
+  std::string expectKey;
+  if (info.Length() >= 2 && !info[1].IsUndefined()) {
+    if (!info[1].IsString()) throw Napi::TypeError::New(env, "load: the expected key must be a string, got " + describe(env, info[1]));
+    expectKey = info[1].As<Napi::String>().Utf8Value();
+  }
   struct stat st;
   if (stat(path.c_str(), &st) != 0) throw Napi::Error::New(env, "load: cannot load kernel library '" + path + "': " + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw Napi::Error::New(env, "load: cannot load kernel library '" + path + "': not a regular file");
@@ -428,18 +224,15 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
   if (!k->run) throw Napi::Error::New(env, "load: '" + path + "' is not a keopsc kernel: it has no symbol keopsc_run");
   info_fn inf = reinterpret_cast<info_fn>(dlsym(dl, "keopsc_info"));
   if (!inf) throw Napi::Error::New(env, "load: '" + path + "' is not a keopsc kernel: it has no symbol keopsc_info");
-  const char* text = inf();
-  if (!text) throw Napi::Error::New(env, "load: '" + path + "': keopsc_info returned a null pointer");
   try {
-    k->json = JsonParser(text).parse();
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, std::string("load: '") + path + "': keopsc_info is not valid JSON: " + e.what());
-  }
-  try {
-    readInfo(*k);
+    readInfo(*k, inf());
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, std::string("load: '") + path + "': " + e.what());
   }
+  // the library is closed (k's destructor) before a mismatch throws, so that the caller can replace the
+  // file and load the same path again (dlopen would otherwise hand back the library still mapped)
+  if (!expectKey.empty() && k->key != expectKey)
+    throw Napi::Error::New(env, "load: '" + path + "' was built for another kernel (its key is '" + k->key + "', expected '" + expectKey + "')");
   Napi::Object h = Napi::Object::New(env);
   h.DefineProperties({
       Napi::PropertyDescriptor::Value("path", Napi::String::New(env, k->path), napi_enumerable),
@@ -466,8 +259,33 @@ Kernel* unwrapKernel(Napi::Env env, Napi::Value v, const char* fn) {
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
-  Kernel* k = unwrapKernel(info.Env(), info.Length() ? info[0] : info.Env().Undefined(), "info");
-  return toJs(info.Env(), k->json);
+  Napi::Env env = info.Env();
+  Kernel* k = unwrapKernel(env, info.Length() ? info[0] : env.Undefined(), "info");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("abi", Napi::Number::New(env, kAbi));
+  o.Set("name", Napi::String::New(env, k->name));
+  o.Set("dtype", Napi::String::New(env, k->f64 ? "float64" : "float32"));
+  o.Set("tag", Napi::Number::New(env, k->tag));
+  Napi::Array args = Napi::Array::New(env, k->args.size());
+  for (size_t a = 0; a < k->args.size(); a++) {
+    Napi::Object e = Napi::Object::New(env);
+    e.Set("index", Napi::Number::New(env, double(k->args[a].index)));
+    e.Set("dim", Napi::Number::New(env, double(k->args[a].dim)));
+    e.Set("cat", Napi::Number::New(env, double(k->args[a].cat)));
+    args.Set(uint32_t(a), e);
+  }
+  o.Set("args", args);
+  Napi::Array outs = Napi::Array::New(env, k->outputs.size());
+  for (size_t q = 0; q < k->outputs.size(); q++) {
+    Napi::Object e = Napi::Object::New(env);
+    e.Set("name", Napi::String::New(env, k->outputs[q].name));
+    e.Set("kind", Napi::String::New(env, k->outputs[q].index ? "index" : "float"));
+    e.Set("width", Napi::Number::New(env, double(k->outputs[q].width)));
+    outs.Set(uint32_t(q), e);
+  }
+  o.Set("outputs", outs);
+  o.Set("key", Napi::String::New(env, k->key));
+  return o;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -720,9 +538,12 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
         throw Napi::RangeError::New(env, pre + "ranges.slices[" + std::to_string(c) + "] = " + std::to_string(ps[c]) + " is past the end of ranges.red (" + std::to_string(nr) + " intervals)");
       prev = ps[c];
     }
-    call.ranges_out = po;
-    call.slices = ps;
-    call.red = pr;
+    // ranges_out == nullptr means "dense" (ABI.md), but an empty typed array's data pointer may be
+    // null: zero clusters must still mean "no row is covered", so point empty arrays at a dummy
+    static const int32_t kNone[2] = {0, 0};
+    call.ranges_out = po ? po : kNone;
+    call.slices = ps ? ps : kNone;
+    call.red = pr ? pr : kNone;
     call.n_clusters = nc;
     call.n_red = nr;
   }
@@ -772,7 +593,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("run", Napi::Function::New(env, Run, "run"));
   exports.Set("poolSize", Napi::Function::New(env, PoolSize, "poolSize"));
-  exports.Set("abi", Napi::Number::New(env, 1));
+  exports.Set("abi", Napi::Number::New(env, kAbi));
   return exports;
 }
 

@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { KernelHandle } from '../native/addon.js';
 import { requireAddon } from '../native/addon.js';
-import { cacheDir, cacheFiles, type CacheEntry } from '../native/cache.js';
+import { KERNEL_ABI } from '../../src/targets/abi.js';
+import { cacheDir, cacheFiles, sweepTemps, type CacheEntry } from '../native/cache.js';
 
-export { cacheDir, cacheFiles, type CacheEntry } from '../native/cache.js';
+export { cacheDir, cacheFiles, sweepTemps, TEMP_MAX_AGE_MS, type CacheEntry } from '../native/cache.js';
 
 /** A C++ compiler: the executable and the first line of its `--version`. */
 export interface Compiler {
@@ -106,7 +107,7 @@ export function cacheStats(): { hits: number; compiles: number } {
 /** The cache key of a kernel source for a compiler, flags and this CPU. */
 export function cacheKey(source: string, compiler: Compiler, flags: readonly string[]): string {
   const h = createHash('sha256');
-  for (const part of ['keopsc-abi-1', source, compiler.path, compiler.version, flags.join('\0'), cpuModel()]) {
+  for (const part of [`keopsc-abi-${KERNEL_ABI}`, source, compiler.path, compiler.version, flags.join('\0'), cpuModel()]) {
     h.update(part);
     h.update('\0\0');
   }
@@ -135,13 +136,14 @@ export function compileKernelDetailed(source: string, opts: CompileOptions = {})
   } catch {
     /* not cached */
   }
+  sweepTemps(dir);
   const tag = `.tmp-${key.slice(0, 16)}-${process.pid}-${randomBytes(6).toString('hex')}`;
   const src = join(dir, `${tag}.cc`);
   const tmp = join(dir, `${tag}.so`);
   try {
     writeFileSync(src, source, { mode: 0o600 });
     try {
-      execFileSync(compiler.path, [...flags, '-shared', '-fPIC', '-o', tmp, src], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
+      execFileSync(compiler.path, [...flags, '-shared', '-fPIC', `-DKEOPSC_KEY="${key}"`, '-o', tmp, src], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
     } catch (e) {
       const err = e as { stderr?: string; message: string };
       const lines = (err.stderr || err.message).split('\n').filter((l) => l.trim() !== '');
@@ -166,8 +168,10 @@ export function compileKernel(source: string, opts: CompileOptions = {}): string
 const handles = new Map<string, Map<string, KernelHandle>>();
 
 /**
- * Compile (or find in the cache) and load a kernel. A cached library that fails to load (truncated,
- * or lacking the ABI symbols) is deleted and rebuilt once; a freshly built one that fails throws.
+ * Compile (or find in the cache) and load a kernel. Each library records the cache key it was built
+ * under (`keopsc_info`'s key, native/ABI.md), and the addon checks it on load: a cached library that
+ * fails to load (truncated, lacking the ABI symbols, or built for another key: a copied or restored
+ * cache, a file put in place by hand) is deleted and rebuilt once; a freshly built one that fails throws.
  * Loaded handles are kept for the process, by source and flags.
  */
 export function loadCompiled(source: string, opts: CompileOptions = {}): KernelHandle {
@@ -179,12 +183,12 @@ export function loadCompiled(source: string, opts: CompileOptions = {}): KernelH
   const first = compileKernelDetailed(source, opts);
   let handle: KernelHandle;
   try {
-    handle = addon.load(first.path);
+    handle = addon.load(first.path, first.key);
   } catch (e) {
     if (!first.hit) throw e;
     rmSync(first.path, { force: true });
     const again = compileKernelDetailed(source, opts);
-    handle = addon.load(again.path);
+    handle = addon.load(again.path, again.key);
   }
   if (!bySource) handles.set(source, (bySource = new Map()));
   bySource.set(memo, handle);
@@ -198,26 +202,17 @@ export function cacheList(): CacheEntry[] {
 
 /**
  * Delete every cached library (and temporary files left over by compilations that died, older than
- * 10 minutes: younger ones may belong to a compilation running now); returns how many libraries were
- * removed. Kernels already loaded in this process stay usable (their mapping outlives the file).
+ * TEMP_MAX_AGE_MS: younger ones may belong to a compilation running now); returns how many libraries
+ * were removed. Kernels already loaded in this process stay usable (their mapping outlives the file).
  */
 export function cacheClear(): number {
   const dir = cacheDir();
   let n = 0;
-  for (const name of readdirSync(dir)) {
-    const file = join(dir, name);
-    const isEntry = name.endsWith('.so') && !name.startsWith('.');
-    if (isEntry) {
-      rmSync(file, { force: true });
-      n++;
-    } else if (name.startsWith('.tmp-')) {
-      try {
-        if (Date.now() - statSync(file).mtimeMs > 10 * 60 * 1000) rmSync(file, { force: true });
-      } catch {
-        /* removed meanwhile */
-      }
-    }
+  for (const e of cacheList()) {
+    rmSync(e.file, { force: true });
+    n++;
   }
+  sweepTemps(dir);
   handles.clear();
   return n;
 }

@@ -20,6 +20,8 @@ export {
   DEFAULT_FLAGS,
   findCompiler,
   loadCompiled,
+  sweepTemps,
+  TEMP_MAX_AGE_MS,
 } from './compiler.js';
 export type { CacheEntry, CompileOptions, CompileResult, Compiler } from './compiler.js';
 

@@ -17,7 +17,7 @@ import { allocateOutputs } from '../outputs.js';
 import type { KernelOutput } from '../../src/api/types.js';
 import { blockTable, coalesce, rangesFor, type Ranges } from '../ranges/index.js';
 import { addonStatus } from '../native/addon.js';
-import { cacheDir, cacheFiles, type CacheEntry } from '../native/cache.js';
+import { cacheDir, cacheFiles, sweepTemps, type CacheEntry } from '../native/cache.js';
 import { toHalfBits } from '../half.js';
 
 /** What the addon's `cudaProbe` reports (native/src/cuda.cc). */
@@ -271,6 +271,7 @@ export function compileCuda(source: string, opts: { fastMath?: boolean } = {}): 
     const lines = (e as Error).message.split('\n');
     throw new Error(`NVRTC compilation of a kernel failed (${options.join(' ')}): ${lines.slice(0, 20).join('\n')}${lines.length > 20 ? `\n... (${lines.length - 20} more lines)` : ''}`);
   }
+  sweepTemps(dir);
   const tmp = join(dir, `.tmp-${key.slice(0, 16)}-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     writeFileSync(tmp, image, { mode: 0o600 });
@@ -291,6 +292,7 @@ export function cudaCacheList(): CacheEntry[] {
 export function cudaCacheClear(): number {
   const list = cudaCacheList();
   for (const e of list) rmSync(e.file, { force: true });
+  sweepTemps(join(cacheDir(), 'cuda'));
   return list.length;
 }
 

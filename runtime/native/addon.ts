@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { KERNEL_ABI } from '../../src/targets/abi.js';
 
 /** The metadata a compiled kernel exports (`keopsc_info`, native/ABI.md). */
 export interface NativeKernelInfo {
-  abi: 1;
+  abi: 2;
   name: string;
   dtype: 'float32' | 'float64';
   tag: 0 | 1;
@@ -12,6 +13,8 @@ export interface NativeKernelInfo {
   args: { index: number; dim: number; cat: 0 | 1 | 2 }[];
   /** kind 'float': values of the dtype; 'index': int64. width = values per output row. */
   outputs: { name: string; kind: 'float' | 'index'; width: number }[];
+  /** The kernel cache key the library was built under ("" when built without one). */
+  key: string;
 }
 
 /** An opaque handle on a loaded kernel library (closed when garbage-collected). */
@@ -44,9 +47,12 @@ export interface NativeRunArgs {
 
 /** The native addon (native/src/addon.cc). */
 export interface NativeAddon {
-  /** dlopen a compiled kernel and check its info. Throws Error on a missing file, symbol, bad info. */
-  load(path: string): KernelHandle;
-  /** The parsed info JSON of a loaded kernel. */
+  /**
+   * dlopen a compiled kernel and check its info (and, when `key` is given, that the library was built
+   * under that cache key). Throws Error on a missing file, symbol, bad info or another key.
+   */
+  load(path: string, key?: string): KernelHandle;
+  /** The info struct of a loaded kernel. */
   info(handle: KernelHandle): NativeKernelInfo;
   /** Validate every array against the info (TypeError/RangeError), then run; returns the threads used. */
   run(handle: KernelHandle, args: NativeRunArgs): number;
@@ -76,7 +82,7 @@ export function addonStatus(): { addon?: NativeAddon; reason?: string } {
   }
   try {
     const addon = createRequire(import.meta.url)(found) as NativeAddon;
-    if (addon.abi !== 1) loaded = { reason: `the native addon at ${found} runs kernel ABI ${String(addon.abi)}, expected 1; rebuild it with \`npm run build:native\`` };
+    if (addon.abi !== KERNEL_ABI) loaded = { reason: `the native addon at ${found} runs kernel ABI ${String(addon.abi)}, expected ${KERNEL_ABI}; rebuild it with \`npm run build:native\`` };
     else loaded = { addon };
   } catch (e) {
     loaded = { reason: `the native addon at ${found} failed to load: ${(e as Error).message.split('\n')[0]}` };

@@ -14,6 +14,7 @@ export {
   numberToFloat16Bits,
   shapeSize,
   parseNpy,
+  npyFileSize,
   checkNdArray,
   encodeNpy,
   ndarray,
@@ -22,5 +23,5 @@ export {
   toIndexList,
   toInt32Array,
 } from './npy.js';
-export { type NpzOptions, crc32, parseNpz, encodeNpz } from './npz.js';
-export { loadNpy, saveNpy, loadNpz, saveNpz } from './files.js';
+export { type NpzOptions, type NpzReadOptions, NPZ_MAX_INFLATED_BYTES, crc32, parseNpz, encodeNpz } from './npz.js';
+export { loadNpy, saveNpy, loadNpz, saveNpz, writeFileAtomic } from './files.js';

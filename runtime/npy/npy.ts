@@ -5,6 +5,9 @@
  * Format reference: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
  */
 import { InputError } from '../../src/diagnostics/diagnostic.js';
+import { float16BitsToNumber, numberToFloat16Bits } from '../half.js';
+
+export { float16BitsToNumber, numberToFloat16Bits };
 
 /** The element types this package reads and writes (NumPy dtype names). */
 export type NpyDtype =
@@ -91,57 +94,20 @@ export function dtypeDescr(dtype: NpyDtype): string {
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const MAX_HEADER_DEPTH = 32;
-
-// ---------------------------------------------------------------------------------------------
-// float16
-// ---------------------------------------------------------------------------------------------
-
-/** Decode an IEEE 754 binary16 bit pattern to a number. */
-export function float16BitsToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 0x1f) return m ? NaN : sign * Infinity;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
-/** Encode a number as an IEEE 754 binary16 bit pattern (round to nearest even, via float32). */
-export function numberToFloat16Bits(v: number): number {
-  f32Scratch[0] = v;
-  const x = u32Scratch[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rem > halfway || (rem === halfway && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-  return sign | half;
-}
+/** The longest header NumPy reads by default (`max_header_size`). */
+const MAX_HEADER_BYTES = 10000;
 
 // ---------------------------------------------------------------------------------------------
 // header parsing: a tiny reader for the Python literals NumPy writes
 // ---------------------------------------------------------------------------------------------
 
-type PyValue = string | number | boolean | null | PyValue[] | { [k: string]: PyValue } | PyTuple;
+type PyValue = string | number | boolean | null | PyValue[] | { [k: string]: PyValue } | PyTuple | PyFloat;
 class PyTuple {
   constructor(readonly items: PyValue[]) {}
+}
+/** A float literal (`100.0`, `1e3`): kept apart from integers, which are what a shape may hold. */
+class PyFloat {
+  constructor(readonly text: string) {}
 }
 
 class HeaderParser {
@@ -259,11 +225,12 @@ class HeaderParser {
     }
   }
 
-  number(): number {
+  number(): number | PyFloat {
     const m = /^[-+]?(\d+(\.\d*)?([eE][-+]?\d+)?)[lL]?/.exec(this.text.slice(this.pos));
     if (!m) this.fail('bad number');
     this.pos += m[0].length;
-    return Number(m[0].replace(/[lL]$/, ''));
+    const v = Number(m[0].replace(/[lL]$/, ''));
+    return m[2] !== undefined || m[3] !== undefined ? new PyFloat(m[0]) : v;
   }
 
   parseAll(): PyValue {
@@ -347,6 +314,16 @@ export function shapeSize(shape: readonly number[], where = 'array'): number {
     throw new InputError(`shape ${formatShape(shape)} of ${where} has too many elements`);
   }
   return n;
+}
+
+/**
+ * The size in bytes of the `.npy` file whose first bytes are `prefix` (header plus the data its shape
+ * needs), or undefined while `prefix` does not hold the whole header. Throws InputError as parseNpy
+ * would for a bad magic string, version or header. Lets a reader bound a stream by what it promises.
+ */
+export function npyFileSize(prefix: Uint8Array, name = '<npy>'): number | undefined {
+  const h = readHeader(prefix, name, true);
+  return h && h.dataStart + h.need;
 }
 
 /** Reorder `src` (Fortran order) into a new array of the same type in C order. */
@@ -459,18 +436,22 @@ function decodeData(bytes: Uint8Array, offset: number, count: number, dtype: Npy
   }
 }
 
-/**
- * Parse the bytes of a `.npy` file (format 1.0, 2.0 or 3.0).
- *
- * Handles every {@link NpyDtype} in little-, big- or native-endian form and Fortran-ordered data
- * (converted to C order). The result owns its data (it never aliases `bytes`).
- *
- * @param bytes the whole file
- * @param name file name used in error messages
- * @throws InputError when the bytes are not a valid `.npy` file or hold an unsupported dtype
- */
-export function parseNpy(bytes: Uint8Array, name = '<npy>'): NdArray {
-  const b = toBytes(bytes, name);
+/** What a `.npy` header says. */
+interface NpyHeader {
+  dtype: NpyDtype;
+  littleEndian: boolean;
+  fortran: boolean;
+  shape: number[];
+  count: number;
+  /** Where the data starts (the header's length). */
+  dataStart: number;
+  /** Bytes of data the shape needs. */
+  need: number;
+}
+
+/** Parse the header of the `.npy` bytes `b`; with `partial`, undefined when `b` does not hold all of it yet. */
+function readHeader(b: Uint8Array, name: string, partial: boolean): NpyHeader | undefined {
+  if (partial && b.length < 12) return undefined;
   if (b.length < 10 || MAGIC.some((m, i) => b[i] !== m)) {
     if (looksLikeZip(b)) {
       throw new InputError(`${name} is a zip archive (.npz), not a .npy file; load it with loadNpz/parseNpz`);
@@ -501,7 +482,11 @@ export function parseNpy(bytes: Uint8Array, name = '<npy>'): NdArray {
     headerLen = dv.getUint32(8, true);
     headerStart = 12;
   }
+  if (headerLen > MAX_HEADER_BYTES) {
+    throw new InputError(`${name}: the .npy header is ${headerLen} bytes, over NumPy's limit of ${MAX_HEADER_BYTES} (max_header_size); re-save the array with numpy.save`);
+  }
   const dataStart = headerStart + headerLen;
+  if (partial && dataStart > b.length) return undefined;
   if (dataStart > b.length) {
     throw new InputError(
       `${name} is truncated: the header says it is ${headerLen} bytes but only ${b.length - headerStart} bytes follow`,
@@ -520,7 +505,7 @@ export function parseNpy(bytes: Uint8Array, name = '<npy>'): NdArray {
     for (let i = 0; i < hb.length; i++) text += String.fromCharCode(hb[i]!);
   }
   const header = new HeaderParser(text.replace(/\0+$/, ''), name).parseAll();
-  if (header === null || typeof header !== 'object' || Array.isArray(header) || header instanceof PyTuple) {
+  if (header === null || typeof header !== 'object' || Array.isArray(header) || header instanceof PyTuple || header instanceof PyFloat) {
     throw new InputError(`malformed .npy header in ${name}: expected a dict like {'descr': '<f8', 'fortran_order': False, 'shape': (3,)}`);
   }
   for (const key of ['descr', 'fortran_order', 'shape']) {
@@ -528,31 +513,56 @@ export function parseNpy(bytes: Uint8Array, name = '<npy>'): NdArray {
       throw new InputError(`malformed .npy header in ${name}: the key '${key}' is missing; re-save the array with numpy.save`);
     }
   }
+  const extra = Object.keys(header).filter((k) => k !== 'descr' && k !== 'fortran_order' && k !== 'shape');
+  if (extra.length) {
+    throw new InputError(`malformed .npy header in ${name}: unexpected key${extra.length > 1 ? 's' : ''} ${extra.map((k) => `'${k}'`).join(', ')} (NumPy allows only 'descr', 'fortran_order' and 'shape'); re-save the array with numpy.save`);
+  }
   const { dtype, littleEndian } = parseDescr(header['descr']!, name);
   const fortran = header['fortran_order'];
   if (typeof fortran !== 'boolean') {
     throw new InputError(`malformed .npy header in ${name}: 'fortran_order' must be True or False`);
   }
+  // as NumPy: a tuple of integers (not a list, a bare number or a float such as 100.0)
   const rawShape = header['shape'];
-  const shapeItems = rawShape instanceof PyTuple ? rawShape.items : Array.isArray(rawShape) ? rawShape : [rawShape];
+  const shown = (v: PyValue): string => (v instanceof PyFloat ? v.text : v instanceof PyTuple ? `(${v.items.map(shown).join(', ')}${v.items.length === 1 ? ',' : ''})` : JSON.stringify(v));
+  if (!(rawShape instanceof PyTuple)) {
+    throw new InputError(`malformed .npy header in ${name}: 'shape' must be a tuple of non-negative integers, got ${shown(rawShape!)}`);
+  }
   const shape: number[] = [];
-  for (const d of shapeItems) {
+  for (const d of rawShape.items) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      throw new InputError(
-        `malformed .npy header in ${name}: 'shape' must be a tuple of non-negative integers, got ${JSON.stringify(
-          d,
-        )}`,
-      );
+      throw new InputError(`malformed .npy header in ${name}: 'shape' must be a tuple of non-negative integers, got ${shown(d)} in ${shown(rawShape)}`);
     }
     shape.push(d);
   }
   const count = shapeSize(shape, name);
   const itemSize = DTYPES[dtype].size;
   const need = count * itemSize;
+  return { dtype, littleEndian, fortran, shape, count, dataStart, need };
+}
+
+/**
+ * Parse the bytes of a `.npy` file (format 1.0, 2.0 or 3.0).
+ *
+ * Handles every {@link NpyDtype} in little-, big- or native-endian form and Fortran-ordered data
+ * (converted to C order). The result owns its data (it never aliases `bytes`).
+ *
+ * @param bytes the whole file
+ * @param name file name used in error messages
+ * @throws InputError when the bytes are not a valid `.npy` file or hold an unsupported dtype
+ */
+export function parseNpy(bytes: Uint8Array, name = '<npy>'): NdArray {
+  const b = toBytes(bytes, name);
+  const { dtype, littleEndian, fortran, shape, count, dataStart, need } = readHeader(b, name, false)!;
   const have = b.length - dataStart;
   if (need > have) {
     throw new InputError(
       `${name} is truncated: shape ${formatShape(shape)} of ${dtype} needs ${need} bytes of data but only ${have} follow the header`,
+    );
+  }
+  if (need < have) {
+    throw new InputError(
+      `${name} is inconsistent: shape ${formatShape(shape)} of ${dtype} is ${need} bytes of data but ${have} follow the header (the header or the file is wrong); re-save the array with numpy.save`,
     );
   }
   let data = decodeData(b, dataStart, count, dtype, littleEndian);

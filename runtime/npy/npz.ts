@@ -1,18 +1,42 @@
 /**
  * Reading and writing NumPy `.npz` archives: zip files whose members are `.npy` files, as written by
- * `numpy.savez` (stored) and `numpy.savez_compressed` (deflated). The zip container is read and
- * written here with bounds checks on every field (zip64 records are understood when reading); fflate
- * does the deflate/inflate.
+ * `numpy.savez` (stored) and `numpy.savez_compressed` (deflated). fflate writes the archives
+ * (`zipSync`) and inflates members (its streaming `Inflate`). Reading walks the zip directory here,
+ * because hostile archives need what fflate's `unzipSync` does not do: bounds checks on every field
+ * with a message naming the bad one, the local header checked against the central directory, the
+ * CRC-32 of every member, and a cap on inflated sizes applied before inflating (fflate allocates the
+ * size a header promises and inflates to the end). zip64 records are understood.
  */
-import { deflateSync, inflateSync } from 'fflate';
+import { Inflate, zipSync, type Zippable } from 'fflate';
 import { InputError } from '../../src/diagnostics/diagnostic.js';
-import { checkNdArray, encodeNpy, parseNpy, type NdArray } from './npy.js';
+import { checkNdArray, encodeNpy, npyFileSize, parseNpy, type NdArray } from './npy.js';
 
 /** Options for {@link encodeNpz}. */
 export interface NpzOptions {
   /** Deflate the members like `numpy.savez_compressed` (default false: stored like `numpy.savez`). */
   compress?: boolean;
 }
+
+/** Options for {@link parseNpz}. */
+export interface NpzReadOptions {
+  /**
+   * The most bytes one deflated member may inflate to (default {@link NPZ_MAX_INFLATED_BYTES}). A
+   * member whose zip header promises more is refused before any inflating; one that inflates past
+   * what its zip and `.npy` headers promise is refused as soon as it does (a zip bomb costs at most
+   * this much memory and time). Stored members are not inflated and have no cap.
+   */
+  maxInflatedBytes?: number;
+}
+
+/** The default cap on the inflated size of one deflated `.npz` member: 512 MiB. */
+export const NPZ_MAX_INFLATED_BYTES = 512 * 2 ** 20;
+
+/**
+ * Input of the inflater per push, as a function of the output so far: deflate expands at most about
+ * 1032 times, so one push never outputs more than about what came before (plus 1 MiB): a member that
+ * inflates past its promise is stopped within twice the promise.
+ */
+const inflateChunk = (out: number): number => Math.min(1 << 20, Math.max(1024, Math.floor(out / 1024)));
 
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
@@ -47,8 +71,48 @@ function isNpyMagic(b: Uint8Array): boolean {
   return b.length >= 6 && b[0] === 0x93 && b[1] === 0x4e && b[2] === 0x55 && b[3] === 0x4d && b[4] === 0x50 && b[5] === 0x59;
 }
 
-/** Read every file member of a zip archive, validating offsets, sizes and CRCs. */
-function readZip(b: Uint8Array, where: string): ZipMember[] {
+/**
+ * Inflate a deflated member that must decode to exactly `size` bytes, into one buffer of that size, a
+ * chunk at a time: it stops as soon as the output passes `size`, or passes what the `.npy` header at
+ * its start promises (checked as soon as the header is out).
+ */
+function inflateBounded(raw: Uint8Array, size: number, name: string, where: string, corrupt: (what: string) => never): Uint8Array {
+  let out = new Uint8Array(Math.min(size, 1 << 20)); // grown as data comes, never past `size`
+  let n = 0;
+  let promised: number | undefined;
+  const over = (total: number): never => corrupt(`'${name}' should be ${size} bytes but inflates to more (${total} bytes so far)`);
+  const inf = new Inflate((chunk) => {
+    if (n + chunk.length > size) over(n + chunk.length);
+    if (n + chunk.length > out.length) {
+      const grown = new Uint8Array(Math.min(size, Math.max(2 * out.length, n + chunk.length)));
+      grown.set(out.subarray(0, n));
+      out = grown;
+    }
+    out.set(chunk, n);
+    n += chunk.length;
+    if (promised === undefined) {
+      promised = npyFileSize(out.subarray(0, n), `${where}[${name.slice(0, -4)}]`);
+      if (promised !== undefined && promised !== size)
+        corrupt(`'${name}' holds a .npy header promising ${promised} bytes, but the archive says ${size}`);
+    }
+  });
+  try {
+    let p = 0;
+    do {
+      const end = Math.min(raw.length, p + inflateChunk(n));
+      inf.push(raw.subarray(p, end), end === raw.length);
+      p = end;
+    } while (p < raw.length);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    return corrupt(`cannot inflate '${name}' (${(e as Error).message})`);
+  }
+  if (n !== size) corrupt(`'${name}' should be ${size} bytes but inflates to ${n}`);
+  return out;
+}
+
+/** Read every `.npy` member of a zip archive, validating offsets, sizes and CRCs. */
+function readZip(b: Uint8Array, where: string, maxInflated: number): ZipMember[] {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const corrupt = (what: string): never => {
     throw new InputError(`${where} is a corrupt or truncated .npz (zip) archive: ${what}; re-save it with numpy.savez`);
@@ -60,6 +124,20 @@ function readZip(b: Uint8Array, where: string): ZipMember[] {
     const v = dv.getBigUint64(o, true);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) corrupt('a zip64 size or offset is too large');
     return Number(v);
+  };
+
+  /** The offset of the data of the zip64 extra field (id 1) among the extra fields at [x, x + len), if any. */
+  const zip64Extra = (x: number, len: number, name: string): number | undefined => {
+    const end = x + len;
+    if (end > b.length) corrupt(`the extra fields of '${name}' are past the end`);
+    while (x + 4 <= end) {
+      const id = u16(x);
+      const l = u16(x + 2);
+      if (x + 4 + l > end) return undefined;
+      if (id === 0x0001) return x + 4;
+      x += 4 + l;
+    }
+    return undefined;
   };
 
   // End of central directory record: at the end, possibly followed by a comment of up to 64 KiB.
@@ -76,6 +154,7 @@ function readZip(b: Uint8Array, where: string): ZipMember[] {
     throw new InputError(`${where} is not an .npz file (not a zip archive); save arrays with numpy.savez or numpy.savez_compressed`);
   }
   let count = u16(eocd + 10);
+  if (u16(eocd + 8) !== count) corrupt(`the end record counts ${u16(eocd + 8)} and ${count} entries`);
   let cdSize = u32(eocd + 12);
   let cdOff = u32(eocd + 16);
   if (count === 0xffff || cdSize === 0xffffffff || cdOff === 0xffffffff) {
@@ -111,54 +190,68 @@ function readZip(b: Uint8Array, where: string): ZipMember[] {
     const name = utf8.decode(b.subarray(p + 46, p + 46 + nlen));
     // zip64 extra field: the 64-bit values replace the 0xffffffff ones, in this order.
     if (usize === 0xffffffff || csize === 0xffffffff || local === 0xffffffff) {
-      let x = p + 46 + nlen;
-      const xEnd = x + xlen;
-      while (x + 4 <= xEnd) {
-        const id = u16(x);
-        const len = u16(x + 2);
-        if (x + 4 + len > xEnd) break;
-        if (id === 0x0001) {
-          let q = x + 4;
-          const take = (): number => {
-            if (q + 8 > x + 4 + len) corrupt(`zip64 field of '${name}' is too short`);
-            const v = u64(q);
-            q += 8;
-            return v;
-          };
-          if (usize === 0xffffffff) usize = take();
-          if (csize === 0xffffffff) csize = take();
-          if (local === 0xffffffff) local = take();
-          break;
-        }
-        x += 4 + len;
+      const z64 = zip64Extra(p + 46 + nlen, xlen, name);
+      if (z64 !== undefined) {
+        let q = z64;
+        const z64End = z64 + u16(z64 - 2);
+        const take = (): number => {
+          if (q + 8 > z64End) corrupt(`zip64 field of '${name}' is too short`);
+          const v = u64(q);
+          q += 8;
+          return v;
+        };
+        if (usize === 0xffffffff) usize = take();
+        if (csize === 0xffffffff) csize = take();
+        if (local === 0xffffffff) local = take();
       }
     }
     p = next;
-    if (name.endsWith('/')) continue; // a directory
-    if (flags & 1) throw new InputError(`${where}: member '${name}' is encrypted; encrypted .npz archives are not supported`);
     if (local + 30 > b.length || u32(local) !== SIG_LOCAL) corrupt(`the local header of '${name}' is missing`);
-    const start = local + 30 + u16(local + 26) + u16(local + 28);
+    // the local header repeats the method, CRC and sizes (unless a data descriptor follows the data,
+    // flag bit 3) and the name: they must agree with the central directory
+    const lnlen = u16(local + 26);
+    const lxlen = u16(local + 28);
+    if (local + 30 + lnlen > b.length || utf8.decode(b.subarray(local + 30, local + 30 + lnlen)) !== name) corrupt(`the local header of '${name}' names another member`);
+    if (u16(local + 8) !== method) corrupt(`the local header of '${name}' disagrees with the central directory on the compression method`);
+    if (!(u16(local + 6) & 8)) {
+      let lcsize = u32(local + 18);
+      let lusize = u32(local + 22);
+      if (lcsize === 0xffffffff || lusize === 0xffffffff) {
+        const z64 = zip64Extra(local + 30 + lnlen, lxlen, name);
+        if (z64 !== undefined) {
+          if (lusize === 0xffffffff) lusize = u64(z64);
+          if (lcsize === 0xffffffff) lcsize = u64(z64 + 8);
+        }
+      }
+      if (u32(local + 14) !== crc || lcsize !== csize || lusize !== usize) corrupt(`the local header of '${name}' disagrees with the central directory on its CRC or sizes`);
+    }
+    if (name.endsWith('/')) continue; // a directory
+    if (!name.endsWith('.npy')) continue; // not an array: never inflated
+    if (flags & 1) throw new InputError(`${where}: member '${name}' is encrypted; encrypted .npz archives are not supported`);
+    const start = local + 30 + lnlen + lxlen;
     if (start + csize > b.length) corrupt(`the data of '${name}' is truncated`);
     const raw = b.subarray(start, start + csize);
     let data: Uint8Array;
     if (method === 0) {
+      if (csize !== usize) corrupt(`'${name}' is stored with ${csize} bytes but should be ${usize}`);
       data = raw;
     } else if (method === 8) {
-      try {
-        data = inflateSync(raw);
-      } catch (e) {
-        return corrupt(`cannot inflate '${name}' (${(e as Error).message})`);
-      }
+      if (usize > maxInflated)
+        throw new InputError(
+          `${where}: member '${name}' would inflate to ${usize} bytes, over the limit of ${maxInflated}; ` +
+            'if the archive is trusted, raise the maxInflatedBytes option of parseNpz/loadNpz',
+        );
+      data = inflateBounded(raw, usize, name, where, corrupt);
     } else {
       throw new InputError(
         `${where}: member '${name}' uses zip compression method ${method}; only stored and deflated members are supported ` +
           '(numpy.savez / numpy.savez_compressed)',
       );
     }
-    if (data.length !== usize) corrupt(`'${name}' should be ${usize} bytes but decodes to ${data.length}`);
     if (crc32(data) !== crc) corrupt(`CRC mismatch in '${name}'`);
     members.push({ name, data });
   }
+  if (p !== cdEnd) corrupt(`the central directory holds ${cdEnd - p} bytes after its ${count} entries`);
   return members;
 }
 
@@ -168,9 +261,12 @@ function readZip(b: Uint8Array, where: string): ZipMember[] {
  *
  * @param bytes the whole archive
  * @param name file name used in error messages
- * @throws InputError when the archive or one of its arrays is invalid
+ * @param options the cap on inflated sizes
+ * @throws InputError when the archive or one of its arrays is invalid, or a member inflates past the cap
  */
-export function parseNpz(bytes: Uint8Array, name = '<npz>'): Map<string, NdArray> {
+export function parseNpz(bytes: Uint8Array, name = '<npz>', options: NpzReadOptions = {}): Map<string, NdArray> {
+  const maxInflated = options.maxInflatedBytes ?? NPZ_MAX_INFLATED_BYTES;
+  if (!(Number.isSafeInteger(maxInflated) && maxInflated >= 0)) throw new InputError(`maxInflatedBytes must be a non-negative integer, got ${String(maxInflated)}`);
   const given: unknown = bytes;
   let b: Uint8Array;
   if (given instanceof Uint8Array) b = given;
@@ -182,8 +278,7 @@ export function parseNpz(bytes: Uint8Array, name = '<npz>'): Map<string, NdArray
     throw new InputError(`${name} is not an .npz file (${b.length} bytes, too short for a zip archive); save arrays with numpy.savez`);
   }
   const out = new Map<string, NdArray>();
-  for (const m of readZip(b, name)) {
-    if (!m.name.endsWith('.npy')) continue;
+  for (const m of readZip(b, name, maxInflated)) {
     const key = m.name.slice(0, -4);
     out.set(key, parseNpy(m.data, `${name}[${key}]`));
   }
@@ -194,9 +289,8 @@ export function parseNpz(bytes: Uint8Array, name = '<npz>'): Map<string, NdArray
 // writing
 // ---------------------------------------------------------------------------------------------
 
-/** MS-DOS date of 1980-01-01, 00:00: a fixed timestamp makes the output deterministic. */
-const DOS_DATE = (0 << 9) | (1 << 5) | 1;
-const DOS_TIME = 0;
+/** 1980-01-01 00:00 local time, the zip epoch: a fixed timestamp makes the output deterministic. */
+const ZIP_EPOCH = new Date(1980, 0, 1, 0, 0, 0);
 
 /**
  * Encode arrays as a `.npz` archive readable by `numpy.load`. Keys become member names `key.npy`.
@@ -212,69 +306,21 @@ export function encodeNpz(entries: Record<string, NdArray> | Map<string, NdArray
   const list = entries instanceof Map ? [...entries.entries()] : Object.entries(entries);
   if (list.length >= 0xffff) throw new InputError(`too many arrays for one .npz (${list.length}); the limit is 65534`);
   const enc = new TextEncoder();
-  const compress = options.compress === true;
-  const parts: { name: Uint8Array; utf8: boolean; crc: number; usize: number; body: Uint8Array; offset: number }[] = [];
-  let offset = 0;
-  const seen = new Set<string>();
+  const level = options.compress === true ? 6 : 0;
+  const files: Zippable = {};
+  let total = 22;
   for (const [key, arr] of list) {
     if (typeof key !== 'string' || key === '') throw new InputError('every .npz entry needs a non-empty string name');
-    if (seen.has(key)) throw new InputError(`the name '${key}' is used twice in one .npz`);
-    seen.add(key);
+    if (Object.prototype.hasOwnProperty.call(files, `${key}.npy`)) throw new InputError(`the name '${key}' is used twice in one .npz`);
     checkNdArray(arr, `.npz entry '${key}'`);
     const npy = encodeNpy(arr);
-    const name = enc.encode(`${key}.npy`);
-    if (name.length > 0xffff) throw new InputError(`the .npz entry name '${key.slice(0, 40)}...' is too long`);
-    const body = compress ? deflateSync(npy, { level: 6 }) : npy;
-    // eslint-disable-next-line no-control-regex -- the ASCII range, on purpose
-    parts.push({ name, utf8: /[^\x00-\x7f]/.test(key), crc: crc32(npy), usize: npy.length, body, offset });
-    offset += 30 + name.length + body.length;
+    const nameBytes = enc.encode(`${key}.npy`).length;
+    if (nameBytes > 0xffff) throw new InputError(`the .npz entry name '${key.slice(0, 40)}...' is too long`);
+    // stored members are what they hold; deflate never grows data by more than a few bytes per 16 KiB
+    total += 76 + 2 * nameBytes + npy.length + (level ? Math.ceil(npy.length / 16384) * 5 + 16 : 0);
+    if (total > 0xffffffff) throw new InputError('the .npz archive would exceed 4 GiB; save the arrays in several files');
+    // os 3 (Unix) and a regular rw-r--r-- file, as Python's zipfile writes; names are flagged UTF-8 when not ASCII
+    files[`${key}.npy`] = [npy, { level, mtime: ZIP_EPOCH, os: 3, attrs: (0o100644 << 16) >>> 0 }];
   }
-  const cdOff = offset;
-  const cdSize = parts.reduce((s, p) => s + 46 + p.name.length, 0);
-  const total = cdOff + cdSize + 22;
-  if (total > 0xffffffff) throw new InputError('the .npz archive would exceed 4 GiB; save the arrays in several files');
-  const out = new Uint8Array(total);
-  const dv = new DataView(out.buffer);
-  const method = compress ? 8 : 0;
-  for (const p of parts) {
-    const o = p.offset;
-    dv.setUint32(o, SIG_LOCAL, true);
-    dv.setUint16(o + 4, 20, true); // version needed
-    dv.setUint16(o + 6, p.utf8 ? 0x800 : 0, true);
-    dv.setUint16(o + 8, method, true);
-    dv.setUint16(o + 10, DOS_TIME, true);
-    dv.setUint16(o + 12, DOS_DATE, true);
-    dv.setUint32(o + 14, p.crc, true);
-    dv.setUint32(o + 18, p.body.length, true);
-    dv.setUint32(o + 22, p.usize, true);
-    dv.setUint16(o + 26, p.name.length, true);
-    dv.setUint16(o + 28, 0, true);
-    out.set(p.name, o + 30);
-    out.set(p.body, o + 30 + p.name.length);
-  }
-  let c = cdOff;
-  for (const p of parts) {
-    dv.setUint32(c, SIG_CENTRAL, true);
-    dv.setUint16(c + 4, (3 << 8) | 20, true); // made by: Unix, zip 2.0
-    dv.setUint16(c + 6, 20, true);
-    dv.setUint16(c + 8, p.utf8 ? 0x800 : 0, true);
-    dv.setUint16(c + 10, method, true);
-    dv.setUint16(c + 12, DOS_TIME, true);
-    dv.setUint16(c + 14, DOS_DATE, true);
-    dv.setUint32(c + 16, p.crc, true);
-    dv.setUint32(c + 20, p.body.length, true);
-    dv.setUint32(c + 24, p.usize, true);
-    dv.setUint16(c + 28, p.name.length, true);
-    // extra length, comment length, disk number, internal attributes: 0
-    dv.setUint32(c + 38, (0o100644 << 16) >>> 0, true); // external attributes: regular file, rw-r--r--
-    dv.setUint32(c + 42, p.offset, true);
-    out.set(p.name, c + 46);
-    c += 46 + p.name.length;
-  }
-  dv.setUint32(c, SIG_EOCD, true);
-  dv.setUint16(c + 8, parts.length, true);
-  dv.setUint16(c + 10, parts.length, true);
-  dv.setUint32(c + 12, cdSize, true);
-  dv.setUint32(c + 16, cdOff, true);
-  return out;
+  return zipSync(files);
 }

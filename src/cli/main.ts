@@ -1,6 +1,6 @@
 // the Node entry point: registers the worker pool and the cpu, cuda and webgpu backends
 import '../index.js';
-import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { cacheClear, cacheDir, cacheList } from '../../runtime/cpu/index.js';
 import { cudaCacheClear, cudaCacheList, cudaCodeOptions } from '../../runtime/cuda/index.js';
 import { printCuda } from '../targets/cuda.js';
@@ -17,7 +17,8 @@ import { elaborate } from '../passes/elaborate.js';
 import { compileModule, BACKENDS, SUM_SCHEMES, type Backend, type CompiledKernel, type RunOptions, type RunResult, type SumScheme } from '../api/compile.js';
 import type { DistributedOptions } from '../../runtime/dist/index.js';
 import { printKernel } from '../ir/print.js';
-import { loadNpy, loadNpz, saveNpy, saveNpz, type NdArray } from '../../runtime/npy/index.js';
+import { loadNpy, loadNpz, saveNpy, saveNpz, writeFileAtomic, type NdArray } from '../../runtime/npy/index.js';
+import { checkOutputs, checkRunOutput } from './output.js';
 import { RANGES_KEYS, type RangesInput } from '../../runtime/ranges/index.js';
 import type { Diagnostic } from '../diagnostics/index.js';
 
@@ -87,11 +88,7 @@ export function cudaHeaderPath(output: string | undefined, header: string | unde
 }
 
 function writeText(path: string, text: string): void {
-  try {
-    writeFileSync(path, text.endsWith('\n') ? text : `${text}\n`);
-  } catch (e) {
-    throw new InputError(`cannot write ${path}: ${(e as Error).message}`);
-  }
+  writeFileAtomic(path, text.endsWith('\n') ? text : `${text}\n`, 'output');
 }
 
 /** `keopsc compile`: print the AST, the IR after each stage, or the generated code of a target. */
@@ -102,13 +99,14 @@ function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => v
   if (opts.storage === 'float16' && opts.target !== 'cuda' && opts.target !== 'wgsl') throw new InputError('--storage float16 is for --target cuda or wgsl (inputs stored as halves on the GPU)');
   if (opts.storage === 'float16' && opts.dtype === 'float64') throw new InputError('--storage float16 --dtype float64: float16 storage keeps float32 arithmetic; use --dtype float32 (the default) or leave --storage out');
   if (opts.target) {
+    const hPath = opts.target === 'cuda' ? cudaHeaderPath(opts.output, opts.header) : undefined;
+    checkOutputs([...(opts.output ? [{ option: '-o', path: opts.output }] : []), ...(hPath ? [{ option: '--header', path: hPath }] : [])], [file]);
     const mod = compileModule(text, { file });
     const k = pickKernel(mod.kernels, opts.kernel, file);
     const dtype = (opts.dtype ?? 'float32') as 'float32' | 'float64';
     const code = k.codeOptionsFor({ sumScheme: opts.sumScheme as SumScheme }, dtype);
     if (opts.target === 'cuda') {
       const { source, header } = printCuda(k.plan, cudaCodeOptions(dtype, { ...code, storage: opts.storage as 'float32' | 'float16' | undefined }));
-      const hPath = cudaHeaderPath(opts.output, opts.header);
       if (opts.output) writeText(opts.output, source);
       else out(source);
       if (hPath) writeText(hPath, header);
@@ -177,6 +175,11 @@ async function run(file: string, opts: RunCliOptions, out: (s: string) => void):
   const text = readSource(file);
   const mod = compileModule(text, { file });
   const kernel = pickKernel(mod.kernels, opts.kernel, file);
+  if (opts.output) {
+    // before any work: the output's extension and file (never one of the inputs)
+    checkRunOutput(opts.output, kernel.outputShapes(1, 1).map((o) => o.name));
+    checkOutputs([{ option: '-o', path: opts.output }], [file, ...opts.arg.map((a) => a.slice(a.indexOf('=') + 1)), ...(opts.ranges ? [opts.ranges] : [])]);
+  }
   const args: Record<string, { data: Float32Array | Float64Array; shape: number[] }> = {};
   for (const a of opts.arg) {
     const m = /^([A-Za-z_]\w*)=(.+)$/.exec(a);
@@ -220,10 +223,9 @@ function writeResult(result: RunResult, output: string | undefined, out: (s: str
     data: o.data,
   });
   if (output) {
+    // checked before the run (checkRunOutput): .npz for any number of outputs, .npy for one
     if (output.endsWith('.npz')) saveNpz(output, Object.fromEntries(result.outputs.map((o) => [o.name, nd(o)])));
-    else if (result.outputs.length > 1) throw new InputError(`this kernel returns ${result.outputs.map((o) => o.name).join(' and ')}; write them to a .npz file (-o out.npz)`);
-    else if (output.endsWith('.npy')) saveNpy(output, nd(result.outputs[0]!));
-    else throw new InputError(`-o ${output}: the output file must end in .npy or .npz`);
+    else saveNpy(output, nd(result.outputs[0]!));
     return;
   }
   for (const o of result.outputs) out(formatArray(o.name, o.shape, o.data));
@@ -315,11 +317,13 @@ function clusterCmd(xPath: string, yPath: string, opts: { eps: string; cutoff: s
     if (a.shape.length !== 2 && a.shape.length !== 1) throw new InputError(`${path} (${name}) has shape (${a.shape.join(', ')}); point clouds are (n, d) or (n,)`);
     return { data: a.data as Float32Array | Float64Array, shape: a.shape.length === 1 ? [a.shape[0]!, 1] : a.shape };
   };
+  const written = ['x_sorted.npy', 'y_sorted.npy', 'perm_x.npy', 'perm_y.npy', 'ranges.npz'];
+  mkdirSync(opts.output, { recursive: true });
+  checkOutputs(written.map((f) => ({ option: '-o', path: join(opts.output, f) })), [xPath, yPath]);
   const x = cloud(xPath, 'x');
   const y = cloud(yPath, 'y');
   if (x.data.constructor !== y.data.constructor) throw new InputError(`${xPath} and ${yPath} have different dtypes; convert them to one`);
   const bs = blockSparseRanges(x as { data: Float64Array; shape: number[] }, y as { data: Float64Array; shape: number[] }, { eps: num('eps', opts.eps)!, cutoff: num('cutoff', opts.cutoff)!, epsY: num('eps-y', opts.epsY) });
-  mkdirSync(opts.output, { recursive: true });
   const nd = (data: NdArray['data'], shape: number[]): NdArray => ({ dtype: data instanceof Float32Array ? 'float32' : data instanceof Float64Array ? 'float64' : 'int64', shape, data });
   const i64 = (a: Int32Array) => BigInt64Array.from(a, (v) => BigInt(v));
   saveNpy(join(opts.output, 'x_sorted.npy'), nd(bs.x.data, [...bs.x.shape]));

@@ -16,6 +16,7 @@ export const DIAGNOSTICS = {
   ChainedComparison: { code: 'KEO1104', title: 'chained comparison' },
   EmptySource: { code: 'KEO1105', title: 'empty source' },
   TooDeep: { code: 'KEO1106', title: 'formula nested too deeply' },
+  SourceTooLarge: { code: 'KEO1107', title: 'source too large' },
   // --- names, modules, call shapes ---
   UnknownOp: { code: 'KEO2001', title: 'unknown operation' },
   UnknownName: { code: 'KEO2002', title: 'unknown name' },
@@ -41,11 +42,13 @@ export const DIAGNOSTICS = {
   NotAVariable: { code: 'KEO3005', title: 'variable expected' },
   DivisionByZero: { code: 'KEO3006', title: 'division by the constant zero' },
   BadConstant: { code: 'KEO3007', title: 'constant out of range' },
+  TooLarge: { code: 'KEO3008', title: 'over a documented size limit' },
   // --- features ---
   NotImplemented: { code: 'KEO4001', title: 'not available yet' },
   NotDifferentiable: { code: 'KEO4002', title: 'not differentiable' },
   // --- run-time input (CLI and API) ---
   BadInput: { code: 'KEO5001', title: 'invalid input' },
+  BadEnvironment: { code: 'KEO5002', title: 'unusable environment' },
 } as const;
 
 export type DiagnosticKind = keyof typeof DIAGNOSTICS;

@@ -80,6 +80,25 @@ export class KeopsError extends Error {
   }
 }
 
+/**
+ * The machine cannot serve a request as set up (an unsafe cache directory, a size a target cannot hold):
+ * one line saying what is wrong and how to fix it; not a bug of keopsc.
+ */
+export class EnvironmentError extends KeopsError {
+  constructor(message: string) {
+    super([diag('BadEnvironment', message)], `error ${DIAGNOSTICS.BadEnvironment.code}: ${message}`);
+    this.name = 'EnvironmentError';
+  }
+}
+
+/** A formula over a target's size limit found while printing it (no source span): one line. */
+export class LimitError extends KeopsError {
+  constructor(message: string) {
+    super([diag('TooLarge', message)], `error ${DIAGNOSTICS.TooLarge.code}: ${message}`);
+    this.name = 'LimitError';
+  }
+}
+
 /** An input error found at run time (shapes, dtypes, ranges): one line saying what is wrong and how to fix it. */
 export class InputError extends KeopsError {
   constructor(message: string) {

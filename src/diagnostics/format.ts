@@ -20,13 +20,26 @@ export function formatDiagnostics(ds: Diagnostic[], source?: SourceFile): string
   return ds.length > 1 ? `${body}\n\nFound ${n} error${n === 1 ? '' : 's'}.` : body;
 }
 
+/** The widest source line a code frame shows; longer lines are cut around the caret with `...`. */
+const FRAME_WIDTH = 160;
+
+/** `text` cut to FRAME_WIDTH columns around column `col` (1-based): the shown text and its new `col`. */
+function clip(text: string, col: number): { text: string; col: number } {
+  if (text.length <= FRAME_WIDTH) return { text, col };
+  const from = Math.max(0, Math.min(col - 1 - FRAME_WIDTH / 2, text.length - FRAME_WIDTH));
+  const head = from > 0 ? '...' : '';
+  const tail = from + FRAME_WIDTH < text.length ? '...' : '';
+  return { text: `${head}${text.slice(from, from + FRAME_WIDTH)}${tail}`, col: col - from + head.length };
+}
+
 function codeFrame(src: SourceFile, start: number, end: number): string[] {
-  const { line, col } = src.position(start);
-  const text = src.lineText(line);
+  const pos = src.position(start);
+  const line = pos.line;
+  const { text, col } = clip(src.lineText(line), pos.col);
   const gutter = String(line).length;
   const out: string[] = [];
   if (line > 1) {
-    const prev = src.lineText(line - 1);
+    const prev = clip(src.lineText(line - 1), 1).text;
     if (prev.trim() !== '') out.push(`  ${String(line - 1).padStart(gutter)} | ${prev}`);
   }
   out.push(`  ${String(line).padStart(gutter)} | ${text}`);

@@ -5,6 +5,7 @@ import { mk, numberLiteral, Var, variablesOf } from '../ir/node.js';
 import { OPS } from '../ir/ops/index.js';
 import { REDUCTIONS, reductionOf, type ReductionDef } from '../ir/reductions.js';
 import type { ArgInfo, Kernel } from '../ir/kernel.js';
+import { checkReductionLimits, checkVarLimits, LIMITS } from './limits.js';
 import { DimError, type Cat, type Node, type Param } from '../ir/types.js';
 
 /** The elaborated module: its kernels at formula level, before any optimisation pass. */
@@ -161,6 +162,11 @@ class Elaborator {
       this.error('BadDeclaration', `a variable needs a dimension of at least 1, got ${dim}`, call.span);
       return undefined;
     }
+    const tooLarge = checkVarLimits(index, dim);
+    if (tooLarge) {
+      this.error('TooLarge', tooLarge.message, call.span, tooLarge.hint);
+      return undefined;
+    }
     if (index === undefined) {
       while (this.slots.has(this.nextFree) || explicit?.has(this.nextFree)) this.nextFree++;
       index = this.nextFree;
@@ -260,6 +266,11 @@ class Elaborator {
       }
     });
     if (!ok || !f || tag === undefined) return;
+    const tooLarge = checkReductionLimits(g ? [f, g] : [f], K);
+    if (tooLarge) {
+      this.error('TooLarge', tooLarge.message, call.span, tooLarge.hint);
+      return;
+    }
     try {
       red.check?.(f.dim, g?.dim, K);
     } catch (e) {
@@ -489,7 +500,7 @@ class Elaborator {
 }
 
 /** The deepest formula elaboration accepts (each level costs a few stack frames in every pass). */
-export const MAX_DEPTH = 1000;
+export const MAX_DEPTH = LIMITS.depth;
 
 /** The depth of an expression tree, computed without recursion (any input is safe). */
 function exprDepth(root: Expr): number {

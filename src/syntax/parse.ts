@@ -33,6 +33,7 @@ import {
 } from '../../grammar/lexer.js';
 import { decodeParseError, keoParser, type ParseErrorInfo } from '../../grammar/parser.js';
 import { diag, SourceFile, type Diagnostic, type Span } from '../diagnostics/index.js';
+import { LIMITS } from '../passes/limits.js';
 import type { BinaryOp, Expr, Module, Statement } from './ast.js';
 
 /** The deepest nesting of brackets, `**` chains and unary signs accepted. */
@@ -92,6 +93,11 @@ interface RunResult {
 function run(text: string, file: string, entry: 'module' | 'formula'): RunResult {
   const src = new SourceFile(file, text);
   const conv = new Converter(src);
+  if (text.length > LIMITS.sourceChars) {
+    // refused before lexing: the time to say no never grows with the input
+    const d = diag('SourceTooLarge', `the ${entry === 'formula' ? 'formula' : 'source'} is ${text.length} characters long; the limit is ${LIMITS.sourceChars}`, src.span(0, 0), 'split it into several kernels or files, or name repeated parts once (`a = ...`)');
+    return { src, cst: undefined, conv, diagnostics: [d] };
+  }
   const lexed = tokenize(text);
   let tokens = lexed.tokens;
   if (entry === 'formula') tokens = tokens.filter((t) => t.tokenType !== Newline);
@@ -127,6 +133,20 @@ function run(text: string, file: string, entry: 'module' | 'formula'): RunResult
         `expression nested too deeply (more than ${MAX_NESTING} levels)`,
         tokenSpan(src, tooDeep),
         'split the formula into named definitions: `a = ...` on one line, then use `a`',
+      ),
+    );
+    return done();
+  }
+
+  // a formula too deep for elaboration (KEO1106) is refused here, before the parser builds it
+  const deep = checkDepth(tokens);
+  if (deep) {
+    diagnostics.push(
+      diag(
+        'TooDeep',
+        `this formula is nested more than ${LIMITS.depth} levels deep`,
+        tokenSpan(src, deep),
+        'split it into named definitions (`A = ...` then use A); a chain a + b + c + ... counts one level per operator',
       ),
     );
     return done();
@@ -257,6 +277,75 @@ function checkNesting(tokens: IToken[]): IToken | undefined {
       total = 0;
     }
     if (chains.length - 1 + total > MAX_NESTING) return t;
+    prev = t;
+  }
+  return undefined;
+}
+
+/**
+ * The first token at which a lower bound of the formula's depth (as elaboration counts it: one level
+ * per binary operator of a left-associative chain, per call and per list) passes LIMITS.depth; undefined
+ * when it never does. One pass over the tokens with a stack of bracket frames: a chain of a million
+ * additions is refused in the time it takes to read it. Signs and `**` count nothing here (their
+ * chains are bounded by checkNesting), so a formula this accepts may still be refused by elaboration.
+ */
+function checkDepth(tokens: readonly IToken[]): IToken | undefined {
+  // the open chains of the current segment, innermost first: an operand (atom), a product, a sum, a
+  // scalar product, a comparison; undefined where none is open
+  interface Segment {
+    atom?: number;
+    prod?: number;
+    sum?: number;
+    bar?: number;
+    cmp?: number;
+  }
+  interface Frame {
+    seg: Segment;
+    nodes: boolean; // a call or a list (a level of its own), not a parenthesised expression
+    args: number;
+  }
+  const join = (acc: number | undefined, v: number | undefined): number | undefined => (v === undefined ? acc : acc === undefined ? v : 1 + Math.max(acc, v));
+  const frames: Frame[] = [];
+  let seg: Segment = {};
+  let prev: IToken | undefined;
+  const endAtom = () => ((seg.prod = join(seg.prod, seg.atom)), (seg.atom = undefined));
+  const endProd = () => (endAtom(), (seg.sum = join(seg.sum, seg.prod)), (seg.prod = undefined));
+  const endSum = () => (endProd(), (seg.bar = join(seg.bar, seg.sum)), (seg.sum = undefined));
+  const endBar = () => (endSum(), (seg.cmp = join(seg.cmp, seg.bar)), (seg.bar = undefined));
+  const endSegment = (): number => {
+    endBar();
+    const v = seg.cmp ?? 0;
+    seg = {};
+    return v;
+  };
+  const operand = (d: number) => (seg.atom = seg.atom === undefined ? d : Math.max(seg.atom, d));
+  const deepest = (): number => Math.max(seg.atom ?? 0, seg.prod ?? 0, seg.sum ?? 0, seg.bar ?? 0, seg.cmp ?? 0);
+  for (const t of tokens) {
+    const type = t.tokenType;
+    if (OPEN.has(type)) {
+      frames.push({ seg, nodes: type === LBracket || prev?.tokenType === Identifier, args: 0 });
+      seg = {};
+    } else if (CLOSE.has(type)) {
+      const f = frames.pop();
+      if (f) {
+        const inner = Math.max(f.args, endSegment());
+        seg = f.seg;
+        operand(f.nodes ? 1 + inner : inner);
+      }
+    } else if (type === Identifier || type === NumberTok) operand(1);
+    else if (type === Star || type === Slash) endAtom();
+    else if ((type === Plus || type === Minus) && endsOperand(prev)) endProd();
+    else if (type === Bar) endSum();
+    else if (COMPARISONS.has(type)) endBar();
+    else if (type === Comma) {
+      const f = frames[frames.length - 1];
+      const v = endSegment();
+      if (f) f.args = Math.max(f.args, v);
+    } else if (type === Equals || (isSeparator(t) && frames.length === 0)) {
+      endSegment();
+      frames.length = 0;
+    }
+    if (deepest() > LIMITS.depth) return t;
     prev = t;
   }
   return undefined;

@@ -3,6 +3,7 @@ import type { SExpr } from '../lower/scalar.js';
 import { DEP_I, DEP_J } from '../ir/types.js';
 import { printKernel } from '../ir/print.js';
 import { callK, kminInsert, type CodeOptions, type Spellings } from './common.js';
+import { KERNEL_ABI, KERNEL_INFO_DECLS, printKernelInfo, type KernelInfo } from './abi.js';
 
 /** Options that change the generated C++ (they are part of the cache key): the shared code options
  * (in C++ every formula is evaluated in `dtype`; the JS target evaluates in float64 and rounds f) and fastMath. */
@@ -295,15 +296,15 @@ class CppPrinter {
     const rows = plan.tag === 0 ? 'M' : 'N';
     const outs = red.outputs.map((o) => ({ ...o, width: o.rowShape.reduce((a, b) => a * b, 1) }));
 
-    const info = JSON.stringify({
-      abi: 1,
+    const kernelInfo: KernelInfo = {
       name: plan.kernel.name,
       dtype: this.opts.dtype,
       tag: plan.tag,
       args: plan.kernel.args.map((a) => ({ index: a.index, dim: a.dim, cat: a.cat })),
       outputs: outs.map((o) => ({ name: o.name, kind: o.kind, width: o.width })),
-    });
-    return { gen, usedIdx, innerLoads, RB, CH, TILE, loadBytes, NR, rows, outs, info };
+    };
+    const info = JSON.stringify({ abi: KERNEL_ABI, ...kernelInfo });
+    return { gen, usedIdx, innerLoads, RB, CH, TILE, loadBytes, NR, rows, outs, info, kernelInfo };
   }
 
   /** The comment that documents the kernel, the includes, the call struct and the type definitions. */
@@ -324,7 +325,7 @@ class CppPrinter {
       '//   several times slower); never -ffast-math: Kahan sums, NaN/inf and signed zeros rely on IEEE semantics',
       '// Call (native/ABI.md): fill a keopsc_call and call keopsc_run(&call); it computes output rows [r0, r1),',
       '// is thread-safe on disjoint row blocks and never allocates (it uses about ' + `${Math.ceil((CH * gen.stBytes + TILE * loadBytes) / 1024) + 8} KiB of stack).`,
-      '// keopsc_info() returns the JSON below.',
+      '// keopsc_info() returns a keopsc_kernel_info struct holding the metadata below.',
       '//   in[k]       input array of variable index k (nullptr where unused), row-major, element type',
       `//               ${T}; rows: M for i-variables (cat 0), N for j-variables (cat 1), 1 for parameters (cat 2)`,
       ...outs.map((o, q) => `//   out[${q}]      ${o.name}: ${o.width} ${o.kind === 'index' ? 'int64_t indices' : `${T} values`} per output row (${rows} rows)`),
@@ -352,6 +353,7 @@ class CppPrinter {
       '  const int32_t* red;',
       '  int64_t n_clusters, n_red;',
       '};',
+      KERNEL_INFO_DECLS,
       '',
       'namespace {',
       '',
@@ -500,14 +502,11 @@ class CppPrinter {
   /** `keopsc_info` and `keopsc_run` (native/ABI.md): dense, or the clusters of the ranges. */
   private entryPoints(L: CppLayout): string[] {
     const { plan, red } = this;
-    const { usedIdx, NR, outs, info } = L;
+    const { usedIdx, NR, outs, kernelInfo } = L;
     const lines: string[] = [];
     // ---- entry points
-    const cInfo = info.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
     lines.push(
-      'extern "C" __attribute__((visibility("default"))) const char* keopsc_info(void) {',
-      `  return "${cInfo}";`,
-      '}',
+      printKernelInfo(kernelInfo),
       '',
       'extern "C" __attribute__((visibility("default"))) int keopsc_run(const keopsc_call* call) {',
       '  Prm P;',

@@ -1,6 +1,7 @@
 import { printedOnce, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
 import { callK, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
+import { LimitError } from '../diagnostics/diagnostic.js';
 
 /** Options of the CUDA target. */
 export interface CudaCodeOptions {
@@ -103,7 +104,7 @@ export function cudaLayout(plan: KernelPlan, opts: CudaCodeOptions): CudaLayout 
   while (blockRows > 32 && blockRows * perRow * sizeofT > CUDA_SHARED_BYTES) blockRows -= 32;
   const sharedBytes = blockRows * perRow * sizeofT;
   if (sharedBytes > CUDA_SHARED_BYTES)
-    throw new Error(`kernel '${plan.kernel.name}': its reduction-side variables hold ${perRow} ${opts.dtype} values per row, more than fit in 48 KiB of shared memory for 32 rows; split the formula`);
+    throw new LimitError(`kernel '${plan.kernel.name}': its reduction-side variables hold ${perRow} ${opts.dtype} values per row, more than fit in 48 KiB of shared memory for 32 rows; split the formula`);
   const name = plan.kernel.name;
   const sym = cudaSymbol(plan, opts);
   const arg = (index: number) => {
