@@ -211,7 +211,7 @@ describe('distributed runs (Redis + BullMQ)', function () {
       }
       expect(code, err.join('\n')).to.equal(0);
       expect(stderr.join('')).to.match(/distributed run [a-z0-9]+: 4 tiles \(2x2\)/);
-      expect(stderr.join('')).to.match(/tiles 4\/4, [\d.]+ [MG] pairs\/s/);
+      expect(stderr.join('')).to.match(/tiles 4\/4, [\d.]+ [kMG] pairs\/s/);
       const { loadNpz } = await import('../runtime/npy/index.js');
       const a = loadNpz(join(dir, 'local.npz'));
       const b = loadNpz(join(dir, 'dist.npz'));

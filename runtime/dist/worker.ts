@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -37,6 +38,17 @@ export interface RunningWorker {
 const BACKENDS = ['auto', 'cpu', 'js', 'cuda', 'webgpu'];
 
 /**
+ * The module BullMQ forks for each tile process: beside this one (the sources, or the tsc output in
+ * dist/runtime/dist), or, from the CLI bundle in dist/cli, the tsc output it was built with.
+ */
+function processorFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  const file = /worker\.(ts|js)$/.test(here) ? here.replace(/worker\.(ts|js)$/, 'processor.$1') : fileURLToPath(new URL('../runtime/dist/processor.js', import.meta.url));
+  if (!existsSync(file)) throw new InputError(`the tile processor ${file} is missing; rebuild keopsc (npm run build)`);
+  return file;
+}
+
+/**
  * Start a `keopsc worker`: take tiles from the queue at `redis`, run each in a child process on the
  * local backend, store the partial states. BullMQ renews each tile's lock while it runs; a worker that
  * dies loses its lock and the tile is taken up again by another (stalled-job detection).
@@ -57,8 +69,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const env: NodeJS.ProcessEnv = { ...process.env, KEOPSC_DIST_REDIS: opts.redis, KEOPSC_DIST_BACKEND: backend };
   if (opts.threads) env.KEOPSC_DIST_THREADS = String(opts.threads);
   else delete env.KEOPSC_DIST_THREADS;
-  const here = fileURLToPath(import.meta.url);
-  const processor = here.replace(/worker\.(ts|js)$/, 'processor.$1');
+  const processor = processorFile();
   const connection = new Redis(opts.redis, { maxRetriesPerRequest: null });
   const worker = new Worker<TileJob, TileResult>(QUEUE_NAME, processor, {
     connection,

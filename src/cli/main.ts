@@ -1,12 +1,9 @@
-// the Node entry point: registers the worker pool and the cpu, cuda and webgpu backends
-import '../index.js';
+// Start-up: `keopsc check` loads only the front end. The modules of the other commands are imported
+// by the commands (the Node entry point '../index.js', which registers the worker pool and the cpu,
+// cuda and webgpu backends, by `run`), so that the bundle (dist/cli, scripts/bundle-cli.mjs) keeps
+// them in chunks that a check never reads.
 import { readFileSync, existsSync, mkdirSync } from 'node:fs';
-import { cacheClear, cacheDir, cacheList } from '../../runtime/cpu/index.js';
-import { cudaCacheClear, cudaCacheList, cudaCodeOptions } from '../../runtime/cuda/index.js';
-import { printCuda } from '../targets/cuda.js';
-import { doctor } from './doctor.js';
 import { join } from 'node:path';
-import { blockSparseRanges } from '../../runtime/cluster/index.js';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { KeopsError, InputError, formatDiagnostics } from '../diagnostics/index.js';
 import { parseModule } from '../syntax/parse.js';
@@ -17,7 +14,7 @@ import { elaborate } from '../passes/elaborate.js';
 import { compileModule, BACKENDS, SUM_SCHEMES, type Backend, type CompiledKernel, type RunOptions, type RunResult, type SumScheme } from '../api/compile.js';
 import type { DistributedOptions } from '../../runtime/dist/index.js';
 import { printKernel } from '../ir/print.js';
-import { loadNpy, loadNpz, saveNpy, saveNpz, writeFileAtomic, type NdArray } from '../../runtime/npy/index.js';
+import type { NdArray } from '../../runtime/npy/index.js';
 import { checkOutputs, checkRunOutput } from './output.js';
 import { RANGES_KEYS, type RangesInput } from '../../runtime/ranges/index.js';
 import type { Diagnostic } from '../diagnostics/index.js';
@@ -87,12 +84,13 @@ export function cudaHeaderPath(output: string | undefined, header: string | unde
   return /\.cu$/.test(output) ? output.replace(/\.cu$/, '.h') : `${output}.h`;
 }
 
-function writeText(path: string, text: string): void {
+async function writeText(path: string, text: string): Promise<void> {
+  const { writeFileAtomic } = await import('../../runtime/npy/index.js');
   writeFileAtomic(path, text.endsWith('\n') ? text : `${text}\n`, 'output');
 }
 
 /** `keopsc compile`: print the AST, the IR after each stage, or the generated code of a target. */
-function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => void): number {
+async function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => void): Promise<number> {
   const text = readSource(file);
   if (opts.header !== undefined && opts.target !== 'cuda') throw new InputError('--header is for --target cuda (the header of the host launcher)');
   if (opts.target === 'wgsl' && opts.dtype === 'float64') throw new InputError('--target wgsl --dtype float64: WGSL has no float64; use --dtype float32 (or --target cuda/cpp/js for float64)');
@@ -106,10 +104,11 @@ function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => v
     const dtype = (opts.dtype ?? 'float32') as 'float32' | 'float64';
     const code = k.codeOptionsFor({ sumScheme: opts.sumScheme as SumScheme }, dtype);
     if (opts.target === 'cuda') {
+      const [{ printCuda }, { cudaCodeOptions }] = await Promise.all([import('../targets/cuda.js'), import('../../runtime/cuda/index.js')]);
       const { source, header } = printCuda(k.plan, cudaCodeOptions(dtype, { ...code, storage: opts.storage as 'float32' | 'float16' | undefined }));
-      if (opts.output) writeText(opts.output, source);
+      if (opts.output) await writeText(opts.output, source);
       else out(source);
-      if (hPath) writeText(hPath, header);
+      if (hPath) await writeText(hPath, header);
       return 0;
     }
     const src =
@@ -118,7 +117,7 @@ function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => v
         : opts.target === 'wgsl'
           ? k.wgslSource({ sumScheme: code.sumScheme, ...(opts.storage === 'float16' ? { storage: 'float16' as const } : {}) }).code
           : k.jsSource({ dtype, sumScheme: opts.sumScheme as SumScheme });
-    if (opts.output) writeText(opts.output, src);
+    if (opts.output) await writeText(opts.output, src);
     else out(src);
     return 0;
   }
@@ -172,6 +171,7 @@ interface RunCliOptions {
 }
 
 async function run(file: string, opts: RunCliOptions, out: (s: string) => void): Promise<number> {
+  const [{ loadNpy, loadNpz }] = await Promise.all([import('../../runtime/npy/index.js'), import('../index.js')]);
   const text = readSource(file);
   const mod = compileModule(text, { file });
   const kernel = pickKernel(mod.kernels, opts.kernel, file);
@@ -212,11 +212,12 @@ async function run(file: string, opts: RunCliOptions, out: (s: string) => void):
     return 0;
   }
   const result = await kernel.run(args, { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads, ...(storage ? { storage } : {}) });
-  writeResult(result, opts.output, out);
+  await writeResult(result, opts.output, out);
   return 0;
 }
 
-function writeResult(result: RunResult, output: string | undefined, out: (s: string) => void): void {
+async function writeResult(result: RunResult, output: string | undefined, out: (s: string) => void): Promise<void> {
+  const { saveNpy, saveNpz } = await import('../../runtime/npy/index.js');
   const nd = (o: RunResult['outputs'][number]): NdArray => ({
     dtype: o.data instanceof BigInt64Array ? 'int64' : o.data instanceof Float32Array ? 'float32' : 'float64',
     shape: o.shape,
@@ -271,7 +272,8 @@ async function runDistributedCli(kernel: CompiledKernel, args: Record<string, { 
     ...opts,
     onStart: ({ runId, tiles, grid, workers }) => err(`keopsc: distributed run ${runId}: ${tiles} tiles (${grid[0]}x${grid[1]}), ${workers} live worker${workers === 1 ? '' : 's'}; if this coordinator stops, continue with --resume ${runId}\n`),
     onProgress: (p) => {
-      const rate = p.pairsPerSecond >= 1e9 ? `${(p.pairsPerSecond / 1e9).toFixed(2)} G` : `${(p.pairsPerSecond / 1e6).toFixed(1)} M`;
+      const r = p.pairsPerSecond;
+      const rate = r >= 1e9 ? `${(r / 1e9).toFixed(2)} G` : r >= 1e6 ? `${(r / 1e6).toFixed(1)} M` : `${(r / 1e3).toFixed(1)} k`;
       const line = `keopsc: tiles ${p.done}/${p.total}${p.pairsPerSecond > 0 ? `, ${rate} pairs/s` : ''}${Number.isFinite(p.etaSeconds) && p.done < p.total ? `, ETA ${Math.ceil(p.etaSeconds)} s` : ''}`;
       if (line === last) return;
       last = line;
@@ -304,7 +306,8 @@ async function workerCmd(opts: WorkerCliOptions, err: (s: string) => void): Prom
 }
 
 /** `keopsc cluster`: blockSparseRanges on two .npy clouds, results written as .npy/.npz. */
-function clusterCmd(xPath: string, yPath: string, opts: { eps: string; cutoff: string; epsY?: string; output: string }, out: (s: string) => void): number {
+async function clusterCmd(xPath: string, yPath: string, opts: { eps: string; cutoff: string; epsY?: string; output: string }, out: (s: string) => void): Promise<number> {
+  const [{ loadNpy, saveNpy, saveNpz }, { blockSparseRanges }] = await Promise.all([import('../../runtime/npy/index.js'), import('../../runtime/cluster/index.js')]);
   const num = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -397,7 +400,8 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .command('cache')
     .description('the on-disk cache of compiled CPU kernels and CUDA images ($KEOPSC_CACHE_DIR or ~/.cache/keopsc)')
     .addArgument(new Argument('<action>', 'ls: list the entries; clear: delete them; dir: print the folder').choices(['ls', 'clear', 'dir']))
-    .action((action: string) => {
+    .action(async (action: string) => {
+      const [{ cacheClear, cacheDir, cacheList }, { cudaCacheClear, cudaCacheList }] = await Promise.all([import('../../runtime/cpu/index.js'), import('../../runtime/cuda/index.js')]);
       if (action === 'dir') out(cacheDir());
       else if (action === 'clear') out(`removed ${cacheClear() + cudaCacheClear()} entries from ${cacheDir()}`);
       else {
@@ -416,8 +420,8 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .requiredOption('--cutoff <distance>', 'every pair closer than this is kept (guaranteed)')
     .option('--eps-y <size>', 'grid cell side for y (default: --eps)')
     .requiredOption('-o, --output <dir>', 'folder for x_sorted.npy, y_sorted.npy, perm_x.npy, perm_y.npy, ranges.npz')
-    .action((xPath: string, yPath: string, opts: { eps: string; cutoff: string; epsY?: string; output: string }) => {
-      code = clusterCmd(xPath, yPath, opts, out);
+    .action(async (xPath: string, yPath: string, opts: { eps: string; cutoff: string; epsY?: string; output: string }) => {
+      code = await clusterCmd(xPath, yPath, opts, out);
     });
   program
     .command('compile')
@@ -431,15 +435,15 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .option('-o, --output <file>', 'write the generated code to a file (cuda: FILE.cu, with the header in FILE.h)')
     .option('--header <file>', 'cuda: where to write the header of the host launcher (default: -o with .h for .cu)')
     .addOption(new Option('--storage <storage>', 'cuda, wgsl: how the inputs are stored (float16: half bits, float32 arithmetic)').choices(['float32', 'float16']))
-    .action((file: string, opts: CompileCliOptions) => {
-      code = compileCmd(file, opts, out);
+    .action(async (file: string, opts: CompileCliOptions) => {
+      code = await compileCmd(file, opts, out);
     });
   program
     .command('doctor')
     .description('what every backend needs and what this machine has (compiler, addon, libcuda, NVRTC, GPU, WebGPU adapter)')
     .option('--json', 'machine-readable report')
     .action(async (opts: { json?: boolean }) => {
-      code = await doctor(opts, out);
+      code = await (await import('./doctor.js')).doctor(opts, out);
     });
   try {
     await program.parseAsync(argv);
