@@ -208,7 +208,7 @@ async function run(file: string, opts: RunCliOptions, out: (s: string) => void):
     if (opts.distributed === undefined) throw new InputError(`--tiles, --resume and --store go with --distributed redis://HOST:PORT`);
     if (opts.backend !== 'auto') throw new InputError(`--backend with --distributed: the workers choose their backend (keopsc worker --backend ${opts.backend})`);
     const result = await runDistributedCli(kernel, args, { ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', redis: opts.distributed, tiles: opts.tiles, resume: opts.resume, store: opts.store, threads, ...(storage ? { storage } : {}) });
-    writeResult(result, opts.output, out);
+    await writeResult(result, opts.output, out);
     return 0;
   }
   const result = await kernel.run(args, { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads, ...(storage ? { storage } : {}) });
