@@ -28,6 +28,7 @@ if (backendOpt !== 'all' && !(BACKENDS as readonly string[]).includes(backendOpt
 const gpu = backendOpt === 'all' ? (await webgpuStatus()).ok : false;
 const available: Backend[] = [...(cpuStatus().ok ? (['cpu'] as Backend[]) : []), 'js', ...(gpu ? (['webgpu'] as Backend[]) : []), ...(M * N <= 4e6 ? (['ref'] as Backend[]) : [])];
 const backends: Backend[] = backendOpt === 'all' ? available : [backendOpt as Backend];
+if (backendOpt === 'all' && !backends.includes('ref')) console.log(`ref backend skipped: the float64 reference evaluator is slow, and M·N = ${(M * N).toExponential(2)} pairs is above 4e6 (ask for it with --backend ref)`);
 
 function fail(msg: string): never {
   console.error(`block-sparse example: ${msg}`);

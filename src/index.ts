@@ -18,6 +18,7 @@ import '../runtime/cuda/backend.js';
 import '../runtime/webgpu/node.js';
 import '../runtime/dist/entry.js';
 export * from './core.js';
+export { loadNpy, saveNpy, loadNpz, saveNpz } from '../runtime/npy/files.js';
 export { cpuStatus, cacheDir, cacheList, cacheClear, findCompiler } from '../runtime/cpu/index.js';
 export { cudaStatus, resetCudaStatus, compileCuda, cudaCacheList } from '../runtime/cuda/index.js';
 export { runDistributed, startWorker, type DistributedOptions, type DistributedProgress, type DistributedResult, type DistributedStats, type WorkerOptions, type RunningWorker } from '../runtime/dist/entry.js';

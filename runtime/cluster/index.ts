@@ -23,6 +23,9 @@
  */
 import { InputError } from '../../src/diagnostics/index.js';
 import { toRanges, validateRanges, swapAxes, type Ranges, type RangesInput } from '../ranges/index.js';
+import { runInOriginalOrder, type BlockSparseKernel, type BlockSparseRunOptions } from './blocksparse-run.js';
+import type { ArgsInput } from '../../src/api/inputs.js';
+import type { RunResult, SyncBackend } from '../../src/api/compile.js';
 import { closeClusters, maskPairs, rangesFromPairs } from './pairs.js';
 import {
   toPoints,
@@ -97,6 +100,12 @@ function toEps(what: string, eps: number | ArrayLike<number>, d: number): Float6
  * @param eps the cell side, one positive number or one per axis.
  * @returns one label per point, in [0, C).
  * @throws InputError on a bad shape, a non-finite coordinate or a non-positive eps.
+ *
+ * @example
+ * ```ts
+ * const labels = gridCluster({ data: xs, shape: [M, 3] }, 0.1);          // Int32Array, one label per point
+ * const { ranges, centroids } = clusterRangesCentroids({ data: xs, shape: [M, 3] }, labels);   // per cluster
+ * ```
  */
 export function gridCluster(x: PointsInput, eps: number | ArrayLike<number>): Int32Array {
   const p = toPoints('gridCluster: x', x);
@@ -649,6 +658,13 @@ export interface BlockSparse<T extends FloatArray = FloatArray> {
   labelsX: Int32Array;
   /** The cluster of each sorted y row (non-decreasing). */
   labelsY: Int32Array;
+  /**
+   * Run a kernel block-sparse on arguments in their **original** order: every i-argument is permuted
+   * with `permX`, every j-argument with `permY`, and the result comes back in the original order
+   * (see {@link runInOriginalOrder}). `await` it for `backend: 'webgpu'`.
+   */
+  run<R extends RunResult>(kernel: BlockSparseKernel<R>, args: ArgsInput, options: BlockSparseRunOptions & { backend: 'webgpu' }): Promise<R>;
+  run<R extends RunResult>(kernel: BlockSparseKernel<R>, args: ArgsInput, options?: BlockSparseRunOptions & { backend?: SyncBackend }): R;
 }
 
 interface ClusteredCloud {
@@ -703,6 +719,7 @@ function clusterCloud(p: NormPoints, eps: number | ArrayLike<number>, what: 'x' 
  *
  * The ranges refer to the **sorted** clouds: run the kernel on `x`, `y` and every j-signal permuted by
  * `permY` (`permuteRows(b, permY)`), and map an i-indexed result back with `unpermuteRows(out, permX)`.
+ * Or let `bs.run(kernel, args)` do all of it on the arrays in their original order.
  * Cost O((M + N)·d + K) time for the clustering (K: grid cells of the bounding boxes), O((Cx + Cy)·d +
  * kept) for the centroid test (only neighbouring grid buckets are tested; see {@link centroidMask}) and
  * O(Cx·Cy) bytes for the mask: pick eps so that the clusters hold
@@ -711,6 +728,14 @@ function clusterCloud(p: NormPoints, eps: number | ArrayLike<number>, what: 'x' 
  * @param x the i points, `{ data, shape: [M, d] }` or a bare float array (1-D points).
  * @param y the j points, same dimension d (and preferably dtype) as x.
  * @throws InputError on bad shapes, a dimension mismatch, eps ≤ 0 or a negative/NaN cutoff.
+ *
+ * @example
+ * ```ts
+ * const bs = blockSparseRanges(x, y, { eps: 0.05, cutoff: 0.2 });
+ * const bSorted = permuteRows(b, bs.permY);
+ * const out = kernel.run({ x: bs.x, y: bs.y, b: bSorted }, { ranges: bs.ranges });
+ * const a = unpermuteRows(out.values!, bs.permX);                          // back to x's order
+ * ```
  */
 export function blockSparseRanges<T extends FloatArray>(x: T | { data: T; shape: readonly number[] }, y: T | { data: T; shape: readonly number[] }, options: BlockSparseOptions): BlockSparse<T> {
   if (typeof options !== 'object' || options === null) throw new InputError(`blockSparseRanges: options { eps, cutoff } are required, got ${typeName(options)}`);
@@ -755,5 +780,7 @@ export function blockSparseRanges<T extends FloatArray>(x: T | { data: T; shape:
     radiiY: cy.radii,
     labelsX: cx.labels,
     labelsY: cy.labels,
+    run: <R extends RunResult>(kernel: BlockSparseKernel<R>, args: ArgsInput, opts?: BlockSparseRunOptions) =>
+      runInOriginalOrder({ permX: cx.perm, permY: cy.perm, ranges }, kernel, args, opts) as R & Promise<R>,
   };
 }

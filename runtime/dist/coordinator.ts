@@ -39,8 +39,9 @@ export interface DistributedOptions {
   redisTimeoutS?: number;
   /** Seconds the run's keys live if the coordinator dies (default 86400). */
   ttlS?: number;
-  /** Called about once a second and at the end. */
-  onProgress?: (p: DistributedProgress) => void;
+  /** Called about once a second and at the end, with tiles, pairs/s and ETA (`onProgress(done, total)`,
+   * the run option of every backend, is called at the same moments with tiles). */
+  onTileProgress?: (p: DistributedProgress) => void;
   /** Called once with the run id, before any tile is queued (to print how to resume). */
   onStart?: (info: { runId: string; tiles: number; grid: [number, number]; workers: number }) => void;
 }
@@ -222,13 +223,14 @@ export async function runDistributed(kernel: CompiledKernel, args: ArgsInput, op
       state.merge(t.rows[0], f.n, t.red[0], t.chunk === 0, { values, indices });
     };
     const report = (force: boolean) => {
-      if (!options.onProgress) return;
+      if (!options.onTileProgress && !options.onProgress) return;
       const now = Date.now();
       if (!force && now - lastReport < 1000) return;
       lastReport = now;
       const rate = pairsHere / Math.max((now - t0) / 1000, 1e-3);
       const left = tiles.reduce((s, t) => s + (done.has(t.index) ? 0 : t.pairs), 0);
-      options.onProgress({ runId, done: done.size, total: tiles.length, pairsPerSecond: rate, etaSeconds: pairsHere > 0 ? left / rate : NaN });
+      options.onTileProgress?.({ runId, done: done.size, total: tiles.length, pairsPerSecond: rate, etaSeconds: pairsHere > 0 ? left / rate : NaN });
+      options.onProgress?.(done.size, tiles.length);
     };
     const markDone = (t: number, fresh: boolean) => {
       if (done.has(t)) return;

@@ -1,4 +1,4 @@
-// The keopsc CLI straight from the sources (tests spawn it as `node --import tsx test/helpers/keopsc-cli.ts ...`).
+// `node --import tsx test/helpers/keopsc-cli.ts ARGS...` runs the keopsc CLI from the sources (for tests that spawn it).
 import { main } from '../../src/cli/main.js';
 
-void main(process.argv);
+process.exitCode = await main(process.argv);
