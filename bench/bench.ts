@@ -189,5 +189,47 @@ if (gpu.ok) {
   console.log(`webgpu, N = M = 10: first call ${first.toFixed(1)} ms (pipeline creation ${created.toFixed(1)} ms), second call ${second.toFixed(2)} ms (cached pipeline), then ${(secs * 1e6).toFixed(0)} µs per call`);
 }
 
+// distributed: 2 one-thread workers (keopsc worker, on a throwaway redis-server) against a local
+// 2-thread run, N = M = 1e5 in full; a warm-up run first (the workers' tile processes start, compile)
+{
+  const { redisMissing, startRedis, spawnWorker, exited } = await import('../test/helpers/redis.js');
+  const why = redisMissing() ?? (cpu.ok ? undefined : 'the cpu backend is unavailable');
+  const N = Number(opt('dist-size') ?? 1e5);
+  console.log('');
+  if (why) console.log(`(no distributed row: ${why})`);
+  else {
+    const { runDistributed } = await import('../runtime/dist/entry.js');
+    const redis = await startRedis();
+    const workers = [0, 1].map(() => spawnWorker(redis.url, ['--backend', 'cpu', '--threads', '1']));
+    try {
+      await Promise.all(workers.map((w) => w.ready));
+      const x = f32(N * 3), y = f32(N * 3), b = f32(N);
+      const args = { x: { data: x, shape: [N, 3] }, y: { data: y, shape: [N, 3] }, b: { data: b, shape: [N, 1] } };
+      const once = async (f: () => unknown) => {
+        const t = performance.now();
+        await f();
+        return (performance.now() - t) / 1000;
+      };
+      await runDistributed(kernel, args, { redis: redis.url });
+      // alternate the two, best of two each (the machine is shared)
+      let tiles = '';
+      let best = Infinity;
+      let dist = Infinity;
+      for (let k = 0; k < 2; k++) {
+        best = Math.min(best, await once(() => kernel.runSync(args, { backend: 'cpu', threads: 2 })));
+        dist = Math.min(dist, await once(async () => (tiles = (await runDistributed(kernel, args, { redis: redis.url })).distributed.grid.join('x'))));
+      }
+      console.log('backend          N = M      rows timed   time/run      pairs/s');
+      row('cpu, 2 threads', N, N, best);
+      row('dist, 2 x 1 thr', N, N, dist);
+      console.log(`distributed: 2 one-thread workers on one Redis (tiles ${tiles}), overhead ${(((dist - best) / best) * 100).toFixed(1)} % against the local 2-thread run (target < 10 %)`);
+    } finally {
+      for (const w of workers) w.proc.kill('SIGTERM');
+      await Promise.all(workers.map((w) => exited(w.proc)));
+      await redis.stop();
+    }
+  }
+}
+
 console.log('');
 startupBench();

@@ -81,6 +81,17 @@ export interface RunOptions extends WebGpuRunOptions {
   onProgress?: ProgressCallback;
 }
 
+/**
+ * `backend: 'distributed'`: the run is split into tiles for `keopsc worker` processes on a Redis (see
+ * runtime/dist). Registered by the Node entry point; its options are `DistributedOptions`.
+ */
+export type DistributedRunner = (kernel: CompiledKernel, args: ArgsInput, options: object) => Promise<RunResult>;
+let distributedRunner: DistributedRunner | undefined;
+/** Install the runner of `backend: 'distributed'` (done by runtime/dist when the Node entry loads). */
+export function registerDistributedRunner(run: DistributedRunner): void {
+  distributedRunner = run;
+}
+
 export type { KernelOutput, RunResult } from './types.js';
 
 /**
@@ -134,9 +145,16 @@ export class CompiledKernel<R extends RunResult = RunResult> {
    * ```
    */
   run(args: ArgsInput, options: RunOptions & { backend: 'webgpu' }): Promise<R>;
+  run(args: ArgsInput, options: Omit<RunOptions, 'backend'> & { backend: 'distributed'; redis: string; tiles?: string | number | readonly [number, number]; [option: string]: unknown }): Promise<R>;
   run(args: ArgsInput, options?: RunOptions & { backend?: SyncBackend }): R;
   run(args: ArgsInput, options?: RunOptions): R | Promise<R>;
-  run(args: ArgsInput, options: RunOptions = {}): R | Promise<R> {
+  run(args: ArgsInput, opts: RunOptions | (Omit<RunOptions, 'backend'> & { backend: 'distributed' }) = {}): R | Promise<R> {
+    // distributed runs check their own options (runtime/dist/coordinator.ts)
+    if ((opts as { backend?: unknown } | null)?.backend === 'distributed') {
+      if (!distributedRunner) return Promise.reject(new InputError(`backend 'distributed' needs Node.js (import keopsc, not keopsc/browser)`));
+      return distributedRunner(this as CompiledKernel, args, opts as object) as Promise<R>;
+    }
+    let options = opts as RunOptions;
     // one validation of the options for every backend (an asynchronous one reports it through its Promise)
     const asked = (options as { backend?: unknown } | null)?.backend;
     try {
@@ -189,6 +207,7 @@ export class CompiledKernel<R extends RunResult = RunResult> {
   runSync(args: ArgsInput, options: RunOptions = {}, caller = 'this call'): R {
     options = normalizeOptions<RunOptions>(options, RUN_OPTIONS, 'run');
     if (options.backend === 'webgpu') throw new InputError(`backend 'webgpu' is asynchronous and ${caller} is synchronous; use await kernel.run(args, { backend: 'webgpu' }) on a compiled kernel, or backend 'cpu' or 'js' here`);
+    if ((options.backend as string) === 'distributed') throw new InputError(`backend 'distributed' is asynchronous and ${caller} is synchronous; use await kernel.run(args, { backend: 'distributed', redis }) on a compiled kernel or a gradient, or a local backend here`);
     return this.run(args, options as RunOptions & { backend?: SyncBackend });
   }
 

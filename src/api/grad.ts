@@ -85,17 +85,20 @@ export class GradientKernel {
    * variable is broadcast (size 1), so it always has the variable's own shape.
    */
   run(args: ArgsInput, options: RunOptions & { backend: 'webgpu' }): Promise<RunResult>;
+  run(args: ArgsInput, options: Omit<RunOptions, 'backend'> & { backend: 'distributed'; redis: string; [option: string]: unknown }): Promise<RunResult>;
   run(args: ArgsInput, options?: RunOptions): RunResult;
-  run(args: ArgsInput, options: RunOptions = {}): MaybePromise<RunResult> {
-    options = normalizeOptions<RunOptions>(options, RUN_OPTIONS, 'gradient kernel run');
+  run(args: ArgsInput, opts: object = {}): MaybePromise<RunResult> {
+    // a distributed run's options (redis, tiles, ...) are checked by the coordinator of each kernel of the chain
+    const options = (opts as { backend?: unknown } | null)?.backend === 'distributed' ? (opts as RunOptions) : normalizeOptions<RunOptions>(opts as RunOptions, RUN_OPTIONS, 'gradient kernel run');
     const named: Record<string, ArrayInput> = Array.isArray(args) ? Object.fromEntries(this.args.map((a, k) => [a.name, (args as ArrayInput[])[k]!])) : { ...(args as Record<string, ArrayInput>) };
     if (Array.isArray(args) && args.length !== this.args.length) throw new InputError(`the gradient kernel takes ${this.args.length} arrays (${this.args.map((a) => a.name).join(', ')}), got ${args.length}`);
     if (this.rowwiseInput) this.repeatPerRow(named, this.rowwiseInput);
     const fwdArgs = Object.fromEntries(this.forward.args.map((a) => [a.name, named[a.name]!]).filter(([, v]) => v !== undefined));
     const runOpts = { ...options, out: undefined };
     // every kernel of the chain runs on the same backend; webgpu makes the whole chain asynchronous
+    // (and so does distributed: each kernel of the chain is a distributed run)
     const exec = (k: CompiledKernel, a: ArgsInput, o: RunOptions): MaybePromise<RunResult> =>
-      o.backend === 'webgpu' ? k.run(a, o as RunOptions & { backend: 'webgpu' }) : k.runSync(a, o, 'a gradient kernel');
+      o.backend === 'webgpu' || (o.backend as string) === 'distributed' ? k.run(a, o) : k.runSync(a, o, 'a gradient kernel');
     const save = (name: string | undefined, k: CompiledKernel | undefined): MaybePromise<void> =>
       name === undefined
         ? undefined
