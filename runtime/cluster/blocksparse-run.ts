@@ -35,6 +35,7 @@ export interface BlockSparseKernel<R extends RunResult = RunResult> {
   readonly kernel?: { readonly tag: 0 | 1; readonly ir?: { readonly K?: number } };
   readonly ir?: { readonly K?: number };
   readonly wrt?: ArgInfo;
+  /** Runs the kernel (a result, or a Promise on webgpu). */
   run(args: ArgsInput, options?: RunOptions): MaybePromise<R>;
 }
 

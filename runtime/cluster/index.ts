@@ -664,6 +664,7 @@ export interface BlockSparse<T extends FloatArray = FloatArray> {
    * (see {@link runInOriginalOrder}). `await` it for `backend: 'webgpu'`.
    */
   run<R extends RunResult>(kernel: BlockSparseKernel<R>, args: ArgsInput, options: BlockSparseRunOptions & { backend: 'webgpu' }): Promise<R>;
+  /** The same run on a synchronous backend: the result itself, in the original order. */
   run<R extends RunResult>(kernel: BlockSparseKernel<R>, args: ArgsInput, options?: BlockSparseRunOptions & { backend?: SyncBackend }): R;
 }
 

@@ -57,6 +57,7 @@ export interface DistributedStats {
   completions: number;
 }
 
+/** The result of a distributed run: what a local run returns, plus the run's statistics. */
 export type DistributedResult = RunResult & { distributed: DistributedStats };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

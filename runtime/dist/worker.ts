@@ -28,6 +28,7 @@ export interface WorkerOptions {
   connectTimeoutS?: number;
 }
 
+/** A worker started by `startWorker`: it takes tiles from the queue until it is closed. */
 export interface RunningWorker {
   /** Finish the tiles in progress, then stop (what SIGTERM does). */
   close(): Promise<void>;

@@ -84,7 +84,7 @@ export function loadNpy(path: string): NdArray {
 
 /**
  * Write an array as a `.npy` file (format 1.0, as `numpy.save` does), whole or not at all (see
- * {@link writeFileAtomic}: a symbolic link at `path` is replaced, not written through).
+ * `writeFileAtomic`: a symbolic link at `path` is replaced, not written through).
  *
  * @throws InputError when the array is inconsistent or the file cannot be written
  */
@@ -105,7 +105,7 @@ export function loadNpz(path: string, options: NpzReadOptions = {}): Map<string,
 
 /**
  * Write arrays as a `.npz` archive (stored, or deflated with `{ compress: true }`), whole or not at
- * all (see {@link writeFileAtomic}).
+ * all (see `writeFileAtomic`).
  *
  * @throws InputError when an entry is invalid or the file cannot be written
  */

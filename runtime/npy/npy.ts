@@ -629,7 +629,7 @@ function headerDict(arr: NdArray): string {
  * C order, with the header padded so the data starts at a multiple of 64 bytes — byte for byte
  * what `numpy.save` writes for the same array.
  *
- * @throws InputError when `arr` is inconsistent (see {@link checkNdArray})
+ * @throws InputError when `arr` is inconsistent (see `checkNdArray`)
  */
 export function encodeNpy(arr: NdArray): Uint8Array {
   const n = checkNdArray(arr);

@@ -229,12 +229,6 @@ export interface KernelSolveFunction {
   (others: readonly ArrayInput[], b: ArrayInput, options?: KernelSolveCallOptions): SolveResult;
 }
 
-/** What {@link KernelSolve} returns: `solve(arrays, b, options?)`; a Promise with `{ backend: 'webgpu' }`. */
-export interface KernelSolveFunction {
-  (args: readonly ArrayInput[], b: ArrayInput, callOptions: SolveOptions & { backend: 'webgpu' }): Promise<SolveResult>;
-  (args: readonly ArrayInput[], b: ArrayInput, callOptions?: SolveOptions): SolveResult;
-}
-
 /**
  * pykeops's `KernelSolve(formula, aliases, varinvalias, axis=0)`: returns a function solving
  * (alpha·Id + K) a = b by conjugate gradient, where K·v is the Sum reduction of `formula` over axis
