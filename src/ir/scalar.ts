@@ -192,7 +192,11 @@ export class ScalarBuilder {
     for (const n of order) {
       if (!varying.has(n)) continue;
       if (n.fn === 'lane') deps |= n.deps;
-      for (const a of n.args) if (!varying.has(a) && a.fn !== 'const') (ext.add(a), (deps |= a.deps));
+      for (const a of n.args) {
+        if (varying.has(a) || a.fn === 'const') continue;
+        ext.add(a);
+        deps |= a.deps;
+      }
     }
     const args = [...ext];
     const n = xs.length;
