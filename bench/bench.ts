@@ -3,7 +3,10 @@
  * (D = 3, float32) on each available backend, next to a plain-JS double loop written here.
  *
  *   npm run bench                         # N = M in 1e3, 1e4, 1e5
- *   npm run bench -- --sizes 1000,20000 --threads 2
+ *   npm run bench -- --sizes 1000,20000 --threads 2 --block-sparse 20000,2000
+ *
+ * It starts with the block-sparse table of bench/block-sparse.ts (the tutorial's preprocessing, first
+ * call and warm, and the dense and sparse convolutions) and ends with the CLI start-up figure.
  *
  * Large sizes are timed on a slice of the output rows (all N columns), so that a run stays short;
  * the throughput (pairs/s) is what is compared. The machine is shared and noisy: compare ratios
@@ -17,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { compile, webgpuStatus, type Backend } from '../src/index.js';
 import { webgpuStats } from '../runtime/webgpu/index.js';
 import { cpuStatus } from '../runtime/cpu/index.js';
+import { blockSparseBench, startupBench, timeAsync } from './block-sparse.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -26,6 +30,8 @@ const opt = (name: string): string | undefined => {
 const sizes = (opt('sizes') ?? '1000,10000,100000').split(',').map(Number);
 const maxThreads = Number(opt('threads') ?? availableParallelism());
 const budget = Number(opt('pairs') ?? 4e8); // pairs per timed run at most
+// block-sparse sizes: the first one's preprocessing is timed on a cold first call
+const blockSparseSizes = opt('block-sparse')?.split(',').map(Number);
 
 const cpu = cpuStatus();
 const gpu = await webgpuStatus();
@@ -43,6 +49,9 @@ function buildGaussRef(): string | undefined {
     return undefined;
   }
 }
+// first, while the clustering functions are cold (issue 13's "first call included")
+await blockSparseBench(blockSparseSizes ?? (cpu.ok ? [20000, 2000, 100000] : [20000, 2000]), cpu.ok ? 'cpu' : 'js', maxThreads);
+console.log('');
 const gaussRef = buildGaussRef();
 if (!gaussRef) console.log('(shared/bench/gauss_ref.cpp or g++ not found: no hand-written C++ reference)');
 
@@ -63,17 +72,6 @@ function plainLoop(x: Float32Array, y: Float32Array, b: Float32Array, M: number,
     }
     out[i] = s;
   }
-}
-
-async function timeAsync(fn: () => Promise<unknown>, minMs = 300): Promise<number> {
-  await fn(); // warm up (pipeline creation)
-  let n = 0;
-  const t0 = performance.now();
-  do {
-    await fn();
-    n++;
-  } while (performance.now() - t0 < minMs);
-  return (performance.now() - t0) / n / 1000;
 }
 
 function time(fn: () => void, minMs = 300): number {
@@ -146,3 +144,6 @@ if (gpu.ok) {
   const secs = await timeAsync(() => k2.run(args, { backend: 'webgpu' }), 500);
   console.log(`webgpu, N = M = 10: first call ${first.toFixed(1)} ms (pipeline creation ${created.toFixed(1)} ms), second call ${second.toFixed(2)} ms (cached pipeline), then ${(secs * 1e6).toFixed(0)} µs per call`);
 }
+
+console.log('');
+startupBench();

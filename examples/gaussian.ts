@@ -2,8 +2,8 @@
  * The smallest complete keopsc program: compile examples/gaussian.keo, run it on random point
  * clouds with the default backend, and check the result against a plain double loop.
  *
- *   npm run example                      # M = N = 2000
- *   npm run example -- --size 500
+ *   npm run example:gaussian                 # M = N = 2000
+ *   npm run example:gaussian -- --size 500
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

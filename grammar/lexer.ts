@@ -104,8 +104,17 @@ export const tokenDocs: ReadonlyArray<{ name: string; ebnf: string; doc: string 
   { name: 'digit', ebnf: '"0" | ... | "9"', doc: '' },
 ];
 
-/** The lexer. `positionTracking: 'onlyOffset'`: spans are computed from offsets by SourceFile. */
-export const KeoLexer = new Lexer(allTokens, { positionTracking: 'onlyOffset', ensureOptimizations: false });
+/**
+ * A lexer of the language. `positionTracking: 'onlyOffset'`: spans are computed from offsets by
+ * SourceFile. `validate` runs Chevrotain's token validations (the grammar tests do; the shared
+ * {@link KeoLexer} skips them, which halves its start-up).
+ */
+export function createKeoLexer(validate = false): Lexer {
+  return new Lexer(allTokens, { positionTracking: 'onlyOffset', ensureOptimizations: false, skipValidations: !validate });
+}
+
+/** The lexer (built once, without validations: see {@link createKeoLexer}). */
+export const KeoLexer = createKeoLexer();
 
 /** A lexing problem, turned into a Diagnostic by src/syntax/parse.ts. */
 export interface LexProblem {

@@ -5,10 +5,13 @@
  * @module
  */
 export { compile, compileModule, aliasesToDeclarations, CompiledKernel, BACKENDS, SUM_SCHEMES, type SumScheme, type Backend, type CompileOptions, type CompiledModule, type RunOptions, type RunResult, type KernelOutput } from './api/compile.js';
-export { Genred, KernelSolve, type KernelSolveOptions, type KernelSolveFunction, reductionString, axisToTag, type GenredFunction, type GenredOptions, type GenredResult, type GenredPair, type GenredReduction, type GenredCallArg, type TwoOutputReduction, type PassThroughRunOptions } from './api/genred.js';
-export { LazyTensor, Vi, Vj, Pm, lazyCacheInfo, clearLazyCache, type LazyArrayInput, type LazyOperand, type LazyRunOptions, type ValuesAndIndices, type WebGpuLazyOptions } from './api/lazy.js';
+export { Genred, KernelSolve, type KernelSolveOptions, type KernelSolveFunction, reductionString, axisToTag, type GenredFunction, type GenredOptions, type GenredResult, type GenredPair, type GenredReduction, type GenredCallArg, type TwoOutputReduction, type PassThroughRunOptions, type KernelSolveCallOptions } from './api/genred.js';
+export { normalizeOptions, RUN_OPTIONS, MAX_THREADS, type KeopsBackend, type KeopsSpellings, type OptionSet } from './api/options.js';
+export { LazyTensor, Vi, Vj, Pm, concatenate, cat, lazyCacheInfo, clearLazyCache, type LazyArrayInput, type LazyOperand, type LazyReduction, type LazyRunOptions, type Reduced, type ValuesAndIndices, type WebGpuLazyOptions } from './api/lazy.js';
 export { GradientKernel } from './api/grad.js';
-export { gridCluster, clusterRanges, clusterCentroids, clusterRangesCentroids, sortClusters, permuteRows, unpermuteRows, fromMatrix, rangesToMask, blockSparseRanges, type Points, type PointsInput, type IntPairs, type LabelsInput, type WeightsInput, type PairsInput, type MaskInput, type RowsInput, type Permuted, type RangesCentroids, type SortedClusters, type BlockSparse, type BlockSparseOptions } from '../runtime/cluster/index.js';
+export type { ProgressCallback } from './api/chunked.js';
+export { gridCluster, clusterRanges, clusterCentroids, clusterRangesCentroids, sortClusters, permuteRows, unpermuteRows, fromMatrix, centroidMask, rangesToMask, blockSparseRanges, type Points, type PointsInput, type IntPairs, type LabelsInput, type WeightsInput, type PairsInput, type MaskInput, type RowsInput, type Permuted, type RangesCentroids, type SortedClusters, type BlockSparse, type BlockSparseOptions } from '../runtime/cluster/index.js';
+export { runInOriginalOrder, toPermutation, type ClusterOrder, type BlockSparseKernel, type BlockSparseRunOptions } from '../runtime/cluster/blocksparse-run.js';
 export { conjugateGradient, conjugateGradientAsync, kernelSolve, type CgResult, type SolveOptions, type SolveResult } from './api/solve.js';
 export { prepareArgs, type ArgsInput, type ArrayInput, type PreparedArgs, type FloatDtype } from './api/inputs.js';
 export { KeopsError, InputError, formatDiagnostic, formatDiagnostics, SourceFile, DIAGNOSTICS, type Diagnostic, type Span } from './diagnostics/index.js';
@@ -34,3 +37,6 @@ export { indicesToNumbers, indicesToInt32, type ValuesOutput, type IndicesOutput
 export { printWgsl, type WgslCodeOptions, type WgslShader, type WgslBinding } from './targets/wgsl.js';
 export { webgpuStatus, setGpuProvider, releaseWebGpu, WEBGPU_CONFIG, type WebGpuRunOptions, type WebGpuStatus } from '../runtime/webgpu/index.js';
 export { printCuda, type CudaCodeOptions } from './targets/cuda.js';
+// the in-memory .npy/.npz codecs (browser-safe); loadNpy/saveNpy/loadNpz/saveNpz (files) come from the Node entry
+export { parseNpy, encodeNpy, ndarray, NPY_DTYPES, type NdArray, type NdData, type NpyDtype } from '../runtime/npy/npy.js';
+export { parseNpz, encodeNpz, type NpzOptions } from '../runtime/npy/npz.js';

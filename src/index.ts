@@ -17,5 +17,6 @@ import '../runtime/cpu/backend.js';
 import '../runtime/cuda/backend.js';
 import '../runtime/webgpu/node.js';
 export * from './core.js';
+export { loadNpy, saveNpy, loadNpz, saveNpz } from '../runtime/npy/files.js';
 export { cpuStatus, cacheDir, cacheList, cacheClear, findCompiler } from '../runtime/cpu/index.js';
 export { cudaStatus, resetCudaStatus, compileCuda, cudaCacheList } from '../runtime/cuda/index.js';

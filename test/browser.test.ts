@@ -134,4 +134,60 @@ describe('browser example', function () {
     expect(Number(r['webgpuMs'])).to.be.above(0);
     console.log(`      ${gpu.text}; M=4000 N=3000: WebGPU first run ${r['webgpuFirstMs']} ms, second ${r['webgpuMs']} ms, JS ${r['jsMs']} ms, rel. error ${Number(r['relErr']).toExponential(2)}; bundle ${(built.bytes / 1024).toFixed(0)} KiB`);
   });
+
+  // issue 16 item 7: a result computed from another formula is marked stale, and unmarked when it is back
+  it('marks the shown result stale when the formula or sizes change, and not when they come back', async () => {
+    await page.fill('#formula', GAUSS);
+    await page.waitForSelector('#diagnostics[data-state=ok]');
+    await page.fill('#M', '200');
+    await page.fill('#N', '300');
+    await page.click('#run');
+    await page.waitForSelector('#result[data-state=done], #result[data-state=error]', { timeout: 150000 });
+    const summary = await page.textContent('#result-summary');
+    expect(await page.getAttribute('#result', 'data-stale')).to.equal(null);
+    // an edit that introduces an error: the old verdict must not stand as if it were current
+    await page.click('#formula');
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('\nk2 = Sum_Reduction(x - Vj(3, 2), 0)');
+    await page.waitForSelector('#diagnostics[data-state=error]');
+    expect(await page.getAttribute('#result', 'data-stale')).to.equal('true');
+    expect(await page.textContent('#result-summary')).to.contain('stale').and.not.contain('agrees');
+    await page.fill('#formula', GAUSS);
+    await page.waitForSelector('#diagnostics[data-state=ok]');
+    expect(await page.getAttribute('#result', 'data-stale')).to.equal(null);
+    expect(await page.textContent('#result-summary')).to.equal(summary);
+    await page.fill('#M', '201');
+    expect(await page.getAttribute('#result', 'data-stale')).to.equal('true');
+    await page.fill('#M', '200');
+    expect(await page.getAttribute('#result', 'data-stale')).to.equal(null);
+  });
+
+  it('tells a browser without WebGPU which browsers and flags work (no advice meant for Node)', async () => {
+    const context = await browser!.newContext();
+    try {
+      const p = await context.newPage();
+      // a string, not a function: tsx would wrap a function in helpers the page does not have
+      await p.addInitScript({ content: "Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });" });
+      const errors: string[] = [];
+      p.on('pageerror', (e) => errors.push(String(e)));
+      p.on('console', (m) => errors.push(`console: ${m.text()}`));
+      await p.goto(url);
+      await p.waitForSelector('#gpu-status[data-state=unavailable]', { timeout: 5000 }).catch(async (e) => {
+        throw new Error(`${String(e)}; status: ${await p.textContent('#gpu-status')}; ${errors.join(' | ')}`);
+      });
+      const text = (await p.textContent('#gpu-status')) ?? '';
+      expect(text).to.contain('this browser has no WebGPU (navigator.gpu is missing)');
+      for (const s of ['Chrome and Edge 113+', 'Safari 26+', 'Firefox 141+', 'chrome://flags/#enable-unsafe-webgpu', 'The JS backend still runs']) expect(text).to.contain(s);
+      expect(text).to.not.match(/apt-get|VK_ICD_FILENAMES|Node|webgpu package/);
+      // and the page still runs the JS backend
+      await p.fill('#M', '50');
+      await p.fill('#N', '60');
+      await p.click('#run');
+      await p.waitForSelector('#result[data-state=done]');
+      expect(await p.getAttribute('#result', 'data-webgpu')).to.equal('unavailable');
+      expect(await p.textContent('#result-message')).to.contain('ran the JS backend only');
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -1,12 +1,25 @@
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { float32String } from '../src/cli/main.js';
 import { cli } from './helpers/cli.js';
 import { loadNpy, loadNpz, saveNpy, saveNpz, ndarray } from '../runtime/npy/index.js';
-import { expectClose } from './helpers/data.js';
+import { expectClose, uniform } from './helpers/data.js';
 
+
+/** Run `f` with the kernel cache in `dir` (KEOPSC_CACHE_DIR), restoring the variable afterwards. */
+async function withCacheDir(dir: string, f: () => Promise<void>): Promise<void> {
+  const saved = process.env.KEOPSC_CACHE_DIR;
+  process.env.KEOPSC_CACHE_DIR = dir;
+  try {
+    await f();
+  } finally {
+    if (saved === undefined) delete process.env.KEOPSC_CACHE_DIR;
+    else process.env.KEOPSC_CACHE_DIR = saved;
+  }
+}
 
 describe('keopsc run', () => {
   let dir: string;
@@ -63,6 +76,21 @@ describe('keopsc run', () => {
     expect(r.code, r.err).to.equal(0);
     expect(r.out).to.contain('values: shape (5, 1)');
     expect(r.out).to.contain('[45]');
+  });
+
+  // issue 16 item 8: float32 results printed with float64 digits (0.10000000149011612)
+  it('prints float32 results as their shortest float32 decimal', async () => {
+    saveNpy(p('x32.npy'), ndarray(Float32Array.from([0.1, 0.2, 1 / 3, 1e-8, 3.4e38, -0]), [6, 1]));
+    saveNpy(p('z32.npy'), ndarray(Float32Array.from([0]), [1, 1]));
+    const r = await cli('run', p('sum.keo'), '-a', `x=${p('x32.npy')}`, '-a', `y=${p('z32.npy')}`, '--backend', 'js');
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out.split('\n').slice(1).join(' ')).to.equal('  [0.1]   [0.2]   [0.33333334]   [1e-8]   [3.4e+38]   [0]');
+    for (const v of [0.1, 1 / 3, 1e-8, 3.4e38, 1.17549435e-38, 1.4e-45, 16777217, Math.PI]) {
+      const f = Math.fround(v);
+      const s = float32String(f);
+      expect(Math.fround(Number(s))).to.equal(f);
+      expect(s.replace(/e.*$/, '').replace(/[-.]/g, '').replace(/^0+/, '').length).to.be.at.most(9);
+    }
   });
 
   const bad: [string, () => string[], RegExp][] = [
@@ -149,6 +177,49 @@ describe('keopsc cluster', () => {
     expect(run.code, run.err).to.equal(0);
   });
 
+  // issue 16 item 1: the original b with the sorted clouds gave a 39.5 % error without a word
+  it('run --cluster DIR takes the original arrays and returns the result in the original order', async () => {
+    const M = 400, N = 300;
+    const xs = uniform(2 * M, 11, 0, 1), ys = uniform(2 * N, 12, 0, 1), bs = uniform(N, 13, -1, 1);
+    saveNpy(join(dir, 'px.npy'), ndarray(xs, [M, 2]));
+    saveNpy(join(dir, 'py.npy'), ndarray(ys, [N, 2]));
+    saveNpy(join(dir, 'pb.npy'), ndarray(bs, [N, 1]));
+    saveNpy(join(dir, 'pb-short.npy'), ndarray(bs.subarray(0, 200), [200, 1]));
+    const c = await cli('cluster', join(dir, 'px.npy'), join(dir, 'py.npy'), '--eps', '0.1', '--cutoff', '0.5', '-o', join(dir, 'pc'));
+    expect(c.code, c.err).to.equal(0);
+    expect(c.out).to.contain(`keopsc run FILE.keo --arg x=${join(dir, 'px.npy')} --arg y=${join(dir, 'py.npy')} ... --cluster ${join(dir, 'pc')}`);
+    writeFileSync(join(dir, 'g.keo'), 'x = Vi(0, 2)\ny = Vj(1, 2)\nb = Vj(2, 1)\ng = Sum_Reduction(Exp(-SqDist(x, y) * 200) * b, 0)\n');
+    const args = ['-a', `x=${join(dir, 'px.npy')}`, '-a', `y=${join(dir, 'py.npy')}`, '-a', `b=${join(dir, 'pb.npy')}`];
+    const r = await cli('run', join(dir, 'g.keo'), ...args, '--cluster', join(dir, 'pc'), '--backend', 'js', '-o', join(dir, 'bs.npy'));
+    expect(r.code, r.err).to.equal(0);
+    const dense = await cli('run', join(dir, 'g.keo'), ...args, '--backend', 'ref', '-o', join(dir, 'dense.npy'));
+    expect(dense.code, dense.err).to.equal(0);
+    expectClose(loadNpy(join(dir, 'bs.npy')).data as Float64Array, loadNpy(join(dir, 'dense.npy')).data as Float64Array, 1e-12, 1e-15);
+    // --ranges alone: the record in ranges.npz refuses what does not match, with what to do
+    const sorted = ['-a', `x=${join(dir, 'pc/x_sorted.npy')}`, '-a', `y=${join(dir, 'pc/y_sorted.npy')}`];
+    const ranges = ['--ranges', join(dir, 'pc/ranges.npz'), '--backend', 'js'];
+    for (const [argv, msg] of [
+      [[...sorted, '-a', `b=${join(dir, 'pb.npy')}`, ...ranges], /the order of b cannot be checked against .*ranges\.npz.*run with --cluster .*pc instead of --ranges.*or add --presorted if you permuted b with .*perm_y\.npy yourself/],
+      [[...args, ...ranges], /argument x is in the original order of the clustered points, but .*ranges\.npz refers to the sorted order: run with --cluster/],
+      [[...sorted, '-a', `b=${join(dir, 'pb-short.npy')}`, ...ranges], /made by keopsc cluster for N = 300 j-points, but argument b \(a j-variable\) has 200 rows/],
+      [[...args, '--cluster', join(dir, 'pc'), '--ranges', join(dir, 'pc/ranges.npz')], /--cluster DIR brings its own ranges/],
+      [[...args, '--cluster', join(dir, 'c')], /--cluster .*(perm_x\.npy \/ perm_y\.npy do not belong to its ranges\.npz|has 40 entries|is missing)|rows but the clustering was made/],
+    ] as [string[], RegExp][]) {
+      const bad = await cli('run', join(dir, 'g.keo'), ...argv);
+      expect(bad.code, argv.join(' ')).to.equal(1);
+      expect(bad.err).to.match(msg);
+      expect(bad.err.trim().split('\n')).to.have.length(1);
+    }
+    // --presorted with b permuted by hand: the result in sorted-x order
+    const perm = Array.from(loadNpy(join(dir, 'pc/perm_y.npy')).data as BigInt64Array, Number);
+    saveNpy(join(dir, 'pb-sorted.npy'), ndarray(Float64Array.from(perm, (p) => bs[p]!), [N, 1]));
+    const pre = await cli('run', join(dir, 'g.keo'), ...sorted, '-a', `b=${join(dir, 'pb-sorted.npy')}`, ...ranges, '--presorted', '-o', join(dir, 'pre.npy'));
+    expect(pre.code, pre.err).to.equal(0);
+    const permX = Array.from(loadNpy(join(dir, 'pc/perm_x.npy')).data as BigInt64Array, Number);
+    const denseV = loadNpy(join(dir, 'dense.npy')).data as Float64Array;
+    expectClose(loadNpy(join(dir, 'pre.npy')).data as Float64Array, permX.map((p) => denseV[p]!), 1e-12, 1e-15);
+  });
+
   it('fails with one clear line on bad input', async () => {
     saveNpy(join(dir, 'i.npy'), ndarray(Int32Array.from([1, 2]), [2]));
     for (const [args, msg] of [
@@ -191,19 +262,14 @@ describe('keopsc compile --target and keopsc cache', function () {
   });
 
   it('cache dir | ls | clear', async () => {
-    const saved = process.env.KEOPSC_CACHE_DIR;
-    process.env.KEOPSC_CACHE_DIR = join(dir, 'cache');
-    try {
+    await withCacheDir(join(dir, 'cache'), async () => {
       expect((await cli('cache', 'dir')).out).to.equal(join(dir, 'cache'));
       const ls = await cli('cache', 'ls');
       expect(ls.code).to.equal(0);
       expect(ls.out).to.match(/entr(y|ies) in /);
       expect((await cli('cache', 'clear')).out).to.match(/^removed \d+ entries/);
       expect((await cli('cache', 'purge')).code).to.equal(1);
-    } finally {
-      if (saved === undefined) delete process.env.KEOPSC_CACHE_DIR;
-      else process.env.KEOPSC_CACHE_DIR = saved;
-    }
+    });
   });
 });
 
@@ -255,6 +321,45 @@ describe('keopsc compile --target cuda | wgsl', function () {
     expect(f64.code).to.equal(1);
     expect(f64.err).to.match(/WGSL has no float64/);
     expect(f64.err.trim().split('\n')).to.have.length(1);
+  });
+});
+
+// issue 16 item 6: a closed pipe ends quietly; cache ls says what each entry is
+describe('keopsc CLI hygiene', function () {
+  this.timeout(120000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keopsc-hygiene-'));
+    writeFileSync(join(dir, 'gauss.keo'), 'x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\ngauss = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)\n');
+    saveNpy(join(dir, 'x.npy'), ndarray(uniform(30, 1), [10, 3]));
+    saveNpy(join(dir, 'b.npy'), ndarray(uniform(10, 2), [10, 1]));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const script = `import(${JSON.stringify(join(import.meta.dirname, '../src/cli/main.ts'))}).then((m) => m.main(['node', 'keopsc', ...process.argv.slice(1)]))`;
+
+  it('every command ends with status 0 and no stack trace when the reader closes the pipe (| head)', () => {
+    for (const args of [['cache', 'ls'], ['compile', join(dir, 'gauss.keo'), '--target', 'cpp'], ['check', join(dir, 'gauss.keo'), '--json'], ['--help']]) {
+      const quoted = args.map((a) => `'${a}'`).join(' ');
+      const r = spawnSync('bash', ['-c', `set -o pipefail; '${process.execPath}' --import tsx --input-type=module -e "$SCRIPT" ${quoted} | true`], { encoding: 'utf8', env: { ...process.env, SCRIPT: script } });
+      expect(r.stderr, args.join(' ')).to.not.match(/EPIPE|\n\s+at /);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).to.equal(0);
+    }
+  });
+
+  it("cache ls shows each entry's kernel name, dtype, tag and arguments, its size and age", async function () {
+    let ran = -1;
+    await withCacheDir(join(dir, 'cache'), async () => {
+      mkdirSync(join(dir, 'cache/cuda'), { recursive: true, mode: 0o700 });
+      writeFileSync(join(dir, 'cache/cuda', `${'ab'.repeat(32)}.ptx`), '.version 7.8\n.visible .entry keopsc_gauss_dense(\n');
+      ran = (await cli('run', join(dir, 'gauss.keo'), '--backend', 'cpu', '-a', `x=${join(dir, 'x.npy')}`, '-a', `y=${join(dir, 'x.npy')}`, '-a', `b=${join(dir, 'b.npy')}`)).code;
+      const ls = await cli('cache', 'ls');
+      expect(ls.code).to.equal(0);
+      expect(ls.out).to.match(/^abababababab\s+0 KiB\s+\d+ s ago {2}cuda {2}gauss \(PTX\)$/m);
+      if (ran !== 0) return; // no cpu backend here: the cuda line was checked
+      expect(ls.out).to.match(/^[0-9a-f]{12}\s+\d+ KiB\s+\d+ s ago {2}cpu {3}gauss \(float64, tag 0, values\) Vi\(0, 3\) Vj\(1, 3\) Vj\(2, 1\)$/m);
+      expect(ls.out).to.match(/^2 entries in .* \(\d+\.\d MiB\)$/m);
+    });
+    if (ran !== 0) this.skip();
   });
 });
 

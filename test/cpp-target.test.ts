@@ -291,7 +291,7 @@ describe('C++ target (printCpp): the printed source', () => {
 });
 
 describe('C++ target (printCpp) vs the reference evaluator', function () {
-  this.timeout(180000);
+  this.timeout(900000);
   let dir = '';
   let driver = '';
   const variants: Variant[] = [];

@@ -349,3 +349,16 @@ describe('grammar: reference files', () => {
     expect(svg).to.include('<svg');
   });
 });
+
+describe('grammar: Chevrotain validations', () => {
+  // the shared parser and lexer skip them for start-up time; a grammar change must still pass them
+  it('the parser and the lexer pass them (built with validate on)', async () => {
+    const { KeoParser } = await import('../grammar/parser.js');
+    const { createKeoLexer } = await import('../grammar/lexer.js');
+    // with validations on, Chevrotain throws on a grammar definition error (ambiguity, left recursion)
+    expect(() => new KeoParser({ validate: true })).to.not.throw();
+    const lexer = createKeoLexer(true);
+    expect(lexer.lexerDefinitionErrors).to.deep.equal([]);
+    expect(lexer.tokenize('a = Vi(0, 3)\n').errors).to.deep.equal([]);
+  });
+});

@@ -60,6 +60,7 @@ describe('every reduction parses, type-checks and reports its output shape', () 
     ['LogSumExp_Reduction(s, 0)', [[1]]],
     ['LogSumExpWeight_Reduction(s, 0, y)', [[3]]],
     ['SumSoftMaxWeight_Reduction(s, 0, y)', [[3]]],
+    ['Zero_Reduction(4, 1)', [[4]]],
   ];
   for (const [red, shapes] of cases) {
     it(red, () => {

@@ -33,7 +33,8 @@ describe('LazyTensor', () => {
     it('K.matvec(b) and (K * b_j).sum(1) agree with a double loop', () => {
       const K = gaussLazy();
       expect(K.dim).to.equal(1);
-      expect(K.shape).to.deep.equal([M, N, 1]);
+      expect(K.shape).to.deep.equal([M, N]);
+      expect(K._shape).to.deep.equal([M, N, 1]);
       const want = sumOverJ((i, j) => [gauss(i, j) * bs[j]!], 1);
       const mv = K.matvec(bs);
       expect(mv.shape).to.deep.equal([M]);
@@ -55,7 +56,7 @@ describe('LazyTensor', () => {
       const K = gaussLazy();
       const want = new Array<number>(N).fill(0);
       for (let j = 0; j < N; j++) for (let i = 0; i < M; i++) want[j]! += gauss(i, j) * cs[i]!;
-      expect(K.t().shape).to.deep.equal([N, M, 1]);
+      expect(K.t().shape).to.deep.equal([N, M]);
       expectClose(K.t().matvec(cs).data, want);
       expectClose(K.rmatvec(cs).data, want);
       expectClose(K.T.matvec(cs).data, want);
@@ -361,6 +362,14 @@ describe('LazyTensor', () => {
       expect(() => Pm({ data: xs, shape: [M, D] })).to.throw(InputError, /1-D/);
       expect(() => Vi(xs, D).add(NaN)).to.throw(InputError, /literal/);
       expect(() => Vi(xs, D).add(xs as unknown as LazyTensor)).to.throw(InputError, /Vi, Vj or Pm/);
+    });
+    // issue 16 item 3 and issue 17: Vi(index, dim) is a symbolic variable (pykeops's form, as in a formula),
+    // Vi(data, dim) wraps data; a number without a dimension says which is which
+    it('Vi(0, 3) is a symbolic variable; Vi(0) without a dimension is an InputError that points to both forms', () => {
+      expect(Vi(0, 3).formula).to.equal('v0');
+      expect(Vj(1, 3).sub(Vi(0, 3)).sqnorm2().sum_reduction(1).nargs).to.equal(2);
+      expect(() => Vi(0 as unknown as Float64Array)).to.throw(InputError, /Vi\(0\): a symbolic variable needs its dimension, Vi\(index, dim\) .*; to wrap data, pass the array: Vi\(data, dim\)/);
+      expect(() => Vj(1 as unknown as Float64Array)).to.throw(InputError, /Vj\(1\): a symbolic variable needs its dimension/);
     });
     it('type errors in formulas are KeopsErrors', () => {
       const bad = Vi(xs, D).add(Vj(new Float64Array(N * 2), 2));

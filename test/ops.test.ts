@@ -239,6 +239,8 @@ describe('op expansion', () => {
       ComplexAbs: [[Var(5, 4, 0)], []],
       ComplexAngle: [[Var(5, 4, 0)], []],
       ComplexDivide: [[Var(5, 4, 0), Var(6, 2, 1)], []],
+      Factorize: [[mk('Exp', [mk('Subtract', [x, y])]), mk('Subtract', [x, y])], []],
+      AutoFactorize: [[mk('Exp', [x])], []],
     };
     for (const def of OP_LIST.filter((d) => d.expand)) {
       const c = cases[def.name];
@@ -267,6 +269,8 @@ describe('op expansion', () => {
     expect(OPS.WeightedSqNorm!.expand!([y, x], [], EXPAND)).to.equal(mk('Sum', [mk('Mult', [y, mk('Square', [x])])]));
     expect(OPS.ComplexAbs!.expand!([Var(5, 4, 0)], [], EXPAND)).to.equal(mk('Sqrt', [mk('ComplexSquareAbs', [Var(5, 4, 0)])]));
     expect(OPS.IntInv!.expand!([], [4], EXPAND)).to.equal(RatCst(1, 4));
+    expect(OPS.Factorize!.expand!([mk('Exp', [x]), x], [], EXPAND)).to.equal(mk('Exp', [x]));
+    expect(OPS.AutoFactorize!.expand!([mk('Exp', [x])], [], EXPAND)).to.equal(mk('Exp', [x]));
     expect(OPS.Kron!.expand!([x, Var(4, 2, 1)], [[3], [2]], EXPAND)).to.equal(mk('TensorDot', [x, Var(4, 2, 1)], [[3], [2], [], [], [0, 1]]));
   });
 

@@ -6,7 +6,8 @@
  * Stable hooks for tests (test/browser.test.ts): `#gpu-status[data-state=ok|unavailable]`,
  * `#diagnostics[data-state=ok|error]` with one `li.diagnostic[data-code][data-line][data-col]` each,
  * `#wgsl-panel[data-state=ok|error]`, and `#result[data-state=idle|running|done|error]` whose dataset
- * carries the numbers of the last run (webgpu, webgpuMs, webgpuFirstMs, jsMs, relErr, absDiff, ...).
+ * carries the numbers of the last run (webgpu, webgpuMs, webgpuFirstMs, jsMs, relErr, absDiff, ...)
+ * and `data-stale=true` while the formula, kernel, sizes or seed differ from that run's.
  */
 import { compileModule, KeopsError, webgpuStatus, type CompiledKernel, type Diagnostic, type KernelOutput } from '../../src/browser.js';
 
@@ -99,6 +100,11 @@ let running = false;
 
 /** Compile the text, then show its diagnostics, arguments, optimised kernel and WGSL. */
 function refresh(): void {
+  compileText();
+  markStale();
+}
+
+function compileText(): void {
   const text = ui.formula.value;
   const t0 = performance.now();
   let kernels: CompiledKernel[];
@@ -276,6 +282,28 @@ function setResult(state: 'idle' | 'running' | 'done' | 'error', summary: string
   ui.result.dataset.state = state;
   ui.resultSummary.textContent = summary;
   ui.resultMessage.textContent = message;
+  delete ui.result.dataset.stale;
+}
+
+/** What the shown result was computed from: the formula text, the kernel and the sizes. */
+let shownFrom: string | undefined;
+const runInputs = (): string => JSON.stringify([ui.formula.value, current?.name, ui.M.value, ui.N.value, ui.seed.value]);
+let shownSummary = '';
+
+/** Mark the shown result stale when the formula (or kernel, sizes, seed) changed since it ran, and unmark it when they are back. */
+function markStale(): void {
+  const state = ui.result.dataset.state;
+  if (shownFrom === undefined || (state !== 'done' && state !== 'error')) return;
+  const stale = runInputs() !== shownFrom;
+  if (stale === (ui.result.dataset.stale === 'true')) return;
+  if (stale) {
+    shownSummary = ui.resultSummary.textContent ?? '';
+    ui.result.dataset.stale = 'true';
+    ui.resultSummary.textContent = '— stale: the formula or sizes changed since this run (run again)';
+  } else {
+    delete ui.result.dataset.stale;
+    ui.resultSummary.textContent = shownSummary;
+  }
 }
 
 async function run(): Promise<void> {
@@ -365,7 +393,7 @@ async function run(): Promise<void> {
       summary,
       gpuResult
         ? `M × N = ${pairs.toLocaleString('en')} pairs: WebGPU ${rate(Number(data.webgpuMs))}, JS ${rate(jsMs)}.`
-        : `WebGPU is unavailable (${gpu && !gpu.ok ? gpu.reason : 'still checking'}): ran the JS backend only, ${rate(jsMs)}.`,
+        : `${gpu && !gpu.ok ? 'WebGPU is unavailable (see the top of the page)' : 'WebGPU is still being checked'}: ran the JS backend only, ${rate(jsMs)}.`,
     );
   } catch (e) {
     data.error = e instanceof KeopsError ? e.code : 'error';
@@ -373,6 +401,7 @@ async function run(): Promise<void> {
   } finally {
     running = false;
     ui.run.disabled = !current;
+    shownFrom = runInputs();
   }
 }
 
@@ -383,6 +412,7 @@ function refreshSoon(): void {
   clearTimeout(timer);
   ui.diagnostics.dataset.state = 'pending';
   timer = setTimeout(refresh, 150);
+  markStale();
 }
 
 ui.examples.replaceChildren(...EXAMPLES.map((e, k) => new Option(e.name, String(k))));
@@ -392,8 +422,12 @@ ui.examples.addEventListener('change', () => {
 });
 ui.formula.addEventListener('input', refreshSoon);
 ui.kernel.addEventListener('change', refresh);
-ui.M.addEventListener('input', () => current && showKernel(current));
-ui.N.addEventListener('input', () => current && showKernel(current));
+for (const input of [ui.M, ui.N, ui.seed]) {
+  input.addEventListener('input', () => {
+    if (current) showKernel(current);
+    markStale();
+  });
+}
 ui.run.addEventListener('click', () => void run());
 ui.formula.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
@@ -405,15 +439,32 @@ ui.formula.addEventListener('keydown', (e) => {
 });
 
 refresh();
+/** Which browsers run WebGPU, and how to turn it on: what a visitor without it needs to read. */
+export const WEBGPU_BROWSERS =
+  'WebGPU runs in Chrome and Edge 113+ on Windows, macOS and ChromeOS (Android: 121+), Safari 26+ (macOS, iOS, iPadOS) and Firefox 141+ on Windows; ' +
+  'on Linux, Chrome needs chrome://flags/#enable-unsafe-webgpu (and #enable-vulkan), Firefox elsewhere needs dom.webgpu.enabled in about:config (or Nightly), ' +
+  'and older Safari the WebGPU feature flag (Develop > Feature Flags)';
+
+/** Why this browser has no WebGPU, in a browser's terms (the library's reason speaks of Node). */
+function noWebGpuMessage(): string {
+  const nav = navigator as Navigator & { gpu?: unknown };
+  const why = !window.isSecureContext
+    ? `this page is not a secure context: open it over https:// or http://localhost (${location.origin} is neither)`
+    : !nav.gpu
+      ? 'this browser has no WebGPU (navigator.gpu is missing)'
+      : 'this browser has WebGPU but found no adapter (the GPU may be blocklisted: chrome://gpu says why; chrome://flags/#enable-unsafe-webgpu overrides it)';
+  return `WebGPU unavailable: ${why}. ${WEBGPU_BROWSERS}. The JS backend still runs.`;
+}
+
 webgpuStatus().then(
   (s) => {
-    gpu = s.ok ? { ok: true, adapter: s.adapter } : { ok: false, reason: s.reason };
+    gpu = s.ok ? { ok: true, adapter: s.adapter } : { ok: false, reason: noWebGpuMessage() };
     ui.gpuStatus.dataset.state = s.ok ? 'ok' : 'unavailable';
-    ui.gpuStatus.textContent = s.ok ? `WebGPU: ${s.adapter}` : `WebGPU unavailable: ${s.reason} — the JS backend still runs`;
+    ui.gpuStatus.textContent = s.ok ? `WebGPU: ${s.adapter}` : gpu.ok ? '' : gpu.reason;
   },
-  (e: unknown) => {
-    gpu = { ok: false, reason: e instanceof Error ? e.message : String(e) };
+  () => {
+    gpu = { ok: false, reason: noWebGpuMessage() };
     ui.gpuStatus.dataset.state = 'unavailable';
-    ui.gpuStatus.textContent = `WebGPU unavailable: ${gpu.reason}`;
+    ui.gpuStatus.textContent = gpu.reason;
   },
 );

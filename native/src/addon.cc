@@ -587,12 +587,37 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, used);
 }
 
+// fd 2 to /dev/null and back, around driver calls that print noise (runtime/webgpu/node.ts).
+Napi::Value MuteStderr(const Napi::CallbackInfo& info) {
+  fflush(stderr);
+  int saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
+  int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (saved < 0 || devnull < 0 || dup2(devnull, 2) < 0) {
+    if (saved >= 0) close(saved);
+    saved = -1;
+  }
+  if (devnull >= 0) close(devnull);
+  return Napi::Number::New(info.Env(), saved);
+}
+
+Napi::Value RestoreStderr(const Napi::CallbackInfo& info) {
+  int saved = info[0].As<Napi::Number>().Int32Value();
+  if (saved >= 0) {
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   keopscRegisterCuda(env, exports);  // cudaProbe, nvrtcCompile, cudaLoad, cudaRun, cudaRelease (cuda.cc)
   exports.Set("load", Napi::Function::New(env, Load, "load"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("run", Napi::Function::New(env, Run, "run"));
   exports.Set("poolSize", Napi::Function::New(env, PoolSize, "poolSize"));
+  exports.Set("muteStderr", Napi::Function::New(env, MuteStderr, "muteStderr"));
+  exports.Set("restoreStderr", Napi::Function::New(env, RestoreStderr, "restoreStderr"));
   exports.Set("abi", Napi::Number::New(env, kAbi));
   return exports;
 }

@@ -23,6 +23,10 @@
  */
 import { InputError } from '../../src/diagnostics/index.js';
 import { toRanges, validateRanges, swapAxes, type Ranges, type RangesInput } from '../ranges/index.js';
+import { runInOriginalOrder, type BlockSparseKernel, type BlockSparseRunOptions } from './blocksparse-run.js';
+import type { ArgsInput } from '../../src/api/inputs.js';
+import type { RunResult, SyncBackend } from '../../src/api/compile.js';
+import { closeClusters, maskPairs, rangesFromPairs } from './pairs.js';
 import {
   toPoints,
   toLabels,
@@ -87,20 +91,131 @@ function toEps(what: string, eps: number | ArrayLike<number>, d: number): Float6
  * are identical to KeOps's. Labels are Int32Array (numpy returns int64). torch's version shifts by the
  * minimum first; pass `x - min` for that behaviour.
  *
- * O(n·D) (an LSD radix sort of the points by cell, 16-bit digits, no string keys) while each axis
- * spans fewer than 2³² cells, O(n·D·log n) beyond (the cells of that axis are ranked by a sort first).
+ * O(n·D + K) with typed arrays only, K the number of cells of the cloud's bounding box, while K is at
+ * most 4n + 65536 (a counting table over the cells: a few tens of ns a point); beyond, O(n·D) by an LSD
+ * radix sort of the points by cell (16-bit digits) while each axis spans fewer than 2³² cells, and
+ * O(n·D·log n) past that (the cells of such an axis are ranked by a sort first).
  *
  * @param x points, `{ data, shape: [n, d] }` or a bare float array (1-D points); every value finite.
  * @param eps the cell side, one positive number or one per axis.
  * @returns one label per point, in [0, C).
  * @throws InputError on a bad shape, a non-finite coordinate or a non-positive eps.
+ *
+ * @example
+ * ```ts
+ * const labels = gridCluster({ data: xs, shape: [M, 3] }, 0.1);          // Int32Array, one label per point
+ * const { ranges, centroids } = clusterRangesCentroids({ data: xs, shape: [M, 3] }, labels);   // per cluster
+ * ```
  */
 export function gridCluster(x: PointsInput, eps: number | ArrayLike<number>): Int32Array {
   const p = toPoints('gridCluster: x', x);
   return gridLabels(p, toEps('gridCluster: eps', eps, p.d), 'gridCluster: x');
 }
 
-function gridLabels({ data, n, d }: NormPoints, sizes: Float64Array, what: string): Int32Array {
+/** The grid labels of a cloud and, as a by-product of the dense path, the class sizes. */
+interface GridCells {
+  labels: Int32Array;
+  /** Points per label (length C). */
+  counts: Int32Array;
+}
+
+/** The dense cell table is used while it has at most this many cells (a few per point, or 64 Ki). */
+const denseCells = (n: number): number => 4 * n + 65536;
+
+function gridLabels(p: NormPoints, sizes: Float64Array, what: string): Int32Array {
+  return gridCells(p, sizes, what).labels;
+}
+
+/**
+ * Grid labels in O(n·d + K), K the number of cells of the bounding box: per axis one min/max pass
+ * (floor(v / s) is monotone in v, so the extreme cells come from the extreme coordinates), one pass
+ * folding the cell offsets into a linear key, first axis most significant (so key order is the
+ * lexicographic order of the cells), then a counting table of the K keys numbers the occupied cells in
+ * key order. Typed arrays only, nothing per point. When K is too large for a table (sparse or wide
+ * clouds), {@link gridLabelsSorted} radix-sorts the points instead.
+ */
+function gridCells(p: NormPoints, sizes: Float64Array, what: string): GridCells {
+  const { data, n, d } = p;
+  if (n === 0) return { labels: new Int32Array(0), counts: new Int32Array(0) };
+  const cellLo = new Float64Array(d);
+  const span = new Float64Array(d);
+  let K = 1;
+  for (let a = 0; a < d; a++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    let nan = false;
+    for (let o = a; o < n * d; o += d) {
+      const v = data[o]!;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      if (v !== v) nan = true;
+    }
+    const cl = Math.floor(lo / sizes[a]!);
+    const ch = Math.floor(hi / sizes[a]!);
+    if (nan || !Number.isFinite(cl) || !Number.isFinite(ch)) gridError(p, sizes, what);
+    cellLo[a] = cl;
+    span[a] = ch - cl + 1;
+    K *= ch - cl + 1;
+  }
+  if (!(K <= denseCells(n) && K < 2 ** 31)) return countLabels(gridLabelsSorted(p, sizes, what));
+  // the keys, axis by axis (Horner), counting the cells on the last axis's pass
+  const key = new Int32Array(n);
+  const table = new Int32Array(K);
+  if (d === 0) table[0] = n;
+  for (let a = 0; a < d; a++) {
+    const s = sizes[a]!;
+    const cl = cellLo[a]!;
+    const w = span[a]!;
+    if (a < d - 1) for (let i = 0, o = a; i < n; i++, o += d) key[i] = key[i]! * w + (Math.floor(data[o]! / s) - cl);
+    else
+      for (let i = 0, o = a; i < n; i++, o += d) {
+        const k = key[i]! * w + (Math.floor(data[o]! / s) - cl);
+        key[i] = k;
+        table[k]!++;
+      }
+  }
+  let C = 0;
+  for (let k = 0; k < K; k++) if (table[k] !== 0) C++;
+  const counts = new Int32Array(C);
+  for (let k = 0, c = 0; k < K; k++) {
+    const m = table[k]!;
+    if (m !== 0) {
+      counts[c] = m;
+      table[k] = c++;
+    }
+  }
+  for (let i = 0; i < n; i++) key[i] = table[key[i]!]!;
+  return { labels: key, counts };
+}
+
+/** The class sizes of labels 0..C−1 (C = max + 1). */
+function countLabels(labels: Int32Array): GridCells {
+  let C = 0;
+  for (let k = 0; k < labels.length; k++) if (labels[k]! >= C) C = labels[k]! + 1;
+  const counts = new Int32Array(C);
+  for (let k = 0; k < labels.length; k++) counts[labels[k]!]!++;
+  return { labels, counts };
+}
+
+/** Throws the InputError of the first bad coordinate (axis by axis), as the label passes meet them. */
+function gridError({ data, n, d }: NormPoints, sizes: Float64Array, what: string): never {
+  for (let a = 0; a < d; a++)
+    for (let i = 0; i < n; i++) {
+      const v = data[i * d + a]!;
+      const s = sizes[a]!;
+      if (!Number.isFinite(Math.floor(v / s))) {
+        throw new InputError(Number.isFinite(v) ? `${what}[${i}, ${a}] / eps = ${v} / ${s} overflows; use a larger eps` : `${what}[${i}, ${a}] = ${v} is not finite`);
+      }
+    }
+  throw new Error('gridError: no bad coordinate'); // unreachable: called only when one exists
+}
+
+/**
+ * Grid labels by sorting the points by cell (any span): O(n·D) (an LSD radix sort, 16-bit digits)
+ * while each axis spans fewer than 2³² cells, O(n·D·log n) beyond (that axis's cells are ranked by a
+ * sort first).
+ */
+function gridLabelsSorted({ data, n, d }: NormPoints, sizes: Float64Array, what: string): Int32Array {
   // Per axis, an unsigned key in the order of the cell coordinate: the offset from the lowest cell
   // (exact: integer-valued doubles less than 2^32 apart), or, for a wider span, the rank among the
   // distinct cells (sorted copy, deduplicated, binary search).
@@ -220,21 +335,23 @@ export function clusterRanges(labels: LabelsInput, nlab?: number): IntPairs {
   return rangesFromCounts(counts, C);
 }
 
-/** Per-class weighted sums Σ wᵢxᵢ (C·d) and weights Σ wᵢ (C), in float64. */
-function classSums(data: FloatArray, n: number, d: number, lab: Int32Array, C: number, w?: ArrayLike<number>): { sums: Float64Array; wsum: Float64Array } {
+/** Per-class weighted means Σ wᵢxᵢ / Σ wᵢ (C·d), weights Σ wᵢ (C) in float64, and class sizes, in one pass. */
+function classSums(data: FloatArray, n: number, d: number, lab: Int32Array, C: number, w?: ArrayLike<number>): { sums: Float64Array; wsum: Float64Array; counts: Int32Array } {
   const sums = new Float64Array(C * d);
   const wsum = new Float64Array(C);
+  const counts = new Int32Array(C);
   for (let i = 0; i < n; i++) {
     const c = lab[i]!;
     const wi = w ? w[i]! : 1;
     wsum[c]! += wi;
+    counts[c]!++;
     const o = c * d;
     const s = i * d;
     if (w) for (let a = 0; a < d; a++) sums[o + a]! += wi * data[s + a]!;
     else for (let a = 0; a < d; a++) sums[o + a]! += data[s + a]!;
   }
   for (let c = 0; c < C; c++) for (let a = 0; a < d; a++) sums[c * d + a]! /= wsum[c]!;
-  return { sums, wsum };
+  return { sums, wsum, counts };
 }
 
 function centroidPoints(x: { data: FloatArray; shape: number[] }, sums: Float64Array, C: number, d: number): Points {
@@ -292,9 +409,7 @@ export function clusterRangesCentroids(x: PointsInput, labels: LabelsInput, weig
   const p = toPoints('clusterRangesCentroids: x', x);
   const { labels: lab, count: C } = toLabels('clusterRangesCentroids: labels', labels, p.n, nlab);
   const w = weights == null ? undefined : toWeights('clusterRangesCentroids: weights', weights, p.n);
-  const counts = new Int32Array(C);
-  for (let k = 0; k < lab.length; k++) counts[lab[k]!]!++;
-  const { sums, wsum } = classSums(p.data, p.n, p.d, lab, C, w);
+  const { sums, wsum, counts } = classSums(p.data, p.n, p.d, lab, C, w);
   return { ranges: rangesFromCounts(counts, C), centroids: centroidPoints(p, sums, C, p.d), weights: wsum };
 }
 
@@ -314,14 +429,20 @@ export interface SortedClusters<T> {
   perm: Int32Array;
 }
 
-/** The stable order of rows by label (counting sort, O(n + C)). */
-function labelOrder(lab: Int32Array, C: number): Int32Array {
+/**
+ * The stable order of rows by label (counting sort, O(n + C)) and the sorted labels; `counts` (the
+ * class sizes, when known) saves the counting pass.
+ */
+function labelOrder(lab: Int32Array, C: number, counts?: Int32Array): { perm: Int32Array; sorted: Int32Array } {
   const start = new Int32Array(C + 1);
-  for (let k = 0; k < lab.length; k++) start[lab[k]! + 1]!++;
+  if (counts) for (let c = 0; c < C; c++) start[c + 1] = counts[c]!;
+  else for (let k = 0; k < lab.length; k++) start[lab[k]! + 1]!++;
   for (let c = 0; c < C; c++) start[c + 1]! += start[c]!;
+  const sorted = new Int32Array(lab.length);
+  for (let c = 0; c < C; c++) sorted.fill(c, start[c]!, start[c + 1]!);
   const perm = new Int32Array(lab.length);
   for (let k = 0; k < lab.length; k++) perm[start[lab[k]!]!++] = k;
-  return perm;
+  return { perm, sorted };
 }
 
 /**
@@ -345,13 +466,11 @@ export function sortClusters(x: RowsInput | readonly RowsInput[], labels: Labels
   const { labels: lab, count: C } = toLabels('sortClusters: labels', labels);
   const list = Array.isArray(x) ? (x as readonly RowsInput[]) : [x as RowsInput];
   const rows = list.map((a, k) => toRows(Array.isArray(x) ? `sortClusters: x[${k}]` : 'sortClusters: x', a, lab.length));
-  const perm = labelOrder(lab, C);
+  const { perm, sorted } = labelOrder(lab, C);
   const out = rows.map((r) => {
     const g = gatherRows(r, perm);
     return g.shape ? g : g.data;
   });
-  const sorted = new Int32Array(lab.length);
-  for (let k = 0; k < perm.length; k++) sorted[k] = lab[perm[k]!]!;
   return { x: Array.isArray(x) ? out : out[0], labels: sorted, perm };
 }
 
@@ -415,7 +534,8 @@ export function unpermuteRows<T extends RowsInput>(x: T, perm: ArrayLike<number>
  * → slices_i [2, 3], redranges_j [[1, 4], [4, 9], [4, 9]], slices_j [1, 3, 3], redranges_i [[2, 5], [2, 5], [7, 12]].
  *
  * The result is the `Ranges` of `runtime/ranges` (six flat Int32Arrays, pairs row-major), which
- * `kernel.run(args, { ranges })`, Genred and LazyTensor take directly. O(Mc·Nc).
+ * `kernel.run(args, { ranges })`, Genred and LazyTensor take directly. O(Mc·Nc) for the scan of keep (a
+ * Uint8Array is read in place, four zero bytes at a time) plus O(kept) for the ranges.
  *
  * Differences from KeOps: int32 arrays (KeOps: int64; the binder converts anyway); the inputs are
  * checked (pairs with 0 ≤ start ≤ end, keep of shape exactly (Mc, Nc)).
@@ -430,44 +550,39 @@ export function fromMatrix(rangesI: PairsInput, rangesJ: PairsInput, keep: MaskI
   const rj = toPairs('fromMatrix: ranges_j', rangesJ);
   const Mc = ri.length / 2;
   const Nc = rj.length / 2;
-  const k = toMask('fromMatrix: keep', keep, Mc, Nc);
-  const slices_i = new Int32Array(Mc);
-  const colCount = new Int32Array(Nc);
-  let total = 0;
-  for (let a = 0; a < Mc; a++) {
-    const o = a * Nc;
-    for (let b = 0; b < Nc; b++)
-      if (k[o + b]) {
-        total++;
-        colCount[b]!++;
-      }
-    slices_i[a] = total;
-  }
-  const slices_j = new Int32Array(Nc);
-  const colPos = new Int32Array(Nc);
-  for (let b = 0, acc = 0; b < Nc; b++) {
-    colPos[b] = acc;
-    acc += colCount[b]!;
-    slices_j[b] = acc;
-  }
-  const redranges_j = new Int32Array(2 * total);
-  const redranges_i = new Int32Array(2 * total);
-  let pos = 0;
-  for (let a = 0; a < Mc; a++) {
-    const o = a * Nc;
-    const s = ri[2 * a]!;
-    const e = ri[2 * a + 1]!;
-    for (let b = 0; b < Nc; b++)
-      if (k[o + b]) {
-        redranges_j[2 * pos] = rj[2 * b]!;
-        redranges_j[2 * pos + 1] = rj[2 * b + 1]!;
-        pos++;
-        const q = colPos[b]!++;
-        redranges_i[2 * q] = s;
-        redranges_i[2 * q + 1] = e;
-      }
-  }
-  return { ranges_i: ri, slices_i, redranges_j, ranges_j: rj, slices_j, redranges_i };
+  // a Uint8Array mask of the right shape is read in place (non-zero is true either way)
+  const data = typeof keep === 'object' && keep !== null && !Array.isArray(keep) && 'data' in keep ? keep.data : undefined;
+  const shape = data ? (keep as { shape: unknown }).shape : undefined;
+  const direct = data instanceof Uint8Array && data.length === Mc * Nc && Array.isArray(shape) && shape.length === 2 && shape[0] === Mc && shape[1] === Nc;
+  const k = direct ? data : toMask('fromMatrix: keep', keep, Mc, Nc);
+  return rangesFromPairs(ri, rj, maskPairs(k, Mc, Nc));
+}
+
+/**
+ * The (Cx, Cy) mask of the cluster pairs whose centroids are closer than `cutoff`:
+ * `keep[a·Cy + b] = 1` when Σₖ (cx[a, k] − cy[b, k])² < cutoff² (sums in float64, axis 0 first): the
+ * criterion of KeOps's block-sparse tutorial, ready for {@link fromMatrix}. The result is exactly that
+ * of the test on all Cx·Cy pairs, but only pairs in neighbouring cells of a grid over the y centroids
+ * are tested, so the cost is O((Cx + Cy)·d + kept) for a cutoff of a few cluster sizes (plus the
+ * Cx·Cy bytes of the mask, zeroed by the allocation). NaN centroids (empty clusters) are never kept.
+ *
+ * Note that this criterion (KeOps's) can drop close pairs near the cells' corners;
+ * {@link blockSparseRanges} keeps every pair closer than its cutoff.
+ *
+ * @param centroidsX `{ data, shape: [Cx, d] }` or a bare float array (d = 1), e.g. `clusterRangesCentroids(x, lx).centroids`.
+ * @param centroidsY `{ data, shape: [Cy, d] }`, same d.
+ * @param cutoff the centroid distance below which a pair is kept (≥ 0; `Infinity` keeps every pair of finite centroids).
+ * @throws InputError on bad shapes, a dimension mismatch or a negative/NaN cutoff.
+ */
+export function centroidMask(centroidsX: PointsInput, centroidsY: PointsInput, cutoff: number): { data: Uint8Array; shape: [number, number] } {
+  const px = toPoints('centroidMask: centroidsX', centroidsX);
+  const py = toPoints('centroidMask: centroidsY', centroidsY);
+  if (px.d !== py.d) throw new InputError(`centroidMask: centroidsX has ${px.d} coordinates per point but centroidsY has ${py.d}`);
+  if (typeof cutoff !== 'number' || !(cutoff >= 0)) throw new InputError(`centroidMask: cutoff must be a number ≥ 0, got ${String(cutoff)}`);
+  const { rowStart, cols } = closeClusters(px.data, px.n, py.data, py.n, px.d, { kind: 'plain', cutoff });
+  const keep = new Uint8Array(px.n * py.n);
+  for (let a = 0; a < px.n; a++) for (let q = rowStart[a]!; q < rowStart[a + 1]!; q++) keep[a * py.n + cols[q]!] = 1;
+  return { data: keep, shape: [px.n, py.n] };
 }
 
 /**
@@ -543,6 +658,13 @@ export interface BlockSparse<T extends FloatArray = FloatArray> {
   labelsX: Int32Array;
   /** The cluster of each sorted y row (non-decreasing). */
   labelsY: Int32Array;
+  /**
+   * Run a kernel block-sparse on arguments in their **original** order: every i-argument is permuted
+   * with `permX`, every j-argument with `permY`, and the result comes back in the original order
+   * (see {@link runInOriginalOrder}). `await` it for `backend: 'webgpu'`.
+   */
+  run<R extends RunResult>(kernel: BlockSparseKernel<R>, args: ArgsInput, options: BlockSparseRunOptions & { backend: 'webgpu' }): Promise<R>;
+  run<R extends RunResult>(kernel: BlockSparseKernel<R>, args: ArgsInput, options?: BlockSparseRunOptions & { backend?: SyncBackend }): R;
 }
 
 interface ClusteredCloud {
@@ -557,17 +679,10 @@ interface ClusteredCloud {
 }
 
 function clusterCloud(p: NormPoints, eps: number | ArrayLike<number>, what: 'x' | 'y', epsName: string): ClusteredCloud {
-  const lab = gridLabels(p, toEps(`blockSparseRanges: ${epsName}`, eps, p.d), `blockSparseRanges: ${what}`);
-  let count = 0;
-  for (let k = 0; k < lab.length; k++) if (lab[k]! + 1 > count) count = lab[k]! + 1;
-  const perm = labelOrder(lab, count);
+  const { labels: lab, counts } = gridCells(p, toEps(`blockSparseRanges: ${epsName}`, eps, p.d), `blockSparseRanges: ${what}`);
+  const count = counts.length;
+  const { perm, sorted: labels } = labelOrder(lab, count, counts);
   const rows = gatherRows({ data: p.data, width: p.d }, perm).data as FloatArray;
-  const labels = new Int32Array(p.n);
-  const counts = new Int32Array(count);
-  for (let k = 0; k < p.n; k++) {
-    labels[k] = lab[perm[k]!]!;
-    counts[labels[k]!]!++;
-  }
   const { sums: centroids } = classSums(rows, p.n, p.d, labels, count);
   const radii = new Float64Array(count);
   let maxAbs = 0;
@@ -604,12 +719,23 @@ function clusterCloud(p: NormPoints, eps: number | ArrayLike<number>, what: 'x' 
  *
  * The ranges refer to the **sorted** clouds: run the kernel on `x`, `y` and every j-signal permuted by
  * `permY` (`permuteRows(b, permY)`), and map an i-indexed result back with `unpermuteRows(out, permX)`.
- * Cost O((M + N)·d + Cx·Cy·d) time and O(Cx·Cy) bytes for the mask: pick eps so that the clusters hold
+ * Or let `bs.run(kernel, args)` do all of it on the arrays in their original order.
+ * Cost O((M + N)·d + K) time for the clustering (K: grid cells of the bounding boxes), O((Cx + Cy)·d +
+ * kept) for the centroid test (only neighbouring grid buckets are tested; see {@link centroidMask}) and
+ * O(Cx·Cy) bytes for the mask: pick eps so that the clusters hold
  * a few hundred points (KeOps's advice: at most a few thousand clusters per cloud).
  *
  * @param x the i points, `{ data, shape: [M, d] }` or a bare float array (1-D points).
  * @param y the j points, same dimension d (and preferably dtype) as x.
  * @throws InputError on bad shapes, a dimension mismatch, eps ≤ 0 or a negative/NaN cutoff.
+ *
+ * @example
+ * ```ts
+ * const bs = blockSparseRanges(x, y, { eps: 0.05, cutoff: 0.2 });
+ * const bSorted = permuteRows(b, bs.permY);
+ * const out = kernel.run({ x: bs.x, y: bs.y, b: bSorted }, { ranges: bs.ranges });
+ * const a = unpermuteRows(out.values!, bs.permX);                          // back to x's order
+ * ```
  */
 export function blockSparseRanges<T extends FloatArray>(x: T | { data: T; shape: readonly number[] }, y: T | { data: T; shape: readonly number[] }, options: BlockSparseOptions): BlockSparse<T> {
   if (typeof options !== 'object' || options === null) throw new InputError(`blockSparseRanges: options { eps, cutoff } are required, got ${typeName(options)}`);
@@ -624,26 +750,19 @@ export function blockSparseRanges<T extends FloatArray>(x: T | { data: T; shape:
   const d = px.d;
   const Cx = cx.C;
   const Cy = cy.C;
-  const keep = new Uint8Array(Cx * Cy);
   const scale = Math.max(cx.maxAbs, cy.maxAbs) * Math.sqrt(d);
+  const kept = closeClusters(cx.centroids, Cx, cy.centroids, Cy, d, { kind: 'radii', cutoff, radiiA: cx.radii, radiiB: cy.radii, scale });
+  const keep = new Uint8Array(Cx * Cy);
   let keptPairs = 0;
   for (let a = 0; a < Cx; a++) {
-    const ra = cx.radii[a]!;
     const na = cx.ranges.data[2 * a + 1]! - cx.ranges.data[2 * a]!;
-    for (let b = 0; b < Cy; b++) {
-      let s = 0;
-      for (let k = 0; k < d; k++) {
-        const diff = cx.centroids[a * d + k]! - cy.centroids[b * d + k]!;
-        s += diff * diff;
-      }
-      const bound = cutoff + ra + cy.radii[b]!;
-      if (Math.sqrt(s) < bound + 1e-12 * (bound + scale)) {
-        keep[a * Cy + b] = 1;
-        keptPairs += na * (cy.ranges.data[2 * b + 1]! - cy.ranges.data[2 * b]!);
-      }
+    for (let q = kept.rowStart[a]!; q < kept.rowStart[a + 1]!; q++) {
+      const b = kept.cols[q]!;
+      keep[a * Cy + b] = 1;
+      keptPairs += na * (cy.ranges.data[2 * b + 1]! - cy.ranges.data[2 * b]!);
     }
   }
-  const ranges = fromMatrix(cx.ranges, cy.ranges, { data: keep, shape: [Cx, Cy] });
+  const ranges = rangesFromPairs(cx.ranges.data, cy.ranges.data, kept);
   const MN = px.n * py.n;
   return {
     x: cx.sorted as Points<T>,
@@ -661,5 +780,7 @@ export function blockSparseRanges<T extends FloatArray>(x: T | { data: T; shape:
     radiiY: cy.radii,
     labelsX: cx.labels,
     labelsY: cy.labels,
+    run: <R extends RunResult>(kernel: BlockSparseKernel<R>, args: ArgsInput, opts?: BlockSparseRunOptions) =>
+      runInOriginalOrder({ permX: cx.perm, permY: cy.perm, ranges }, kernel, args, opts) as R & Promise<R>,
   };
 }

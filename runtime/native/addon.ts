@@ -58,6 +58,10 @@ export interface NativeAddon {
   run(handle: KernelHandle, args: NativeRunArgs): number;
   /** Worker threads the persistent pool has started (the calling thread not included). */
   poolSize(): number;
+  /** Point fd 2 at /dev/null; returns a saved descriptor for `restoreStderr` (-1 if it could not). */
+  muteStderr?(): number;
+  /** Undo `muteStderr`. */
+  restoreStderr?(saved: number): void;
   /** The kernel ABI version this addon runs. */
   readonly abi: number;
 }

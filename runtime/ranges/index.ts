@@ -36,6 +36,11 @@ function toInt32(name: string, input: RangesArrayInput, pairs: boolean): Int32Ar
     if (!ok) throw new InputError(`ranges array ${name} has shape (${arr.shape.join(', ')}), expected ${want}`);
   }
   if (pairs && data.length % 2 !== 0) throw new InputError(`ranges array ${name} has ${data.length} values; it must hold [start, end) pairs (shape (n, 2))`);
+  if (data instanceof Int32Array) {
+    // the common case (fromMatrix, blockSparseRanges): integers already, only the sign to check
+    for (let k = 0; k < data.length; k++) if (data[k]! < 0) throw new InputError(`ranges array ${name}[${k}] = ${data[k]} is not a non-negative 32-bit integer`);
+    return data.slice();
+  }
   const out = new Int32Array(data.length);
   for (let k = 0; k < data.length; k++) {
     const v = Number(data[k]);
@@ -109,28 +114,77 @@ export function rowClusters(r: Ranges, tag: 0 | 1, rows: number): Int32Array {
   return cluster;
 }
 
+/** A ranges triplet: output intervals, slices (end offsets into red) and reduction intervals. */
+export interface RangesTriplet {
+  out: Int32Array;
+  slices: Int32Array;
+  red: Int32Array;
+}
+
 /**
  * The same triplet with adjacent reduction intervals of each cluster merged ([a, b) then [b, c) becomes
- * [a, c)), as KeOps's GPU code does. The indices visited, and their order, are unchanged, so every
- * reduction gives the same result with fewer, longer inner loops (sorted clusters make most kept
- * neighbours adjacent).
+ * [a, c)) and empty ones dropped, as KeOps's GPU code does. The clusters stay as they are (same count,
+ * same `out`), so cluster indices of the input still apply; the indices visited, and their order, are
+ * unchanged, so every reduction gives the same result with fewer, longer inner loops (sorted clusters
+ * make most kept neighbours adjacent).
  */
-export function coalesce(t: { out: Int32Array; slices: Int32Array; red: Int32Array }): { out: Int32Array; slices: Int32Array; red: Int32Array } {
-  const red: number[] = [];
-  const slices = new Int32Array(t.slices.length);
+export function coalesce(t: RangesTriplet): RangesTriplet {
+  return compact(t, false);
+}
+
+/**
+ * {@link coalesce}, and then consecutive clusters whose output intervals touch ([s, e) then [e, f))
+ * and whose coalesced reduction lists are equal become one cluster [s, f): small clusters with the same
+ * neighbours (common when the cutoff spans several grid cells) share the loads of their reduction
+ * tiles. Exactly the same pairs in the same order; the order of the clusters is kept, so overlapping
+ * clusters still resolve as before (the later wins). Cluster indices change: for backends that read
+ * the clusters only through the returned triplet.
+ */
+export function coarsen(t: RangesTriplet): RangesTriplet {
+  return compact(t, true);
+}
+
+function compact(t: RangesTriplet, mergeClusters: boolean): RangesTriplet {
+  const nc = t.slices.length;
+  const red = new Int32Array(t.red.length);
+  const out = new Int32Array(2 * nc);
+  const slices = new Int32Array(nc);
+  let n = 0; // intervals written
+  let m = 0; // clusters written
+  let prev = 0; // first interval of the last cluster written
   let from = 0;
-  for (let c = 0; c < t.slices.length; c++) {
-    const start = red.length;
+  for (let c = 0; c < nc; c++) {
+    const start = n;
     for (let l = from; l < t.slices[c]!; l++) {
-      const a = t.red[2 * l]!, b = t.red[2 * l + 1]!;
+      const a = t.red[2 * l]!;
+      const b = t.red[2 * l + 1]!;
       if (a === b) continue;
-      if (red.length > start && red[red.length - 1] === a) red[red.length - 1] = b;
-      else red.push(a, b);
+      if (n > start && red[2 * n - 1] === a) red[2 * n - 1] = b;
+      else {
+        red[2 * n] = a;
+        red[2 * n + 1] = b;
+        n++;
+      }
     }
-    slices[c] = red.length / 2;
     from = t.slices[c]!;
+    const s = t.out[2 * c]!;
+    const e = t.out[2 * c + 1]!;
+    if (mergeClusters && m > 0 && s < e && out[2 * m - 2]! < out[2 * m - 1]! && out[2 * m - 1] === s && n - start === start - prev) {
+      let same = true;
+      for (let q = 0; q < 2 * (n - start) && same; q++) same = red[2 * prev + q] === red[2 * start + q];
+      if (same) {
+        out[2 * m - 1] = e;
+        n = start;
+        continue;
+      }
+    }
+    out[2 * m] = s;
+    out[2 * m + 1] = e;
+    slices[m] = n;
+    prev = start;
+    m++;
   }
-  return { out: t.out, slices, red: Int32Array.from(red) };
+  return { out: out.slice(0, 2 * m), slices: slices.slice(0, m), red: red.slice(0, 2 * n) };
 }
 
 /**

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 import { printedOnce, type KernelPlan } from '../../src/lower/plan.js';
 import type { CodeOptions } from '../../src/targets/common.js';
 import { printWgsl, type WgslShader } from '../../src/targets/wgsl.js';
@@ -206,7 +206,16 @@ function context(): Promise<Ctx> {
   return ctxPromise;
 }
 
-/** Whether the webgpu backend can run here: the adapter, its features and limits; or why not. */
+/**
+ * Whether the webgpu backend can run here: the adapter, its features and limits; or why not.
+ *
+ * @example
+ * ```ts
+ * const s = await webgpuStatus();
+ * if (s.ok) console.log(`running on ${s.adapter} (${s.features.join(', ')})`);
+ * else console.log(`no webgpu: ${s.reason}`);
+ * ```
+ */
 export async function webgpuStatus(): Promise<WebGpuStatus> {
   try {
     const c = await context();

@@ -1,4 +1,5 @@
 import { InputError, type SourceFile } from '../diagnostics/index.js';
+import { runChunked, runChunkedSync, type ProgressCallback } from './chunked.js';
 import { frontend, optimize, fail, lower, type PassHook } from '../passes/pipeline.js';
 import { diag } from '../diagnostics/index.js';
 import { kernelOutputs, type ArgInfo, type Kernel } from '../ir/kernel.js';
@@ -19,6 +20,7 @@ import '../../runtime/js/backend.js';
 import '../../runtime/webgpu/backend.js';
 import { printWgsl, type WgslCodeOptions, type WgslShader } from '../targets/wgsl.js';
 import { defaultThreads } from '../../runtime/js/index.js';
+import { checkOutAliasing, COMPILE_OPTIONS, normalizeOptions, RUN_OPTIONS } from './options.js';
 
 /** Options of {@link compile} and {@link compileModule}. */
 export interface CompileOptions {
@@ -35,12 +37,14 @@ export interface CompileOptions {
 
 /** Backends a kernel can run on. `webgpu` is asynchronous (its `run` returns a Promise). */
 export type Backend = 'ref' | 'js' | 'cpu' | 'cuda' | 'webgpu' | 'auto';
+/** Every backend name `run` accepts, `auto` included. */
 export const BACKENDS: readonly Backend[] = ['ref', 'js', 'cpu', 'cuda', 'webgpu', 'auto'];
 /** The backends whose `run` returns the result directly. */
 export type SyncBackend = Exclude<Backend, 'webgpu'>;
 
 /** Summation schemes of Sum-type reductions (keops-reference §2). */
 export type SumScheme = 'auto' | 'block' | 'kahan' | 'direct';
+/** Every summation scheme `run` accepts (`auto`: `block`). */
 export const SUM_SCHEMES: readonly SumScheme[] = ['auto', 'block', 'kahan', 'direct'];
 
 /** Options of {@link CompiledKernel.run}. */
@@ -69,6 +73,11 @@ export interface RunOptions extends WebGpuRunOptions {
   threads?: number;
   /** A preallocated array that receives the values output (same dtype as the inputs, right length). */
   out?: Float32Array | Float64Array;
+  /**
+   * Called with (rows done, rows in all) as the run goes: the run is made of blocks of rows of about
+   * 250 ms each (src/api/chunked.ts), with the same results as one piece.
+   */
+  onProgress?: ProgressCallback;
 }
 
 export type { KernelOutput, RunResult } from './types.js';
@@ -114,14 +123,30 @@ export class CompiledKernel<R extends RunResult = RunResult> {
    * Run the kernel. `args` by name (`{ x, y, b }`) or positional (in `args` order); each a Float32Array
    * or Float64Array (row-major) or `{ data, shape }`. Throws InputError on bad shapes, dtypes or ranges
    * (an asynchronous backend rejects its Promise instead).
+   *
+   * @example
+   * ```ts
+   * const { values } = k.run({ x, y, b });                                   // the fastest CPU backend
+   * const r = k.run([x, y, b], { backend: 'js', sumScheme: 'kahan', threads: 2 });
+   * const g = await k.run({ x, y, b }, { backend: 'webgpu' });             // float32 on the GPU
+   * ```
    */
   run(args: ArgsInput, options: RunOptions & { backend: 'webgpu' }): Promise<R>;
   run(args: ArgsInput, options?: RunOptions & { backend?: SyncBackend }): R;
   run(args: ArgsInput, options?: RunOptions): R | Promise<R>;
   run(args: ArgsInput, options: RunOptions = {}): R | Promise<R> {
+    // one validation of the options for every backend (an asynchronous one reports it through its Promise)
+    const asked = (options as { backend?: unknown } | null)?.backend;
+    try {
+      options = normalizeOptions<RunOptions>(options, RUN_OPTIONS, 'run');
+    } catch (e) {
+      if (typeof asked === 'string' && registeredBackend(asked as BackendName)?.async) return Promise.reject(e as Error);
+      throw e;
+    }
     const name = options.backend ?? 'auto';
     if (!BACKENDS.includes(name)) throw new InputError(`unknown backend '${String(name)}'; this build has: ${BACKENDS.join(', ')}`);
     const resolved: BackendName = name === 'auto' ? (cpuAvailable() ? 'cpu' : 'js') : name;
+    if (options.onProgress) return registeredBackend(resolved)?.async ? runChunked(this, args, options) : runChunkedSync(this, args, options);
     // an asynchronous backend reports every error (bad input included) through its Promise
     if (registeredBackend(resolved)?.async) return Promise.resolve().then(() => this.launch(resolved, name, args, options));
     return this.launch(resolved, name, args, options);
@@ -159,6 +184,7 @@ export class CompiledKernel<R extends RunResult = RunResult> {
    * asynchronous `webgpu` backend is refused with a clear error naming `caller`.
    */
   runSync(args: ArgsInput, options: RunOptions = {}, caller = 'this call'): R {
+    options = normalizeOptions<RunOptions>(options, RUN_OPTIONS, 'run');
     if (options.backend === 'webgpu') throw new InputError(`backend 'webgpu' is asynchronous and ${caller} is synchronous; use await kernel.run(args, { backend: 'webgpu' }) on a compiled kernel, or backend 'cpu' or 'js' here`);
     return this.run(args, options as RunOptions & { backend?: SyncBackend });
   }
@@ -177,6 +203,7 @@ export class CompiledKernel<R extends RunResult = RunResult> {
     const ranges = options.ranges === undefined ? undefined : toRanges(options.ranges);
     if (ranges) validateRanges(ranges, prep.M, prep.N);
     const out = options.out === undefined ? undefined : this.checkOut(options.out, prep);
+    checkOutAliasing(out, prep.arrays, new Map(this.args.map((a) => [a.index, a.name])));
     return { inputs: { arrays: prep.arrays, M: prep.M, N: prep.N, dtype: prep.dtype, ranges }, request: { code, fastMath: options.fastMath, threads, out } };
   }
 
@@ -272,8 +299,19 @@ export interface CompiledModule {
   kernel(name: string): CompiledKernel;
 }
 
-/** Compile every kernel of a `.keo` module (or formula string). Throws KeopsError on any user error. */
+/**
+ * Compile every kernel of a `.keo` module (or formula string). Throws KeopsError on any user error.
+ *
+ * @example
+ * ```ts
+ * const mod = compileModule(readFileSync('kernels.keo', 'utf8'), { file: 'kernels.keo' });
+ * for (const k of mod.kernels) console.log(k.name, k.args.map((a) => a.name));
+ * const gauss = mod.kernel('gauss');
+ * ```
+ */
 export function compileModule(source: string, options: CompileOptions = {}): CompiledModule {
+  options = normalizeOptions<CompileOptions>(options, COMPILE_OPTIONS, 'compile');
+  if (typeof source !== 'string') throw new InputError(`compile: the source must be a string (a .keo text or a reduction formula), got ${source === null ? 'null' : typeof source}`);
   const { program, source: src } = frontend(source, options.file, { allDeclaredAreArgs: options.allDeclaredAreArgs });
   const kernels = program.kernels.map((k) => new CompiledKernel(optimize(k, options.onPass)));
   return {
@@ -294,10 +332,19 @@ export function compileModule(source: string, options: CompileOptions = {}): Com
  * Throws KeopsError with every diagnostic when the text is invalid. For a literal text the kernel's
  * result type follows its reduction ({@link ResultKindOf}): `compile('ArgKMin_Reduction(...)', ...)`
  * runs to a result whose `indices` is always there.
+ *
+ * @example
+ * ```ts
+ * const k = compile(`
+ *   x = Vi(0, 3); y = Vj(1, 3); b = Vj(2, 1)
+ *   gauss = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)`);
+ * const { values } = k.run({ x: { data: xs, shape: [M, 3] }, y: ys, b: bs });   // values.shape = [M, 1]
+ * const k2 = compile('Sum_Reduction(SqNorm2(x - y), 1)', ['x = Vi(3)', 'y = Vj(3)']);
+ * ```
  */
 export function compile<S extends string>(source: S, aliasesOrOptions?: readonly string[] | CompileOptions, maybeOptions: CompileOptions = {}): CompiledKernel<ResultOf<ResultKindOf<S>>> {
   const aliases = Array.isArray(aliasesOrOptions) ? (aliasesOrOptions as readonly string[]) : undefined;
-  const options = (aliases ? maybeOptions : (aliasesOrOptions as CompileOptions | undefined)) ?? {};
+  const options = normalizeOptions<CompileOptions>(aliases ? maybeOptions : aliasesOrOptions, COMPILE_OPTIONS, 'compile');
   const text = aliases ? `${aliasesToDeclarations(aliases).join('\n')}\n${source}` : source;
   const mod = compileModule(text, aliases ? { ...options, allDeclaredAreArgs: true } : options);
   if (options.kernel) return mod.kernel(options.kernel) as CompiledKernel<ResultOf<ResultKindOf<S>>>;

@@ -14,12 +14,14 @@ import { andList } from '../ir/ops/util.js';
 import { compile, type CompiledKernel, type KernelOutput, type RunOptions, type RunResult } from './compile.js';
 import type { ArrayInput } from './inputs.js';
 import { kernelSolve, type SolveOptions, type SolveResult } from './solve.js';
+import { GENRED_OPTIONS, KERNEL_SOLVE_OPTIONS, normalizeOptions, RUN_OPTIONS, SOLVE_OPTIONS, type KeopsBackend, type KeopsSpellings } from './options.js';
 
 /**
- * Run options as passed through to {@link CompiledKernel.run}: the known ones (`backend`, `ranges`)
- * plus any other key (e.g. `sumScheme`, `threads`, `out`), forwarded untouched.
+ * Run options of Genred calls and LazyTensor reductions: {@link RunOptions}, or KeOps's spellings of
+ * them (`dtype_acc`, `sum_scheme: 'kahan_scheme'`, `backend: 'CPU'`, ...). Checked strictly by
+ * `src/api/options.ts`: an unknown key is an error naming the nearest known one.
  */
-export type PassThroughRunOptions = RunOptions & { [option: string]: unknown };
+export type PassThroughRunOptions = Omit<RunOptions, 'backend'> & KeopsSpellings & { backend?: RunOptions['backend'] | KeopsBackend };
 
 /** Reductions whose result is a pair (values, indices). */
 export type TwoOutputReduction = 'Max_ArgMax' | 'Min_ArgMin' | 'MaxArgMax' | 'MinArgMin' | 'KMin_ArgKMin';
@@ -55,6 +57,10 @@ export type GenredOptions<R extends string = GenredReduction> = {
   optArg?: number;
   /** The weight formula of `LogSumExp` (making it `LogSumExpWeight`) and `SumSoftMaxWeight`. */
   formula2?: string;
+  /** pykeops's spelling of `reduction`. */
+  reduction_op?: R;
+  /** pykeops's spelling of `optArg`. */
+  opt_arg?: number;
 } & PassThroughRunOptions;
 
 /** One argument of a Genred call: an array, or (last) run options. */
@@ -128,6 +134,22 @@ export function isArrayInput(v: unknown): v is ArrayInput {
 }
 
 /**
+ * The arguments of a pykeops-style call `f(x, y, b, options?)`: `count` arrays (described by `what`,
+ * e.g. `x = Vi(3), y = Vj(3)`), then optionally an options object (pykeops's keyword arguments), which
+ * is returned unchecked. Throws a one-line InputError, starting with `where`, on a wrong count or a
+ * non-array argument.
+ */
+export function splitCall(where: string, call: readonly unknown[], count: number, what: string): { arrays: ArrayInput[]; options: unknown } {
+  const hasOptions = call.length > 0 && !isArrayInput(call[call.length - 1]) && (call.length > count || typeof call[call.length - 1] === 'object');
+  const arrays = hasOptions ? call.slice(0, -1) : [...call];
+  if (arrays.length !== count) throw new InputError(`${where}: takes ${count} array${count === 1 ? '' : 's'} (${what}), got ${arrays.length}`);
+  arrays.forEach((a, k) => {
+    if (!isArrayInput(a)) throw new InputError(`${where}: argument ${k} must be a Float32Array or Float64Array (or { data, shape }), got ${a === null ? 'null' : Array.isArray(a) ? 'an array' : typeof a}`);
+  });
+  return { arrays: arrays as ArrayInput[], options: hasOptions ? call[call.length - 1] : undefined };
+}
+
+/**
  * pykeops's `Genred(formula, aliases, reduction_op, axis, opt_arg, formula2)`. Compiles
  * `<reduction>_Reduction(formula, [optArg,] tag [, formula2])` once, with tag = (axis + 1) % 2, and
  * returns a function taking the arrays positionally (`x = Vi(3)` at list position k is argument k),
@@ -137,12 +159,16 @@ export function isArrayInput(v: unknown): v is ArrayInput {
  *
  * Throws InputError for an unknown reduction, a missing K or `formula2`, a bad axis; KeopsError for an
  * invalid formula.
+ *
+ * @example
+ * ```ts
+ * const gaussConv = Genred('Exp(-SqDist(x, y)) * b', ['x = Vi(3)', 'y = Vj(3)', 'b = Vj(1)'], { reduction: 'Sum', axis: 1 });
+ * const { data, shape } = gaussConv(x, y, b);                             // shape [M, 1]
+ * const [dists, idx] = Genred('SqDist(x, y)', ['x = Vi(3)', 'y = Vj(3)'], { reduction: 'KMin_ArgKMin', axis: 1, optArg: 5 })(x, y);
+ * ```
  */
 export function Genred<R extends string = 'Sum'>(formula: string, aliases: readonly string[], options: GenredOptions<R> = {} as GenredOptions<R>): GenredFunction<R> {
-  for (const [py, ts] of [['reduction_op', 'reduction'], ['opt_arg', 'optArg']] as const) {
-    if (py in options) throw new InputError(`Genred: the option is spelled ${ts} here, not ${py}`);
-  }
-  const { reduction = 'Sum', axis = 0, optArg, formula2, ...defaults } = options;
+  const { reduction = 'Sum', axis = 0, optArg, formula2, ...defaults } = normalizeOptions<GenredOptions<R>>(options, GENRED_OPTIONS, 'Genred');
   if (typeof formula !== 'string') throw new InputError(`Genred: formula must be a string, got ${typeof formula}`);
   if (!Array.isArray(aliases)) throw new InputError('Genred: aliases must be a list of strings like "x = Vi(3)"');
   const tag = axisToTag(axis);
@@ -151,24 +177,11 @@ export function Genred<R extends string = 'Sum'>(formula: string, aliases: reado
   const nargs = Math.max(aliases.length, ...kernel.args.map((a) => a.index + 1));
   const twoOutputs = red.name.includes('_Arg');
   /** Split off the run options and check the arrays (shared by the call and runAsync). */
-  const prepare = (args: GenredCallArg[]): { byName: Record<string, ArrayInput>; runOptions: PassThroughRunOptions } => {
-    let runOptions: PassThroughRunOptions = defaults;
-    if (args.length > 0 && !isArrayInput(args[args.length - 1])) {
-      const last = args[args.length - 1];
-      if (typeof last !== 'object' || last === null || Array.isArray(last)) {
-        throw new InputError(`Genred: argument ${args.length - 1} must be a Float32Array or Float64Array (or { data, shape }), or run options last`);
-      }
-      runOptions = { ...defaults, ...(last as PassThroughRunOptions) };
-      args = args.slice(0, -1);
-    }
-    if (args.length !== nargs) {
-      throw new InputError(`Genred: ${red.text} takes ${nargs} array${nargs === 1 ? '' : 's'} (${aliases.join(', ')}), got ${args.length}`);
-    }
+  const prepare = (args: GenredCallArg[]): { byName: Record<string, ArrayInput>; runOptions: RunOptions } => {
+    const { arrays, options: given } = splitCall(`Genred ${red.text}`, args, nargs, aliases.join(', '));
+    const runOptions = { ...(defaults as RunOptions), ...normalizeOptions<RunOptions>(given, RUN_OPTIONS, 'Genred call') };
     const byName: Record<string, ArrayInput> = {};
-    args.forEach((a, k) => {
-      if (!isArrayInput(a)) throw new InputError(`Genred: argument ${k} must be a Float32Array or Float64Array (or { data, shape })`);
-    });
-    for (const a of kernel.args) byName[a.name] = args[a.index] as ArrayInput;
+    for (const a of kernel.args) byName[a.name] = arrays[a.index]!;
     return { byName, runOptions };
   };
   const result = (res: RunResult): GenredResult<R> => (twoOutputs ? [res.values!, res.indices!] : res.outputs[0]!) as GenredResult<R>;
@@ -193,37 +206,79 @@ export function Genred<R extends string = 'Sum'>(formula: string, aliases: reado
 }
 
 /** Options of {@link KernelSolve}: the axis (as Genred) and default solve/run options. */
-export interface KernelSolveOptions extends SolveOptions {
-  /** 1 (default here as in pykeops' examples: reduce over j, output indexed by i) or 0. */
+export interface KernelSolveOptions extends Omit<SolveOptions, 'backend'>, KeopsSpellings {
+  /** pykeops's axis: 0 (the default, as pykeops: reduce over i, output and unknown indexed by j) or 1. */
   axis?: 0 | 1;
+  backend?: SolveOptions['backend'] | KeopsBackend;
 }
 
+/** Solve options of one KernelSolve call (keopsc's or KeOps's spellings). */
+export type KernelSolveCallOptions = Omit<SolveOptions, 'backend'> & KeopsSpellings & { backend?: SolveOptions['backend'] | KeopsBackend };
+
 /**
- * pykeops's `KernelSolve(formula, aliases, varinvalias, axis)`: returns a function that, given the
- * arrays of the aliases other than `varinvalias` (in alias order) and b, solves (alpha·Id + K) a = b by
- * conjugate gradient, where K·v is the Sum reduction of `formula` with `varinvalias` replaced by v.
- *
- * ```ts
- * const solve = KernelSolve('Exp(-SqDist(x, y)) * a', ['x = Vi(2)', 'y = Vj(2)', 'a = Vj(1)'], 'a', { axis: 1 });
- * const { data } = solve([x, x], b, { alpha: 0.1 });
- * ```
+ * What {@link KernelSolve} returns. pykeops's call: every alias's array in alias order, with b in the
+ * slot of `varinvalias`, then solve options: `Kinv(x, y, b, { alpha })`. keopsc's earlier form is kept
+ * as an explicit overload: `Kinv([x, y], b, { alpha })` (the other aliases' arrays as a list, then b).
+ * Both return a Promise with `{ backend: 'webgpu' }`.
  */
+export interface KernelSolveFunction {
+  (...args: [...arrays: ArrayInput[], options: KernelSolveCallOptions & { backend: 'webgpu' }]): Promise<SolveResult>;
+  (...args: [...arrays: ArrayInput[], options: KernelSolveCallOptions]): SolveResult;
+  (...arrays: ArrayInput[]): SolveResult;
+  (others: readonly ArrayInput[], b: ArrayInput, options: KernelSolveCallOptions & { backend: 'webgpu' }): Promise<SolveResult>;
+  (others: readonly ArrayInput[], b: ArrayInput, options?: KernelSolveCallOptions): SolveResult;
+}
+
 /** What {@link KernelSolve} returns: `solve(arrays, b, options?)`; a Promise with `{ backend: 'webgpu' }`. */
 export interface KernelSolveFunction {
   (args: readonly ArrayInput[], b: ArrayInput, callOptions: SolveOptions & { backend: 'webgpu' }): Promise<SolveResult>;
   (args: readonly ArrayInput[], b: ArrayInput, callOptions?: SolveOptions): SolveResult;
 }
 
+/**
+ * pykeops's `KernelSolve(formula, aliases, varinvalias, axis=0)`: returns a function solving
+ * (alpha·Id + K) a = b by conjugate gradient, where K·v is the Sum reduction of `formula` over axis
+ * `axis` with `varinvalias` replaced by v. As in pykeops, the default axis is 0 (reduce over i: the
+ * output, hence b and the solution, indexed by j), and the call takes every alias's array in order with b in the slot
+ * of `varinvalias`:
+ *
+ * ```ts
+ * const Kinv = KernelSolve('Exp(-SqDist(x, y)) * a', ['x = Vi(2)', 'y = Vj(2)', 'a = Vj(1)'], 'a', { axis: 1 });
+ * const { data } = Kinv(x, x, b, { alpha: 0.1 });      // pykeops: Kinv(x, x, b, alpha=0.1)
+ * const same = Kinv([x, x], b, { alpha: 0.1 });         // the other aliases as a list, then b
+ * ```
+ */
 export function KernelSolve(formula: string, aliases: readonly string[], varinvalias: string, options: KernelSolveOptions = {}): KernelSolveFunction {
-  const { axis = 1, ...defaults } = options;
+  const { axis = 0, ...defaults } = normalizeOptions<KernelSolveOptions>(options, KERNEL_SOLVE_OPTIONS, 'KernelSolve');
+  if (typeof formula !== 'string') throw new InputError(`KernelSolve: formula must be a string, got ${typeof formula}`);
+  if (!Array.isArray(aliases)) throw new InputError('KernelSolve: aliases must be a list of strings like "x = Vi(3)"');
   const tag = axisToTag(axis);
   const kernel = compile(`Sum_Reduction(${formula}, ${tag})`, aliases);
-  if (!kernel.args.some((a) => a.name === varinvalias)) throw new InputError(`KernelSolve: '${varinvalias}' is not one of the aliases (${kernel.args.map((a) => a.name).join(', ')})`);
+  const unknown = kernel.args.find((a) => a.name === varinvalias);
+  if (!unknown) throw new InputError(`KernelSolve: '${varinvalias}' is not one of the aliases (${kernel.args.map((a) => a.name).join(', ')})`);
   const others = kernel.args.filter((a) => a.name !== varinvalias);
-  return ((args: readonly ArrayInput[], b: ArrayInput, callOptions: SolveOptions = {}) => {
-    if (args.length !== others.length) throw new InputError(`KernelSolve: expected ${others.length} arrays (${others.map((a) => a.name).join(', ')}), got ${args.length}`);
-    const opts = { ...defaults, ...callOptions };
-    if (opts.backend === 'webgpu' && callOptions.backend !== 'webgpu') throw new InputError(`KernelSolve: the default backend 'webgpu' is asynchronous: pass { backend: 'webgpu' } in the call to get a Promise`);
-    return kernelSolve(kernel, varinvalias, Object.fromEntries(others.map((a, k) => [a.name, args[k]!])), b, opts);
+  const nargs = Math.max(aliases.length, ...kernel.args.map((a) => a.index + 1));
+  return ((...call: unknown[]) => {
+    let others_: unknown[];
+    let b: unknown;
+    let callOptions: unknown;
+    if (Array.isArray(call[0])) {
+      // keopsc's form: (otherArrays, b, options?)
+      if (call.length > 3) throw new InputError(`KernelSolve: the list form takes (arrays, b, options?), got ${call.length} arguments`);
+      [others_, b, callOptions] = call as [unknown[], unknown, unknown];
+      if (others_.length !== others.length) throw new InputError(`KernelSolve: expected ${others.length} arrays (${others.map((a) => a.name).join(', ')}), got ${others_.length}`);
+    } else {
+      // pykeops's form: every alias's array in order, b in the slot of varinvalias, options last
+      const split = splitCall('KernelSolve', call, nargs, `${aliases.join(', ')}; b in the slot of ${varinvalias}`);
+      const arrays = split.arrays;
+      callOptions = split.options;
+      b = arrays[unknown.index];
+      others_ = others.map((a) => arrays[a.index]);
+    }
+    const given = normalizeOptions<SolveOptions>(callOptions, SOLVE_OPTIONS, 'KernelSolve call');
+    const opts = { ...(defaults as SolveOptions), ...given };
+    if (opts.backend === 'webgpu' && given.backend !== 'webgpu') throw new InputError(`KernelSolve: the default backend 'webgpu' is asynchronous: pass { backend: 'webgpu' } in the call to get a Promise`);
+    if (!isArrayInput(b)) throw new InputError(`KernelSolve: b must be a Float32Array or Float64Array (or { data, shape }), got ${b === null ? 'null' : typeof b}`);
+    return kernelSolve(kernel, varinvalias, Object.fromEntries(others.map((a, k) => [a.name, others_[k] as ArrayInput])), b, opts);
   }) as KernelSolveFunction;
 }

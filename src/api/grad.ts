@@ -8,6 +8,7 @@ import { optimize } from '../passes/pipeline.js';
 import type { ArgsInput, ArrayInput } from './inputs.js';
 import type { CompiledKernel, RunOptions, RunResult } from './compile.js';
 import { andThen, type MaybePromise } from './maybe.js';
+import { normalizeOptions, RUN_OPTIONS } from './options.js';
 
 /** The reductions whose gradient keopsc derives (ReductionDef.differentiable), for messages. */
 const DIFFERENTIABLE = andList(REDUCTION_LIST.filter((r) => r.differentiable).map((r) => r.name));
@@ -28,6 +29,11 @@ export class GradientKernel {
   readonly wrt: ArgInfo;
   /** The name of the gradient input argument. */
   readonly eName: string;
+  /**
+   * Set on the gradient of a parameter's gradient kernel: the gradient input, given as (dim,), is the
+   * same for every row of the inner per-row gradients (their sum is the parameter's gradient).
+   */
+  private rowwiseInput?: { name: string; dim: number; rowCat: Cat };
 
   constructor(
     private readonly forward: CompiledKernel,
@@ -36,10 +42,34 @@ export class GradientKernel {
     wrt: ArgInfo,
     eName: string,
     private readonly saved: { lse?: CompiledKernel; lseName?: string; outName?: string },
+    /** Makes a CompiledKernel from kernel IR (what {@link grad} needs to go one order higher). */
+    private readonly make?: (ir: Kernel) => CompiledKernel,
   ) {
     this.wrt = wrt;
     this.eName = eName;
     this.args = kernel.args.filter((a) => a.name !== saved.lseName && a.name !== saved.outName);
+  }
+
+  /**
+   * The gradient of this gradient kernel with respect to argument `name` (any of {@link args},
+   * the gradient input `e` included), as a kernel taking this kernel's arguments plus a new gradient
+   * input (named `eName`, default `u`, `u2`, ...) of this kernel's output shape: ∂⟨u, ∂⟨e, a⟩/∂v⟩/∂w.
+   * With `name` equal to `v` it is the Hessian-vector product H·u of ⟨e, a⟩; chained, any order.
+   *
+   * Available when the forward reduction is a Sum. After a parameter's gradient (a sum over rows) the
+   * new input has the parameter's shape (dim,), and that second derivative is the last one (mixed
+   * derivatives commute: reorder them to go higher). The log-sum-exp family's gradient kernels read
+   * their forward result as an input, so they have no gradient here. Throws InputError otherwise.
+   */
+  grad(name: string, eName?: string): GradientKernel {
+    if (this.saved.lseName !== undefined) throw new InputError(`the gradient kernel ${this.kernel.name} reads the forward log-sum-exp as an input, so it has no gradient here; second derivatives are available for Sum reductions`);
+    if (this.rowwiseInput) throw new InputError(`${this.kernel.name} is a second derivative through a parameter's gradient; differentiate in another order (mixed derivatives commute), taking that parameter last`);
+    if (!this.make) throw new InputError(`the gradient kernel ${this.kernel.name} cannot be differentiated again`);
+    const g = gradientKernel(this.kernel, this.make, name, eName ?? freshName('u', this.kernel.args));
+    // a parameter's gradient sums the inner kernel's rows: ⟨u, Σ_r g_r⟩ = Σ_r ⟨u, g_r⟩, so the new
+    // gradient input u (dim,) is the same row variable on every row
+    if (this.wrt.cat === 2) g.rowwiseInput = { name: g.eName, dim: this.wrt.dim, rowCat: this.kernel.ir.tag === 0 ? 0 : 1 };
+    return g;
   }
 
   /** The gradient formula and reduction, as text. */
@@ -55,8 +85,10 @@ export class GradientKernel {
   run(args: ArgsInput, options: RunOptions & { backend: 'webgpu' }): Promise<RunResult>;
   run(args: ArgsInput, options?: RunOptions): RunResult;
   run(args: ArgsInput, options: RunOptions = {}): MaybePromise<RunResult> {
+    options = normalizeOptions<RunOptions>(options, RUN_OPTIONS, 'gradient kernel run');
     const named: Record<string, ArrayInput> = Array.isArray(args) ? Object.fromEntries(this.args.map((a, k) => [a.name, (args as ArrayInput[])[k]!])) : { ...(args as Record<string, ArrayInput>) };
     if (Array.isArray(args) && args.length !== this.args.length) throw new InputError(`the gradient kernel takes ${this.args.length} arrays (${this.args.map((a) => a.name).join(', ')}), got ${args.length}`);
+    if (this.rowwiseInput) this.repeatPerRow(named, this.rowwiseInput);
     const fwdArgs = Object.fromEntries(this.forward.args.map((a) => [a.name, named[a.name]!]).filter(([, v]) => v !== undefined));
     const runOpts = { ...options, out: undefined };
     // every kernel of the chain runs on the same backend; webgpu makes the whole chain asynchronous
@@ -72,6 +104,20 @@ export class GradientKernel {
     return andThen(save(this.saved.lseName, this.saved.lse), () =>
       andThen(save(this.saved.outName, this.forward), () => andThen(gradient(), (r) => this.finish(r, options))),
     );
+  }
+
+  /** Replace the (dim,) input `name` with its copy on each row (rows: those of a row variable, else 1). */
+  private repeatPerRow(named: Record<string, ArrayInput>, { name, dim, rowCat }: { name: string; dim: number; rowCat: Cat }): void {
+    const dataOf = (a: ArrayInput | undefined) => (a === undefined || a === null ? undefined : a instanceof Float32Array || a instanceof Float64Array ? a : (a as { data?: Float32Array | Float64Array }).data);
+    const u = dataOf(named[name]);
+    if (!(u instanceof Float32Array || u instanceof Float64Array)) throw new InputError(`argument ${name} must be a Float32Array or Float64Array of ${dim} values (the shape of the parameter's gradient)`);
+    if (u.length !== dim) throw new InputError(`argument ${name} has ${u.length} values; it has the shape of the parameter's gradient, (${dim},)`);
+    const rowArg = this.kernel.args.find((a) => a.cat === rowCat && a.name !== name && dataOf(named[a.name]) !== undefined);
+    const rows = rowArg ? dataOf(named[rowArg.name])!.length / rowArg.dim : 1;
+    if (!Number.isInteger(rows)) return; // the run says what is wrong with that array
+    const tiled = new (u.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(rows * dim);
+    for (let r = 0; r < rows; r++) tiled.set(u, r * dim);
+    named[name] = { data: tiled, shape: [rows, dim] };
   }
 
   /** A parameter's gradient is the per-row gradients summed; the others are the reduction's output. */
@@ -110,6 +156,7 @@ export function gradientKernel(k: CompiledKernel, make: (ir: Kernel) => Compiled
     return n;
   };
   const e = eName ?? fresh('e');
+  if (typeof e !== 'string' || !/^[A-Za-z_]\w*$/.test(e)) throw new InputError(`the gradient input name must be an identifier, got ${String(e)}`);
   if (eName && taken.has(eName)) throw new InputError(`the gradient input name '${eName}' is already an argument of ${ir.name}`);
   taken.add(e);
   const rowCat: Cat = ir.tag === 0 ? 0 : 1;
@@ -150,5 +197,12 @@ export function gradientKernel(k: CompiledKernel, make: (ir: Kernel) => Compiled
   }
   const tag: 0 | 1 = wrt.cat === 2 || wrt.cat === rowCat ? ir.tag : ir.tag === 0 ? 1 : 0;
   const gradIr: Kernel = { ...ir, name: `${ir.name}_grad_${name}`, reduction: REDUCTIONS.Sum!, tag, formula, formula2: undefined, K: undefined, args: [...ir.args, ...extra] };
-  return new GradientKernel(k, make(optimize(gradIr)), wrt, e, saved);
+  return new GradientKernel(k, make(optimize(gradIr)), wrt, e, saved, make);
+}
+
+/** `base`, or `base2`, `base3`, ... : the first name no argument has. */
+function freshName(base: string, args: readonly ArgInfo[]): string {
+  let n = base;
+  for (let k = 2; args.some((a) => a.name === n); k++) n = `${base}${k}`;
+  return n;
 }

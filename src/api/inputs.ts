@@ -6,6 +6,7 @@ export type ArrayInput = Float32Array | Float64Array | { data: Float32Array | Fl
 /** Kernel arguments: by name (`{ x, y, b }`), or positional in the order of `kernel.args` (by index). */
 export type ArgsInput = Readonly<Record<string, ArrayInput>> | readonly ArrayInput[];
 
+/** The element types of kernel arguments and values. */
 export type FloatDtype = 'float32' | 'float64';
 
 /** Checked inputs: one dtype, the sizes M and N, and the data by variable index. */
@@ -30,6 +31,10 @@ function describeShape(a: ArgInfo): string {
 export function prepareArgs(kernel: Pick<Kernel, 'args' | 'name'>, args: ArgsInput): PreparedArgs {
   const specs = kernel.args;
   const byName = new Map<string, ArrayInput>();
+  if (typeof args !== 'object' || args === null || ArrayBuffer.isView(args)) {
+    const one = ArrayBuffer.isView(args) ? `; wrap it: [array] or { ${specs[0]?.name ?? 'x'}: array }` : '';
+    throw new InputError(`kernel ${kernel.name} takes its arrays by name ({ ${specs.map((s) => s.name).join(', ')} }) or as a list, got ${typeName(args)}${one}`);
+  }
   if (Array.isArray(args)) {
     if (args.length !== specs.length) {
       throw new InputError(`kernel ${kernel.name} takes ${specs.length} arrays (${specs.map((s) => s.name).join(', ')}), got ${args.length}`);
@@ -49,6 +54,7 @@ export function prepareArgs(kernel: Pick<Kernel, 'args' | 'name'>, args: ArgsInp
   const arrays = new Map<number, Float32Array | Float64Array>();
   for (const s of specs) {
     const input = byName.get(s.name)!;
+    if (typeof input !== 'object' || input === null) throw new InputError(`argument ${s.name} must be a Float32Array or Float64Array (or { data, shape } holding one), got ${typeName(input)}`);
     const isTyped = input instanceof Float32Array || input instanceof Float64Array;
     const data = isTyped ? input : (input as { data: unknown }).data;
     if (!(data instanceof Float32Array || data instanceof Float64Array)) {
@@ -57,7 +63,11 @@ export function prepareArgs(kernel: Pick<Kernel, 'args' | 'name'>, args: ArgsInp
     const dt: FloatDtype = data instanceof Float32Array ? 'float32' : 'float64';
     if (dtype && dt !== dtype) throw new InputError(`arguments mix dtypes: ${dtypeFrom} is ${dtype} but ${s.name} is ${dt}; convert them all to one dtype`);
     if (!dtype) [dtype, dtypeFrom] = [dt, s.name];
-    const shape = isTyped ? undefined : [...(input as { shape: readonly number[] }).shape];
+    const rawShape = isTyped ? undefined : (input as { shape?: unknown }).shape;
+    if (!isTyped && (!Array.isArray(rawShape) || !rawShape.every((n) => Number.isInteger(n) && n >= 0))) {
+      throw new InputError(`argument ${s.name}: { data, shape } needs shape as a list of non-negative integers, got ${typeName(rawShape)}`);
+    }
+    const shape = isTyped ? undefined : [...(rawShape as number[])];
     if (shape && shape.reduce((a, b) => a * b, 1) !== data.length) {
       throw new InputError(`argument ${s.name} has shape (${shape.join(', ')}) but ${data.length} values`);
     }

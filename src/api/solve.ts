@@ -1,5 +1,6 @@
 import { InputError } from '../diagnostics/index.js';
 import type { ArrayInput } from './inputs.js';
+import { normalizeOptions, SOLVE_OPTIONS } from './options.js';
 import type { CompiledKernel, RunOptions, RunResult } from './compile.js';
 
 /** Options of the conjugate-gradient solver (KeOps's defaults). */
@@ -91,6 +92,7 @@ function* cgSteps(b: Float64Array, alpha: number, eps: number, maxIter: number):
 export function kernelSolve(kernel: CompiledKernel, varName: string, args: Readonly<Record<string, ArrayInput>>, b: ArrayInput, options: SolveOptions & { backend: 'webgpu' }): Promise<SolveResult>;
 export function kernelSolve(kernel: CompiledKernel, varName: string, args: Readonly<Record<string, ArrayInput>>, b: ArrayInput, options?: SolveOptions): SolveResult;
 export function kernelSolve(kernel: CompiledKernel, varName: string, args: Readonly<Record<string, ArrayInput>>, b: ArrayInput, options: SolveOptions = {}): SolveResult | Promise<SolveResult> {
+  options = normalizeOptions<SolveOptions>(options, SOLVE_OPTIONS, 'solve');
   if (kernel.ir.reduction.name !== 'Sum') throw new InputError(`KernelSolve needs a Sum reduction, not ${kernel.ir.reduction.name}`);
   const v = kernel.args.find((a) => a.name === varName);
   if (!v) throw new InputError(`KernelSolve: kernel ${kernel.name} has no argument named '${varName}'; its arguments are ${kernel.args.map((a) => a.name).join(', ')}`);

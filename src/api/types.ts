@@ -173,5 +173,6 @@ export interface KernelBackend {
   status(): BackendStatus;
   /** Reject (InputError) what this backend cannot do and return the request it will run. */
   check?(inputs: LaunchInputs, request: LaunchRequest): LaunchRequest;
+  /** Run the plan on the checked inputs: the outputs (values, then indices), or their Promise. */
   run(plan: KernelPlan, inputs: LaunchInputs, request: LaunchRequest): KernelOutput[] | Promise<KernelOutput[]>;
 }

@@ -1,25 +1,18 @@
-// the Node entry point: registers the worker pool and the cpu, cuda and webgpu backends
-import '../index.js';
+// Start-up: `keopsc check` loads only the front end. The modules of the other commands are imported
+// by the commands (the Node entry point '../index.js', which registers the worker pool and the cpu,
+// cuda and webgpu backends, by `run`), so that the bundle (dist/cli, scripts/bundle-cli.mjs) keeps
+// them in chunks that a check never reads.
 import { readFileSync, existsSync, mkdirSync } from 'node:fs';
-import { cacheClear, cacheDir, cacheList } from '../../runtime/cpu/index.js';
-import { cudaCacheClear, cudaCacheList, cudaCodeOptions } from '../../runtime/cuda/index.js';
-import { printCuda } from '../targets/cuda.js';
-import { doctor } from './doctor.js';
 import { join } from 'node:path';
-import { blockSparseRanges } from '../../runtime/cluster/index.js';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { KeopsError, InputError, formatDiagnostics } from '../diagnostics/index.js';
-import { parseModule } from '../syntax/parse.js';
-import { SourceFile } from '../diagnostics/index.js';
-import { frontend, lower } from '../passes/pipeline.js';
+import { checkSource, frontend, lower } from '../passes/pipeline.js';
 import { printPlan } from '../lower/print-plan.js';
-import { elaborate } from '../passes/elaborate.js';
 import { compileModule, BACKENDS, SUM_SCHEMES, type Backend, type CompiledKernel, type RunResult, type SumScheme } from '../api/compile.js';
 import { printKernel } from '../ir/print.js';
-import { loadNpy, loadNpz, saveNpy, saveNpz, writeFileAtomic, type NdArray } from '../../runtime/npy/index.js';
+import type { NdArray } from '../../runtime/npy/index.js';
 import { checkOutputs, checkRunOutput } from './output.js';
-import { RANGES_KEYS, type RangesInput } from '../../runtime/ranges/index.js';
-import type { Diagnostic } from '../diagnostics/index.js';
+import { type RangesInput } from '../../runtime/ranges/index.js';
 
 // Exit codes: 0 success, 1 user error (diagnostics, bad input), 2 internal error.
 
@@ -49,15 +42,8 @@ function collect(value: string, previous: string[]): string[] {
 /** `keopsc check`: parse and type-check, print diagnostics. */
 function check(file: string, opts: { json?: boolean }, out: (s: string) => void): number {
   const text = readSource(file);
-  const source = new SourceFile(file, text);
-  const parsed = parseModule(text, file);
-  let diagnostics: Diagnostic[] = parsed.diagnostics;
-  let kernels: string[] = [];
-  if (!diagnostics.length && parsed.module) {
-    const checked = elaborate(parsed.module, source);
-    diagnostics = checked.diagnostics;
-    kernels = checked.program?.kernels.map((k) => k.name) ?? [];
-  }
+  const { source, program, diagnostics } = checkSource(text, file);
+  const kernels = program?.kernels.map((k) => k.name) ?? [];
   if (opts.json) {
     out(JSON.stringify({ file, ok: diagnostics.length === 0, kernels, diagnostics }, null, 2));
   } else if (diagnostics.length) {
@@ -86,12 +72,13 @@ export function cudaHeaderPath(output: string | undefined, header: string | unde
   return /\.cu$/.test(output) ? output.replace(/\.cu$/, '.h') : `${output}.h`;
 }
 
-function writeText(path: string, text: string): void {
+async function writeText(path: string, text: string): Promise<void> {
+  const { writeFileAtomic } = await import('../../runtime/npy/index.js');
   writeFileAtomic(path, text.endsWith('\n') ? text : `${text}\n`, 'output');
 }
 
 /** `keopsc compile`: print the AST, the IR after each stage, or the generated code of a target. */
-function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => void): number {
+async function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => void): Promise<number> {
   const text = readSource(file);
   if (opts.header !== undefined && opts.target !== 'cuda') throw new InputError('--header is for --target cuda (the header of the host launcher)');
   if (opts.target === 'wgsl' && opts.dtype === 'float64') throw new InputError('--target wgsl --dtype float64: WGSL has no float64; use --dtype float32 (or --target cuda/cpp/js for float64)');
@@ -105,10 +92,11 @@ function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => v
     const dtype = (opts.dtype ?? 'float32') as 'float32' | 'float64';
     const code = k.codeOptionsFor({ sumScheme: opts.sumScheme as SumScheme }, dtype);
     if (opts.target === 'cuda') {
+      const [{ printCuda }, { cudaCodeOptions }] = await Promise.all([import('../targets/cuda.js'), import('../../runtime/cuda/index.js')]);
       const { source, header } = printCuda(k.plan, cudaCodeOptions(dtype, { ...code, storage: opts.storage as 'float32' | 'float16' | undefined }));
-      if (opts.output) writeText(opts.output, source);
+      if (opts.output) await writeText(opts.output, source);
       else out(source);
-      if (hPath) writeText(hPath, header);
+      if (hPath) await writeText(hPath, header);
       return 0;
     }
     const src =
@@ -117,7 +105,7 @@ function compileCmd(file: string, opts: CompileCliOptions, out: (s: string) => v
         : opts.target === 'wgsl'
           ? k.wgslSource({ sumScheme: code.sumScheme, ...(opts.storage === 'float16' ? { storage: 'float16' as const } : {}) }).code
           : k.jsSource({ dtype, sumScheme: opts.sumScheme as SumScheme });
-    if (opts.output) writeText(opts.output, src);
+    if (opts.output) await writeText(opts.output, src);
     else out(src);
     return 0;
   }
@@ -158,15 +146,19 @@ interface RunCliOptions {
   kernel?: string;
   arg: string[];
   ranges?: string;
+  cluster?: string;
+  presorted?: boolean;
   backend: string;
   output?: string;
   sumScheme: string;
   dtypeAcc: string;
   threads?: string;
   storage?: string;
+  quiet?: boolean;
 }
 
 async function run(file: string, opts: RunCliOptions, out: (s: string) => void): Promise<number> {
+  const [{ loadNpy }] = await Promise.all([import('../../runtime/npy/index.js'), import('../index.js')]);
   const text = readSource(file);
   const mod = compileModule(text, { file });
   const kernel = pickKernel(mod.kernels, opts.kernel, file);
@@ -183,28 +175,32 @@ async function run(file: string, opts: RunCliOptions, out: (s: string) => void):
     if (args[name]) throw new InputError(`argument ${name} is given twice`);
     args[name] = toArg(loadNpy(path), name, path);
   }
+  if (opts.cluster !== undefined && opts.ranges !== undefined) throw new InputError('--cluster DIR brings its own ranges: leave --ranges out');
+  if (opts.presorted && opts.ranges === undefined) throw new InputError('--presorted is for --ranges R.npz on arrays you sorted yourself (--cluster DIR sorts them for you)');
+  const { checkRangesRecord, loadClusterDir, loadRangesFile } = await import('./cluster-files.js');
   let ranges: RangesInput | undefined;
   if (opts.ranges) {
-    const z = loadNpz(opts.ranges);
-    const missing = RANGES_KEYS.filter((k) => !z.has(k));
-    if (missing.length) throw new InputError(`${opts.ranges} lacks the ranges array${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (it needs ${RANGES_KEYS.join(', ')})`);
-    ranges = Object.fromEntries(
-      RANGES_KEYS.map((k) => {
-        const arr = z.get(k)!;
-        if (arr.dtype !== 'int32' && arr.dtype !== 'int64') throw new InputError(`${opts.ranges}: ${k} has dtype ${arr.dtype}; ranges arrays must be int32 or int64`);
-        return [k, { data: arr.data as Int32Array | BigInt64Array, shape: arr.shape }];
-      }),
-    );
+    const file = loadRangesFile(opts.ranges);
+    ranges = file.ranges;
+    if (file.record) checkRangesRecord(opts.ranges, file.record, kernel.args, args, opts.presorted === true);
   }
+
   const threads = opts.threads === undefined ? undefined : Number(opts.threads);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new InputError(`--threads must be a positive integer, got '${opts.threads}'`);
   const storage = opts.storage as 'float32' | 'float16' | undefined;
-  const result = await kernel.run(args, { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads, ...(storage ? { storage } : {}) });
-  writeResult(result, opts.output, out);
+  if (opts.quiet) process.env.KEOPSC_QUIET = '1';
+  const runOptions = { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads, ...(storage ? { storage } : {}) };
+  const { runWithProgress } = await import('./progress.js');
+  const result: RunResult =
+    opts.cluster !== undefined
+      ? await (await import('../../runtime/cluster/blocksparse-run.js')).runInOriginalOrder(loadClusterDir(opts.cluster), kernel, args, (({ ranges: _r, ...rest }) => rest)(runOptions))
+      : await runWithProgress(kernel, args, runOptions, Boolean(opts.quiet));
+  await writeResult(result, opts.output, out);
   return 0;
 }
 
-function writeResult(result: RunResult, output: string | undefined, out: (s: string) => void): void {
+async function writeResult(result: RunResult, output: string | undefined, out: (s: string) => void): Promise<void> {
+  const { saveNpy, saveNpz } = await import('../../runtime/npy/index.js');
   const nd = (o: RunResult['outputs'][number]): NdArray => ({
     dtype: o.data instanceof BigInt64Array ? 'int64' : o.data instanceof Float32Array ? 'float32' : 'float64',
     shape: o.shape,
@@ -219,13 +215,24 @@ function writeResult(result: RunResult, output: string | undefined, out: (s: str
   for (const o of result.outputs) out(formatArray(o.name, o.shape, o.data));
 }
 
+/** The shortest decimal that reads back as the same float32 (0.1f prints 0.1, not 0.10000000149011612). */
+export function float32String(v: number): string {
+  if (!Number.isFinite(v) || v === 0) return String(v);
+  for (let p = 1; p < 9; p++) {
+    const s = Number(v.toPrecision(p));
+    if (Math.fround(s) === v) return String(s);
+  }
+  return String(Number(v.toPrecision(9)));
+}
+
 function formatArray(name: string, shape: number[], data: ArrayLike<number | bigint>): string {
+  const str = data instanceof Float32Array ? (v: number | bigint) => float32String(v as number) : String;
   const rows = shape[0] ?? 1;
   const width = rows ? data.length / rows : 0;
   const lines = [`${name}: shape (${shape.join(', ')})`];
   const show = Math.min(rows, 20);
   for (let r = 0; r < show; r++) {
-    const row = Array.from({ length: width }, (_, k) => String(data[r * width + k]));
+    const row = Array.from({ length: width }, (_, k) => str(data[r * width + k]!));
     lines.push(`  [${row.join(', ')}]`);
   }
   if (rows > show) lines.push(`  ... (${rows - show} more rows; write them with -o FILE.npy)`);
@@ -233,7 +240,8 @@ function formatArray(name: string, shape: number[], data: ArrayLike<number | big
 }
 
 /** `keopsc cluster`: blockSparseRanges on two .npy clouds, results written as .npy/.npz. */
-function clusterCmd(xPath: string, yPath: string, opts: { eps: string; cutoff: string; epsY?: string; output: string }, out: (s: string) => void): number {
+async function clusterCmd(xPath: string, yPath: string, opts: { eps: string; cutoff: string; epsY?: string; output: string }, out: (s: string) => void): Promise<number> {
+  const [{ loadNpy, saveNpy, saveNpz }, { blockSparseRanges }] = await Promise.all([import('../../runtime/npy/index.js'), import('../../runtime/cluster/index.js')]);
   const num = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -264,15 +272,31 @@ function clusterCmd(xPath: string, yPath: string, opts: { eps: string; cutoff: s
   saveNpz(join(opts.output, 'ranges.npz'), {
     ranges_i: pairs(r.ranges_i), slices_i: nd(i64(r.slices_i), [r.slices_i.length]), redranges_j: pairs(r.redranges_j),
     ranges_j: pairs(r.ranges_j), slices_j: nd(i64(r.slices_j), [r.slices_j.length]), redranges_i: pairs(r.redranges_i),
+    ...(await import('./cluster-files.js')).clusterRecord({ permX: bs.permX, permY: bs.permY, x: x.data, y: y.data, xSorted: bs.x.data, ySorted: bs.y.data }),
   });
   out(`${bs.clustersX.shape[0]} x-clusters, ${bs.clustersY.shape[0]} y-clusters; the ranges keep ${(100 * bs.keptFraction).toFixed(1)}% of the ${x.shape[0]} x ${y.shape[0]} pairs`);
   out(`wrote x_sorted.npy, y_sorted.npy, perm_x.npy, perm_y.npy, ranges.npz to ${opts.output}`);
-  out(`run a kernel on the sorted clouds with: keopsc run FILE.keo --arg x=${join(opts.output, 'x_sorted.npy')} ... --ranges ${join(opts.output, 'ranges.npz')}`);
+  out(`run a kernel on the original arrays with: keopsc run FILE.keo --arg x=${xPath} --arg y=${yPath} ... --cluster ${opts.output}`);
+  out('(it permutes every i- and j-argument with perm_x.npy / perm_y.npy, applies the ranges and returns the result in the original order)');
   return 0;
+}
+
+let pipeGuarded = false;
+/** `keopsc ... | head`: a reader that closes the pipe ends the command quietly with status 0 (not a stack trace). */
+function quietOnClosedPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(0);
+    });
+  }
 }
 
 /** The CLI entry point. Returns the exit code (also sets process.exitCode when run as a program). */
 export async function main(argv: string[], io: { out?: (s: string) => void; err?: (s: string) => void } = {}): Promise<number> {
+  if (io.out === undefined) quietOnClosedPipe();
   const out = io.out ?? ((s: string) => process.stdout.write(`${s}\n`));
   const err = io.err ?? ((s: string) => process.stderr.write(`${s}\n`));
   let code = 0;
@@ -296,13 +320,16 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .argument('<file>', '.keo file')
     .option('-k, --kernel <name>', 'kernel to run (optional when the file has one)')
     .option('-a, --arg <name=path>', 'an argument as NAME=PATH.npy (repeat for each)', collect, [])
-    .option('-r, --ranges <file.npz>', 'block-sparse ranges (.npz with ranges_i, slices_i, redranges_j, ranges_j, slices_j, redranges_i)')
+    .option('-r, --ranges <file.npz>', 'block-sparse ranges (.npz with ranges_i, slices_i, redranges_j, ranges_j, slices_j, redranges_i) for arrays already in their order')
+    .option('-c, --cluster <dir>', 'block-sparse on the original arrays: the folder keopsc cluster wrote; permutes every argument and the result back')
+    .option('--presorted', 'with --ranges from keopsc cluster: the arguments are already permuted with perm_x.npy / perm_y.npy')
     .addOption(new Option('-b, --backend <name>', 'backend').choices([...BACKENDS]).default('auto'))
     .option('-o, --output <file>', 'write the result to OUT.npy (or OUT.npz for two outputs); prints it otherwise')
     .addOption(new Option('--sum-scheme <scheme>', 'summation scheme of Sum reductions').choices([...SUM_SCHEMES]).default('auto'))
     .addOption(new Option('--dtype-acc <dtype>', 'accumulator type of Sum-type reductions').choices(['auto', 'float32', 'float64']).default('auto'))
     .option('-j, --threads <n>', 'threads for large problems (default: all cores)')
     .addOption(new Option('--storage <storage>', 'webgpu, cuda: float16 stores the float32 inputs as halves on the GPU').choices(['float32', 'float16']))
+    .option('-q, --quiet', 'no progress line and no notices on stderr')
     .action(async (file: string, opts: RunCliOptions) => {
       code = await run(file, opts, out);
     });
@@ -310,14 +337,11 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .command('cache')
     .description('the on-disk cache of compiled CPU kernels and CUDA images ($KEOPSC_CACHE_DIR or ~/.cache/keopsc)')
     .addArgument(new Argument('<action>', 'ls: list the entries; clear: delete them; dir: print the folder').choices(['ls', 'clear', 'dir']))
-    .action((action: string) => {
+    .action(async (action: string) => {
+      const [{ cacheClear, cacheDir }, { cudaCacheClear }] = await Promise.all([import('../../runtime/cpu/index.js'), import('../../runtime/cuda/index.js')]);
       if (action === 'dir') out(cacheDir());
       else if (action === 'clear') out(`removed ${cacheClear() + cudaCacheClear()} entries from ${cacheDir()}`);
-      else {
-        const entries = [...cacheList(), ...cudaCacheList()].sort((a, b) => a.mtime.getTime() - b.mtime.getTime());
-        for (const e of entries) out(`${e.file}  ${(e.size / 1024).toFixed(0)} KiB  ${e.mtime.toISOString()}`);
-        out(`${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} in ${cacheDir()}`);
-      }
+      else for (const line of (await import('./cache-list.js')).cacheListing()) out(line);
       code = 0;
     });
   program
@@ -329,8 +353,8 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .requiredOption('--cutoff <distance>', 'every pair closer than this is kept (guaranteed)')
     .option('--eps-y <size>', 'grid cell side for y (default: --eps)')
     .requiredOption('-o, --output <dir>', 'folder for x_sorted.npy, y_sorted.npy, perm_x.npy, perm_y.npy, ranges.npz')
-    .action((xPath: string, yPath: string, opts: { eps: string; cutoff: string; epsY?: string; output: string }) => {
-      code = clusterCmd(xPath, yPath, opts, out);
+    .action(async (xPath: string, yPath: string, opts: { eps: string; cutoff: string; epsY?: string; output: string }) => {
+      code = await clusterCmd(xPath, yPath, opts, out);
     });
   program
     .command('compile')
@@ -344,15 +368,23 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .option('-o, --output <file>', 'write the generated code to a file (cuda: FILE.cu, with the header in FILE.h)')
     .option('--header <file>', 'cuda: where to write the header of the host launcher (default: -o with .h for .cu)')
     .addOption(new Option('--storage <storage>', 'cuda, wgsl: how the inputs are stored (float16: half bits, float32 arithmetic)').choices(['float32', 'float16']))
-    .action((file: string, opts: CompileCliOptions) => {
-      code = compileCmd(file, opts, out);
+    .action(async (file: string, opts: CompileCliOptions) => {
+      code = await compileCmd(file, opts, out);
+    });
+  program
+    .command('lsp')
+    .description('the language server for editors (LSP over stdin/stdout; see editors/vscode)')
+    .option('--stdio', 'talk LSP over stdin/stdout (the only transport, and the default)')
+    .allowUnknownOption()
+    .action(async () => {
+      code = await (await import('../lsp/server.js')).startStdio();
     });
   program
     .command('doctor')
     .description('what every backend needs and what this machine has (compiler, addon, libcuda, NVRTC, GPU, WebGPU adapter)')
     .option('--json', 'machine-readable report')
     .action(async (opts: { json?: boolean }) => {
-      code = await doctor(opts, out);
+      code = await (await import('./doctor.js')).doctor(opts, out);
     });
   try {
     await program.parseAsync(argv);

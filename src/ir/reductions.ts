@@ -6,7 +6,8 @@ import { DimError } from './types.js';
  *
  * `sig` lists the arguments in source order: `f` the formula, `K` an integer (KMin family),
  * `tag` 0 (output indexed by i, reduce over j) or 1 (output indexed by j, reduce over i), `g` a second
- * formula (the weight of LogSumExpWeight and SumSoftMaxWeight).
+ * formula (the weight of LogSumExpWeight and SumSoftMaxWeight), `D` an output dimension (Zero: the
+ * formula is then `Zero(D)`).
  *
  * Each reduction also states its fold semantics in `ref` terms (see runtime/ref): what the output is
  * for a row, given the terms f(i, j) (and g(i, j)) over the reduction set in increasing index order.
@@ -14,7 +15,7 @@ import { DimError } from './types.js';
 export interface ReductionDef {
   name: string;
   doc: string;
-  sig: readonly ('f' | 'K' | 'tag' | 'g')[];
+  sig: readonly ('f' | 'K' | 'tag' | 'g' | 'D')[];
   /** Checks the dims of f (and g, K); throws DimError. */
   check?(fdim: number, gdim: number | undefined, K: number | undefined): void;
   /** The outputs, in order. Each has a per-row shape (after the row axis). */
@@ -85,6 +86,7 @@ const list: ReductionDef[] = [
   { name: 'Max_SumShiftExpWeight', doc: 'Raw weighted accumulator (m, Σ exp(f − m)·g); f scalar.', sig: ['f', 'tag', 'g'], check: scalarF('Max_SumShiftExpWeight'), outputs: (_d, g) => [values([1 + g!])], sumLike: true, differentiable: false, genredNames: [], family: 'logsumexp', lseWeights: 'g', lseResult: 'raw' },
   { name: 'LogSumExp', doc: 'log Σ exp(f), stabilised (−inf for an empty set); f scalar.', sig: ['f', 'tag'], check: scalarF('LogSumExp'), outputs: () => [values([1])], sumLike: true, differentiable: true, genredNames: ['LogSumExp'], withWeight: 'LogSumExpWeight', family: 'logsumexp', lseWeights: 'one', lseResult: 'log' },
   { name: 'LogSumExpWeight', doc: 'log Σ exp(f)·g per component of g, stabilised; f scalar, g positive.', sig: ['f', 'tag', 'g'], check: scalarF('LogSumExpWeight'), outputs: (_d, g) => [values([g!])], sumLike: true, differentiable: false, genredNames: ['LogSumExpWeight'], family: 'logsumexp', lseWeights: 'g', lseResult: 'log' },
+  { name: 'Zero', doc: 'Zeros of dimension D (KeOps\'s Zero_Reduction(D, tag), the gradient of a reduction that does not depend on a variable); it compiles to Sum_Reduction(Zero(D), tag).', sig: ['D', 'tag'], outputs: (d) => [values([d])], sumLike: true, differentiable: true, genredNames: [], family: 'sum' },
   { name: 'SumSoftMaxWeight', doc: 'Σ exp(f)·g / Σ exp(f), stabilised (NaN = 0/0 for an empty set); f scalar.', sig: ['f', 'tag', 'g'], check: scalarF('SumSoftMaxWeight'), outputs: (_d, g) => [values([g!])], sumLike: true, differentiable: true, genredNames: ['SumSoftMaxWeight', 'SoftMax'], family: 'logsumexp', lseWeights: 'one+g', lseResult: 'ratio' },
 ];
 

@@ -30,8 +30,18 @@ export function cPow(x: number, y: number): number {
   return Math.pow(x, y);
 }
 
+/** What the scalar kernel IR knows of a scalar function. */
+export interface ScalarFnSpec {
+  /** How many arguments it takes. */
+  arity: number;
+  /** The float64 meaning. */
+  eval: (...xs: number[]) => number;
+  /** One line of documentation. */
+  doc: string;
+}
+
 /** Arity and float64 meaning of each scalar function. */
-export const SCALAR_FNS: Record<ScalarFn, { arity: number; eval: (...xs: number[]) => number; doc: string }> = {
+export const SCALAR_FNS: Record<ScalarFn, ScalarFnSpec> = {
   add: { arity: 2, eval: (a, b) => a! + b!, doc: 'a + b' },
   sub: { arity: 2, eval: (a, b) => a! - b!, doc: 'a - b' },
   mul: { arity: 2, eval: (a, b) => a! * b!, doc: 'a * b' },
@@ -204,10 +214,15 @@ export class ScalarBuilder {
   }
 
   // shorthands
+  /** a + b */
   add = (a: SExpr, b: SExpr): SExpr => this.op('add', a, b);
+  /** a - b */
   sub = (a: SExpr, b: SExpr): SExpr => this.op('sub', a, b);
+  /** a * b */
   mul = (a: SExpr, b: SExpr): SExpr => this.op('mul', a, b);
+  /** a / b */
   div = (a: SExpr, b: SExpr): SExpr => this.op('div', a, b);
+  /** -a */
   neg = (a: SExpr): SExpr => this.op('neg', a);
   /** c != 0 ? a : b */
   select = (c: SExpr, a: SExpr, b: SExpr): SExpr => this.op('select', c, a, b);

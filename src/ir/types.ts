@@ -105,8 +105,11 @@ export interface OpDef {
   /** One line of documentation. */
   doc: string;
   sig: readonly string[];
+  /** The dimension rule (see above): the output dimension, or a thrown DimError. */
   dim(argDims: readonly number[], params: readonly Param[]): number;
+  /** The float64 scalar semantics (the reference evaluator), writing `out`. */
   eval?(args: readonly Float64Array[], params: readonly Param[], out: Float64Array): void;
+  /** A macro op's rewrite into core ops (the expand pass), built with `B`. */
   expand?(args: readonly Node[], params: readonly Param[], B: ExpandBuilder): Node;
   /**
    * Lowering to the scalar kernel IR (src/ir/scalar.ts): given the scalar components of each

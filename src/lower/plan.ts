@@ -1,7 +1,7 @@
 import { topoOrder } from '../ir/node.js';
 import { OPS } from '../ir/ops/index.js';
 import { kernelOutputs, type Kernel } from '../ir/kernel.js';
-import type { OutputSpec, ReductionDef } from '../ir/reductions.js';
+import { REDUCTIONS, type OutputSpec, type ReductionDef } from '../ir/reductions.js';
 import { DEP_I, DEP_J, type Cat, type Node } from '../ir/types.js';
 import { ScalarBuilder, scalarOrder, type SExpr } from './scalar.js';
 
@@ -42,17 +42,15 @@ export type LseSlot = { kind: 'max' } | { kind: 'sum'; k: number } | { kind: 'lo
 export function lseOutputSlots(red: ReductionPlan): LseSlot[] {
   const W = lseWeightTerms(red, Array.from({ length: red.E }, () => '')).length;
   const ks = Array.from({ length: W }, (_, k) => k);
-  switch (red.name) {
-    case 'Max_SumShiftExp':
-      return [{ kind: 'max' }, { kind: 'sum', k: 0 }];
-    case 'Max_SumShiftExpWeight':
+  // what the family returns comes from the registry (ReductionDef.lseResult), not from the name
+  switch (REDUCTIONS[red.name]?.lseResult) {
+    case 'raw':
       return [{ kind: 'max' }, ...ks.map((k) => ({ kind: 'sum', k }) as const)];
-    case 'LogSumExp':
-    case 'LogSumExpWeight':
+    case 'log':
       return ks.map((k) => ({ kind: 'logsum', k }) as const);
-    case 'SumSoftMaxWeight':
+    case 'ratio':
       return ks.slice(1).map((k) => ({ kind: 'ratio', k }) as const);
-    default:
+    case undefined:
       throw new Error(`internal: ${red.name} is not of the log-sum-exp family`);
   }
 }

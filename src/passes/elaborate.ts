@@ -1,7 +1,7 @@
 import { diag, type Diagnostic, type Span, type SourceFile } from '../diagnostics/index.js';
 import type { DiagnosticKind } from '../diagnostics/catalogue.js';
 import type { CallExpr, Expr, Module, Statement } from '../syntax/ast.js';
-import { mk, numberLiteral, Var, variablesOf } from '../ir/node.js';
+import { mk, numberLiteral, Var, variablesOf, Zero } from '../ir/node.js';
 import { OPS } from '../ir/ops/index.js';
 import { REDUCTIONS, reductionOf, type ReductionDef } from '../ir/reductions.js';
 import type { ArgInfo, Kernel } from '../ir/kernel.js';
@@ -16,7 +16,7 @@ export interface Program {
 }
 
 /** Variable constructors: name → category (undefined for Var, whose category is an argument). */
-const VAR_CTORS: Record<string, Cat | undefined> = { Vi: 0, Vx: 0, Vj: 1, Vy: 1, Pm: 2, Var: undefined };
+export const VAR_CTORS: Readonly<Record<string, Cat | undefined>> = { Vi: 0, Vx: 0, Vj: 1, Vy: 1, Pm: 2, Var: undefined };
 const CAT_NAMES = ['Vi', 'Vj', 'Pm'] as const;
 
 /** Autodiff ops whose second argument must be a variable. */
@@ -47,6 +47,9 @@ export interface ElaborateOptions {
   /** Every declared variable is an argument of every kernel, used or not (KeOps's (formula, aliases)
    * calls: one array per alias). By default a kernel's arguments are the variables it uses. */
   allDeclaredAreArgs?: boolean;
+  /** Called with every expression elaborated without error and its IR node (declarations included):
+   * the language server's hover and dimensions come from here. */
+  onExpr?: (expr: Expr, node: Node) => void;
 }
 
 class Elaborator {
@@ -108,6 +111,7 @@ class Elaborator {
       if (node) {
         this.decls.set(st.name, node);
         this.spans.set(node, st.value.span);
+        this.options.onExpr?.(st.value, node);
       } else this.failed.add(st.name);
     }
     for (const st of this.module.statements) if (st.kind === 'assign') this.assigned.add(st.name);
@@ -234,7 +238,7 @@ class Elaborator {
   private kernel(name: string, call: CallExpr, red: ReductionDef, span: Span): void {
     this.kernelNames.set(name, span);
     const sig = red.sig;
-    const shape = sig.map((s) => ({ f: 'formula', K: 'K', tag: 'tag', g: 'weight' })[s]).join(', ');
+    const shape = sig.map((s) => ({ f: 'formula', K: 'K', tag: 'tag', g: 'weight', D: 'dimension' })[s]).join(', ');
     if (call.args.length !== sig.length) {
       this.error('WrongArity', `${call.callee} takes ${sig.length} arguments (${shape}), got ${call.args.length}`, call.span, reductionHint(red));
       return;
@@ -251,6 +255,12 @@ class Elaborator {
         if (!n) ok = false;
         else if (kind === 'f') f = n;
         else g = n;
+      } else if (kind === 'D') {
+        const v = intLiteral(a);
+        if (v === undefined || v < 1) {
+          this.error('BadReduction', `the dimension must be a positive integer, got ${this.text(a)}`, a.span, `${call.callee}(D, tag) fills an output of dimension D with zeros`);
+          ok = false;
+        } else f = Zero(v);
       } else if (kind === 'K') {
         const v = intLiteral(a);
         if (v === undefined || v < 1) {
@@ -284,7 +294,9 @@ class Elaborator {
       const [index, dim, cat] = v.params as [number, number, Cat];
       return { name: this.indexNames.get(index) ?? `Var${index}`, index, dim, cat };
     });
-    const kernel: Kernel = { name, reduction: red, tag, formula: f, args, spans: this.spans, span, source: this.source };
+    // Zero_Reduction(D, tag) runs as what it is, the Sum of Zero(D) (the registry entry is its spelling)
+    const reduction = red.name === 'Zero' ? REDUCTIONS.Sum! : red;
+    const kernel: Kernel = { name, reduction, tag, formula: f, args, spans: this.spans, span, source: this.source };
     if (K !== undefined) kernel.K = K;
     if (g) kernel.formula2 = g;
     this.kernels.push(kernel);
@@ -295,6 +307,7 @@ class Elaborator {
   private expr(e: Expr): Node | undefined {
     const n = this.exprInner(e);
     if (n && !this.spans.has(n)) this.spans.set(n, e.span);
+    if (n) this.options.onExpr?.(e, n);
     return n;
   }
 
@@ -541,7 +554,7 @@ function sigText(sig: readonly string[]): string {
 }
 
 function reductionHint(red: ReductionDef): string {
-  const ex: Record<string, string> = { f: 'f', K: '3', tag: '0', g: 'g' };
+  const ex: Record<string, string> = { f: 'f', K: '3', tag: '0', g: 'g', D: '3' };
   return `e.g. ${red.name}_Reduction(${red.sig.map((s) => ex[s]).join(', ')}): ${red.doc}`;
 }
 

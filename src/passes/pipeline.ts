@@ -17,6 +17,7 @@ import { verifyPlan } from '../lower/verify.js';
 export interface Pass {
   name: string;
   doc: string;
+  /** Transform a kernel (returns a new one; IR nodes are immutable). */
   run(kernel: Kernel): Kernel;
 }
 
@@ -110,4 +111,16 @@ export function lower(kernel: Kernel, hook?: PlanHook): KernelPlan {
 /** The KeopsError carrying `ds`, formatted with code frames. */
 export function fail(ds: Diagnostic[], source: SourceFile): KeopsError {
   return new KeopsError(ds, formatDiagnostics(ds, source));
+}
+
+/**
+ * Parse and type-check a `.keo` text without throwing: what `keopsc check` reports and the language
+ * server publishes. Type-checking runs only when the text parses (as `frontend`).
+ */
+export function checkSource(text: string, file = '<formula>', options: ElaborateOptions = {}): { module?: Module; program?: Program; source: SourceFile; diagnostics: Diagnostic[] } {
+  const source = new SourceFile(file, text);
+  const parsed = parseModule(text, file);
+  if (parsed.diagnostics.length || !parsed.module) return { module: parsed.module, source, diagnostics: parsed.diagnostics };
+  const checked = elaborate(parsed.module, source, options);
+  return { module: parsed.module, program: checked.program, source, diagnostics: checked.diagnostics };
 }

@@ -75,6 +75,7 @@ export interface ExprStmt {
   span: Span;
 }
 
+/** A statement of a module: `name = expr` or a bare expression. */
 export type Statement = AssignStmt | ExprStmt;
 
 /** A parsed `.keo` module or formula string. */

@@ -835,4 +835,14 @@ export const OP_CASES: Readonly<Record<string, OpCases>> = {
     grad: [[[5, 1], [1]]],
     examples: [['BSpline(k, s, 2)', 2]],
   },
+  Factorize: {
+    dims: { ok: [[[3, 1], [], 3], [[2, 2], [], 2]] },
+    values: [[[[1, 2, 3], [5]], [], [1, 2, 3]]],
+    examples: [['Factorize(Exp(x - y) * SqDist(x, y), SqDist(x, y))', 3]],
+  },
+  AutoFactorize: {
+    dims: { ok: [[[3], [], 3]] },
+    values: [[[[1, -2, 3]], [], [1, -2, 3]]],
+    examples: [['AutoFactorize(Exp(-SqDist(x, y)) * SqDist(x, y))', 1]],
+  },
 };

@@ -1,4 +1,4 @@
-/** Other operations (keops-reference §1.10): soft-DTW and B-spline bases. */
+/** Other operations (keops-reference §1.10): soft-DTW, B-spline bases, Factorize and AutoFactorize. */
 import type { OpDef } from '../types.js';
 import { type Alg, computed, fmin, intParam, paramError, pint, scalarDim, type V } from './util.js';
 
@@ -135,4 +135,22 @@ export const OTHER_OPS: readonly OpDef[] = [
     noGrad: 'error', // KeOps: not differentiable
   },
   GRAD_SOFTDTW_OP,
+  // KeOps's explicit common-subexpression elimination. keopsc's IR is hash-consed and its cse pass
+  // computes every repeated subformula once, so both are the formula itself (expanded away).
+  {
+    name: 'Factorize',
+    group: G,
+    doc: 'Factorize(f,g): f, with its subformula g computed once (KeOps; keopsc\'s CSE already does this for every repeated subformula)',
+    sig: ['f', 'f'],
+    dim: (d) => d[0]!,
+    expand: ([f]) => f!,
+  },
+  {
+    name: 'AutoFactorize',
+    group: G,
+    doc: 'AutoFactorize(f): f, with every repeated subformula computed once (KeOps; keopsc\'s CSE always does this)',
+    sig: ['f'],
+    dim: (d) => d[0]!,
+    expand: ([f]) => f!,
+  },
 ];

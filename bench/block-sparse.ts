@@ -1,0 +1,139 @@
+/**
+ * The block-sparse and start-up figures of `npm run bench` (issue 13's targets): the tutorial's
+ * pipeline (examples/block-sparse.ts) timed by step, first call and warm, with the dense and sparse
+ * Gaussian convolutions it serves, and `keopsc check` against `node -e 0`.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { compile, type Backend } from '../src/index.js';
+import { blockSparseRanges, centroidMask, clusterRangesCentroids, fromMatrix, gridCluster, sortClusters } from '../runtime/cluster/index.js';
+
+/** KeOps 2.3's CPU figures on this kind of machine (issue 13's table), in ms. */
+const KEOPS: Record<number, { prep: number; dense: number; sparse: number }> = {
+  2000: { prep: 14, dense: 9.8, sparse: 1.6 },
+  20000: { prep: 14, dense: 939, sparse: 121 },
+  100000: { prep: 30, dense: 23100, sparse: 4360 },
+};
+
+/** The tutorial's clouds: a noisy spiral x and a Gaussian blob y on the unit square, float32. */
+function tutorialClouds(M: number): { x: { data: Float32Array; shape: number[] }; y: { data: Float32Array; shape: number[] } } {
+  let seed = 1234;
+  const uniform = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const randn = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+  const xs = new Float32Array(M * 2);
+  for (let i = 0; i < M; i++) {
+    const t = (2 * Math.PI * i) / M;
+    xs[2 * i] = 0.4 + 0.4 * (t / 7) * Math.cos(t) + 0.01 * randn();
+    xs[2 * i + 1] = 0.5 + 0.3 * Math.sin(t) + 0.01 * randn();
+  }
+  const ys = Float32Array.from({ length: M * 2 }, () => randn() / 10 + 0.6);
+  return { x: { data: xs, shape: [M, 2] }, y: { data: ys, shape: [M, 2] } };
+}
+
+/** The tutorial's preprocessing (eps = 0.05, centroids closer than 4σ = 0.2): sorted clouds and ranges. */
+function preprocess(x: { data: Float32Array; shape: number[] }, y: { data: Float32Array; shape: number[] }) {
+  const lx = gridCluster(x, 0.05);
+  const ly = gridCluster(y, 0.05);
+  const cx = clusterRangesCentroids(x, lx);
+  const cy = clusterRangesCentroids(y, ly);
+  const sx = sortClusters(x, lx);
+  const sy = sortClusters(y, ly);
+  const ranges = fromMatrix(cx.ranges, cy.ranges, centroidMask(cx.centroids, cy.centroids, 0.2));
+  return { x: sx.x, y: sy.x, ranges, cx };
+}
+
+/** Mean seconds per call over at least minMs (after one warm-up call, e.g. pipeline creation); awaits each call. */
+export async function timeAsync(fn: () => unknown, minMs = 300): Promise<number> {
+  await fn();
+  let n = 0;
+  const t0 = performance.now();
+  do {
+    await fn();
+    n++;
+  } while (performance.now() - t0 < minMs);
+  return (performance.now() - t0) / n / 1000;
+}
+
+/** The least of `reps` single calls, in seconds (warm). */
+function best(fn: () => unknown, reps = 7): number {
+  let b = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    fn();
+    b = Math.min(b, performance.now() - t0);
+  }
+  return b / 1000;
+}
+
+const ms = (s: number) => `${(s * 1e3).toFixed(s < 0.01 ? 2 : 1)} ms`;
+const pct = (v: number) => `${(100 * v).toFixed(0)} %`;
+
+/**
+ * Prints the block-sparse table. Call it before anything else in the process uses the clustering
+ * functions: the first size's "first call" is then a real first call (cold JIT).
+ */
+export async function blockSparseBench(sizes: number[], backend: Backend, threads: number): Promise<void> {
+  const conv = compile('x = Vi(0, 2)\ny = Vj(1, 2)\nb = Vj(2, 1)\na = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)');
+  console.log(`Block-sparse Gaussian convolution on the tutorial's data (spiral + blob, σ = ε = 0.05, D = 2, float32), ${backend} backend, ${threads} thread${threads > 1 ? 's' : ''}`);
+  console.log('  M = N   kept   preprocessing: first call / warm (ns a point)   blockSparseRanges    dense       sparse      sparse/dense   prep/sparse: first / warm');
+  for (const M of sizes) {
+    const { x, y } = tutorialClouds(M);
+    let t0 = performance.now();
+    const p = preprocess(x, y);
+    const first = (performance.now() - t0) / 1000;
+    const warm = best(() => preprocess(x, y));
+    t0 = performance.now();
+    blockSparseRanges(x, y, { eps: 0.05, cutoff: 0.2 });
+    const bsrFirst = (performance.now() - t0) / 1000;
+    const bsr = best(() => blockSparseRanges(x, y, { eps: 0.05, cutoff: 0.2 }));
+    let kept = 0;
+    const { slices_i, redranges_j } = p.ranges;
+    for (let a = 0, l = 0; a < p.cx.ranges.shape[0]; a++)
+      for (; l < slices_i[a]!; l++) kept += (p.cx.ranges.data[2 * a + 1]! - p.cx.ranges.data[2 * a]!) * (redranges_j[2 * l + 1]! - redranges_j[2 * l]!);
+    const scale = (a: { data: Float32Array; shape: number[] }) => ({ data: a.data.map((v) => v / 0.05), shape: a.shape });
+    const args = { x: scale(p.x), y: scale(p.y), b: { data: Float32Array.from({ length: M }, (_, k) => Math.sin(k)), shape: [M, 1] } };
+    const dense = await timeAsync(() => conv.run(args, { backend, threads }), 200);
+    const sparse = await timeAsync(() => conv.run(args, { backend, threads, ranges: p.ranges }), 200);
+    const nsPt = (s: number) => ((s * 1e9) / (2 * M)).toFixed(0);
+    console.log(
+      `  ${String(M).padStart(6)}  ${pct(kept / (M * M)).padStart(5)}   ${`${ms(first)} (${nsPt(first)}) / ${ms(warm)} (${nsPt(warm)})`.padEnd(45)}  ${`${ms(bsrFirst)} / ${ms(bsr)}`.padEnd(19)}  ${ms(dense).padEnd(10)}  ${ms(sparse).padEnd(10)}  ${pct(sparse / dense).padStart(6)}         ${pct(first / sparse)} / ${pct(warm / sparse)}`,
+    );
+    const k = KEOPS[M];
+    if (k) console.log(`          KeOps 2.3 cpu (issue 13): preprocessing ${k.prep} ms, dense ${k.dense} ms, sparse ${k.sparse} ms (${pct(k.sparse / k.dense)} of dense)`);
+  }
+  console.log('  targets (issue 13): preprocessing (first call) ≤ 30 % of the sparse convolution at M = N ≥ 2e4; sparse ≤ 25 % of dense at M = N = 2000');
+}
+
+/** Median of `runs` wall times (s) of a command. */
+function medianRun(cmd: string, args: string[], runs: number): number {
+  const t: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    execFileSync(cmd, args, { stdio: 'pipe' });
+    t.push((performance.now() - t0) / 1000);
+  }
+  return t.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+}
+
+/** `keopsc check` on a 4-line file against `node -e 0` (the built CLI: bin/keopsc.js, dist/). */
+export function startupBench(runs = 7): void {
+  const root = resolve(import.meta.dirname, '..');
+  const bin = join(root, 'bin/keopsc.js');
+  if (!existsSync(join(root, 'dist/cli/keopsc.mjs')) && !existsSync(join(root, 'dist/src/cli/main.js'))) {
+    console.log('CLI start-up: dist/ is not built (npm run build); skipped');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'keopsc-bench-'));
+  try {
+    const file = join(dir, 'k.keo');
+    writeFileSync(file, 'x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\ngauss = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)\n');
+    const base = medianRun(process.execPath, ['-e', '0'], runs);
+    const check = medianRun(process.execPath, [bin, 'check', file], runs);
+    const bundled = existsSync(join(root, 'dist/cli/keopsc.mjs')) ? 'bundle dist/cli' : 'tsc output, no bundle';
+    console.log(`CLI start-up (${bundled}): keopsc check on a 4-line file ${check.toFixed(3)} s, node -e 0 ${base.toFixed(3)} s: ${(check / base).toFixed(2)}× (target ≤ 2×; medians of ${runs} runs)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
