@@ -57,6 +57,16 @@ if (!gaussRef) console.log('(shared/bench/gauss_ref.cpp or g++ not found: no han
 
 const kernel = compile('x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\ngauss = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)');
 
+/** The KMin family on cpu, next to the Gaussian sum (issue 13: at least its pairs/s). */
+const kminKernels = (
+  [
+    ['ArgKMin, K = 10', 'ArgKMin_Reduction(SqDist(x, y), 10, 0)'],
+    ['KMin, K = 1', 'KMin_Reduction(SqDist(x, y), 1, 0)'],
+    ['KMin_ArgKMin 64', 'KMin_ArgKMin_Reduction(SqDist(x, y), 64, 0)'],
+    ['ArgKMin 10 tag 1', 'ArgKMin_Reduction(SqDist(x, y), 10, 1)'],
+  ] as const
+).map(([name, f]) => [name, compile(`x = Vi(0, 3)\ny = Vj(1, 3)\nk = ${f}`)] as const);
+
 let seed = 42;
 const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
 const f32 = (n: number) => Float32Array.from({ length: n }, rand);
@@ -106,7 +116,18 @@ for (const N of sizes) {
   backends.push(['js, 1 thread', 'js', 1]);
   if (maxThreads > 1) backends.push([`js, ${maxThreads} threads`, 'js', maxThreads]);
   if (rows * N <= 4e6) backends.push(['ref (float64)', 'ref', 1]);
-  for (const [name, backend, threads] of backends) row(name, N, rows, time(() => kernel.runSync(args, { backend, threads })), base);
+  const rates = new Map<string, number>();
+  for (const [name, backend, threads] of backends) rates.set(name, row(name, N, rows, time(() => kernel.runSync(args, { backend, threads })), base));
+  const js1 = rates.get('js, 1 thread')!;
+  console.log(`${''.padEnd(16)} js, 1 thread / plain JS loop: ${(js1 / base).toFixed(2)}× (goal ≥ 1.2×)`);
+  // the KMin family on the same data, against the Gaussian sum on cpu (1 thread): pairs/s ratio
+  const gauss1 = rates.get('cpu, 1 thread');
+  if (gauss1 !== undefined && N >= 10000)
+    for (const [name, k] of kminKernels) {
+      const secs = time(() => k.runSync({ x: args.x, y: args.y }, { backend: 'cpu', threads: 1 }));
+      const rate = (rows * N) / secs;
+      console.log(`${name.padEnd(16)} ${String(N).padStart(7)}  ${String(rows).padStart(10)}   ${(secs * 1e3).toFixed(2).padStart(8)} ms   ${fmt(rate).padStart(9)}   ${(rate / gauss1).toFixed(2)}× the Gaussian on cpu, 1 thread`);
+    }
   // webgpu: uploads, dispatches and readback included
   if (gpu.ok) row('webgpu', N, rows, await timeAsync(() => kernel.run(args, { backend: 'webgpu' })), base);
   // the hand-written vectorised C++ loop (shared/bench/gauss_ref.cpp): full N × N, prints its kernel time
@@ -115,6 +136,29 @@ for (const N of sizes) {
       const out = execFileSync(gaussRef, [String(N)], { env: { ...process.env, OMP_NUM_THREADS: String(t) }, encoding: 'utf8' });
       row(`gauss_ref.cpp, ${t} thr`, N, N, Number(out.trim().split(/\s+/)[0]), base);
     }
+}
+
+// batch dims: B = 16 problems of M = N = 2000 in one batched run against one M = N = 8000 run (the
+// same 64M pairs); the batched run should keep at least 0.9x the pairs/s
+if (!argv.includes('--no-batch')) {
+  const B = 16, n = 2000, big = 8000;
+  const batched = { x: { data: f32(B * n * 3), shape: [B, n, 3] }, y: { data: f32(B * n * 3), shape: [B, n, 3] }, b: { data: f32(B * n), shape: [B, n, 1] } };
+  const flat = { x: { data: f32(big * 3), shape: [big, 3] }, y: { data: f32(big * 3), shape: [big, 3] }, b: { data: f32(big), shape: [big, 1] } };
+  console.log('');
+  console.log(`batch dims: B = ${B}, M = N = ${n} batched against one M = N = ${big} run (${fmt(B * n * n).trim()} pairs each)`);
+  const list: [string, Backend, number][] = [];
+  if (cpu.ok) list.push([`cpu, ${maxThreads} threads`, 'cpu', maxThreads]);
+  list.push([`js, ${maxThreads} threads`, 'js', maxThreads]);
+  for (const [name, backend, threads] of list) {
+    // interleaved, best of three each: the machine is shared
+    let tb = Infinity, tf = Infinity;
+    for (let rep = 0; rep < 3; rep++) {
+      tb = Math.min(tb, time(() => kernel.runSync(batched, { backend, threads }), 200));
+      tf = Math.min(tf, time(() => kernel.runSync(flat, { backend, threads }), 200));
+    }
+    const pb = (B * n * n) / tb, pf = (big * big) / tf;
+    console.log(`  ${name.padEnd(16)} batched ${fmt(pb)}pairs/s   unbatched ${fmt(pf)}pairs/s   batched/unbatched ${(pb / pf).toFixed(2)}x`);
+  }
 }
 
 // call overhead: a tiny problem, many calls
@@ -143,6 +187,48 @@ if (gpu.ok) {
   const second = performance.now() - t;
   const secs = await timeAsync(() => k2.run(args, { backend: 'webgpu' }), 500);
   console.log(`webgpu, N = M = 10: first call ${first.toFixed(1)} ms (pipeline creation ${created.toFixed(1)} ms), second call ${second.toFixed(2)} ms (cached pipeline), then ${(secs * 1e6).toFixed(0)} µs per call`);
+}
+
+// distributed: 2 one-thread workers (keopsc worker, on a throwaway redis-server) against a local
+// 2-thread run, N = M = 1e5 in full; a warm-up run first (the workers' tile processes start, compile)
+{
+  const { redisMissing, startRedis, spawnWorker, exited } = await import('../test/helpers/redis.js');
+  const why = redisMissing() ?? (cpu.ok ? undefined : 'the cpu backend is unavailable');
+  const N = Number(opt('dist-size') ?? 1e5);
+  console.log('');
+  if (why) console.log(`(no distributed row: ${why})`);
+  else {
+    const { runDistributed } = await import('../runtime/dist/entry.js');
+    const redis = await startRedis();
+    const workers = [0, 1].map(() => spawnWorker(redis.url, ['--backend', 'cpu', '--threads', '1']));
+    try {
+      await Promise.all(workers.map((w) => w.ready));
+      const x = f32(N * 3), y = f32(N * 3), b = f32(N);
+      const args = { x: { data: x, shape: [N, 3] }, y: { data: y, shape: [N, 3] }, b: { data: b, shape: [N, 1] } };
+      const once = async (f: () => unknown) => {
+        const t = performance.now();
+        await f();
+        return (performance.now() - t) / 1000;
+      };
+      await runDistributed(kernel, args, { redis: redis.url });
+      // alternate the two, best of two each (the machine is shared)
+      let tiles = '';
+      let best = Infinity;
+      let dist = Infinity;
+      for (let k = 0; k < 2; k++) {
+        best = Math.min(best, await once(() => kernel.runSync(args, { backend: 'cpu', threads: 2 })));
+        dist = Math.min(dist, await once(async () => (tiles = (await runDistributed(kernel, args, { redis: redis.url })).distributed.grid.join('x'))));
+      }
+      console.log('backend          N = M      rows timed   time/run      pairs/s');
+      row('cpu, 2 threads', N, N, best);
+      row('dist, 2 x 1 thr', N, N, dist);
+      console.log(`distributed: 2 one-thread workers on one Redis (tiles ${tiles}), overhead ${(((dist - best) / best) * 100).toFixed(1)} % against the local 2-thread run (target < 10 %)`);
+    } finally {
+      for (const w of workers) w.proc.kill('SIGTERM');
+      await Promise.all(workers.map((w) => exited(w.proc)));
+      await redis.stop();
+    }
+  }
 }
 
 console.log('');

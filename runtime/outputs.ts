@@ -10,15 +10,15 @@ export interface OutputBuffer {
 }
 
 /**
- * Allocate the outputs of a plan for `rows` output rows: values of the dtype (the first one may be the
- * caller's `out` array, already checked), indices int64, or float64 with `floatIndices` (the js
- * target's). Shared by every backend.
+ * Allocate the outputs of a plan for `rows` output rows (per batch entry, `batch` the batch shape):
+ * values of the dtype (the first one may be the caller's `out` array, already checked), indices int64,
+ * or float64 with `floatIndices` (the js target's). Shared by every backend.
  */
-export function allocateOutputs(plan: KernelPlan, rows: number, dtype: FloatDtype, out: FloatArray | undefined): KernelOutput[];
-export function allocateOutputs(plan: KernelPlan, rows: number, dtype: FloatDtype, out: FloatArray | undefined, floatIndices: true): (OutputBuffer & { data: FloatArray })[];
-export function allocateOutputs(plan: KernelPlan, rows: number, dtype: FloatDtype, out: FloatArray | undefined, floatIndices = false): OutputBuffer[] {
+export function allocateOutputs(plan: KernelPlan, rows: number, dtype: FloatDtype, out: FloatArray | undefined, floatIndices?: false, batch?: readonly number[]): KernelOutput[];
+export function allocateOutputs(plan: KernelPlan, rows: number, dtype: FloatDtype, out: FloatArray | undefined, floatIndices: true, batch?: readonly number[]): (OutputBuffer & { data: FloatArray })[];
+export function allocateOutputs(plan: KernelPlan, rows: number, dtype: FloatDtype, out: FloatArray | undefined, floatIndices = false, batch: readonly number[] = []): OutputBuffer[] {
   return plan.reduction.outputs.map((o, k) => {
-    const shape = [rows, ...o.rowShape];
+    const shape = [...batch, rows, ...o.rowShape];
     const size = shape.reduce((a, b) => a * b, 1);
     const data = o.kind === 'index' ? (floatIndices ? new Float64Array(size) : new BigInt64Array(size)) : k === 0 && out ? out : dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
     return { name: o.name, shape, data };

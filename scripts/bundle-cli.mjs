@@ -20,8 +20,9 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // webgpu loads Dawn's native binary from its own package folder
-  external: ['webgpu'],
+  // webgpu loads Dawn's native binary from its own package folder;
+  // bullmq forks its sandbox entry (main.js) from its own package folder; ioredis goes with it
+  external: ['webgpu', 'bullmq', 'ioredis'],
   // commander is CommonJS and requires node built-ins: give the bundle a require
   banner: { js: "import { createRequire as __keopscRequire } from 'node:module'; const require = __keopscRequire(import.meta.url);" },
   legalComments: 'none',

@@ -195,6 +195,9 @@ const KERNELS: KernelCase[] = [
   { name: 'lse_weight', text: 'LogSumExpWeight_Reduction(-SqDist(x, y), 0, Exp(b))' },
   { name: 'softmax_tag1', text: 'SumSoftMaxWeight_Reduction(-SqDist(x, y) * 2, 1, Concat(c, Elem(x, 0)))', M: 700, N: 90, variants: [{}, { dtype: 'float32', accDtype: 'float64' }] },
   { name: 'kmin_hugeK', text: 'ArgKMin_Reduction(SqDist(x, y), 2000, 0)', f64only: true, M: 9, N: 2100 },
+  // the lane mask of candidates over many vectors, and a large K with ties (stable insertion of the candidate lanes)
+  { name: 'argkmin_lanes', text: 'ArgKMin_Reduction(SqDist(x, y), 10, 0)', M: 60, N: 1000 },
+  { name: 'kmin_argkmin_ties_K24', text: 'KMin_ArgKMin_Reduction(Floor(SqDist(x, y) * 2), 24, 0)', f64only: true, M: 60, N: 300 },
 ];
 
 /** Random block-sparse ranges for `rows` output rows and a reduction of length `NR`: gaps (uncovered

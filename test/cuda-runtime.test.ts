@@ -214,6 +214,26 @@ describe('cuda backend without a GPU (runtime/cuda, native/src/cuda.cc)', functi
       assert.deepEqual(again.log.filter((l) => l.startsWith('nvrtc')), ['nvrtc --gpu-architecture=sm_90']);
     });
 
+    it('batch dims: one launch of the batched kernel, grid (row blocks, entries), with the offset table; the addon checks the strides', () => {
+      const { out, log } = child('batch', { FAKE_CUDA_WORDS: 'keopsc_g_=7', FAKE_CUDA_HTOD_BYTES: '96' });
+      assert.deepEqual(out['batched'], { shape: [2, 3, 5, 2], length: 60 });
+      const launch = log.filter((l) => l.startsWith('launch'));
+      assert.equal(launch.length, 1);
+      assert.match(launch[0]!, /^launch keopsc_g_dense_batched grid 1 6 1 block 256 1 1 shmem 5120 args \d+ \d+ 0 \d+ \d+ 5 300 boff \d+ b0 0$/);
+      // the table: 6 entries x 4 slots of int64 element offsets; x moves by 15 per entry, y by 900 per
+      // second-dim step (broadcast over the first), b by 600 per first-dim step (broadcast over the second)
+      const boff = launch[0]!.split(' boff ')[1]!.split(' ')[0]!;
+      const htod = log.find((l) => l.startsWith(`htod ${boff} `))!.split(' ');
+      assert.equal(htod[2], String(6 * 4 * 8));
+      const bytes = Buffer.from(htod.slice(4).join(''), 'hex');
+      const table = Array.from(new BigInt64Array(bytes.buffer, bytes.byteOffset, 12), Number);
+      // (only the first 96 bytes are logged: entries 0..2)
+      assert.deepEqual(table, [0, 0, 0, 0, 15, 900, 0, 0, 30, 1800, 0, 0]);
+      assert.match(out['stridePastEnd'] as string, /^RangeError: kernel 'g': input 0 has 30 values, but its batch strides read up to 31$/);
+      assert.match(out['badStrides'] as string, /^RangeError: .*batchStrides has 2 values, expected 4 inputs x 1 batch dims/);
+      assert.match(out['badOutput'] as string, /^RangeError: .*output 0 has 10 values, expected batch entries x rows x width = 10 x 2 = 20/);
+    });
+
     it('float16 storage uploads 2-byte half bits (round to nearest even) and runs the half-storage kernel', () => {
       const { out, log } = child('half', { FAKE_CUDA_WORDS: 'keopsc_g_=7', FAKE_CUDA_HTOD_BYTES: '32', KEOPSC_CACHE_DIR: join(dir, 'cache-half') });
       assert.ok((out['status'] as { ok: boolean }).ok);

@@ -316,7 +316,7 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
     assert.deepEqual(l.outputs, [{ name: 'values', kind: 'float', width: 3 }, { name: 'indices', kind: 'index', width: 3 }]);
     assert.equal(l.blockRows, 128);
     assert.equal(l.sharedBytes, 128 * 5 * 8);
-    assert.deepEqual(l.kernels, { dense: 'keopsc_k_dense', fill: 'keopsc_k_fill', ranges: 'keopsc_k_ranges' });
+    assert.deepEqual(l.kernels, { dense: 'keopsc_k_dense', fill: 'keopsc_k_fill', ranges: 'keopsc_k_ranges', denseBatched: 'keopsc_k_dense_batched' });
     // wide reduction-side variables: fewer rows per block, within 48 KiB
     const wide = compile('x = Vi(0, 3)\ny = Vj(1, 100)\nk = Sum_Reduction(Sum(y) * x, 0)');
     const w = cudaLayout(wide.plan, { dtype: 'float64' });

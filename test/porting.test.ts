@@ -177,9 +177,27 @@ describe('LazyTensor from shaped arrays (pykeops rule)', () => {
     expect(new LazyTensor({ data: ys, shape: [N, 3] }, 1).N).to.equal(N);
     expect(new LazyTensor(2.5).formula).to.equal('2.5');
   });
-  it('refuses the shapes that place nothing, and batch dimensions for now', () => {
+  it('places batched arrays by their last three sizes: (B, M, 1, D), (B, 1, N, D), (B, 1, 1, D)', () => {
+    const B = 2;
+    const xb = new Float64Array(B * M * 3).map((_, i) => Math.sin(i) / 2);
+    const yb = new Float64Array(B * N * 3).map((_, i) => Math.cos(i) / 2);
+    const pb = new Float64Array([0.5, 1, 2, 1.5, 0.25, 1]);
+    const x = new LazyTensor({ data: xb, shape: [B, M, 1, 3] });
+    const y = new LazyTensor({ data: yb, shape: [B, 1, N, 3] });
+    const q = new LazyTensor({ data: pb, shape: [B, 1, 1, 3] });
+    const K = x.sub(y).mul(q).sqnorm2().neg().exp();
+    expect([K.nbatchdims, ...K._shape]).to.deep.equal([1, B, M, N, 1]);
+    const got = K.sum(1, { backend: 'js' });
+    expect(got.shape).to.deep.equal([B, M, 1]);
+    for (let b = 0; b < B; b++) {
+      const want = Vi(xb.subarray(b * M * 3, (b + 1) * M * 3), 3).sub(Vj(yb.subarray(b * N * 3, (b + 1) * N * 3), 3))
+        .mul(Pm(pb.subarray(b * 3, b * 3 + 3))).sqnorm2().neg().exp().sum(1, { backend: 'ref' });
+      expectClose(got.data.subarray(b * M, (b + 1) * M), want.data);
+    }
+  });
+  it('refuses the shapes that place nothing', () => {
     expectInputError(() => new LazyTensor({ data: new Float64Array(12), shape: [2, 2, 3] }), /shape \(2, 2, 3\) is neither \(M, 1, D\).*\(1, 1, D\)/);
-    expectInputError(() => new LazyTensor({ data: new Float64Array(12), shape: [2, 2, 1, 3] }), /has 1 leading batch dimension, which keopsc does not support yet/);
+    expectInputError(() => new LazyTensor({ data: new Float64Array(24), shape: [2, 2, 2, 3] }), /neither \(M, 1, D\)/);
     expectInputError(() => new LazyTensor({ data: ys, shape: [N, 3] }), /a 2-D array of shape \(7, 3\) needs axis 0 \(an i-variable\) or 1/);
     expectInputError(() => new LazyTensor({ data: xs, shape: [M, 1, 3] }, 0), /places itself \(pykeops's rule\); leave axis out/);
   });

@@ -294,22 +294,53 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 // a job, wakes the workers, works on blocks itself, then closes the job to late-comers and waits for
 // the workers that joined.
 
+// Batch dims (ABI.md): entry t of the batch reads input k at base + (its offset from the strides) and
+// writes output o at base + t * outEntryBytes[o]. All of it checked by Run before any work item runs.
+struct BatchInfo {
+  std::vector<int64_t> shape;     // the broadcast batch shape
+  std::vector<int64_t> strides;   // nIn x shape.size(): element strides by variable index (0: broadcast)
+  std::vector<size_t> inBytes;    // element size per input slot
+  std::vector<size_t> outEntryBytes;
+  size_t nIn = 0, nOut = 0;
+};
+
 struct Job {
   run_fn run;
   const keopsc_call* base;
-  const std::vector<int64_t>* cuts;  // block b = rows [cuts[b], cuts[b+1])
+  const std::vector<int64_t>* cuts;  // block b = rows [cuts[b], cuts[b+1]) (of batch entry b / perBatch)
   size_t nblocks;
+  const BatchInfo* batch = nullptr;  // batch dims: block b is row block b % perBatch of entry b / perBatch
+  size_t perBatch = 1;
   std::atomic<size_t> next{0};
   std::atomic<int> status{0};
 };
 
 void workOn(Job* j) {
+  std::vector<const void*> ins;
+  std::vector<void*> outs;
   for (;;) {
     size_t b = j->next.fetch_add(1, std::memory_order_relaxed);
     if (b >= j->nblocks) return;
     keopsc_call c = *j->base;
-    c.r0 = (*j->cuts)[b];
-    c.r1 = (*j->cuts)[b + 1];
+    size_t blk = j->batch ? b % j->perBatch : b;
+    c.r0 = (*j->cuts)[blk];
+    c.r1 = (*j->cuts)[blk + 1];
+    if (j->batch) {
+      const BatchInfo& bi = *j->batch;
+      const size_t nb = bi.shape.size();
+      ins.assign(c.in, c.in + bi.nIn);
+      outs.assign(c.out, c.out + bi.nOut);
+      size_t t = b / j->perBatch, rem = t;
+      for (size_t d = nb; d-- > 0;) {
+        const int64_t i = int64_t(rem % size_t(bi.shape[d]));
+        rem /= size_t(bi.shape[d]);
+        for (size_t k = 0; k < bi.nIn; k++)
+          if (ins[k]) ins[k] = static_cast<const char*>(ins[k]) + size_t(i * bi.strides[k * nb + d]) * bi.inBytes[k];
+      }
+      for (size_t o = 0; o < bi.nOut; o++) outs[o] = static_cast<char*>(outs[o]) + t * bi.outEntryBytes[o];
+      c.in = ins.data();
+      c.out = outs.data();
+    }
     int r = j->run(&c);
     if (r != 0) {
       int expected = 0;
@@ -458,18 +489,28 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
 
   // Phase 1: every property read (which may run user getters) happens here, before any pointer is
   // taken, so no JS code runs between validating an array and running the kernel on it.
-  const RunArgs ro = readRunArgs(env, opt, k->args, k->outputs.size(), {"out", "slices", "red"}, {"threads", "minParallelPairs"});
+  const RunArgs ro = readRunArgs(env, opt, k->args, k->outputs.size(), {"out", "slices", "red"}, {"threads", "minParallelPairs", "batchShape", "batchStrides"});
   Napi::Value tv = ro.extra[0], mp = ro.extra[1], rOut = ro.rangeVals[0], rSl = ro.rangeVals[1], rRed = ro.rangeVals[2];
+  Napi::Value bShape = ro.extra[2], bStrides = ro.extra[3];
 
   // Phase 2: validation (no JS runs from here on)
   const RunSize size = runSize(env, ro.M, ro.N, k->tag, pre);
   const int64_t M = size.M, N = size.N, rows = size.rows, redLen = size.redLen;
   napi_typedarray_type ft = k->f64 ? napi_float64_array : napi_float32_array;
   const char* dtype = k->f64 ? "float64" : "float32";
+  const size_t nInSlots = size_t(std::max<int64_t>(k->nIn, 1));
+
+  // batch dims (ABI.md)
+  const Batch bt = readBatch(env, bShape, bStrides, nInSlots, rows, ro.hasRanges, pre);
+  const bool batched = bt.on;
+  const int64_t B = bt.B;
+  BatchInfo bi;
+  bi.shape = bt.shape;
+  bi.strides = bt.strides;
 
   // inputs
   if (!ro.inputs.IsArray()) throw Napi::TypeError::New(env, pre + "inputs must be an Array of typed arrays by variable index, got " + describe(env, ro.inputs));
-  std::vector<const void*> inPtr(size_t(std::max<int64_t>(k->nIn, 1)), nullptr);
+  std::vector<const void*> inPtr(nInSlots, nullptr);
   std::vector<Arr> inArrs;
   for (size_t i = 0; i < k->args.size(); i++) {
     const ArgInfo& a = k->args[i];
@@ -478,7 +519,12 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     if (v.IsUndefined() || v.IsNull())
       throw Napi::TypeError::New(env, what + " (dim " + std::to_string(a.dim) + ", category " + catName(a.cat) + ") is missing: the kernel reads it");
     Arr arr = typed(env, v, ft, what + " (the kernel is " + dtype + ")");
-    expectLength(env, arr, what, std::string(a.cat == 0 ? "M" : a.cat == 1 ? "N" : "1") + " x dim", a.cat == 0 ? M : a.cat == 1 ? N : 1, a.dim);
+    const int64_t argRows = a.cat == 0 ? M : a.cat == 1 ? N : 1;
+    if (!batched) {
+      expectLength(env, arr, what, std::string(a.cat == 0 ? "M" : a.cat == 1 ? "N" : "1") + " x dim", argRows, a.dim);
+    } else {
+      expectBatchedLength(env, bt, arr, what, a.index, argRows, a.dim);
+    }
     inPtr[size_t(a.index)] = arr.data;
     inArrs.push_back(arr);
   }
@@ -493,7 +539,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     const OutInfo& oi = k->outputs[o];
     std::string what = pre + "output " + std::to_string(o) + " (" + oi.name + ")";
     Arr arr = typed(env, ro.outVals[o], oi.index ? napi_bigint64_array : ft, what);
-    expectLength(env, arr, what, "rows x width", rows, oi.width);
+    expectLength(env, arr, what, batched ? "batch entries x rows x width" : "rows x width", B * rows, oi.width);
     for (size_t i = 0; i < inArrs.size(); i++)
       if (overlaps(arr, inArrs[i])) throw Napi::RangeError::New(env, what + " shares memory with input " + std::to_string(k->args[i].index));
     for (size_t p = 0; p < outArrs.size(); p++)
@@ -557,7 +603,31 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   call.out = outPtr.data();
   call.M = M;
   call.N = N;
-  if (rows == 0) return Napi::Number::New(env, 0);
+  if (rows == 0 || B == 0) return Napi::Number::New(env, 0);
+  if (batched) {
+    // work items: (batch entry, row block), on the pool; each reads its entry through the strides
+    bi.nIn = inPtr.size();
+    bi.nOut = outPtr.size();
+    bi.inBytes.assign(bi.nIn, k->f64 ? 8 : 4);
+    for (size_t o = 0; o < k->outputs.size(); o++) bi.outEntryBytes.push_back(size_t(rows) * size_t(k->outputs[o].width) * (k->outputs[o].index ? 8 : (k->f64 ? 8 : 4)));
+    const double pairs = double(B) * double(rows) * double(std::max<int64_t>(redLen, 1));
+    const bool parallel = threads > 1 && pairs >= minPairs;
+    const int64_t perBatch = parallel ? std::min<int64_t>(rows, std::max<int64_t>(1, (threads * 4 + B - 1) / B)) : 1;
+    double unused = 0;
+    std::vector<int64_t> bcuts = splitRows(rows, size_t(perBatch), nullptr, nullptr, nullptr, 0, unused);
+    Job job;
+    job.run = k->run;
+    job.base = &call;
+    job.cuts = &bcuts;
+    job.batch = &bi;
+    job.perBatch = bcuts.size() - 1;
+    job.nblocks = size_t(B) * job.perBatch;
+    int used = parallel ? int(std::min<int64_t>(threads, int64_t(job.nblocks))) : 1;
+    if (used > 1) pool().run(&job, used - 1);
+    else workOn(&job);
+    if (job.status.load() != 0) throw Napi::Error::New(env, pre + "keopsc_run returned " + std::to_string(job.status.load()));
+    return Napi::Number::New(env, used);
+  }
   const size_t perThread = 4;
   size_t nblocks = size_t(std::min<int64_t>(rows, threads * int64_t(perThread)));
   double weight = 0;

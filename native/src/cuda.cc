@@ -428,7 +428,7 @@ struct Kernel {
   std::vector<OutInfo> outputs;
   int64_t blockRows = 0, sharedBytes = 0;
   CUmodule module = nullptr;
-  CUfunction dense = nullptr, fill = nullptr, ranges = nullptr;
+  CUfunction dense = nullptr, fill = nullptr, ranges = nullptr, denseBatched = nullptr;
 };
 
 const napi_type_tag kCudaKernelTag = {0x6b656f7073632d63ULL, 0x7564612d6b65726eULL};
@@ -501,10 +501,10 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
   int device = int(count(env, info[2], "cudaLoad: device", 1023));
   Napi::Object layout = info[1].As<Napi::Object>();
   Napi::Value kv = layout.Get("kernels");
-  if (!kv.IsObject()) throw Napi::TypeError::New(env, "cudaLoad: layout.kernels must be an object { dense, fill, ranges }, got " + describe(env, kv));
+  if (!kv.IsObject()) throw Napi::TypeError::New(env, "cudaLoad: layout.kernels must be an object { dense, fill, ranges, denseBatched }, got " + describe(env, kv));
   Napi::Object ko = kv.As<Napi::Object>();
-  std::string names[3] = {str(env, ko.Get("dense"), "cudaLoad: layout.kernels.dense"), str(env, ko.Get("fill"), "cudaLoad: layout.kernels.fill"),
-                          str(env, ko.Get("ranges"), "cudaLoad: layout.kernels.ranges")};
+  std::string names[4] = {str(env, ko.Get("dense"), "cudaLoad: layout.kernels.dense"), str(env, ko.Get("fill"), "cudaLoad: layout.kernels.fill"),
+                          str(env, ko.Get("ranges"), "cudaLoad: layout.kernels.ranges"), str(env, ko.Get("denseBatched"), "cudaLoad: layout.kernels.denseBatched")};
   // a PTX image must end with its NUL; copy it so that no JS code can change it while the driver reads it
   std::vector<unsigned char> bytes(static_cast<unsigned char*>(image.data), static_cast<unsigned char*>(image.data) + image.length);
   bool elf = bytes.size() >= 4 && bytes[0] == 0x7f && bytes[1] == 'E' && bytes[2] == 'L' && bytes[3] == 'F';
@@ -513,8 +513,8 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
   try {
     ensureContext(device);
     check(gDrv.cuModuleLoadData(&k->module, bytes.data()), "cuModuleLoadData (kernel '" + k->name + "')");
-    CUfunction* fs[3] = {&k->dense, &k->fill, &k->ranges};
-    for (int f = 0; f < 3; f++) {
+    CUfunction* fs[4] = {&k->dense, &k->fill, &k->ranges, &k->denseBatched};
+    for (int f = 0; f < 4; f++) {
       CUresult r = gDrv.cuModuleGetFunction(fs[f], k->module, names[f].c_str());
       if (r != CUDA_SUCCESS) {
         gDrv.cuModuleUnload(k->module);
@@ -570,7 +570,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   Napi::Object opt = info[1].As<Napi::Object>();
 
   // Phase 1: every property read (which may run user getters) happens before any pointer is taken.
-  const RunArgs ro = readRunArgs(env, opt, k->args, k->outputs.size(), {"slices", "red", "table"});
+  const RunArgs ro = readRunArgs(env, opt, k->args, k->outputs.size(), {"slices", "red", "table"}, {"batchShape", "batchStrides"});
   Napi::Value rSl = ro.rangeVals[0], rRed = ro.rangeVals[1], rTab = ro.rangeVals[2];
 
   // Phase 2: validation (no JS runs from here on)
@@ -578,6 +578,9 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   const int64_t M = size.M, N = size.N, rows = size.rows, redLen = size.redLen;
   napi_typedarray_type ft = k->f64 ? napi_float64_array : napi_float32_array;
   const char* dtype = k->f64 ? "float64" : "float32";
+  // batch dims (ABI.md): one launch of the batched kernel, entry t = blockIdx.y (+ a base per 65535)
+  const Batch bt = readBatch(env, ro.extra[0], ro.extra[1], size_t(std::max<int64_t>(k->nIn, 1)), rows, ro.hasRanges, pre);
+  const int64_t B = bt.B;
   if (!ro.inputs.IsArray()) throw Napi::TypeError::New(env, pre + "inputs must be an Array of typed arrays by variable index, got " + describe(env, ro.inputs));
   std::vector<Arr> inArrs;
   for (size_t i = 0; i < k->args.size(); i++) {
@@ -585,7 +588,8 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     std::string what = pre + "input " + std::to_string(a.index);
     if (ro.inVals[i].IsUndefined() || ro.inVals[i].IsNull()) throw Napi::TypeError::New(env, what + " (dim " + std::to_string(a.dim) + ") is missing: the kernel reads it");
     Arr arr = k->half ? typed(env, ro.inVals[i], napi_uint16_array, what + " (the kernel stores float16: half bits)") : typed(env, ro.inVals[i], ft, what + " (the kernel is " + dtype + ")");
-    expectLength(env, arr, what, std::string(a.cat == 0 ? "M" : a.cat == 1 ? "N" : "1") + " x dim", a.cat == 0 ? M : a.cat == 1 ? N : 1, a.dim);
+    if (bt.on) expectBatchedLength(env, bt, arr, what, a.index, a.cat == 0 ? M : a.cat == 1 ? N : 1, a.dim);
+    else expectLength(env, arr, what, std::string(a.cat == 0 ? "M" : a.cat == 1 ? "N" : "1") + " x dim", a.cat == 0 ? M : a.cat == 1 ? N : 1, a.dim);
     inArrs.push_back(arr);
   }
   if (!ro.outputs.IsArray()) throw Napi::TypeError::New(env, pre + "outputs must be an Array of typed arrays, got " + describe(env, ro.outputs));
@@ -595,7 +599,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     const OutInfo& oi = k->outputs[o];
     std::string what = pre + "output " + std::to_string(o);
     Arr arr = typed(env, ro.outVals[o], oi.index ? napi_bigint64_array : ft, what);
-    expectLength(env, arr, what, "rows x width", rows, oi.width);
+    expectLength(env, arr, what, bt.on ? "batch entries x rows x width" : "rows x width", B * rows, oi.width);
     outArrs.push_back(arr);
   }
   Arr sl, red, tab;
@@ -654,7 +658,22 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     std::memcpy(&args[args.size() - 2], &M, 8);
     std::memcpy(&args[args.size() - 1], &N, 8);
     void* structParam[] = {args.data()};
-    if (rows > 0 && !ro.hasRanges) {
+    if (bt.on) {
+      if (rows > 0 && B > 0) {
+        // the offset table: entry t, input slot q at boff[t * nIn + q] (elements)
+        const size_t slots = size_t(std::max<int64_t>(k->nIn, 1));
+        std::vector<int64_t> boff(size_t(B) * slots, 0);
+        for (int64_t t = 0; t < B; t++)
+          for (const ArgInfo& a : k->args) boff[size_t(t) * slots + size_t(a.index)] = batchOffset(bt, size_t(a.index), t);
+        CUdeviceptr dOff = deviceBuffer(slot++, boff.size() * 8, allocated);
+        check(gDrv.cuMemcpyHtoD(dOff, boff.data(), boff.size() * 8), "cuMemcpyHtoD (batch offsets)");
+        for (int64_t b0 = 0; b0 < B; b0 += 65535) {
+          unsigned gy = unsigned(std::min<int64_t>(65535, B - b0));
+          void* batchParams[] = {args.data(), &dOff, &b0};
+          check(gDrv.cuLaunchKernel(k->denseBatched, unsigned(grid), gy, 1, unsigned(k->blockRows), 1, 1, unsigned(k->sharedBytes), nullptr, batchParams, nullptr), "cuLaunchKernel(dense_batched)");
+        }
+      }
+    } else if (rows > 0 && !ro.hasRanges) {
       check(gDrv.cuLaunchKernel(k->dense, unsigned(grid), 1, 1, unsigned(k->blockRows), 1, 1, unsigned(k->sharedBytes), nullptr, structParam, nullptr), "cuLaunchKernel(dense)");
     } else if (rows > 0) {
       CUdeviceptr dSl = deviceBuffer(slot++, sl.bytes, allocated), dRed = deviceBuffer(slot++, red.bytes, allocated), dTab = deviceBuffer(slot++, tab.bytes, allocated);

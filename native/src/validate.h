@@ -204,4 +204,55 @@ RunArgs readRunArgs(Napi::Env env, Napi::Object opt, const ArgList& args, size_t
   return r;
 }
 
+
+// Batch dims (ABI.md): batchShape (Float64Array of non-negative integers) and batchStrides
+// (Float64Array, nInSlots x dims: the element strides of each input variable index, 0 where broadcast).
+struct Batch {
+  bool on = false;
+  std::vector<int64_t> shape, strides;
+  int64_t B = 1;
+};
+inline Batch readBatch(Napi::Env env, Napi::Value shapeV, Napi::Value stridesV, size_t nInSlots, int64_t rows, bool hasRanges, const std::string& pre) {
+  Batch b;
+  b.on = !shapeV.IsUndefined();
+  if (!b.on && !stridesV.IsUndefined()) throw Napi::TypeError::New(env, pre + "batchStrides needs batchShape");
+  if (!b.on) return b;
+  Arr sh = typed(env, shapeV, napi_float64_array, pre + "batchShape");
+  Arr st = typed(env, stridesV, napi_float64_array, pre + "batchStrides");
+  const double* ps = static_cast<const double*>(sh.data);
+  for (size_t d = 0; d < sh.length; d++) {
+    if (!isInt(ps[d], 0, kMaxSize)) throw Napi::RangeError::New(env, pre + "batchShape[" + std::to_string(d) + "] = " + std::to_string(ps[d]) + " is not a non-negative integer");
+    b.shape.push_back(int64_t(ps[d]));
+    if (b.B != 0 && double(b.B) * ps[d] > kMaxSize) throw Napi::RangeError::New(env, pre + "batchShape has more than 2^53 entries");
+    b.B *= int64_t(ps[d]);
+  }
+  if (st.length != nInSlots * sh.length)
+    throw Napi::RangeError::New(env, pre + "batchStrides has " + std::to_string(st.length) + " values, expected " + std::to_string(nInSlots) + " inputs x " + std::to_string(sh.length) + " batch dims");
+  const double* pst = static_cast<const double*>(st.data);
+  for (size_t q = 0; q < st.length; q++) {
+    if (!isInt(pst[q], 0, kMaxSize)) throw Napi::RangeError::New(env, pre + "batchStrides[" + std::to_string(q) + "] = " + std::to_string(pst[q]) + " is not a non-negative integer");
+    b.strides.push_back(int64_t(pst[q]));
+  }
+  if (hasRanges) throw Napi::RangeError::New(env, pre + "ranges cannot be combined with batch dims (as KeOps)");
+  if (double(b.B) * double(rows) > kMaxSize) throw Napi::RangeError::New(env, pre + "batch entries x rows exceeds 2^53");
+  return b;
+}
+// Input `index` (argRows x dim per entry) must hold its last entry: the largest offset plus one entry.
+inline void expectBatchedLength(Napi::Env env, const Batch& b, const Arr& arr, const std::string& what, int64_t index, int64_t argRows, int64_t dim) {
+  if (b.B == 0) return;
+  double last = double(argRows) * double(dim);
+  for (size_t d = 0; d < b.shape.size(); d++) last += double(b.shape[d] - 1) * double(b.strides[size_t(index) * b.shape.size() + d]);
+  if (double(arr.length) < last) throw Napi::RangeError::New(env, what + " has " + std::to_string(arr.length) + " values, but its batch strides read up to " + std::to_string(int64_t(last)));
+}
+// The start (in elements) of input `index` in batch entry t.
+inline int64_t batchOffset(const Batch& b, size_t index, int64_t t) {
+  int64_t off = 0;
+  const size_t nb = b.shape.size();
+  for (size_t d = nb; d-- > 0;) {
+    off += (t % b.shape[d]) * b.strides[index * nb + d];
+    t /= b.shape[d];
+  }
+  return off;
+}
+
 }  // namespace keopsc_args

@@ -9,6 +9,7 @@ import { cpuStatus, runCpu } from './index.js';
 registerBackend({
   name: 'cpu',
   async: false,
+  batch: true,
   status() {
     const s = cpuStatus();
     return s.ok ? { ok: true } : { ok: false, reason: `${s.reason}; install g++ (apt-get install g++) and rebuild the addon (npm run build:native), or use backend 'js'` };

@@ -3,7 +3,8 @@ import { allocateOutputs } from '../outputs.js';
 import type { KernelOutput } from '../../src/api/types.js';
 import type { Ranges } from '../ranges/index.js';
 import { coarsen, rangesFor } from '../ranges/index.js';
-import { addonStatus, requireAddon, type KernelHandle, type NativeRanges } from '../native/addon.js';
+import { addonStatus, requireAddon, type KernelHandle, type NativeRanges, type NativeRunArgs } from '../native/addon.js';
+import { batchArgs, type BatchLayout } from '../batch/index.js';
 import { findCompiler, loadCompiled, type CompileOptions, type Compiler } from './compiler.js';
 
 export { addonCandidates, addonStatus, loadAddon, requireAddon } from '../native/addon.js';
@@ -52,8 +53,10 @@ export function runCompiled(
   N: number,
   ranges: NativeRanges | undefined,
   threads: number,
+  batch?: BatchLayout,
 ): number {
-  return requireAddon().run(handle, { inputs, outputs, M, N, ranges, threads, minParallelPairs: CPU_CONFIG.minParallelPairs });
+  const args: NativeRunArgs = { inputs, outputs, M, N, ranges, threads, minParallelPairs: CPU_CONFIG.minParallelPairs };
+  return requireAddon().run(handle, batch ? { ...args, ...batchArgs(batch, inputs.length) } : args);
 }
 
 /**
@@ -63,7 +66,7 @@ export function runCompiled(
  */
 export function runCpu(
   plan: KernelPlan,
-  inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; dtype: 'float32' | 'float64'; ranges?: Ranges },
+  inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; dtype: 'float32' | 'float64'; ranges?: Ranges; batch?: BatchLayout },
   source: string,
   threads: number,
   out?: Float32Array | Float64Array,
@@ -71,7 +74,7 @@ export function runCpu(
 ): KernelOutput[] {
   const handle = loadCompiled(source, compile);
   const rows = plan.tag === 0 ? inp.M : inp.N;
-  const outputs = allocateOutputs(plan, rows, inp.dtype, out);
+  const outputs = allocateOutputs(plan, rows, inp.dtype, out, false, inp.batch?.shape);
   const maxIndex = Math.max(-1, ...inp.arrays.keys());
   const A = Array.from({ length: maxIndex + 1 }, (_, k) => inp.arrays.get(k));
   const R = inp.ranges ? coarsen(rangesFor(inp.ranges, plan.tag)) : undefined;
@@ -83,6 +86,7 @@ export function runCpu(
     inp.N,
     R,
     threads,
+    inp.batch,
   );
   return outputs;
 }

@@ -9,6 +9,7 @@ import { cudaCodeOptions, cudaStatus, runCuda } from './index.js';
 registerBackend({
   name: 'cuda',
   async: false,
+  batch: true,
   status() {
     const s = cudaStatus();
     return s.ok ? { ok: true } : { ok: false, reason: `${s.reason}; run \`keopsc doctor\` for details, or use backend 'cpu' or 'js'` };

@@ -6,6 +6,7 @@
  * missing.
  * @module
  */
+import { batchArgs, type BatchLayout } from '../batch/index.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,6 +62,9 @@ export interface CudaAddon {
       M: number;
       N: number;
       ranges?: { slices: Int32Array; red: Int32Array; table: Int32Array };
+      /** Batch dims, as the cpu addon's run (native/ABI.md): the shape and the strides by input slot. */
+      batchShape?: Float64Array;
+      batchStrides?: Float64Array;
     },
   ): { allocated: number };
   cudaRelease(): number;
@@ -360,7 +364,7 @@ export function cudaCodeOptions(dtype: 'float32' | 'float64', opts: Pick<CudaRun
  */
 export function runCuda(
   plan: KernelPlan,
-  inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; dtype: 'float32' | 'float64'; ranges?: Ranges },
+  inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; dtype: 'float32' | 'float64'; ranges?: Ranges; batch?: BatchLayout },
   opts: CudaRunOptions,
   source?: string,
 ): KernelOutput[] {
@@ -369,7 +373,7 @@ export function runCuda(
   const layout = cudaLayout(plan, code);
   const handle = loadCuda(source ?? printCuda(plan, code).source, layout, { fastMath: opts.fastMath });
   const rows = plan.tag === 0 ? inp.M : inp.N;
-  const outputs = allocateOutputs(plan, rows, inp.dtype, opts.out);
+  const outputs = allocateOutputs(plan, rows, inp.dtype, opts.out, false, inp.batch?.shape);
   const half = layout.storage === 'float16';
   const inputs = Array.from({ length: layout.nIn }, (_, k) => {
     const a = inp.arrays.get(k);
@@ -380,6 +384,6 @@ export function runCuda(
     const t = coalesce(rangesFor(inp.ranges, plan.tag));
     ranges = { slices: t.slices, red: t.red, table: blockTable(t.out, rows, layout.blockRows, 'skip') };
   }
-  addon.cudaRun(handle, { inputs, outputs: outputs.map((o) => o.data), M: inp.M, N: inp.N, ranges });
+  addon.cudaRun(handle, { inputs, outputs: outputs.map((o) => o.data), M: inp.M, N: inp.N, ranges, ...(inp.batch ? batchArgs(inp.batch, layout.nIn) : {}) });
   return outputs;
 }

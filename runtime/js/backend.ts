@@ -8,6 +8,7 @@ import { runJs } from './index.js';
 registerBackend({
   name: 'js',
   async: false,
+  batch: true,
   status: () => ({ ok: true }),
   run: (plan, inp, req) => runJs(plan, inp, req.code, req.threads, req.out),
 });

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { setParallelRunner } from './index.js';
+import { CHUNK_SOURCE, chunkCount, runChunk, setParallelRunner, type ParallelJob } from './index.js';
 
 /**
  * A persistent pool of worker threads for JS kernels. A run shares its inputs and outputs through
@@ -13,6 +13,7 @@ import { setParallelRunner } from './index.js';
 /** The worker's code: compiles kernel sources (cached) and runs row chunks. Self-contained. */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
+${CHUNK_SOURCE}
 const cache = new Map();
 parentPort.on('message', (job) => {
   const ctl = new Int32Array(job.ctl);
@@ -20,9 +21,9 @@ parentPort.on('message', (job) => {
     let fn = cache.get(job.source);
     if (!fn) { fn = new Function(job.source)(); cache.set(job.source, fn); }
     for (;;) {
-      const start = Atomics.add(ctl, 0, job.chunk);
-      if (start >= job.rows) break;
-      fn(job.A, job.O, job.M, job.N, start, Math.min(job.rows, start + job.chunk), job.R);
+      const c = Atomics.add(ctl, 0, 1);
+      if (c >= job.chunks) break;
+      runChunk(fn, job, job.chunk, c);
     }
   } catch (e) {
     if (Atomics.compareExchange(ctl, 2, 0, 1) === 0) {
@@ -68,26 +69,28 @@ export function shared<T extends Float32Array | Float64Array | Int32Array>(a: T)
 export function runParallel(
   source: string,
   fn: (A: unknown, O: unknown, M: number, N: number, r0: number, r1: number, R: unknown) => void,
-  job: { A: unknown[]; O: unknown[]; M: number; N: number; R: unknown; rows: number },
+  job: ParallelJob,
   threads: number,
 ): void {
   const helpers = ensureWorkers(threads - 1);
-  const ctl = new Int32Array(new SharedArrayBuffer(16)); // [next row, workers done, error flag, error length]
+  const ctl = new Int32Array(new SharedArrayBuffer(16)); // [next chunk, workers done, error flag, error length]
   const err = new SharedArrayBuffer(4000);
-  // chunks small enough to balance, large enough to amortise the counter
-  const chunk = Math.max(1, Math.min(256, Math.ceil(job.rows / (threads * 8))));
-  const msg = { ...job, source, ctl: ctl.buffer, err, chunk };
+  // chunks small enough to balance, large enough to amortise the counter (over every batch entry)
+  const B = job.batch?.B ?? 1;
+  const chunk = Math.max(1, Math.min(256, Math.ceil((job.rows * B) / (threads * 8)), job.rows));
+  const chunks = chunkCount(job, chunk);
+  const msg = { ...job, source, ctl: ctl.buffer, err, chunk, chunks };
   for (const w of helpers) w.postMessage(msg);
   let failure: unknown;
   try {
     for (;;) {
-      const start = Atomics.add(ctl, 0, chunk);
-      if (start >= job.rows) break;
-      fn(job.A, job.O, job.M, job.N, start, Math.min(job.rows, start + chunk), job.R);
+      const c = Atomics.add(ctl, 0, 1);
+      if (c >= chunks) break;
+      runChunk(fn as never, job, chunk, c);
     }
   } catch (e) {
     failure = e;
-    Atomics.store(ctl, 0, job.rows); // stop handing out rows
+    Atomics.store(ctl, 0, chunks); // stop handing out chunks
   }
   for (;;) {
     const done = Atomics.load(ctl, 1);

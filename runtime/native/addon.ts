@@ -43,6 +43,11 @@ export interface NativeRunArgs {
   threads?: number;
   /** Problems with fewer (row, index) pairs run on the calling thread (default 100000). */
   minParallelPairs?: number;
+  /** Batch dims (native/ABI.md): the batch shape; `outputs` then hold every entry, (B…, rows, width). */
+  batchShape?: Float64Array;
+  /** With `batchShape`: per input variable index (inputs.length slots, at least 1) the element stride of
+   * each batch dim, 0 where the input is broadcast; row-major (slot, dim). */
+  batchStrides?: Float64Array;
 }
 
 /** The native addon (native/src/addon.cc). */

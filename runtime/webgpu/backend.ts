@@ -11,6 +11,7 @@ import { runWebGpu } from './index.js';
 registerBackend({
   name: 'webgpu',
   async: true,
+  batch: true,
   status: () => ({ ok: true }),
   check(inp, req) {
     // with no input arrays there is no dtype to follow: webgpu computes in float32

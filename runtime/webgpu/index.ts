@@ -3,6 +3,7 @@ import { printedOnce, type KernelPlan } from '../../src/lower/plan.js';
 import type { CodeOptions } from '../../src/targets/common.js';
 import { printWgsl, type WgslShader } from '../../src/targets/wgsl.js';
 import { InputError } from '../../src/diagnostics/index.js';
+import { batchCount, batchOffsetTable, type BatchLayout } from '../batch/index.js';
 import { allocateOutputs } from '../outputs.js';
 import type { KernelOutput } from '../../src/api/types.js';
 import { blockTable, coalesce, rangesFor, rowClusters, type Ranges } from '../ranges/index.js';
@@ -84,7 +85,7 @@ export async function releaseWebGpu(): Promise<void> {
   }
 }
 
-type Entry = 'dense' | 'ranges' | 'ranges_rows';
+type Entry = 'dense' | 'ranges' | 'ranges_rows' | 'dense_batched';
 
 interface PipelineEntry {
   shader: WgslShader;
@@ -307,7 +308,7 @@ export function webgpuBlockTable(ranges: Ranges, tag: 0 | 1, rows: number, wg: n
  */
 export async function runWebGpu(
   plan: KernelPlan,
-  inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; ranges?: Ranges },
+  inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; ranges?: Ranges; batch?: BatchLayout },
   req: { code: CodeOptions; out?: Float32Array },
   options: WebGpuRunOptions = {},
 ): Promise<KernelOutput[]> {
@@ -322,20 +323,21 @@ export async function runWebGpu(
 async function runOn(
   ctx: Ctx,
   plan: KernelPlan,
-  inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; ranges?: Ranges },
+  inp: { arrays: ReadonlyMap<number, Float32Array | Float64Array>; M: number; N: number; ranges?: Ranges; batch?: BatchLayout },
   req: { code: CodeOptions; out?: Float32Array },
   storage: 'float32' | 'float16',
 ): Promise<KernelOutput[]> {
   if (ctx.lost) throw new InputError(`backend 'webgpu': the GPU device was lost; run again to get a new one`);
   const rows = plan.tag === 0 ? inp.M : inp.N;
-  const outputs = allocateOutputs(plan, rows, 'float32', req.out);
-  if (rows === 0) return outputs;
+  const B = inp.batch ? batchCount(inp.batch) : 1;
+  const outputs = allocateOutputs(plan, rows, 'float32', req.out, false, inp.batch?.shape);
+  if (rows === 0 || B === 0) return outputs;
   const shader = shaderFor(ctx, plan, { sumScheme: req.code.sumScheme, storage });
   const wg = shader.workgroupSize;
   const denseGroups = Math.ceil(rows / wg);
   // block-sparse: per-cluster blocks, or per-row when blocks would leave most invocations idle
   let table: Int32Array | undefined;
-  let entry: Entry = 'dense';
+  let entry: Entry = inp.batch ? 'dense_batched' : 'dense';
   if (inp.ranges) {
     const scheme = WEBGPU_CONFIG.rangesScheme;
     const blocks = scheme === 'blocks' || (scheme === 'auto' && !ctx.cpuAdapter);
@@ -347,6 +349,7 @@ async function runOn(
   const maxBinding = ctx.limits.maxStorageBufferBindingSize!;
   const MAXU = 0xffffffff;
   if (inp.M > MAXU || inp.N > MAXU) throw new InputError(`backend 'webgpu' indexes rows with 32-bit integers; M and N must be below 2^32`);
+  if (B * rows > MAXU) throw new InputError(`backend 'webgpu' indexes rows with 32-bit integers; batch entries × rows must be below 2^32 (got ${B} × ${rows})`);
 
   // inputs: packed in one buffer, each variable at an offset aligned to 4 bytes
   const eb = shader.elementBytes;
@@ -372,7 +375,7 @@ async function runOn(
   }
 
   // outputs
-  const outInfo = shader.outputs.map((o) => ({ ...o, bytes: rows * o.width * 4 }));
+  const outInfo = shader.outputs.map((o) => ({ ...o, bytes: B * rows * o.width * 4 }));
   for (const o of outInfo) if (o.bytes > maxBinding) throw new InputError(`backend 'webgpu': the ${o.name} output takes ${fmtBytes(o.bytes)}, more than the adapter's maxStorageBufferBindingSize (${fmtBytes(maxBinding)}); split the rows into smaller calls or use backend 'cpu'`);
   const usageOut = USAGE.STORAGE | USAGE.COPY_SRC;
   const vInfo = outInfo.find((o) => o.binding === 2);
@@ -398,11 +401,20 @@ async function runOn(
     rngData.set(tail, off.table);
     if (rngData.byteLength > maxBinding) throw new InputError(`backend 'webgpu': the ranges take ${fmtBytes(rngData.byteLength)}, more than the adapter's maxStorageBufferBindingSize; use backend 'cpu'`);
   }
+  if (inp.batch) {
+    // the batch offset table: entry t, variable k (in the shader's input order) starts at rng[t * nA + k]
+    const table = batchOffsetTable(inp.batch, shader.inputs.map((v) => v.index));
+    if (table.some((v) => v > 0x7fffffff)) throw new InputError(`backend 'webgpu' indexes batch entries with 32-bit offsets; this batch reaches past 2^31 values: use backend 'cpu'`);
+    rngData = new Int32Array(Math.max(4, table.length));
+    rngData.set(table);
+    nBlocks = denseGroups;
+    if (rngData.byteLength > maxBinding) throw new InputError(`backend 'webgpu': the batch offset table takes ${fmtBytes(rngData.byteLength)}, more than the adapter's maxStorageBufferBindingSize; use backend 'cpu'`);
+  }
   const rngBuf = buffer(ctx, 'ranges', rngData.byteLength, USAGE.STORAGE | USAGE.COPY_DST);
   device.queue.writeBuffer(rngBuf, 0, rngData);
 
   // dispatches: groups [g0, g0 + n) each, as a 2-D grid within maxComputeWorkgroupsPerDimension
-  const groups = entry === 'ranges' ? nBlocks : denseGroups;
+  const groups = entry === 'ranges' ? nBlocks : entry === 'dense_batched' ? B * denseGroups : denseGroups;
   const perDim = Math.min(ctx.limits.maxComputeWorkgroupsPerDimension!, WEBGPU_CONFIG.maxWorkgroupsPerDimension);
   const chunk = Math.max(1, Math.min(WEBGPU_CONFIG.maxWorkgroupsPerDispatch, perDim * perDim));
   const nChunks = Math.ceil(groups / chunk);
@@ -429,6 +441,7 @@ async function runOn(
       r_slices: off.slices,
       r_red: off.red,
       r_table: off.table,
+      n_batch: B,
     };
     for (const [v, o] of offsets) vals[`o${v}`] = o;
     shader.params.forEach((name, k) => (u[base + k] = vals[name] ?? 0));

@@ -56,7 +56,8 @@ class Chunker<O extends Options, R extends Result> {
     this.ranges = options.ranges === undefined ? undefined : toRanges(options.ranges);
     this.pairsPerRow = this.rows ? Math.max(1, runPairs(this.ranges, kernel.tag, this.rows, kernel.tag === 0 ? prep.N : prep.M) / this.rows) : 1;
     // one block when the rows cannot be sliced: no row-indexed argument gives the row count
-    const sliceable = kernel.args.some((a) => a.cat === kernel.tag);
+    // (batch dims: one block, the whole batch in one launch)
+    const sliceable = kernel.args.some((a) => a.cat === kernel.tag) && !prep.batch;
     this.size = sliceable ? Math.max(1, Math.min(this.rows, Math.ceil(CHUNKING.firstPairs / this.pairsPerRow), CHUNKING.maxRows)) : this.rows;
   }
 
@@ -69,8 +70,12 @@ class Chunker<O extends Options, R extends Result> {
     const args: Block<O>['args'] = {};
     for (const a of this.kernel.args) {
       const data = this.prep.arrays.get(a.index)!;
+      const batch = this.prep.batch;
+      // a batched argument keeps its own batch dims (size 1 where its stride is 0: broadcast)
+      const own = batch ? batch.shape.map((n, d) => (batch.strides.get(a.index)![d] === 0 ? 1 : n)) : [];
+      const rowsOf = a.cat === 0 ? this.prep.M : this.prep.N;
       if (a.cat === this.kernel.tag && !whole) args[a.name] = { data: data.subarray(r0 * a.dim, r1 * a.dim), shape: [r1 - r0, a.dim] };
-      else args[a.name] = { data, shape: a.cat === 2 ? [a.dim] : [data.length / a.dim, a.dim] };
+      else args[a.name] = { data, shape: a.cat === 2 ? [...own, a.dim] : batch ? [...own, rowsOf, a.dim] : [data.length / a.dim, a.dim] };
     }
     const { onProgress: _p, out: _o, ...rest } = this.options;
     const options = { ...rest } as O;

@@ -14,7 +14,8 @@ import type { CodeOptions } from '../targets/common.js';
 import { cppSource, type CppCodeOptions } from '../targets/cpp.js';
 import { backendFor, checkStorage, registeredBackend } from './backends.js';
 import type { WebGpuRunOptions } from '../../runtime/webgpu/index.js';
-import type { BackendName, KernelOutput, LaunchInputs, LaunchRequest, ResultKind, ResultKindOf, ResultOf, RunResult } from './types.js';
+import { shapeText } from '../../runtime/batch/index.js';
+import type { BackendName, BatchLayout, KernelOutput, LaunchInputs, LaunchRequest, ResultKind, ResultKindOf, ResultOf, RunResult } from './types.js';
 import '../../runtime/ref/backend.js';
 import '../../runtime/js/backend.js';
 import '../../runtime/webgpu/backend.js';
@@ -80,6 +81,17 @@ export interface RunOptions extends WebGpuRunOptions {
   onProgress?: ProgressCallback;
 }
 
+/**
+ * `backend: 'distributed'`: the run is split into tiles for `keopsc worker` processes on a Redis (see
+ * runtime/dist). Registered by the Node entry point; its options are `DistributedOptions`.
+ */
+export type DistributedRunner = (kernel: CompiledKernel, args: ArgsInput, options: object) => Promise<RunResult>;
+let distributedRunner: DistributedRunner | undefined;
+/** Install the runner of `backend: 'distributed'` (done by runtime/dist when the Node entry loads). */
+export function registerDistributedRunner(run: DistributedRunner): void {
+  distributedRunner = run;
+}
+
 export type { KernelOutput, RunResult } from './types.js';
 
 /**
@@ -105,10 +117,11 @@ export class CompiledKernel<R extends RunResult = RunResult> {
   get tag(): 0 | 1 {
     return this.ir.tag;
   }
-  /** The output shapes for sizes M and N: (M, ...) for tag 0, (N, ...) for tag 1. */
-  outputShapes(M: number, N: number): { name: 'values' | 'indices'; kind: 'float' | 'index'; shape: number[] }[] {
+  /** The output shapes for sizes M and N: (M, ...) for tag 0, (N, ...) for tag 1; with batch dims
+   * `batchShape` in front: (B…, M, ...). */
+  outputShapes(M: number, N: number, batchShape: readonly number[] = []): { name: 'values' | 'indices'; kind: 'float' | 'index'; shape: number[] }[] {
     const rows = this.ir.tag === 0 ? M : N;
-    return kernelOutputs(this.ir).map((o) => ({ name: o.name, kind: o.kind, shape: [rows, ...o.rowShape] }));
+    return kernelOutputs(this.ir).map((o) => ({ name: o.name, kind: o.kind, shape: [...batchShape, rows, ...o.rowShape] }));
   }
   /** Which outputs the kernel's runs return (from the reduction registry). */
   get resultKind(): ResultKind {
@@ -132,9 +145,16 @@ export class CompiledKernel<R extends RunResult = RunResult> {
    * ```
    */
   run(args: ArgsInput, options: RunOptions & { backend: 'webgpu' }): Promise<R>;
+  run(args: ArgsInput, options: Omit<RunOptions, 'backend'> & { backend: 'distributed'; redis: string; tiles?: string | number | readonly [number, number]; [option: string]: unknown }): Promise<R>;
   run(args: ArgsInput, options?: RunOptions & { backend?: SyncBackend }): R;
   run(args: ArgsInput, options?: RunOptions): R | Promise<R>;
-  run(args: ArgsInput, options: RunOptions = {}): R | Promise<R> {
+  run(args: ArgsInput, opts: RunOptions | (Omit<RunOptions, 'backend'> & { backend: 'distributed' }) = {}): R | Promise<R> {
+    // distributed runs check their own options (runtime/dist/coordinator.ts)
+    if ((opts as { backend?: unknown } | null)?.backend === 'distributed') {
+      if (!distributedRunner) return Promise.reject(new InputError(`backend 'distributed' needs Node.js (import keopsc, not keopsc/browser)`));
+      return distributedRunner(this as CompiledKernel, args, opts as object) as Promise<R>;
+    }
+    let options = opts as RunOptions;
     // one validation of the options for every backend (an asynchronous one reports it through its Promise)
     const asked = (options as { backend?: unknown } | null)?.backend;
     try {
@@ -165,6 +185,7 @@ export class CompiledKernel<R extends RunResult = RunResult> {
     const b = found.backend;
     const request = b.check ? b.check(inputs, shared) : shared;
     request.storage = checkStorage(name, inputs.dtype, options.storage, asked);
+    if (inputs.batch && !b.batch) throw new InputError(`backend '${name}' does not take batch dims (batch shape ${shapeText(inputs.batch.shape)}); use backend 'cpu', 'js', 'webgpu' or 'cuda'`);
     const outs = b.run(this.plan, inputs, request);
     return outs instanceof Promise ? outs.then((o) => this.toResult(o)) : this.toResult(outs);
   }
@@ -186,6 +207,7 @@ export class CompiledKernel<R extends RunResult = RunResult> {
   runSync(args: ArgsInput, options: RunOptions = {}, caller = 'this call'): R {
     options = normalizeOptions<RunOptions>(options, RUN_OPTIONS, 'run');
     if (options.backend === 'webgpu') throw new InputError(`backend 'webgpu' is asynchronous and ${caller} is synchronous; use await kernel.run(args, { backend: 'webgpu' }) on a compiled kernel, or backend 'cpu' or 'js' here`);
+    if ((options.backend as string) === 'distributed') throw new InputError(`backend 'distributed' is asynchronous and ${caller} is synchronous; use await kernel.run(args, { backend: 'distributed', redis }) on a compiled kernel or a gradient, or a local backend here`);
     return this.run(args, options as RunOptions & { backend?: SyncBackend });
   }
 
@@ -200,11 +222,16 @@ export class CompiledKernel<R extends RunResult = RunResult> {
     const code = this.codeOptions(options, prep.dtype);
     const threads = options.threads ?? defaultThreads();
     if (!Number.isInteger(threads) || threads < 1) throw new InputError(`threads must be a positive integer, got ${String(options.threads)}`);
+    if (options.ranges !== undefined && prep.batch) {
+      throw new InputError(`ranges cannot be combined with batch dims (batch shape ${shapeText(prep.batch.shape)}): KeOps does not support user ranges in batch mode; run each batch entry with its ranges, or drop the batch dims`);
+    }
     const ranges = options.ranges === undefined ? undefined : toRanges(options.ranges);
     if (ranges) validateRanges(ranges, prep.M, prep.N);
     const out = options.out === undefined ? undefined : this.checkOut(options.out, prep);
     checkOutAliasing(out, prep.arrays, new Map(this.args.map((a) => [a.index, a.name])));
-    return { inputs: { arrays: prep.arrays, M: prep.M, N: prep.N, dtype: prep.dtype, ranges }, request: { code, fastMath: options.fastMath, threads, out } };
+    const inputs: LaunchInputs = { arrays: prep.arrays, M: prep.M, N: prep.N, dtype: prep.dtype, ranges };
+    if (prep.batch) inputs.batch = prep.batch;
+    return { inputs, request: { code, fastMath: options.fastMath, threads, out } };
   }
 
   /** The WGSL shader the webgpu backend runs (see `keopsc compile --target wgsl`). */
@@ -267,8 +294,8 @@ export class CompiledKernel<R extends RunResult = RunResult> {
     return { dtype, sumScheme: scheme === 'auto' ? (red.name === 'Sum' ? 'block' : 'direct') : scheme === 'block' && red.name !== 'Sum' ? 'direct' : scheme, accDtype: acc === 'auto' ? dtype : acc };
   }
 
-  private checkOut(out: unknown, prep: { dtype: FloatDtype; M: number; N: number }): Float32Array | Float64Array {
-    const first = this.outputShapes(prep.M, prep.N)[0]!;
+  private checkOut(out: unknown, prep: { dtype: FloatDtype; M: number; N: number; batch?: BatchLayout }): Float32Array | Float64Array {
+    const first = this.outputShapes(prep.M, prep.N, prep.batch?.shape)[0]!;
     if (first.kind !== 'float') throw new InputError(`out= receives the values output, but ${this.ir.reduction.name} returns only indices`);
     const Want = prep.dtype === 'float32' ? Float32Array : Float64Array;
     const size = first.shape.reduce((a, b) => a * b, 1);

@@ -9,6 +9,7 @@ import type { ArgsInput, ArrayInput } from './inputs.js';
 import type { CompiledKernel, RunOptions, RunResult } from './compile.js';
 import { andThen, type MaybePromise } from './maybe.js';
 import { normalizeOptions, RUN_OPTIONS } from './options.js';
+import { sumToShape } from '../../runtime/batch/index.js';
 
 /** The reductions whose gradient keopsc derives (ReductionDef.differentiable), for messages. */
 const DIFFERENTIABLE = andList(REDUCTION_LIST.filter((r) => r.differentiable).map((r) => r.name));
@@ -80,29 +81,39 @@ export class GradientKernel {
   /**
    * Run: `args` are the forward kernel's arguments plus the gradient input (by name, or positional in
    * `args` order). Returns the gradient with the shape of the variable: (rows, dim), or (dim,) for a
-   * parameter.
+   * parameter; with batch dims (B…, rows, dim) or (B…, dim), summed over the batch dims where the
+   * variable is broadcast (size 1), so it always has the variable's own shape.
    */
   run(args: ArgsInput, options: RunOptions & { backend: 'webgpu' }): Promise<RunResult>;
+  run(args: ArgsInput, options: Omit<RunOptions, 'backend'> & { backend: 'distributed'; redis: string; [option: string]: unknown }): Promise<RunResult>;
   run(args: ArgsInput, options?: RunOptions): RunResult;
-  run(args: ArgsInput, options: RunOptions = {}): MaybePromise<RunResult> {
-    options = normalizeOptions<RunOptions>(options, RUN_OPTIONS, 'gradient kernel run');
+  run(args: ArgsInput, opts: object = {}): MaybePromise<RunResult> {
+    // a distributed run's options (redis, tiles, ...) are checked by the coordinator of each kernel of the chain
+    const options = (opts as { backend?: unknown } | null)?.backend === 'distributed' ? (opts as RunOptions) : normalizeOptions<RunOptions>(opts as RunOptions, RUN_OPTIONS, 'gradient kernel run');
     const named: Record<string, ArrayInput> = Array.isArray(args) ? Object.fromEntries(this.args.map((a, k) => [a.name, (args as ArrayInput[])[k]!])) : { ...(args as Record<string, ArrayInput>) };
     if (Array.isArray(args) && args.length !== this.args.length) throw new InputError(`the gradient kernel takes ${this.args.length} arrays (${this.args.map((a) => a.name).join(', ')}), got ${args.length}`);
     if (this.rowwiseInput) this.repeatPerRow(named, this.rowwiseInput);
     const fwdArgs = Object.fromEntries(this.forward.args.map((a) => [a.name, named[a.name]!]).filter(([, v]) => v !== undefined));
     const runOpts = { ...options, out: undefined };
     // every kernel of the chain runs on the same backend; webgpu makes the whole chain asynchronous
+    // (and so does distributed: each kernel of the chain is a distributed run)
     const exec = (k: CompiledKernel, a: ArgsInput, o: RunOptions): MaybePromise<RunResult> =>
-      o.backend === 'webgpu' ? k.run(a, o as RunOptions & { backend: 'webgpu' }) : k.runSync(a, o, 'a gradient kernel');
+      o.backend === 'webgpu' || (o.backend as string) === 'distributed' ? k.run(a, o) : k.runSync(a, o, 'a gradient kernel');
     const save = (name: string | undefined, k: CompiledKernel | undefined): MaybePromise<void> =>
       name === undefined
         ? undefined
         : andThen(exec(k ?? this.forward, fwdArgs, runOpts), (res) => {
             named[name] = { data: res.values!.data as Float32Array | Float64Array, shape: res.values!.shape };
           });
-    const gradient = () => exec(this.kernel, named, this.wrt.cat === 2 ? runOpts : options);
+    // with batch dims the gradient folds back to the variable's own shape (summed over the batch dims
+    // where it is broadcast); a parameter's is summed over the rows too
+    const input = named[this.wrt.name];
+    const own = input && !(input instanceof Float32Array || input instanceof Float64Array) ? input.shape : undefined;
+    const nb = own ? own.length - (this.wrt.cat === 2 ? 1 : 2) : 0;
+    const folds = this.wrt.cat === 2 || nb > 0;
+    const gradient = () => exec(this.kernel, named, folds ? runOpts : options);
     return andThen(save(this.saved.lseName, this.saved.lse), () =>
-      andThen(save(this.saved.outName, this.forward), () => andThen(gradient(), (r) => this.finish(r, options))),
+      andThen(save(this.saved.outName, this.forward), () => andThen(gradient(), (r) => (folds ? this.fold(r, own ? own.slice(0, Math.max(0, nb)) : [], options) : r))),
     );
   }
 
@@ -120,21 +131,23 @@ export class GradientKernel {
     named[name] = { data: tiled, shape: [rows, dim] };
   }
 
-  /** A parameter's gradient is the per-row gradients summed; the others are the reduction's output. */
-  private finish(r: RunResult, options: RunOptions): RunResult {
-    if (this.wrt.cat !== 2) return r;
+  /** Sum the gradient kernel's output (B…, rows, dim) to the variable's shape: (own batch…, rows, dim),
+   * or (own batch…, dim) for a parameter. */
+  private fold(r: RunResult, ownBatch: readonly number[], options: RunOptions): RunResult {
     const v = r.values!;
-    const dim = this.wrt.dim;
-    const sum = v.data instanceof Float32Array ? new Float32Array(dim) : new Float64Array(dim);
-    const acc = new Float64Array(dim);
-    for (let k = 0; k < v.data.length; k++) acc[k % dim]! += Number(v.data[k]);
-    sum.set(acc);
+    const nb = v.shape.length - 2;
+    const own = ownBatch.length === nb ? ownBatch : new Array<number>(nb).fill(1);
+    const to = [...own, this.wrt.cat === 2 ? 1 : v.shape[nb]!, this.wrt.dim];
+    const sum = sumToShape(v.data as ArrayLike<number>, v.shape, to);
+    const shape = this.wrt.cat === 2 ? [...own, this.wrt.dim] : to;
+    let data: Float32Array | Float64Array = v.data instanceof Float32Array ? Float32Array.from(sum) : sum;
     if (options.out) {
-      options.out.set(sum);
-      const out = { name: 'values' as const, shape: [dim], data: options.out };
-      return { outputs: [out], values: out };
+      if (options.out.length !== data.length || options.out.constructor !== data.constructor)
+        throw new InputError(`out must be a ${data.constructor.name} of ${data.length} values (the gradient has shape (${shape.join(', ')}))`);
+      options.out.set(data);
+      data = options.out;
     }
-    const out = { name: 'values' as const, shape: [dim], data: sum };
+    const out = { name: 'values' as const, shape, data };
     return { outputs: [out], values: out };
   }
 }

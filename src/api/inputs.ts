@@ -1,5 +1,6 @@
 import { InputError } from '../diagnostics/index.js';
 import type { ArgInfo, Kernel } from '../ir/kernel.js';
+import { broadcastStrides, shapeText, type BatchLayout } from '../../runtime/batch/index.js';
 
 /** A float array as kernel input: a row-major typed array, or `{ data, shape }`. */
 export type ArrayInput = Float32Array | Float64Array | { data: Float32Array | Float64Array; shape: readonly number[] };
@@ -15,6 +16,8 @@ export interface PreparedArgs {
   M: number;
   N: number;
   arrays: Map<number, Float32Array | Float64Array>;
+  /** Leading batch dims (absent when the arrays have none): the broadcast shape and per-argument strides. */
+  batch?: BatchLayout;
 }
 
 const CAT_NAMES = ['Vi', 'Vj', 'Pm'];
@@ -49,9 +52,7 @@ export function prepareArgs(kernel: Pick<Kernel, 'args' | 'name'>, args: ArgsInp
   }
   let dtype: FloatDtype | undefined;
   let dtypeFrom = '';
-  const sizes: [number | undefined, number | undefined] = [undefined, undefined];
-  const sizeFrom = ['', ''];
-  const arrays = new Map<number, Float32Array | Float64Array>();
+  const datas = new Map<string, { data: Float32Array | Float64Array; shape?: number[] }>();
   for (const s of specs) {
     const input = byName.get(s.name)!;
     if (typeof input !== 'object' || input === null) throw new InputError(`argument ${s.name} must be a Float32Array or Float64Array (or { data, shape } holding one), got ${typeName(input)}`);
@@ -71,14 +72,55 @@ export function prepareArgs(kernel: Pick<Kernel, 'args' | 'name'>, args: ArgsInp
     if (shape && shape.reduce((a, b) => a * b, 1) !== data.length) {
       throw new InputError(`argument ${s.name} has shape (${shape.join(', ')}) but ${data.length} values`);
     }
+    datas.set(s.name, { data, shape });
+  }
+  // batch dims: the leading dims before (rows, dim) of a Vi/Vj array, before (dim,) of a Pm array
+  const batchOf = (s: ArgInfo): number => {
+    const shape = datas.get(s.name)!.shape;
+    return shape ? shape.length - (s.cat === 2 ? 1 : 2) : 0;
+  };
+  const batched = specs.filter((s) => batchOf(s) > 0);
+  const nb = batched.length ? batchOf(batched[0]!) : 0;
+  if (batched.length) {
+    const first = batched[0]!;
+    const firstShape = shapeText(datas.get(first.name)!.shape!);
+    for (const s of specs) {
+      const { shape } = datas.get(s.name)!;
+      const want = `${s.cat === 2 ? `(B…, ${s.dim})` : `(B…, ${s.cat === 0 ? 'M' : 'N'}, ${s.dim})`} with ${nb} batch dim${nb > 1 ? 's' : ''}`;
+      if (!shape) throw new InputError(`argument ${s.name} is a flat array but ${first.name} has batch dims (shape ${firstShape}); give every argument as { data, shape } of shape ${want}`);
+      if (batchOf(s) !== nb) {
+        const explicit = s.dim === 1 && s.cat !== 2 && batchOf(s) < nb ? ` (with batch dims a dim-1 variable needs its explicit last dim of 1)` : '';
+        throw new InputError(`arguments have different numbers of batch dims: ${first.name} has shape ${firstShape} (${nb}) but ${s.name} (${CAT_NAMES[s.cat]}(${s.dim})) has shape ${shapeText(shape)}; expected ${want}${explicit}`);
+      }
+    }
+  }
+  const batchShape: number[] = new Array<number>(nb).fill(1);
+  const batchFrom: string[] = new Array<string>(nb).fill('');
+  const sizes: [number | undefined, number | undefined] = [undefined, undefined];
+  const sizeFrom = ['', ''];
+  const arrays = new Map<number, Float32Array | Float64Array>();
+  for (const s of specs) {
+    const { data, shape: fullShape } = datas.get(s.name)!;
+    const own = fullShape ? fullShape.slice(0, nb) : [];
+    const shape = fullShape?.slice(nb);
+    for (let d = 0; d < nb; d++) {
+      if (own[d] === 1) continue;
+      if (batchShape[d] !== 1 && batchShape[d] !== own[d]) {
+        throw new InputError(
+          `batch dims do not broadcast: ${batchFrom[d]} has shape ${shapeText(datas.get(batchFrom[d]!)!.shape!)} but ${s.name} has shape ${shapeText(fullShape!)} (batch dim ${d}: ${batchShape[d]} vs ${own[d]}); each batch dim must be equal across arguments or 1`,
+        );
+      }
+      batchShape[d] = own[d]!;
+      batchFrom[d] = s.name;
+    }
     if (s.cat === 2) {
       const ok = shape ? shape.length === 1 && shape[0] === s.dim : data.length === s.dim;
-      if (!ok) throw new InputError(`argument ${s.name} is Pm(${s.dim}): expected shape (${s.dim},), got ${shape ? `(${shape.join(', ')})` : `${data.length} values`}`);
+      if (!ok) throw new InputError(`argument ${s.name} is Pm(${s.dim}): expected shape ${nb ? `(B…, ${s.dim})` : `(${s.dim},)`}, got ${fullShape ? `(${fullShape.join(', ')})` : `${data.length} values`}`);
     } else {
       let rows: number;
       if (shape) {
-        const ok = (shape.length === 2 && shape[1] === s.dim) || (shape.length === 1 && s.dim === 1);
-        if (!ok) throw new InputError(`argument ${s.name} is ${CAT_NAMES[s.cat]}(${s.dim}): expected shape ${describeShape(s)}, got (${shape.join(', ')})`);
+        const ok = (shape.length === 2 && shape[1] === s.dim) || (shape.length === 1 && s.dim === 1 && nb === 0);
+        if (!ok) throw new InputError(`argument ${s.name} is ${CAT_NAMES[s.cat]}(${s.dim}): expected shape ${nb ? `(B…, ${s.cat === 0 ? 'M' : 'N'}, ${s.dim})` : describeShape(s)}, got (${fullShape!.join(', ')})`);
         rows = shape[0]!;
       } else {
         if (data.length % s.dim !== 0) throw new InputError(`argument ${s.name} is ${CAT_NAMES[s.cat]}(${s.dim}) but has ${data.length} values, not a multiple of ${s.dim}`);
@@ -95,7 +137,15 @@ export function prepareArgs(kernel: Pick<Kernel, 'args' | 'name'>, args: ArgsInp
     }
     arrays.set(s.index, data);
   }
-  return { dtype: dtype ?? 'float64', M: sizes[0] ?? 1, N: sizes[1] ?? 1, arrays };
+  const M = sizes[0] ?? 1;
+  const N = sizes[1] ?? 1;
+  let batch: BatchLayout | undefined;
+  if (nb > 0) {
+    const strides = new Map<number, number[]>();
+    for (const s of specs) strides.set(s.index, broadcastStrides(datas.get(s.name)!.shape!.slice(0, nb), (s.cat === 0 ? M : s.cat === 1 ? N : 1) * s.dim));
+    batch = { shape: batchShape, strides };
+  }
+  return { dtype: dtype ?? 'float64', M, N, arrays, ...(batch ? { batch } : {}) };
 }
 
 function typeName(v: unknown): string {

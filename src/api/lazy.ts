@@ -65,7 +65,7 @@ function leafArgs(kernel: CompiledKernel, p: Printer, symbolicArrays: readonly A
   for (const a of kernel.args) {
     const k = Number(a.name.slice(1));
     const l = p.leaves[k]!;
-    args[a.name] = k < p.symbolic ? symbolicArrays[k]! : { data: l.data!, shape: l.cat === 2 ? [l.dim] : [l.rows, l.dim] };
+    args[a.name] = k < p.symbolic ? symbolicArrays[k]! : { data: l.data!, shape: leafShape(l) };
   }
   return args;
 }
@@ -107,6 +107,26 @@ export interface LazyLeaf {
   readonly cat: Cat;
   /** Rows (M for cat 0, N for cat 1); the length for parameters; 0 for symbolic leaves. */
   readonly rows: number;
+  /** Leading batch dims (pykeops's (B…, M, 1, D), (B…, 1, N, D), (B…, 1, 1, D)); absent: none. */
+  readonly batch?: readonly number[];
+}
+
+/** The shape a leaf is passed to a kernel with: (B…, rows, dim), or (B…, dim) for a parameter. */
+function leafShape(l: LazyLeaf): number[] {
+  return [...(l.batch ?? []), ...(l.cat === 2 ? [l.dim] : [l.rows, l.dim])];
+}
+
+/**
+ * pykeops's batched spelling, shape (B…, M, 1, D) for an i-variable, (B…, 1, N, D) for a j-variable,
+ * (B…, 1, 1, D) for a parameter (at least one batch dim): its batch dims, rows and D; InputError when
+ * the two middle sizes are not laid out for the role.
+ */
+function batchedShape(fn: string, cat: Cat, shape: readonly number[]): { batch: number[]; rows: number; D: number } {
+  const [a, b, D] = shape.slice(-3) as [number, number, number];
+  const want = cat === 0 ? '(B…, M, 1, D)' : cat === 1 ? '(B…, 1, N, D)' : '(B…, 1, 1, D)';
+  const ok = cat === 0 ? b === 1 : cat === 1 ? a === 1 : a === 1 && b === 1;
+  if (!ok) throw new InputError(`${fn}: a batched array has shape ${want}, got (${shape.join(', ')})`);
+  return { batch: shape.slice(0, -3), rows: cat === 0 ? a : cat === 1 ? b : D, D };
 }
 
 /** @internal The formula tree of a LazyTensor: array leaves, float literals and ops. */
@@ -291,7 +311,11 @@ function variable(fn: 'Vi' | 'Vj', cat: 0 | 1, x: unknown, dim?: number): LazyTe
   const { data, shape } = unpack(fn, x);
   let D: number;
   let rows: number;
-  if (shape) {
+  let batch: number[] | undefined;
+  if (shape && shape.length >= 4) {
+    ({ batch, rows, D } = batchedShape(fn, cat, shape));
+    if (dim !== undefined && checkDim(fn, dim) !== D) throw new InputError(`${fn}: dim ${dim} disagrees with shape (${shape.join(', ')})`);
+  } else if (shape) {
     if (shape.length === 2) [rows, D] = [shape[0]!, shape[1]!];
     else if (shape.length === 1) [rows, D] = [shape[0]!, 1];
     else throw new InputError(`${fn}: expected shape (${cat === 0 ? 'M' : 'N'}, D) or (${cat === 0 ? 'M' : 'N'},), got (${shape.join(', ')})`);
@@ -303,13 +327,14 @@ function variable(fn: 'Vi' | 'Vj', cat: 0 | 1, x: unknown, dim?: number): LazyTe
     rows = data.length / D;
   }
   if (D < 1) throw new InputError(`${fn}: the dimension must be at least 1, got shape (${shape!.join(', ')})`);
-  const leaf: LazyLeaf = { data, dim: D, cat, rows };
+  const leaf: LazyLeaf = { data, dim: D, cat, rows, ...(batch ? { batch } : {}) };
   return new LazyTensor({ k: 'var', leaf }, { dtype: data instanceof Float32Array ? 'float32' : 'float64', [cat === 0 ? 'M' : 'N']: rows });
 }
 
 /**
  * An i-indexed LazyTensor x_i from an array of M rows: a row-major typed array of shape (M, dim)
- * (`dim` required), or `{ data, shape }` with shape (M, D) or (M,) (D = 1). Throws InputError.
+ * (`dim` required), or `{ data, shape }` with shape (M, D) or (M,) (D = 1); with batch dims pykeops's
+ * (B…, M, 1, D), broadcast against the other arguments' batch dims where a size is 1. Throws InputError.
  */
 export function Vi(index: number, dim: number): LazyTensor<true>;
 export function Vi(x: LazyArrayInput, dim?: number): LazyTensor;
@@ -319,7 +344,8 @@ export function Vi(x: LazyArrayInput | number, dim?: number): LazyTensor<boolean
 
 /**
  * A j-indexed LazyTensor y_j from an array of N rows: a row-major typed array of shape (N, dim)
- * (`dim` required), or `{ data, shape }` with shape (N, D) or (N,) (D = 1). Throws InputError.
+ * (`dim` required), or `{ data, shape }` with shape (N, D) or (N,) (D = 1); with batch dims pykeops's
+ * (B…, 1, N, D). Throws InputError.
  */
 export function Vj(index: number, dim: number): LazyTensor<true>;
 export function Vj(y: LazyArrayInput, dim?: number): LazyTensor;
@@ -336,6 +362,12 @@ export function Pm(p: LazyArrayInput | number): LazyTensor;
 export function Pm(p: LazyArrayInput | number, dim?: number): LazyTensor<boolean> {
   if (typeof p === 'number') return dim === undefined ? num(p) : symbolic('Pm', 2, p, dim);
   const { data, shape } = unpack('Pm', p);
+  if (shape && shape.length >= 4) {
+    const { batch, D } = batchedShape('Pm', 2, shape);
+    if (D < 1) throw new InputError('Pm: the array is empty; a parameter needs at least one value');
+    const leaf: LazyLeaf = { data, dim: D, cat: 2, rows: D, batch };
+    return new LazyTensor({ k: 'var', leaf }, { dtype: data instanceof Float32Array ? 'float32' : 'float64' });
+  }
   if (shape && shape.length !== 1) throw new InputError(`Pm: expected a 1-D array (shape (D,)), got shape (${shape.join(', ')})`);
   if (data.length < 1) throw new InputError('Pm: the array is empty; a parameter needs at least one value');
   const leaf: LazyLeaf = { data, dim: data.length, cat: 2, rows: data.length };
@@ -370,11 +402,12 @@ function fromShaped(x: unknown, axis: unknown): LazyTensor {
     return variable(axis === 0 ? 'Vi' : 'Vj', axis, { data, shape: dims }) as LazyTensor;
   }
   if (axis !== undefined) throw new InputError(`${fn}: an array of shape ${show} places itself (pykeops's rule); leave axis out`);
-  if (dims.length > 3) throw new InputError(`${fn}: shape ${show} has ${dims.length - 3} leading batch dimension${dims.length > 4 ? 's' : ''}, which keopsc does not support yet; loop over the batch, passing (M, 1, D), (1, N, D) or (1, 1, D) arrays`);
-  const [a, b, D] = dims as [number, number, number];
-  if (a === 1 && b === 1) return Pm({ data, shape: [D] });
-  if (b === 1) return variable('Vi', 0, { data, shape: [a, D] }) as LazyTensor;
-  if (a === 1) return variable('Vj', 1, { data, shape: [b, D] }) as LazyTensor;
+  // the last three sizes place the array; any sizes before them are batch dimensions (pykeops's rule)
+  const [a, b, D] = dims.slice(-3) as [number, number, number];
+  const batched = dims.length > 3;
+  if (a === 1 && b === 1) return Pm({ data, shape: batched ? dims : [D] });
+  if (b === 1) return variable('Vi', 0, { data, shape: batched ? dims : [a, D] }) as LazyTensor;
+  if (a === 1) return variable('Vj', 1, { data, shape: batched ? dims : [b, D] }) as LazyTensor;
   throw new InputError(`${fn}: shape ${show} is neither (M, 1, D) (an i-variable), (1, N, D) (a j-variable) nor (1, 1, D) (a parameter); insert the axis of size 1 (pykeops: x[:, None, :] or y[None, :, :])`);
 }
 
@@ -518,14 +551,26 @@ export class LazyTensor<S extends boolean = false> {
     return this.dimCache;
   }
 
-  /** pykeops's `_shape`: [M, N, D] (with batch dimensions, once they exist, in front). */
-  get _shape(): [number, number, number] {
-    return [this.M, this.N, this.dim];
+  /** pykeops's `_shape`: [B…, M, N, D], the broadcast batch dimensions of the arguments in front. */
+  get _shape(): number[] {
+    return [...this.batchShape, this.M, this.N, this.dim];
   }
 
-  /** pykeops's `shape`: [M, N, D], without D when D = 1. */
+  /** pykeops's `shape`: [B…, M, N, D], without D when D = 1. */
   get shape(): number[] {
-    return this.dim === 1 ? [this.M, this.N] : [this.M, this.N, this.dim];
+    return this.dim === 1 ? [...this.batchShape, this.M, this.N] : [...this.batchShape, this.M, this.N, this.dim];
+  }
+
+  /** The batch shape of the array arguments, broadcast (sizes of 1 stretch); [] without batch dims. */
+  private get batchShape(): number[] {
+    const out: number[] = [];
+    for (const l of this.print().leaves) {
+      const b = l.batch ?? [];
+      b.forEach((n, k) => {
+        out[k] = out[k] === undefined || out[k] === 1 ? n : out[k]!;
+      });
+    }
+    return out;
   }
 
   /** pykeops's `ndim`: the dimension D of the formula (as {@link dim}). */
@@ -533,9 +578,9 @@ export class LazyTensor<S extends boolean = false> {
     return this.dim;
   }
 
-  /** pykeops's `nbatchdims`: the number of leading batch dimensions (0: batches are not supported yet). */
+  /** pykeops's `nbatchdims`: the number of leading batch dimensions of the arguments (0 without). */
   get nbatchdims(): number {
-    return 0;
+    return this.batchShape.length;
   }
 
   /** A description: formula, aliases and shape. */

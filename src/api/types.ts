@@ -6,6 +6,9 @@
  */
 import type { KernelPlan } from '../lower/plan.js';
 import type { Ranges } from '../../runtime/ranges/index.js';
+import type { BatchLayout } from '../../runtime/batch/index.js';
+
+export type { BatchLayout } from '../../runtime/batch/index.js';
 import type { CodeOptions } from '../targets/common.js';
 
 export type { CodeOptions } from '../targets/common.js';
@@ -138,6 +141,12 @@ export interface LaunchInputs {
   N: number;
   dtype: FloatDtype;
   ranges?: Ranges;
+  /**
+   * Batch dimensions (absent: none): the launch computes one reduction per entry of `batch.shape`, M
+   * and N being the sizes of one entry; an argument's entry starts at its offset from `batch.strides`
+   * (0 on a broadcast dim). Outputs are (B…, rows, …). Never together with `ranges` (as KeOps).
+   */
+  batch?: BatchLayout;
 }
 
 /** The resolved options of one launch (checked by `CompiledKernel.run`, then by the backend's `check`). */
@@ -162,13 +171,17 @@ export type BackendStatus = { ok: true } | { ok: false; reason: string };
  * resolve) the request, then calls `run`, which returns the outputs in plan order: values of the
  * inputs' dtype (the request's `out` array when given), indices int64.
  *
- * Batch dimensions and distributed tiles plug in here: a batch is one launch per batch entry (or a
- * backend that takes several at once), a tile is a launch over a row block and a reduction chunk.
+ * Batch dimensions are part of a launch (`inputs.batch`): every backend runs the whole batch in one
+ * launch (the batch index is part of its grid). Distributed tiles plug in here too: a tile is a launch
+ * over a row block and a reduction chunk.
  */
 export interface KernelBackend {
   readonly name: BackendName;
   /** `run` returns a Promise (webgpu); callers that need the result at once refuse such a backend. */
   readonly async: boolean;
+  /** Whether `run` takes `inputs.batch` (the whole batch in one launch); a run with batch dims on a
+   * backend without it is refused. */
+  readonly batch?: boolean;
   /** Whether it can run here. */
   status(): BackendStatus;
   /** Reject (InputError) what this backend cannot do and return the request it will run. */

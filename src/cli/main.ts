@@ -8,7 +8,8 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import { KeopsError, InputError, formatDiagnostics } from '../diagnostics/index.js';
 import { checkSource, frontend, lower } from '../passes/pipeline.js';
 import { printPlan } from '../lower/print-plan.js';
-import { compileModule, BACKENDS, SUM_SCHEMES, type Backend, type CompiledKernel, type RunResult, type SumScheme } from '../api/compile.js';
+import { compileModule, BACKENDS, SUM_SCHEMES, type Backend, type CompiledKernel, type RunOptions, type RunResult, type SumScheme } from '../api/compile.js';
+import type { DistributedOptions } from '../../runtime/dist/index.js';
 import { printKernel } from '../ir/print.js';
 import type { NdArray } from '../../runtime/npy/index.js';
 import { checkOutputs, checkRunOutput } from './output.js';
@@ -154,6 +155,10 @@ interface RunCliOptions {
   dtypeAcc: string;
   threads?: string;
   storage?: string;
+  distributed?: string;
+  tiles?: string;
+  resume?: string;
+  store?: string;
   quiet?: boolean;
 }
 
@@ -188,6 +193,14 @@ async function run(file: string, opts: RunCliOptions, out: (s: string) => void):
   const threads = opts.threads === undefined ? undefined : Number(opts.threads);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new InputError(`--threads must be a positive integer, got '${opts.threads}'`);
   const storage = opts.storage as 'float32' | 'float16' | undefined;
+  if (opts.distributed !== undefined || opts.tiles !== undefined || opts.resume !== undefined || opts.store !== undefined) {
+    if (opts.distributed === undefined) throw new InputError(`--tiles, --resume and --store go with --distributed redis://HOST:PORT`);
+    if (opts.cluster !== undefined) throw new InputError(`--cluster and --distributed do not go together yet; run the sorted clouds with --ranges instead`);
+    if (opts.backend !== 'auto') throw new InputError(`--backend with --distributed: the workers choose their backend (keopsc worker --backend ${opts.backend})`);
+    const result = await runDistributedCli(kernel, args, { ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', redis: opts.distributed, tiles: opts.tiles, resume: opts.resume, store: opts.store, threads, ...(storage ? { storage } : {}) });
+    await writeResult(result, opts.output, out);
+    return 0;
+  }
   if (opts.quiet) process.env.KEOPSC_QUIET = '1';
   const runOptions = { backend: opts.backend as Backend, ranges, sumScheme: opts.sumScheme as SumScheme, dtypeAcc: opts.dtypeAcc as 'auto', threads, ...(storage ? { storage } : {}) };
   const { runWithProgress } = await import('./progress.js');
@@ -237,6 +250,66 @@ function formatArray(name: string, shape: number[], data: ArrayLike<number | big
   }
   if (rows > show) lines.push(`  ... (${rows - show} more rows; write them with -o FILE.npy)`);
   return lines.join('\n');
+}
+
+interface WorkerCliOptions {
+  redis: string;
+  backend: string;
+  threads?: string;
+  concurrency: string;
+  lockMs: string;
+  verbose?: boolean;
+}
+
+/** A positive integer option, or a one-line error naming it. */
+function positiveInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n >= 1)) throw new InputError(`--${name} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+/** `keopsc run --distributed`: the run id and progress on stderr, then what a local run writes. */
+async function runDistributedCli(kernel: CompiledKernel, args: Record<string, { data: Float32Array | Float64Array; shape: number[] }>, opts: RunOptions & DistributedOptions): Promise<RunResult> {
+  const { runDistributed } = await import('../../runtime/dist/index.js');
+  const err = (s: string) => process.stderr.write(s);
+  const tty = process.stderr.isTTY;
+  let last = '';
+  const result = await runDistributed(kernel, args, {
+    ...opts,
+    onStart: ({ runId, tiles, grid, workers }) => err(`keopsc: distributed run ${runId}: ${tiles} tiles (${grid[0]}x${grid[1]}), ${workers} live worker${workers === 1 ? '' : 's'}; if this coordinator stops, continue with --resume ${runId}\n`),
+    onTileProgress: (p) => {
+      const r = p.pairsPerSecond;
+      const rate = r >= 1e9 ? `${(r / 1e9).toFixed(2)} G` : r >= 1e6 ? `${(r / 1e6).toFixed(1)} M` : `${(r / 1e3).toFixed(1)} k`;
+      const line = `keopsc: tiles ${p.done}/${p.total}${p.pairsPerSecond > 0 ? `, ${rate} pairs/s` : ''}${Number.isFinite(p.etaSeconds) && p.done < p.total ? `, ETA ${Math.ceil(p.etaSeconds)} s` : ''}`;
+      if (line === last) return;
+      last = line;
+      err(tty ? `\r${line}\x1b[K${p.done === p.total ? '\n' : ''}` : `${line}\n`);
+    },
+  });
+  return result;
+}
+
+/** `keopsc worker`: runs until SIGTERM or SIGINT (then finishes its tiles and exits). */
+async function workerCmd(opts: WorkerCliOptions, err: (s: string) => void): Promise<number> {
+  const { startWorker } = await import('../../runtime/dist/index.js');
+  const w = await startWorker({
+    redis: opts.redis,
+    backend: opts.backend as 'auto',
+    threads: positiveInt('threads', opts.threads),
+    concurrency: positiveInt('concurrency', opts.concurrency),
+    lockMs: positiveInt('lock-ms', opts.lockMs),
+    verbose: opts.verbose,
+    log: err,
+  });
+  const stop = (sig: string) => {
+    err(`keopsc worker: ${sig}: finishing the tiles in progress, then exiting`);
+    void w.close();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  await w.closed;
+  return 0;
 }
 
 /** `keopsc cluster`: blockSparseRanges on two .npy clouds, results written as .npy/.npz. */
@@ -329,9 +402,25 @@ export async function main(argv: string[], io: { out?: (s: string) => void; err?
     .addOption(new Option('--dtype-acc <dtype>', 'accumulator type of Sum-type reductions').choices(['auto', 'float32', 'float64']).default('auto'))
     .option('-j, --threads <n>', 'threads for large problems (default: all cores)')
     .addOption(new Option('--storage <storage>', 'webgpu, cuda: float16 stores the float32 inputs as halves on the GPU').choices(['float32', 'float16']))
+    .option('--distributed <url>', 'run on the workers listening on this Redis (keopsc worker --redis URL)')
+    .option('--tiles <IxJ>', '--distributed: row blocks x reduction chunks (default: from the size and the live workers)')
+    .option('--resume <run-id>', '--distributed: continue a run whose coordinator stopped, reusing its finished tiles')
+    .option('--store <url>', '--distributed: where the inputs go: redis (default) or file:///shared/dir')
     .option('-q, --quiet', 'no progress line and no notices on stderr')
     .action(async (file: string, opts: RunCliOptions) => {
       code = await run(file, opts, out);
+    });
+  program
+    .command('worker')
+    .description('take tiles of distributed runs from a Redis queue and run them on a local backend (SIGTERM: finish the tile, exit)')
+    .requiredOption('--redis <url>', 'redis://HOST:PORT')
+    .addOption(new Option('-b, --backend <name>', 'local backend of the tiles').choices(['auto', 'cpu', 'js', 'cuda', 'webgpu']).default('auto'))
+    .option('-j, --threads <n>', 'threads per tile (default: all cores)')
+    .option('-c, --concurrency <n>', 'tiles at once, each in its own process', '1')
+    .option('--lock-ms <ms>', 'lock of a running tile; a dead worker\'s tile is retried after about 1.5x this', '10000')
+    .option('-v, --verbose', 'one line per tile (tile, pairs, ms)')
+    .action(async (opts: WorkerCliOptions) => {
+      code = await workerCmd(opts, err);
     });
   program
     .command('cache')

@@ -80,8 +80,10 @@ export interface CudaLayout {
   blockRows: number;
   /** Dynamic shared memory per block, in bytes (blockRows x the reduction-side values per row x sizeof T). */
   sharedBytes: number;
-  /** The `extern "C"` kernel names: dense, the neutral fill, and the ranges variant. */
-  kernels: { dense: string; fill: string; ranges: string };
+  /** The `extern "C"` kernel names: dense, the neutral fill, the ranges variant, and the batched dense
+   * kernel (batch dims: `(Args a, const int64* boff, int64 b0)`, grid (row blocks, batch entries): entry
+   * t = b0 + blockIdx.y reads input k from `in<k> + boff[t * nIn + k]` and writes rows t·rows + r). */
+  kernels: { dense: string; fill: string; ranges: string; denseBatched: string };
 }
 
 /**
@@ -123,7 +125,7 @@ export function cudaLayout(loopPlan: KernelPlan, opts: CudaCodeOptions): CudaLay
     outputs: plan.reduction.outputs.map((o) => ({ name: o.name, kind: o.kind, width: o.rowShape.reduce((p, x) => p * x, 1) })),
     blockRows,
     sharedBytes,
-    kernels: { dense: `${sym}_dense`, fill: `${sym}_fill`, ranges: `${sym}_ranges` },
+    kernels: { dense: `${sym}_dense`, fill: `${sym}_fill`, ranges: `${sym}_ranges`, denseBatched: `${sym}_dense_batched` },
   };
 }
 
@@ -260,6 +262,23 @@ class CudaPrinter {
     ];
     const outArgs = outs.map((o, q) => `  ${o.index ? 'keopsc_i64' : 'T'}* out${q};`);
     const rowPre = ['const keopsc_i64 r = active ? row : 0;', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl];
+    // the body of the dense kernels (after the signature): one thread per output row
+    const denseBody = [
+      `  using namespace ${sym};`,
+      '  extern __shared__ unsigned char sh_raw[];',
+      '  T* sh = reinterpret_cast<T*>(sh_raw); (void)sh;',
+      '  const keopsc_i64 bd = blockDim.x;',
+      `  const keopsc_i64 row = (keopsc_i64)blockIdx.x * bd + threadIdx.x;`,
+      `  const bool active = row < ${NR};`,
+      ...I(loadsParam, 2),
+      ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
+      ...I(rowPre, 2),
+      ...(plan.zero ? [] : I(tile('0', NRED), 2)),
+      '  if (active) {',
+      ...I(acc.finalize.map((l) => l.replaceAll('[r ', '[row ')), 4),
+      '  }',
+      '}',
+    ];
     const src: string[] = [
       ...argsDoc,
       '',
@@ -303,20 +322,14 @@ class CudaPrinter {
       '} // namespace',
       '',
       `extern "C" __global__ void ${sym}_dense(${sym}::Args a) {`,
-      `  using namespace ${sym};`,
-      '  extern __shared__ unsigned char sh_raw[];',
-      '  T* sh = reinterpret_cast<T*>(sh_raw); (void)sh;',
-      '  const keopsc_i64 bd = blockDim.x;',
-      `  const keopsc_i64 row = (keopsc_i64)blockIdx.x * bd + threadIdx.x;`,
-      `  const bool active = row < ${NR};`,
-      ...I(loadsParam, 2),
-      ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
-      ...I(rowPre, 2),
-      ...(plan.zero ? [] : I(tile('0', NRED), 2)),
-      '  if (active) {',
-      ...I(acc.finalize.map((l) => l.replaceAll('[r ', '[row ')), 4),
-      '  }',
-      '}',
+      ...denseBody,
+      '',
+      `extern "C" __global__ void ${sym}_dense_batched(${sym}::Args a, const keopsc_i64* __restrict__ boff, keopsc_i64 b0) {`,
+      '  // batch entry t: its inputs start at their offsets in the table, its outputs at row t * rows',
+      '  const keopsc_i64 t = b0 + (keopsc_i64)blockIdx.y;',
+      ...layout.args.map((v) => `  a.in${v.index} += boff[t * ${nIn} + ${v.index}];`),
+      ...layout.outputs.map((o, q) => `  a.out${q} += t * ${NR} * ${o.width};`),
+      ...denseBody,
       '',
       `extern "C" __global__ void ${sym}_fill(${sym}::Args a) {`,
       `  const keopsc_i64 row = (keopsc_i64)blockIdx.x * blockDim.x + threadIdx.x;`,

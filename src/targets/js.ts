@@ -1,6 +1,6 @@
 import { type KernelPlan, type ReductionPlan, unrolledPlan } from '../lower/plan.js';
 import { extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CodeOptions, type CSyntax, type Spellings } from './common.js';
-import type { SExpr } from '../lower/scalar.js';
+import type { ScalarFn, SExpr } from '../lower/scalar.js';
 
 /** @deprecated the code options are target-neutral: use {@link CodeOptions}. */
 export type JsCodeOptions = CodeOptions;
@@ -54,6 +54,9 @@ const JS_SPELLINGS: Spellings = {
   select: (a) => `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`,
 };
 
+/** Output rows per block of the JS target's dense Sum loop (see JsPrinter.rowBlock). */
+const JS_ROW_BLOCK = 4;
+
 class JsPrinter {
   private readonly f32: boolean;
   private readonly red: ReductionPlan;
@@ -89,13 +92,13 @@ class JsPrinter {
   }
 
   /** Load statements for the input components of a stage, reading row `idx`. */
-  private loads(stage: 'param' | 'outer' | 'inner', idx: string): string[] {
+  private loads(stage: 'param' | 'outer' | 'inner', idx: string, sfx = ''): string[] {
     const dims = new Map(this.plan.kernel.args.map((a) => [a.index, a.dim]));
     return this.plan.loads[stage].map((n) => {
       const { index, comp } = n.input!;
       const d = dims.get(index)!;
       const at = stage === 'param' ? `${comp}` : d === 1 ? idx : `${idx} * ${d} + ${comp}`;
-      return `const x${index}_${comp} = A${index}[${at}];`;
+      return `const x${index}_${comp}${sfx} = A${index}[${at}];`;
     });
   }
 
@@ -135,6 +138,7 @@ class JsPrinter {
       ...acc.finalize,
     ];
     const indent = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
+    const blocked = this.rowBlock();
     const NR = plan.tag === 0 ? 'N' : 'M';
     const lines: string[] = [
       '"use strict";',
@@ -155,7 +159,9 @@ class JsPrinter {
       ...indent(this.loads('param', '0'), 2),
       ...indent(plan.stmts.param.map((n) => this.stmt(n)), 2),
       '  if (R === null) {',
-      '    for (let r = r0; r < r1; r++) {',
+      '    let r = r0;',
+      ...indent(blocked, 4),
+      '    for (; r < r1; r++) {',
       ...indent(row(body('0', 'NR')), 6),
       '    }',
       '    return;',
@@ -177,6 +183,46 @@ class JsPrinter {
       '};',
     );
     return lines.join('\n');
+  }
+
+  /**
+   * The dense loop over blocks of {@link JS_ROW_BLOCK} rows (Sum family; nothing for the others): each
+   * reduction-side value is loaded and computed once for the rows of the block, and each row keeps its
+   * own sums (names suffixed `_q`), so every row adds the same terms in the same order as the one-row
+   * loop that takes the remaining rows.
+   */
+  private rowBlock(): string[] {
+    const { plan, red } = this;
+    if (red.family !== 'sum') return [];
+    const qs = Array.from({ length: JS_ROW_BLOCK }, (_, q) => q);
+    // the values that depend on the output row: its loads, and what is computed from them
+    const dep = new Set<SExpr>([...plan.loads.outer, ...plan.stmts.outer]);
+    for (const n of plan.stmts.inner) if (n.args.some((x) => dep.has(x))) dep.add(n);
+    const name = (n: SExpr, q: number) => (dep.has(n) ? `${this.ref(n)}_${q}` : this.ref(n));
+    const stmt = (n: SExpr, q: number) => {
+      const a = n.args.map((x) => name(x, q));
+      return `const ${name(n, q)} = ${JS_SPELLINGS[n.fn as ScalarFn](a, a)};`;
+    };
+    const terms = (q: number) => plan.f.map((x, k) => (this.f32 && x.fn !== 'const' ? { name: `f${k}_${q}`, line: `const f${k}_${q} = Math.fround(${name(x, q)});` } : { name: name(x, q), line: '' }));
+    const accs = qs.map((q) => this.accumulator(terms(q).map((t) => t.name), [], `_${q}`, `(r + ${q})`));
+    const all = (pick: (q: number) => string[]) => qs.flatMap(pick);
+    const fold = [
+      ...this.loads('inner', 's'),
+      ...plan.stmts.inner.filter((n) => !dep.has(n)).map((n) => stmt(n, 0)),
+      ...all((q) => [...plan.stmts.inner.filter((n) => dep.has(n)).map((n) => stmt(n, q)), ...terms(q).map((t) => t.line).filter(Boolean), ...accs[q]!.fold('tmp')]),
+    ];
+    const inner = accs[0]!.block
+      ? ['for (let s0 = 0; s0 < NR; s0 += P) {', '  const s1 = Math.min(NR, s0 + P);', ...all((q) => accs[q]!.initTmp).map((l) => `  ${l}`), '  for (let s = s0; s < s1; s++) {', ...fold.map((l) => `    ${l}`), '  }', ...all((q) => accs[q]!.merge).map((l) => `  ${l}`), '}']
+      : ['for (let s = 0; s < NR; s++) {', ...fold.map((l) => `  ${l}`), '}'];
+    return [
+      `// blocks of ${JS_ROW_BLOCK} rows share the reduction-side loads and values`,
+      `for (; r + ${JS_ROW_BLOCK} <= r1; r += ${JS_ROW_BLOCK}) {`,
+      ...all((q) => [...this.loads('outer', `(r + ${q})`, `_${q}`), ...plan.stmts.outer.map((n) => stmt(n, q))]).map((l) => `  ${l}`),
+      ...all((q) => [...accs[q]!.decl]).map((l) => `  ${l}`),
+      ...inner.map((l) => `  ${l}`),
+      ...all((q) => accs[q]!.finalize).map((l) => `  ${l}`),
+      '}',
+    ];
   }
 
   /** JS's spelling of the shared accumulators (src/targets/common.ts): indices are kept as floats. */
@@ -206,7 +252,7 @@ class JsPrinter {
   }
 
   /** Init / fold / merge / finalise of the reduction, as JS lines. */
-  private accumulator(f: string[], g: string[]): { decl: string[]; init: string[]; fold: (into: 'acc' | 'tmp') => string[]; block: boolean; initTmp: string[]; merge: string[]; finalize: string[] } {
+  private accumulator(f: string[], g: string[], sfx = '', row = 'r'): { decl: string[]; init: string[]; fold: (into: 'acc' | 'tmp') => string[]; block: boolean; initTmp: string[]; merge: string[]; finalize: string[] } {
     const { red } = this;
     const D = red.D;
     const ks = Array.from({ length: D }, (_, k) => k);
@@ -215,18 +261,20 @@ class JsPrinter {
     switch (red.family) {
       case 'sum': {
         const scheme = this.opts.sumScheme;
-        const decl = ks.map((k) => `let a${k} = 0${scheme === 'kahan' ? `, c${k} = 0` : ''}${scheme === 'block' ? `, b${k} = 0` : ''};`);
-        const init = ks.map((k) => `a${k} = 0;${scheme === 'kahan' ? ` c${k} = 0;` : ''}`);
-        const finalize = ks.map((k) => `O0[r * ${D} + ${k}] = a${k};`);
+        // a, c, b: the sums, Kahan compensations and block partial sums (suffixed per row of a row block)
+        const [a, c, b] = ['a', 'c', 'b'].map((v) => (k: number) => `${v}${k}${sfx}`) as [(k: number) => string, (k: number) => string, (k: number) => string];
+        const decl = ks.map((k) => `let ${a(k)} = 0${scheme === 'kahan' ? `, ${c(k)} = 0` : ''}${scheme === 'block' ? `, ${b(k)} = 0` : ''};`);
+        const init = ks.map((k) => `${a(k)} = 0;${scheme === 'kahan' ? ` ${c(k)} = 0;` : ''}`);
+        const finalize = ks.map((k) => `O0[${row} * ${D} + ${k}] = ${a(k)};`);
         if (scheme === 'kahan') {
-          const fold = () => ks.map((k) => `{ const y = ${FA(`${f[k]} - c${k}`)}; const t = ${FA(`a${k} + y`)}; c${k} = ${FA(`${FA(`t - a${k}`)} - y`)}; a${k} = t; }`);
+          const fold = () => ks.map((k) => `{ const y = ${FA(`${f[k]} - ${c(k)}`)}; const t = ${FA(`${a(k)} + y`)}; ${c(k)} = ${FA(`${FA(`t - ${a(k)}`)} - y`)}; ${a(k)} = t; }`);
           return { decl, init, fold, finalize, ...none };
         }
         if (scheme === 'block') {
-          const fold = () => ks.map((k) => `b${k} = ${FA(`b${k} + ${f[k]}`)};`);
-          return { decl, init, fold, finalize, block: true, initTmp: ks.map((k) => `b${k} = 0;`), merge: ks.map((k) => `a${k} = ${FA(`a${k} + b${k}`)};`) };
+          const fold = () => ks.map((k) => `${b(k)} = ${FA(`${b(k)} + ${f[k]}`)};`);
+          return { decl, init, fold, finalize, block: true, initTmp: ks.map((k) => `${b(k)} = 0;`), merge: ks.map((k) => `${a(k)} = ${FA(`${a(k)} + ${b(k)}`)};`) };
         }
-        return { decl, init, fold: () => ks.map((k) => `a${k} = ${FA(`a${k} + ${f[k]}`)};`), finalize, ...none };
+        return { decl, init, fold: () => ks.map((k) => `${a(k)} = ${FA(`${a(k)} + ${f[k]}`)};`), finalize, ...none };
       }
       case 'extremum':
       case 'kmin': {

@@ -37,8 +37,10 @@ export interface WgslShader {
   code: string;
   /** Entry points: `dense` (one invocation per output row), `ranges` (block-sparse: one workgroup per
    * block of rows of one cluster, sharing tiles) and `ranges_rows` (block-sparse: one invocation per
-   * row, any cluster, reading the reduction side from the storage buffer; for small clusters). */
-  entryPoints: { dense: string; ranges: string; rangesRows: string };
+   * row, any cluster, reading the reduction side from the storage buffer; for small clusters) and
+   * `dense_batched` (batch dims: the workgroups of every batch entry in one grid, each variable read
+   * at its entry's offset from the table in `rng`). */
+  entryPoints: { dense: string; ranges: string; rangesRows: string; denseBatched: string };
   workgroupSize: number;
   /** Whether the reduction-side inputs are staged through workgroup memory. */
   tiled: boolean;
@@ -185,7 +187,7 @@ class WgslPrinter {
     while (opts.tile && perRow > 0 && wg > 32 && wg * perRow * 4 > opts.maxWorkgroupStorage) wg = Math.max(32, wg >> 1);
     const tiled = opts.tile && perRow > 0 && wg * perRow * 4 <= opts.maxWorkgroupStorage;
 
-    const params = ['M', 'N', 'g0', 'inf_bits', 'nan_bits', 'one_bits', 'n_blocks', 'r_out', 'r_slices', 'r_red', 'r_table', ...args.map((a) => `o${a.index}`)];
+    const params = ['M', 'N', 'g0', 'inf_bits', 'nan_bits', 'one_bits', 'n_blocks', 'r_out', 'r_slices', 'r_red', 'r_table', 'n_batch', ...args.map((a) => `o${a.index}`)];
     while (params.length % 4) params.push(`pad${params.length}`);
     const bindings: WgslBinding[] = [
       { binding: 0, name: 'P', type: 'var<uniform> P: Params', doc: 'sizes and offsets (struct Params below), 4 bytes a field' },
@@ -197,21 +199,30 @@ class WgslPrinter {
     const NR = plan.tag === 0 ? 'P.M' : 'P.N';
     const NRED = plan.tag === 0 ? 'P.N' : 'P.M';
     const ld = (at: string) => (half ? `f32(inp[${at}])` : `inp[${at}]`);
-    const loadsParam = plan.loads.param.map((n) => `let x${n.input!.index}_${n.input!.comp}: f32 = ${ld(`P.o${n.input!.index} + ${n.input!.comp}u`)};`);
-    const loadsOuter = plan.loads.outer.map((n) => {
-      const { index, comp } = n.input!;
-      return `let x${index}_${comp}: f32 = ${ld(`P.o${index} + r * ${this.dims.get(index)!}u + ${comp}u`)};`;
-    });
+    // where variable k starts: P.o<k>, or (batched) its entry's start o<k> = P.o<k> + its batch offset
+    let O = (k: number) => `P.o${k}`;
+    const loadsParamOf = () => plan.loads.param.map((n) => `let x${n.input!.index}_${n.input!.comp}: f32 = ${ld(`${O(n.input!.index)} + ${n.input!.comp}u`)};`);
+    const loadsOuterOf = () =>
+      plan.loads.outer.map((n) => {
+        const { index, comp } = n.input!;
+        return `let x${index}_${comp}: f32 = ${ld(`${O(index)} + r * ${this.dims.get(index)!}u + ${comp}u`)};`;
+      });
     // reduction-side loads: from the workgroup's tile, or straight from the storage buffer
     const loadsTile = plan.loads.inner.map((n) => `let x${n.input!.index}_${n.input!.comp}: f32 = sh[${shOff.get(n.input!.index)! + n.input!.comp}u * WG + q];`);
-    const loadsDirect = plan.loads.inner.map((n) => {
-      const { index, comp } = n.input!;
-      return `let x${index}_${comp}: f32 = ${ld(`P.o${index} + s * ${this.dims.get(index)!}u + ${comp}u`)};`;
-    });
-    const tileLoad = innerVars.flatMap((v) => {
-      const d = this.dims.get(v)!;
-      return Array.from({ length: d }, (_, c) => `sh[${shOff.get(v)! + c}u * WG + lid] = ${ld(`P.o${v} + jj * ${d}u + ${c}u`)};`);
-    });
+    const loadsDirectOf = () =>
+      plan.loads.inner.map((n) => {
+        const { index, comp } = n.input!;
+        return `let x${index}_${comp}: f32 = ${ld(`${O(index)} + s * ${this.dims.get(index)!}u + ${comp}u`)};`;
+      });
+    const tileLoadOf = () =>
+      innerVars.flatMap((v) => {
+        const d = this.dims.get(v)!;
+        return Array.from({ length: d }, (_, c) => `sh[${shOff.get(v)! + c}u * WG + lid] = ${ld(`${O(v)} + jj * ${d}u + ${c}u`)};`);
+      });
+    let loadsParam = loadsParamOf();
+    let loadsOuter = loadsOuterOf();
+    let loadsDirect = loadsDirectOf();
+    let tileLoad = tileLoadOf();
     const I = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
     // the reduction over [a, b) in tiles of WG indices; tiled: the workgroup loads each tile (all
     // invocations, so the barriers stay in uniform control flow), untiled: live rows read the inputs
@@ -240,6 +251,37 @@ class WgslPrinter {
       '}',
     ];
     const rowPre = ['let r = select(0u, row, live);', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl];
+    // the batched dense entry: the same code reading each variable at its batch entry's start
+    const denseBody = [
+      ...I(loadsParam, 2),
+      ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
+      ...I(rowPre, 2),
+      ...(plan.zero ? [] : I(loop('0u', NRED, tiled), 2)),
+      '  if (live) {',
+      ...I(acc.finalize, 4),
+      '  }',
+      '}',
+    ];
+    O = (k: number) => `o${k}`;
+    [loadsParam, loadsOuter, loadsDirect, tileLoad] = [loadsParamOf(), loadsOuterOf(), loadsDirectOf(), tileLoadOf()];
+    const batchedBody = [
+      '  let bt = g / P.n_blocks;',
+      '  let tb = select(0u, bt, bt < P.n_batch);',
+      '  let lrow = (g % P.n_blocks) * WG + lid;',
+      `  let live = bt < P.n_batch && lrow < ${NR};`,
+      `  let row = tb * ${NR} + lrow;`,
+      ...args.map((a, k) => `  let o${a.index} = P.o${a.index} + u32(rng[tb * ${args.length}u + ${k}u]);`),
+      ...I(loadsParam, 2),
+      ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
+      ...I(['let r = select(0u, lrow, live);', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl], 2),
+      ...(plan.zero ? [] : I(loop('0u', NRED, tiled), 2)),
+      '  if (live) {',
+      ...I(acc.finalize, 4),
+      '  }',
+      '}',
+    ];
+    O = (k: number) => `P.o${k}`;
+    [loadsParam, loadsDirect, tileLoad] = [loadsParamOf(), loadsDirectOf(), tileLoadOf()];
     const head = (entry: string) => [
       '@compute @workgroup_size(WG)',
       `fn ${entry}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {`,
@@ -258,11 +300,14 @@ class WgslPrinter {
       '//   inf_bits = 0x7f800000, nan_bits = 0x7fc00000, one_bits = 0x3f800000; n_blocks = blocks in the block table (ranges);',
       '//   r_out, r_slices, r_red, r_table = element offsets in rng of the ranges of the output rows (pairs),',
       '//   their slices, the reduction ranges (pairs) and the block table (triples cluster, first row, end row;',
-      '//   cluster -1 = rows with no reduction); o<k> = element offset of variable k in inp.',
+      '//   cluster -1 = rows with no reduction); o<k> = element offset of variable k in inp;',
+      '//   n_batch = batch entries (dense_batched).',
       `// Inputs: ${args.map((a) => `o${a.index}: ${a.name} (${a.cat === 2 ? `${a.dim} values` : `${a.cat === 0 ? 'M' : 'N'} x ${a.dim}`})`).join(', ') || 'none'}.`,
       `// Dispatch: dense: ceil(rows / ${wg}) workgroups (rows = ${plan.tag === 0 ? 'M' : 'N'}), as (x, y) with x <= 65535, g = g0 + y * nx + x;`,
       '// ranges: one workgroup per block of the table. ranges_rows: as dense, with r_table the offset in rng of',
       '//   a map from output row to cluster (-1: none). Idle invocations (past the end) are masked.',
+      `// dense_batched: n_blocks = ceil(rows / ${wg}) workgroups per batch entry, n_batch entries; entry t reads`,
+      `//   variable k of the inputs (in the order ${args.map((a) => `o${a.index}`).join(', ') || '-'}) from P.o<k> + rng[t * ${args.length} + k] and writes rows t * rows + r.`,
     ];
     const lines: string[] = [
       ...doc,
@@ -279,14 +324,10 @@ class WgslPrinter {
       ...head('dense'),
       '  let row = g * WG + lid;',
       `  let live = row < ${NR};`,
-      ...I(loadsParam, 2),
-      ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
-      ...I(rowPre, 2),
-      ...(plan.zero ? [] : I(loop('0u', NRED, tiled), 2)),
-      '  if (live) {',
-      ...I(acc.finalize, 4),
-      '  }',
-      '}',
+      ...denseBody,
+      '',
+      ...head('dense_batched'),
+      ...batchedBody,
       '',
       ...head('ranges'),
       '  let blk = P.r_table + 3u * g;',
@@ -323,7 +364,7 @@ class WgslPrinter {
     const inputs = args.map((a) => ({ index: a.index, dim: a.dim, rows: (a.cat === 0 ? 'M' : a.cat === 1 ? 'N' : 1) as 'M' | 'N' | 1 }));
     return {
       code: lines.join('\n'),
-      entryPoints: { dense: 'dense', ranges: 'ranges', rangesRows: 'ranges_rows' },
+      entryPoints: { dense: 'dense', ranges: 'ranges', rangesRows: 'ranges_rows', denseBatched: 'dense_batched' },
       workgroupSize: wg,
       tiled,
       bindings,

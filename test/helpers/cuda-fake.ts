@@ -7,6 +7,7 @@
  *   tsx test/helpers/cuda-fake.ts run      dense and ranges runs of a Sum and a KMin_ArgKMin kernel
  *   tsx test/helpers/cuda-fake.ts validate the addon's errors for bad cudaRun arguments
  *   tsx test/helpers/cuda-fake.ts half     float16 storage: a half run, the float32 run after it, the errors
+ *   tsx test/helpers/cuda-fake.ts batch    a batched run (batch dims, broadcast) and the addon's batch errors
  */
 import '../../runtime/cuda/backend.js';
 import { compile } from '../../src/api/compile.js';
@@ -124,5 +125,27 @@ if (mode === 'half') {
   result.floatInput = err(() => addon.cudaRun(handle, { inputs: [x, y, undefined, b], outputs: [new Float32Array(M * 2)], M, N }));
   result.layoutF64 = err(() => addon.cudaLoad(new Uint8Array([1]), { ...layout, dtype: 'float64' }, 0));
   result.layoutBad = err(() => addon.cudaLoad(new Uint8Array([1]), { ...layout, storage: 'bfloat16' as 'float16' }, 0));
+}
+if (mode === 'batch') {
+  // x (2, 3, 5, 3), y (1, 3, 300, 3), b (2, 1, 300, 2): 6 batch entries, y and b broadcast
+  const sum = compile('x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(3, 2)\ng = Sum_Reduction(Exp(-SqDist(x, y)) * b, 0)');
+  const x = new Float32Array(2 * 3 * 5 * 3), y = new Float32Array(3 * 300 * 3), b = new Float32Array(2 * 300 * 2);
+  const r = sum.run({ x: { data: x, shape: [2, 3, 5, 3] }, y: { data: y, shape: [1, 3, 300, 3] }, b: { data: b, shape: [2, 1, 300, 2] } }, { backend: 'cuda' });
+  result.batched = { shape: r.values!.shape, length: r.values!.data.length };
+  const addon = (cudaAddon() as { addon: CudaAddon }).addon;
+  const layout = cudaLayout(sum.plan, { dtype: 'float32' });
+  const handle = loadCuda(printCuda(sum.plan, { dtype: 'float32' }).source, layout);
+  const err = (f: () => unknown) => {
+    try {
+      f();
+      return 'no error';
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  };
+  const base = { inputs: [new Float32Array(2 * 15), new Float32Array(900), undefined, new Float32Array(600)], outputs: [new Float32Array(2 * 10)], M: 5, N: 300, batchShape: new Float64Array([2]) };
+  result.stridePastEnd = err(() => addon.cudaRun(handle, { ...base, batchStrides: new Float64Array([16, 0, 0, 0]) }));
+  result.badStrides = err(() => addon.cudaRun(handle, { ...base, batchStrides: new Float64Array([15, 0]) }));
+  result.badOutput = err(() => addon.cudaRun(handle, { ...base, outputs: [new Float32Array(10)], batchStrides: new Float64Array([15, 0, 0, 0]) }));
 }
 process.stdout.write(JSON.stringify(result));
