@@ -170,8 +170,9 @@ describe('op lowering', () => {
 
   describe('stays small for moderately sized ops', () => {
     /** Non-leaf nodes reachable from the lowering of op on input variables. */
-    const size = (op: string, dims: number[], params: Param[] = []): number => {
-      const S = new ScalarBuilder();
+    /** (Unrolled: `loops` false; with loops, long sums are one `loop` statement.) */
+    const size = (op: string, dims: number[], params: Param[] = [], loops = false): number => {
+      const S = new ScalarBuilder(loops);
       const def = OPS[op]!;
       const out = def.lower!(
         dims.map((d, k) => Array.from({ length: d }, (_, c) => S.input(k, c, 0))),
@@ -192,6 +193,9 @@ describe('op lowering', () => {
       expect(size('TensorProd', [12, 12])).to.equal(144);
       expect(size('Scalprod', [64, 64])).to.equal(128);
       expect(size('Sum', [64])).to.equal(64);
+      // with loops: one loop statement each (issue 19)
+      expect(size('Scalprod', [64, 64], [], true)).to.equal(1);
+      expect(size('Sum', [64], [], true)).to.equal(1);
     });
     it('Max, ArgMin, OneHot, Round, element-wise ops', () => {
       expect(size('Max', [64])).to.equal(2 * 63);

@@ -71,15 +71,25 @@ export const SCALAR_FNS: Record<ScalarFn, ScalarFnSpec> = {
 /** One scalar expression node. */
 export interface SExpr {
   readonly id: number;
-  readonly fn: ScalarFn | 'const' | 'input';
+  readonly fn: ScalarFn | 'const' | 'input' | 'lane' | 'loop';
+  /** The operands; of a `loop`, the loop-invariant nodes its body reads (computed before it). */
   readonly args: readonly SExpr[];
   /** The value of a `const` node. */
   readonly value: number;
-  /** The input component of an `input` node: variable `index`, component `comp`, category `cat`. */
+  /** The input component of an `input` node: variable `index`, component `comp`, category `cat`; of a
+   * `lane` node (only in a loop body): component `comp + k` at loop index k. */
   readonly input?: { readonly index: number; readonly comp: number; readonly cat: Cat };
   /** DEP_I | DEP_J | DEP_P: which categories it depends on. */
   readonly deps: number;
+  /** A `loop` node: the sum over k in [0, n) of `body` at k, from 0, left to right: exactly the value of
+   * the unrolled `((0 + body(0)) + body(1)) + ...`. The body's leaves are constants, `lane` nodes and
+   * the loop's `args`. */
+  readonly loop?: { readonly n: number; readonly body: SExpr };
 }
+
+/** Sums of at least this many terms that are one expression shifted over input components become
+ * `loop` nodes (printed as loops), so code size does not grow with the dimension. */
+export const LOOP_MIN_TERMS = 32;
 
 /**
  * Builds hash-consed scalar expressions, folding functions of constants and the identities that are
@@ -88,6 +98,9 @@ export interface SExpr {
 export class ScalarBuilder {
   private readonly table = new Map<string, SExpr>();
   private nextId = 1;
+
+  /** @param loops whether `sumOf` may build `loop` nodes (false: every sum is unrolled). */
+  constructor(readonly loops = true) {}
 
   private intern(key: string, make: (id: number) => SExpr): SExpr {
     let n = this.table.get(key);
@@ -127,6 +140,79 @@ export class ScalarBuilder {
     return this.intern(`${fn}(${args.map((x) => x.id).join(',')})`, (id) => ({ id, fn, args, value: NaN, deps }));
   }
 
+  /** Component `comp + k` of input variable `index` at index k of the enclosing loop (loop bodies only). */
+  lane(index: number, comp: number, cat: Cat): SExpr {
+    const deps = cat === 0 ? DEP_I : cat === 1 ? DEP_J : DEP_P;
+    return this.intern(`lane:${index}:${comp}`, (id) => ({ id, fn: 'lane', args: [], value: NaN, input: { index, comp, cat }, deps }));
+  }
+
+  /**
+   * `((0 + xs[0]) + xs[1]) + ...`: a `loop` node when there are at least LOOP_MIN_TERMS terms that are
+   * one expression over input components shifted by the term's position (x[c + k], y[c' + k], ...), the
+   * unrolled chain otherwise. Both have the same value, bit for bit.
+   */
+  sumOf(xs: readonly SExpr[]): SExpr {
+    if (this.loops && xs.length >= LOOP_MIN_TERMS) {
+      const l = this.loopOf(xs);
+      if (l) return l;
+    }
+    return xs.reduce((s, x) => this.add(s, x), this.c(0));
+  }
+
+  /** The loop of sumOf, or undefined when the terms are not one shifted expression. */
+  private loopOf(xs: readonly SExpr[]): SExpr | undefined {
+    // the body: xs[0] with the inputs that move by one component from xs[0] to xs[1] made lanes
+    const memo = new Map<SExpr, SExpr | null>();
+    const tmpl = (a: SExpr, b: SExpr): SExpr | null => {
+      if (a === b) return a;
+      let r = memo.get(a);
+      if (r !== undefined) return r;
+      r = null;
+      if (a.fn === 'input' && b.fn === 'input' && a.input!.index === b.input!.index && b.input!.comp === a.input!.comp + 1) {
+        r = this.lane(a.input!.index, a.input!.comp, a.input!.cat);
+      } else if (a.fn === b.fn && a.fn !== 'const' && a.fn !== 'input' && a.fn !== 'lane' && a.fn !== 'loop' && a.args.length === b.args.length) {
+        const args: SExpr[] = [];
+        for (let k = 0; k < a.args.length && r === null; k++) {
+          const t = tmpl(a.args[k]!, b.args[k]!);
+          if (!t) break;
+          args.push(t);
+        }
+        if (args.length === a.args.length) r = this.op(a.fn, ...args);
+      }
+      memo.set(a, r);
+      return r;
+    };
+    const body = tmpl(xs[0]!, xs[1]!);
+    if (!body) return undefined;
+    const order = scalarOrder([body]);
+    const varying = new Set<SExpr>();
+    for (const n of order) if (n.fn === 'lane' || n.args.some((a) => varying.has(a))) varying.add(n);
+    if (!varying.has(body)) return undefined;
+    // every term must be the body at its index (hash-consing makes that an identity test)
+    for (let k = 0; k < xs.length; k++) {
+      const at = new Map<SExpr, SExpr>();
+      for (const n of order) {
+        if (!varying.has(n)) continue;
+        at.set(n, n.fn === 'lane' ? this.input(n.input!.index, n.input!.comp + k, n.input!.cat) : this.op(n.fn as ScalarFn, ...n.args.map((a) => at.get(a) ?? a)));
+      }
+      if (at.get(body) !== xs[k]) return undefined;
+    }
+    const ext = new Set<SExpr>();
+    let deps = 0;
+    for (const n of order) {
+      if (!varying.has(n)) continue;
+      if (n.fn === 'lane') deps |= n.deps;
+      for (const a of n.args) {
+        if (varying.has(a) || a.fn === 'const') continue;
+        ext.add(a);
+        deps |= a.deps;
+      }
+    }
+    const args = [...ext];
+    const n = xs.length;
+    return this.intern(`loop(${n},${body.id})`, (id) => ({ id, fn: 'loop', args, value: NaN, deps, loop: { n, body } }));
+  }
+
   // shorthands
   /** a + b */
   add = (a: SExpr, b: SExpr): SExpr => this.op('add', a, b);
@@ -163,13 +249,34 @@ export function scalarOrder(roots: readonly SExpr[]): SExpr[] {
   return out;
 }
 
+/** The statements of a loop body in order (its nodes that depend on the loop index; `lane` nodes
+ * included), after which the body's other nodes are the loop's args or constants. */
+export function loopBody(loop: SExpr): SExpr[] {
+  const varying = new Set<SExpr>();
+  for (const n of scalarOrder([loop.loop!.body])) if (n.fn === 'lane' || n.args.some((a) => varying.has(a))) varying.add(n);
+  return [...varying];
+}
+
 /** Evaluate scalar expressions in float64, given a value for each input node (for tests and checks). */
 export function evalScalars(roots: readonly SExpr[], input: (index: number, comp: number, cat: Cat) => number): number[] {
   const val = new Map<SExpr, number>();
-  for (const n of scalarOrder(roots)) {
-    if (n.fn === 'const') val.set(n, n.value);
-    else if (n.fn === 'input') val.set(n, input(n.input!.index, n.input!.comp, n.input!.cat));
-    else val.set(n, SCALAR_FNS[n.fn].eval(...n.args.map((a) => val.get(a)!)));
-  }
+  const evalNode = (n: SExpr, get: (a: SExpr) => number, k = 0): number => {
+    if (n.fn === 'const') return n.value;
+    if (n.fn === 'input' || n.fn === 'lane') return input(n.input!.index, n.input!.comp + (n.fn === 'lane' ? k : 0), n.input!.cat);
+    if (n.fn === 'loop') {
+      const body = loopBody(n);
+      let s = 0;
+      for (let i = 0; i < n.loop!.n; i++) {
+        const local = new Map<SExpr, number>();
+        const at = (a: SExpr): number => local.get(a) ?? get(a);
+        for (const b of body) local.set(b, evalNode(b, at, i));
+        s += local.get(n.loop!.body)!;
+      }
+      return s;
+    }
+    return SCALAR_FNS[n.fn].eval(...n.args.map(get));
+  };
+  const get = (a: SExpr): number => (a.fn === 'const' ? a.value : val.get(a)!);
+  for (const n of scalarOrder(roots)) val.set(n, evalNode(n, get));
   return roots.map((r) => val.get(r)!);
 }

@@ -90,9 +90,13 @@ export interface KernelPlan {
   zero: boolean;
 }
 
-/** Lower an optimised kernel to its plan. Throws an internal error for an op with no lowering. */
-export function lowerKernel(kernel: Kernel): KernelPlan {
-  const S = new ScalarBuilder();
+/**
+ * Lower an optimised kernel to its plan. Throws an internal error for an op with no lowering. With
+ * `loops` (the default), long sums over vector components (Sum, SqDist, Norm2, scalar products, ...
+ * over LOOP_MIN_TERMS or more dimensions) become `loop` statements; without, everything is unrolled.
+ */
+export function lowerKernel(kernel: Kernel, loops = true): KernelPlan {
+  const S = new ScalarBuilder(loops);
   const roots = kernel.formula2 ? [kernel.formula, kernel.formula2] : [kernel.formula];
   const vals = new Map<Node, SExpr[]>();
   for (const n of topoOrder(roots)) {
@@ -141,6 +145,17 @@ export function lowerKernel(kernel: Kernel): KernelPlan {
   };
   const zero = red.name === 'Sum' && f.every((x) => x.fn === 'const' && x.value === 0);
   return { kernel, tag, reduction, f, g, stmts, loads, rowCat: tag === 0 ? 0 : 1, zero };
+}
+
+const UNROLLED = new WeakMap<KernelPlan, KernelPlan>();
+
+/** The plan itself when it has no `loop` statement, else the kernel lowered again fully unrolled (for
+ * the printers that do not print loops yet: JS, WGSL, CUDA). */
+export function unrolledPlan(plan: KernelPlan): KernelPlan {
+  if (!Object.values(plan.stmts).some((ss) => ss.some((n) => n.fn === 'loop'))) return plan;
+  let u = UNROLLED.get(plan);
+  if (!u) UNROLLED.set(plan, (u = lowerKernel(plan.kernel, false)));
+  return u;
 }
 
 const PRINTED = new WeakMap<KernelPlan, Map<string, unknown>>();

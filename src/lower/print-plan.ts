@@ -1,4 +1,4 @@
-import type { SExpr } from '../ir/scalar.js';
+import { loopBody, type SExpr } from '../ir/scalar.js';
 import type { KernelPlan, Stage } from './plan.js';
 
 const STAGE_DOC: Record<Stage, string> = {
@@ -29,6 +29,7 @@ export function printPlan(plan: KernelPlan): string {
     const name = names.get(n);
     if (name !== undefined) return name;
     if (n.fn === 'input') return `${argName.get(n.input!.index) ?? `Var${n.input!.index}`}[${n.input!.comp}]`;
+    if (n.fn === 'lane') return `${argName.get(n.input!.index) ?? `Var${n.input!.index}`}[${n.input!.comp ? `${n.input!.comp} + ` : ''}k]`;
     return `?#${n.id}`;
   };
   const lines: string[] = [];
@@ -47,7 +48,16 @@ export function printPlan(plan: KernelPlan): string {
     if (loads.length) lines.push(`  load ${loads.map(ref).join(', ')}`);
     for (const n of stmts) {
       const name = `t${next++}`;
-      lines.push(`  ${name} = ${n.fn}(${n.args.map(ref).join(', ')})`);
+      if (n.fn === 'loop') {
+        // a loop: its body's statements, named b1, b2, ... inside it
+        lines.push(`  ${name} = sum over k in [0, ${n.loop!.n}) of:`);
+        let b = 1;
+        for (const x of loopBody(n)) {
+          if (x.fn === 'lane') continue;
+          names.set(x, `b${b++}`);
+          lines.push(`    ${names.get(x)} = ${x.fn}(${x.args.map(ref).join(', ')})`);
+        }
+      } else lines.push(`  ${name} = ${n.fn}(${n.args.map(ref).join(', ')})`);
       names.set(n, name);
     }
   }

@@ -47,7 +47,7 @@ export function callK<F extends ScalarFn>(fns: readonly F[], wide = false): Reco
 
 /** A scalar statement of the JS, CUDA and WGSL printers: `decl('t<id>', expression)`, spelled by `spell`. */
 export function scalarStatement(n: SExpr, lit: (v: number) => string, spell: Spellings, decl: (name: string, e: string) => string): string {
-  if (n.fn === 'const' || n.fn === 'input') throw new Error(`internal: a ${n.fn} node is not a statement`);
+  if (n.fn === 'const' || n.fn === 'input' || n.fn === 'lane' || n.fn === 'loop') throw new Error(`internal: a ${n.fn} node is not a statement here (loops print only from C++; the other printers take unrolledPlan)`);
   const a = n.args.map((x) => scalarRef(x, lit));
   return decl(`t${n.id}`, spell[n.fn](a, a));
 }

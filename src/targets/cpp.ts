@@ -1,5 +1,5 @@
 import { lseOutputSlots, lseSlotValue, lseWeightTerms, printedOnce, type KernelPlan, type ReductionPlan, type Stage } from '../lower/plan.js';
-import type { SExpr } from '../lower/scalar.js';
+import { loopBody, type SExpr } from '../lower/scalar.js';
 import { DEP_I, DEP_J } from '../ir/types.js';
 import { printKernel } from '../ir/print.js';
 import { callK, kminInsert, type CodeOptions, type Spellings } from './common.js';
@@ -184,6 +184,10 @@ class CppPrinter {
   private readonly stage = new Map<SExpr, Stage>();
   private readonly rowBit: number;
   private readonly dims: Map<number, number>;
+  /** The statements of loop bodies (named `b<id>` inside their loop). */
+  private readonly inBody = new Set<SExpr>();
+  /** The variables whose components loops on the reduction side read: staged whole in the tile. */
+  private readonly laneVars: number[];
 
   constructor(
     private readonly plan: KernelPlan,
@@ -200,6 +204,20 @@ class CppPrinter {
     }
     this.rowBit = plan.tag === 0 ? DEP_I : DEP_J;
     this.dims = new Map(plan.kernel.args.map((a) => [a.index, a.dim]));
+    const redBit = plan.tag === 0 ? DEP_J : DEP_I;
+    const laneVars = new Set<number>();
+    for (const s of ['param', 'outer', 'inner'] as const) {
+      for (const n of plan.stmts[s]) {
+        if (n.fn !== 'loop') continue;
+        for (const b of loopBody(n)) {
+          const st: Stage = b.deps & redBit ? 'inner' : b.deps & this.rowBit ? 'outer' : 'param';
+          this.stage.set(b, st);
+          this.inBody.add(b);
+          if (b.fn === 'lane' && st === 'inner') laneVars.add(b.input!.index);
+        }
+      }
+    }
+    this.laneVars = [...laneVars].sort((a, b) => a - b);
   }
 
   private get accSame(): boolean {
@@ -235,6 +253,7 @@ class CppPrinter {
   /** The name of node n for row q; `run` names params as fields of P. */
   private ref(n: SExpr, q: number, run = false): string {
     if (n.fn === 'const') return this.lit(n.value);
+    if (this.inBody.has(n)) return `b${n.id}`;
     const st = this.stage.get(n);
     if (st === undefined) throw new Error(`internal: node ${n.id} (${n.fn}) has no stage`);
     if (st === 'param') return run ? `P.v${n.id}` : `p${n.id}`;
@@ -251,8 +270,30 @@ class CppPrinter {
     const a = n.args.map((x) => this.ref(x, q, run));
     // function arguments must all be vectors in vector form
     const v = (k: number) => (vec && !this.isVec(n.args[k]!) ? `bT(${a[k]})` : a[k]!);
-    if (n.fn === 'const' || n.fn === 'input') throw new Error(`internal: a ${n.fn} node is not a statement`);
+    if (n.fn === 'loop') return this.loop(n, q, vec, run);
+    if (n.fn === 'const' || n.fn === 'input' || n.fn === 'lane') throw new Error(`internal: a ${n.fn} node is not a statement`);
     return CPP_SPELLINGS[n.fn](a, n.args.map((_, k) => v(k)));
+  }
+
+  /**
+   * A `loop` statement as an immediately called lambda: `s = 0`, then for k in [0, n): the body's
+   * statements (`b<id>`, lanes read at component c + k: a parameter's element, row r + q's element, or
+   * the tile's component-major copy of the reduction side) and `s = s + body`, as the unrolled chain.
+   */
+  private loop(n: SExpr, q: number, vec: boolean, run: boolean): string {
+    const body: string[] = [];
+    for (const b of loopBody(n)) {
+      const st = this.stage.get(b)!;
+      const ty = st === 'inner' ? 'VT' : 'T';
+      if (b.fn === 'lane') {
+        const { index, comp } = b.input!;
+        const c = comp ? `${comp} + k` : 'k';
+        const at = st === 'param' ? `P.in${index}[${c}]` : st === 'outer' ? `P.in${index}[(r + ${q}) * ${this.dims.get(index)!} + ${c}]` : `ldT(tl.L${index} + (${c}) * TILE + jb)`;
+        body.push(`const ${ty} b${b.id} = ${at};`);
+      } else body.push(`const ${ty} b${b.id} = ${this.expr(b, q, st === 'inner', run)};`);
+    }
+    const root = this.ref(n.loop!.body, q, run);
+    return `[&] { ${vec ? 'VT' : 'T'} s = ${vec ? 'bT(0)' : 'T(0)'}; for (int k = 0; k < ${n.loop!.n}; ++k) { ${body.join(' ')} s = s + ${root}; } return s; }()`;
   }
 
   /** The load of an input node for row q (param: element comp; outer: row r + q). */
@@ -280,7 +321,8 @@ class CppPrinter {
   private layout() {
     const { plan, red, V } = this;
     const gen = this.reduction();
-    const usedIdx = [...new Set([...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner].map((n) => n.input!.index))].sort((a, b) => a - b);
+    const laneIdx = [...this.inBody].filter((n) => n.fn === 'lane').map((n) => n.input!.index);
+    const usedIdx = [...new Set([...[...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner].map((n) => n.input!.index), ...laneIdx])].sort((a, b) => a - b);
     const innerLoads = plan.loads.inner;
     const innerRowStmts = plan.stmts.inner.filter((n) => this.isRowDep(n)).length;
     // rows per block: enough to share the tile loads, few enough for the registers (measured: 1 to 8
@@ -289,7 +331,8 @@ class CppPrinter {
     const big = gen.stBytes * 4 > 65536;
     const RB = !big && gen.laneVecs <= 4 && innerRowStmts <= 48 ? 4 : !big && gen.laneVecs <= 8 && innerRowStmts <= 120 ? 2 : 1;
     const CH = Math.max(RB, Math.min(64, Math.floor(65536 / Math.max(1, gen.stBytes) / RB) * RB));
-    const loadBytes = innerLoads.length * (this.f32 ? 4 : 8) + (gen.needJ ? 8 : 0);
+    const laneComps = this.laneVars.reduce((s, i) => s + this.dims.get(i)!, 0);
+    const loadBytes = (innerLoads.length + laneComps) * (this.f32 ? 4 : 8) + (gen.needJ ? 8 : 0);
     let TILE = 1024;
     while (TILE > 2 * V && TILE * loadBytes > 24576) TILE /= 2;
     const NR = plan.tag === 0 ? 'N' : 'M';
@@ -394,8 +437,9 @@ class CppPrinter {
       '// one tile of the reduction side, structure of arrays',
       'struct Tile {',
       ...innerLoads.map((n) => `  alignas(64) T ${this.buf(n)}[TILE];`),
+      ...this.laneVars.map((i) => `  alignas(64) T L${i}[${this.dims.get(i)!} * TILE]; // all components, component-major (read by loops)`),
       ...(gen.needJ ? ['  alignas(64) int64_t J[TILE]; // the reduction index at each position'] : []),
-      ...(innerLoads.length === 0 && !gen.needJ ? ['  char unused;'] : []),
+      ...(innerLoads.length === 0 && this.laneVars.length === 0 && !gen.needJ ? ['  char unused;'] : []),
       '};',
       '',
       '// the reduction state of one output row',
@@ -431,6 +475,7 @@ class CppPrinter {
         const d = this.dims.get(n.input!.index)!;
         return `    tl.${this.buf(n)}[at + t] = P.in${n.input!.index}[${d === 1 ? 'j' : `j * ${d} + ${n.input!.comp}`}];`;
       }),
+      ...this.laneVars.map((i) => `    for (int c = 0; c < ${this.dims.get(i)!}; ++c) tl.L${i}[c * TILE + at + t] = P.in${i}[j * ${this.dims.get(i)!} + c];`),
       ...(gen.needJ ? ['    tl.J[at + t] = j;'] : []),
       '  }',
       '}',
@@ -460,6 +505,7 @@ class CppPrinter {
       'inline void run_tile(const Prm& P, Tile& tl, const int n, St* const st, const int64_t ra, const int nr) {',
       '  for (int t = n; t < ((n + V - 1) & ~(V - 1)); ++t) {',
       ...innerLoads.map((n) => `    tl.${this.buf(n)}[t] = tl.${this.buf(n)}[0];`),
+      ...this.laneVars.map((i) => `    for (int c = 0; c < ${this.dims.get(i)!}; ++c) tl.L${i}[c * TILE + t] = tl.L${i}[c * TILE];`),
       ...(gen.needJ ? ['    tl.J[t] = tl.J[0];'] : []),
       '  }',
       '  int q = 0;',

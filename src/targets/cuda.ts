@@ -1,4 +1,4 @@
-import { printedOnce, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
+import { printedOnce, type KernelPlan, type ReductionPlan, unrolledPlan } from '../lower/plan.js';
 import { callK, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 import { LimitError } from '../diagnostics/diagnostic.js';
@@ -46,7 +46,7 @@ function cudaSymbol(plan: KernelPlan, opts: CudaCodeOptions): string {
  * the host launcher is compiled only outside NVRTC (`#ifndef __CUDACC_RTC__`).
  */
 export function printCuda(plan: KernelPlan, opts: CudaCodeOptions): { source: string; header: string } {
-  return new CudaPrinter(plan, opts).print();
+  return new CudaPrinter(unrolledPlan(plan), opts).print();
 }
 
 /** The `.cu` source of {@link printCuda} (what the cuda backend compiles), printed once per (plan, options). */
@@ -92,7 +92,8 @@ export interface CudaLayout {
  * shared tile fits in 48 KiB. Throws an Error when even 32 rows do not fit (reduction-side variables of
  * more than 384 float32 or 192 float64 values per row).
  */
-export function cudaLayout(plan: KernelPlan, opts: CudaCodeOptions): CudaLayout {
+export function cudaLayout(loopPlan: KernelPlan, opts: CudaCodeOptions): CudaLayout {
+  const plan = unrolledPlan(loopPlan);
   const sizeofT = opts.dtype === 'float32' ? 4 : 8;
   const half = halfStorage(opts);
   const dims = new Map(plan.kernel.args.map((a) => [a.index, a.dim]));

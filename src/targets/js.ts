@@ -1,4 +1,4 @@
-import type { KernelPlan, ReductionPlan } from '../lower/plan.js';
+import { type KernelPlan, type ReductionPlan, unrolledPlan } from '../lower/plan.js';
 import { extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CodeOptions, type CSyntax, type Spellings } from './common.js';
 import type { ScalarFn, SExpr } from '../lower/scalar.js';
 
@@ -15,7 +15,7 @@ export type JsCodeOptions = CodeOptions;
  * The source is self-contained (no closure), so worker threads compile it too.
  */
 export function printJs(plan: KernelPlan, opts: CodeOptions): string {
-  return new JsPrinter(plan, opts).print();
+  return new JsPrinter(unrolledPlan(plan), opts).print();
 }
 
 /** C round and C pow, as in src/ir/ops/util.ts (the reference semantics). */

@@ -1,4 +1,4 @@
-import type { KernelPlan, ReductionPlan } from '../lower/plan.js';
+import { type KernelPlan, type ReductionPlan, unrolledPlan } from '../lower/plan.js';
 import { callK, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
 import type { SExpr } from '../lower/scalar.js';
 
@@ -68,7 +68,7 @@ export const WGSL_DEFAULTS: WgslCodeOptions = { sumScheme: 'block', workgroupSiz
  * block, so one pipeline serves every M and N. float32 only (WGSL has no f64).
  */
 export function printWgsl(plan: KernelPlan, options: Partial<WgslCodeOptions> = {}): WgslShader {
-  return new WgslPrinter(plan, { ...WGSL_DEFAULTS, ...options }).print();
+  return new WgslPrinter(unrolledPlan(plan), { ...WGSL_DEFAULTS, ...options }).print();
 }
 
 /** Helpers every shader gets: C round and pow, and comparisons as 0/1 (WGSL's built-ins differ). */

@@ -153,6 +153,8 @@ export type Alg<T> = { readonly [F in UnaryFn]: (a: V<T>) => T } & { readonly [F
   readonly select: (c: V<T>, a: V<T>, b: V<T>) => T;
   /** A value as a T (a number becomes a constant). */
   readonly c: (v: V<T>) => T;
+  /** `((0 + xs[0]) + xs[1]) + ...` as one node where the algebra has a better form (a loop). */
+  readonly sumOf?: (xs: readonly T[]) => T;
 };
 type Same<X, Y> = [X] extends [Y] ? ([Y] extends [X] ? true : false) : false;
 /** Compile-time check: the unions above are exactly the ScalarFns (a new function must get an arity here). */
@@ -179,6 +181,7 @@ export function symAlg(S: ScalarBuilder): Alg<SExpr> {
     const c = (v: V<SExpr>): SExpr => (typeof v === 'number' ? S.c(v) : v);
     const a: Record<string, unknown> = { c };
     for (const fn of Object.keys(SCALAR_FNS) as ScalarFn[]) a[fn] = (...xs: V<SExpr>[]) => S.op(fn, ...xs.map(c));
+    a.sumOf = (xs: readonly SExpr[]) => S.sumOf(xs);
     alg = a as Alg<SExpr>;
     SYM.set(S, alg);
   }
@@ -244,6 +247,7 @@ const elementwise = (fn: Elementwise): { eval: EvalFn; lower: LowerFn } => ({ ev
 
 /** 0 + x0 + x1 + ...: KeOps's summation, left to right from a zero accumulator (a lone -0 sums to +0). */
 export function sum0<T>(A: Alg<T>, xs: ArrayLike<V<T>>): T {
+  if (A.sumOf && xs.length > 1) return A.sumOf(Array.from(xs, (x) => A.c(x)));
   let s: V<T> = 0;
   for (let k = 0; k < xs.length; k++) s = A.add(s, xs[k]!);
   return A.c(s);

@@ -1,0 +1,118 @@
+import { expect } from 'chai';
+import { compile, type RunResult } from '../src/index.js';
+import { LOOP_MIN_TERMS } from '../src/ir/scalar.js';
+import { cpuOrSkip } from './helpers/native.js';
+import { webgpuOrSkip } from './helpers/webgpu.js';
+import { expectClose, rng } from './helpers/data.js';
+
+/**
+ * High-dimensional vectors (issue 19): sums over LOOP_MIN_TERMS or more components lower to `loop`
+ * statements (printed as loops by the C++ target, so its source size does not grow with D), and every
+ * backend agrees with the float64 reference at dimensions below, at and across the loop threshold.
+ */
+const DIMS = [1, 3, LOOP_MIN_TERMS - 1, LOOP_MIN_TERMS, 64, 65, 300, 768];
+
+const FORMULAS: Record<string, (D: number) => string> = {
+  gaussian: (D) => `Sum_Reduction(Exp(-SqDist(x, y) / ${D}) * b, 0)`,
+  argkmin: () => 'ArgKMin_Reduction(SqDist(x, y), 10, 0)',
+  // over i (tag 1): the row side is j; scalar product, a parameter vector, a norm
+  scalprod: (D) => `Sum_Reduction(Exp(-Abs((x | y) - (p | y)) / ${D}) * Norm2(x - p), 1)`,
+  // a loop whose body has non-trivial statements and an invariant factor
+  weighted: (D) => `Max_Reduction(Sum(Square(x - y) * Exp(-Abs(x))) / ${D} + Sum(y * p), 0)`,
+};
+
+function kernel(D: number, name: string) {
+  return compile(`x = Vi(0, ${D})\ny = Vj(1, ${D})\nb = Vj(2, 1)\np = Pm(3, ${D})\nk = ${FORMULAS[name]!(D)}`);
+}
+
+function args(D: number, M: number, N: number, f32: boolean, seed: number, used: readonly { name: string }[]) {
+  const r = rng(seed);
+  const make = (n: number) => (f32 ? Float32Array.from({ length: n }, () => 2 * r() - 1) : Float64Array.from({ length: n }, () => 2 * r() - 1));
+  const all = { x: { data: make(M * D), shape: [M, D] }, y: { data: make(N * D), shape: [N, D] }, b: { data: make(N), shape: [N, 1] }, p: { data: make(D), shape: [D] } };
+  return Object.fromEntries(Object.entries(all).filter(([n]) => used.some((a) => a.name === n)));
+}
+
+function compare(ref: RunResult, mine: RunResult, tol: number, what: string, exactIndices: boolean): void {
+  for (const o of ref.outputs) {
+    const got = mine[o.name]!;
+    expect(got.shape, what).to.deep.equal(o.shape);
+    const want = Array.from(o.data as ArrayLike<number | bigint>, Number);
+    if (o.name === 'indices') {
+      if (exactIndices) expectClose(got.data, want, 0, 0, `${what} indices`);
+    } else expectClose(got.data, want, tol, tol, `${what} ${o.name}`);
+  }
+}
+
+describe('high-dimensional vectors: loops over components (issue 19)', function () {
+  this.timeout(600000);
+
+  it('lowers long component sums to one loop statement and keeps short ones unrolled', () => {
+    for (const D of DIMS) {
+      const plan = kernel(D, 'argkmin').plan;
+      const loops = plan.stmts.inner.filter((n) => n.fn === 'loop');
+      expect(loops.length, `D=${D}`).to.equal(D >= LOOP_MIN_TERMS ? 1 : 0);
+      if (D >= LOOP_MIN_TERMS) {
+        expect(loops[0]!.loop!.n).to.equal(D);
+        expect(plan.loads.inner.length, 'no component is loaded one by one').to.equal(0);
+      }
+    }
+  });
+
+  it('prints C++ whose size does not grow with D beyond the loop threshold', () => {
+    const size = (D: number) => kernel(D, 'argkmin').cppSource({ dtype: 'float32', sumScheme: 'block', accDtype: 'float32', fastMath: true }).length;
+    const s768 = size(768), s4096 = size(4096);
+    expect(s768).to.be.below(40000);
+    expect(Math.abs(s4096 - s768)).to.be.below(200); // only the printed sizes differ
+  });
+
+  for (const name of Object.keys(FORMULAS)) {
+    it(`${name}: js and the reference agree at D = ${DIMS.join(', ')}`, () => {
+      for (const D of DIMS) {
+        const k = kernel(D, name);
+        const a = args(D, 7, 37, false, D, k.args);
+        compare(k.run(a, { backend: 'ref' }), k.run(a, { backend: 'js' }), 1e-10, `${name} D=${D}`, true);
+      }
+    });
+  }
+
+  describe('cpu backend', function () {
+    if (!cpuOrSkip()) return;
+    for (const name of Object.keys(FORMULAS)) {
+      it(`${name}: cpu (float64 and float32) and the reference agree at D = ${DIMS.join(', ')}`, () => {
+        for (const D of DIMS) {
+          const k = kernel(D, name);
+          for (const f32 of [false, true]) {
+            // 37 rows: whole vectors of lanes and a masked tail; 7 rows: blocks of 4 and single rows
+            const a = args(D, 7, 37, f32, D + 1, k.args);
+            compare(k.run(a, { backend: 'ref' }), k.run(a, { backend: 'cpu' }), f32 ? 1e-4 : 1e-10, `${name} D=${D} f32=${f32}`, !f32);
+          }
+        }
+      });
+    }
+
+    it('the gradient of a 768-dim Gaussian agrees with the reference', () => {
+      const D = 768;
+      const k = compile(`x = Vi(0, ${D})\ny = Vj(1, ${D})\nb = Vj(2, 1)\ne = Vi(3, 1)\ng = Sum_Reduction(Grad(Exp(-SqDist(x, y) / ${D}) * b, x, e), 0)`);
+      const r = rng(5);
+      const make = (n: number) => Float64Array.from({ length: n }, () => 2 * r() - 1);
+      const a = { x: { data: make(5 * D), shape: [5, D] }, y: { data: make(21 * D), shape: [21, D] }, b: { data: make(21), shape: [21, 1] }, e: { data: make(5), shape: [5, 1] } };
+      const ref = k.run(a, { backend: 'ref' });
+      compare(ref, k.run(a, { backend: 'cpu' }), 1e-10, 'grad cpu', true);
+      compare(ref, k.run(a, { backend: 'js' }), 1e-10, 'grad js', true);
+    });
+  });
+
+  describe('webgpu backend (float32)', function () {
+    webgpuOrSkip();
+    // software Vulkan compiles large unrolled shaders slowly (about 5 minutes at D = 300): D = 1 and 65
+    for (const name of ['gaussian', 'scalprod']) {
+      it(`${name}: webgpu and the reference agree at D = 1, 65`, async () => {
+        for (const D of [1, 65]) {
+          const k = kernel(D, name);
+          const a = args(D, 5, 19, true, D + 2, k.args);
+          compare(k.run(a, { backend: 'ref' }), await k.run(a, { backend: 'webgpu' }), 1e-4, `${name} D=${D}`, false);
+        }
+      });
+    }
+  });
+});
