@@ -1,5 +1,5 @@
-import { type KernelPlan, type ReductionPlan, unrolledPlan } from '../lower/plan.js';
-import { extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CodeOptions, type CSyntax, type Spellings } from './common.js';
+import { type KernelPlan, lseWeightTerms, type ReductionPlan, unrolledPlan } from '../lower/plan.js';
+import { type AccumulatorLines, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CodeOptions, type CSyntax, type Spellings } from './common.js';
 import type { ScalarFn, SExpr } from '../lower/scalar.js';
 
 /** @deprecated the code options are target-neutral: use {@link CodeOptions}. */
@@ -30,6 +30,28 @@ function cPow(x, y) {
   return Math.pow(x, y);
 }`;
 
+/**
+ * exp for float32 kernels (`tExp`): a table-driven exp in float64 (x = (64n + j) ln2/64 + r, |r| <=
+ * ln2/128, Cody-Waite reduction, 2^(j/64) from a table, a degree-6 polynomial), within 2 ulp of Math.exp
+ * on [-708, 709] and Math.exp itself outside (NaN, infinities, overflow, subnormal results). A float32
+ * kernel rounds each term to float32 (24 bits), so the terms are those of Math.exp except in the rare
+ * case where the double lies within 2 ulp of a float32 rounding boundary (none in 1e7 samples on
+ * [-20, 0]: test/js-target.test.ts). It is inlined by the JIT, where Math.exp is a call that spills
+ * every live register; float64 kernels keep Math.exp.
+ */
+export const JS_EXP_PRELUDE = `const EXP_T = new Float64Array(64), EXP_P = new Float64Array(2046);
+for (let k = 0; k < 64; k++) EXP_T[k] = Math.pow(2, k / 64);
+for (let k = 0; k < 2046; k++) EXP_P[k] = Math.pow(2, k - 1022);
+function tExp(x) {
+  if (!(x > -708 && x < 709)) return Math.exp(x);
+  const kf = x * 92.33248261689366 + 6755399441055744 - 6755399441055744;
+  const k = kf | 0;
+  const r = x - kf * 0.01083042469326756 - kf * 2.9815858269852933e-12;
+  const q = r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720))))));
+  const t = EXP_T[k & 63];
+  return (t + t * q) * EXP_P[(k >> 6) + 1022];
+}`;
+
 /** The JS spelling of each scalar function (Math.*; cRound/cPow are the C semantics, see scalar.ts). */
 const JS_SPELLINGS: Spellings = {
   ...INFIX,
@@ -54,18 +76,31 @@ const JS_SPELLINGS: Spellings = {
   select: (a) => `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`,
 };
 
-/** Output rows per block of the JS target's dense Sum loop (see JsPrinter.rowBlock). */
-const JS_ROW_BLOCK = 4;
+/** Output rows per block of the JS target's dense loop at most (see JsPrinter.blockRows). */
+const JS_ROW_BLOCK = 8;
+/** The row-dependent values (loads, accumulators) that a block of rows may keep in registers. */
+const JS_ROW_REGISTERS = 40;
 
 class JsPrinter {
   private readonly f32: boolean;
   private readonly red: ReductionPlan;
+  /** The spellings of this kernel: float32 kernels spell exp `tExp` (see JS_EXP_PRELUDE). */
+  private readonly spell: Spellings;
+  /** Whether the printed code calls tExp (then the source starts with JS_EXP_PRELUDE). */
+  private usesExp = false;
   constructor(
     private readonly plan: KernelPlan,
     private readonly opts: CodeOptions,
   ) {
     this.f32 = opts.dtype === 'float32';
     this.red = plan.reduction;
+    this.spell = this.f32 ? { ...JS_SPELLINGS, exp: (a) => this.tExp(a[0]!) } : JS_SPELLINGS;
+  }
+
+  /** A call of tExp (float32 kernels), noting that the source needs JS_EXP_PRELUDE. */
+  private tExp(x: string): string {
+    this.usesExp = true;
+    return `tExp(${x})`;
   }
 
   /** Round an accumulator value. */
@@ -88,7 +123,7 @@ class JsPrinter {
   }
 
   private stmt(n: SExpr): string {
-    return scalarStatement(n, (v) => this.lit(v), JS_SPELLINGS, (t, e) => `const ${t} = ${e};`);
+    return scalarStatement(n, (v) => this.lit(v), this.spell, (t, e) => `const ${t} = ${e};`);
   }
 
   /** Load statements for the input components of a stage, reading row `idx`. */
@@ -182,58 +217,82 @@ class JsPrinter {
       '  }',
       '};',
     );
+    if (this.usesExp) lines.splice(2, 0, JS_EXP_PRELUDE);
     return lines.join('\n');
   }
 
   /**
-   * The dense loop over blocks of {@link JS_ROW_BLOCK} rows (Sum family; nothing for the others): each
-   * reduction-side value is loaded and computed once for the rows of the block, and each row keeps its
-   * own sums (names suffixed `_q`), so every row adds the same terms in the same order as the one-row
-   * loop that takes the remaining rows.
+   * Rows per block of the dense loop (see {@link rowBlock}), from measurements on Gaussian, SqDist,
+   * Min_ArgMin, ArgKMin and LogSumExp kernels (D = 3): {@link JS_ROW_BLOCK} when the pair loop calls
+   * library functions such as Math.exp (each call spills the registers; more rows spread the cost) or
+   * none (1.4-1.5x the one-row loop); 2 when the pair formula inlines tExp (its code takes the registers
+   * that more rows would need; 2x); none (1) for a float32 log-sum-exp update, whose tExp sits in
+   * branches, where blocks gained nothing; fewer rows when their own values (loads, accumulators) would
+   * not fit in registers, and none for wide rows.
+   */
+  private blockRows(): number {
+    const { plan, red } = this;
+    if (this.f32 && red.family === 'logsumexp' && this.opts.accDtype === 'float32') return 1;
+    const inlinedExp = this.f32 && plan.stmts.inner.some((n) => n.fn === 'exp');
+    const state = red.family === 'sum' || red.family === 'extremum' ? 2 * red.D : red.family === 'kmin' ? 2 : 1 + lseWeightTerms(red, new Array<string>(red.E).fill('')).length;
+    const perRow = plan.loads.outer.length + plan.stmts.outer.length + state;
+    return Math.min(inlinedExp ? 2 : JS_ROW_BLOCK, Math.floor(JS_ROW_REGISTERS / perRow));
+  }
+
+  /**
+   * The dense loop over blocks of {@link blockRows} rows (every reduction family): each reduction-side
+   * value is loaded and computed once for the rows of the block, and each row keeps its own
+   * accumulator (names suffixed `_q`), so every row folds the same terms in the same order as the
+   * one-row loop that takes the remaining rows, and gets the same value.
    */
   private rowBlock(): string[] {
-    const { plan, red } = this;
-    if (red.family !== 'sum') return [];
-    const qs = Array.from({ length: JS_ROW_BLOCK }, (_, q) => q);
+    const { plan } = this;
+    const nb = this.blockRows();
+    if (nb < 2) return [];
+    const qs = Array.from({ length: nb }, (_, q) => q);
     // the values that depend on the output row: its loads, and what is computed from them
     const dep = new Set<SExpr>([...plan.loads.outer, ...plan.stmts.outer]);
     for (const n of plan.stmts.inner) if (n.args.some((x) => dep.has(x))) dep.add(n);
     const name = (n: SExpr, q: number) => (dep.has(n) ? `${this.ref(n)}_${q}` : this.ref(n));
     const stmt = (n: SExpr, q: number) => {
       const a = n.args.map((x) => name(x, q));
-      return `const ${name(n, q)} = ${JS_SPELLINGS[n.fn as ScalarFn](a, a)};`;
+      return `const ${name(n, q)} = ${this.spell[n.fn as ScalarFn](a, a)};`;
     };
-    const terms = (q: number) => plan.f.map((x, k) => (this.f32 && x.fn !== 'const' ? { name: `f${k}_${q}`, line: `const f${k}_${q} = Math.fround(${name(x, q)});` } : { name: name(x, q), line: '' }));
-    const accs = qs.map((q) => this.accumulator(terms(q).map((t) => t.name), [], `_${q}`, `(r + ${q})`));
+    // float32 kernels round each term to float32 (as in print)
+    const terms = (xs: SExpr[], p: string, q: number) => xs.map((x, k) => (this.f32 && x.fn !== 'const' ? { name: `${p}${k}_${q}`, line: `const ${p}${k}_${q} = Math.fround(${name(x, q)});` } : { name: name(x, q), line: '' }));
+    const fg = qs.map((q) => [...terms(plan.f, 'f', q), ...terms(plan.g, 'g', q)]);
+    const accs = qs.map((q) => this.accumulator(fg[q]!.slice(0, plan.f.length).map((t) => t.name), fg[q]!.slice(plan.f.length).map((t) => t.name), `_${q}`, `(r + ${q})`));
     const all = (pick: (q: number) => string[]) => qs.flatMap(pick);
     const fold = [
       ...this.loads('inner', 's'),
       ...plan.stmts.inner.filter((n) => !dep.has(n)).map((n) => stmt(n, 0)),
-      ...all((q) => [...plan.stmts.inner.filter((n) => dep.has(n)).map((n) => stmt(n, q)), ...terms(q).map((t) => t.line).filter(Boolean), ...accs[q]!.fold('tmp')]),
+      ...all((q) => [...plan.stmts.inner.filter((n) => dep.has(n)).map((n) => stmt(n, q)), ...fg[q]!.map((t) => t.line).filter(Boolean), ...accs[q]!.fold('tmp')]),
     ];
     const inner = accs[0]!.block
       ? ['for (let s0 = 0; s0 < NR; s0 += P) {', '  const s1 = Math.min(NR, s0 + P);', ...all((q) => accs[q]!.initTmp).map((l) => `  ${l}`), '  for (let s = s0; s < s1; s++) {', ...fold.map((l) => `    ${l}`), '  }', ...all((q) => accs[q]!.merge).map((l) => `  ${l}`), '}']
       : ['for (let s = 0; s < NR; s++) {', ...fold.map((l) => `  ${l}`), '}'];
     return [
-      `// blocks of ${JS_ROW_BLOCK} rows share the reduction-side loads and values`,
-      `for (; r + ${JS_ROW_BLOCK} <= r1; r += ${JS_ROW_BLOCK}) {`,
+      `// blocks of ${nb} rows share the reduction-side loads and values`,
+      ...all((q) => accs[q]!.decl),
+      `for (; r + ${nb} <= r1; r += ${nb}) {`,
       ...all((q) => [...this.loads('outer', `(r + ${q})`, `_${q}`), ...plan.stmts.outer.map((n) => stmt(n, q))]).map((l) => `  ${l}`),
-      ...all((q) => [...accs[q]!.decl]).map((l) => `  ${l}`),
+      ...all((q) => accs[q]!.init).map((l) => `  ${l}`),
       ...inner.map((l) => `  ${l}`),
       ...all((q) => accs[q]!.finalize).map((l) => `  ${l}`),
       '}',
     ];
   }
 
-  /** JS's spelling of the shared accumulators (src/targets/common.ts): indices are kept as floats. */
-  private syntax(): CSyntax {
+  /** JS's spelling of the shared accumulators (src/targets/common.ts) for output row `row`: indices are
+   * kept as floats. */
+  private syntax(row = 'r'): CSyntax {
     const { red } = this;
     return {
       inf: 'Infinity',
       zero: '0',
       one: '1',
       ne: '!==',
-      exp: (x) => `Math.exp(${x})`,
+      exp: (x) => (this.f32 && this.opts.accDtype === 'float32' ? this.tExp(x) : `Math.exp(${x})`),
       log: (x) => `Math.log(${x})`,
       acc: (e) => this.FA(e),
       float: (n, init) => `let ${n} = ${init};`,
@@ -246,7 +305,7 @@ class JsPrinter {
       decrement: (n) => `${n}--;`,
       loop: (q, len, body) => `for (let ${q} = 0; ${q} < ${len}; ${q}++) { ${body} }`,
       // the values are O0; the indices are O1 after values, else O0
-      out: (which, w, col) => `O${which === 'indices' && red.writesValues ? 1 : 0}[r * ${w} + ${col}]`,
+      out: (which, w, col) => `O${which === 'indices' && red.writesValues ? 1 : 0}[${row} * ${w} + ${col}]`,
       used: () => '',
     };
   }
@@ -278,14 +337,27 @@ class JsPrinter {
       }
       case 'extremum':
       case 'kmin': {
-        const lines = (red.family === 'extremum' ? extremumAccumulator : kminAccumulator)(red, f, this.syntax());
+        const lines = suffixed((red.family === 'extremum' ? extremumAccumulator : kminAccumulator)(red, f, this.syntax(row)), sfx);
         return { decl: lines.decl, init: lines.reset, fold: () => lines.fold, finalize: lines.finalize, ...none };
       }
       case 'logsumexp':
         break; // the online update below
     }
     // the log-sum-exp family: online (max, sums) update; f is scalar
-    const lse = lseAccumulator(red, f[0]!, g, this.syntax());
+    const lse = suffixed(lseAccumulator(red, f[0]!, g, this.syntax(row)), sfx);
     return { decl: lse.decl, init: lse.reset, fold: () => lse.fold, finalize: lse.finalize, ...none };
   }
+}
+
+/**
+ * The accumulator lines of one row of a row block: every variable that `decl` declares (not a loop
+ * counter) renamed with the suffix `sfx` (the block's row), so that the rows keep separate states.
+ */
+function suffixed(lines: AccumulatorLines, sfx: string): AccumulatorLines {
+  if (!sfx) return lines;
+  const names = lines.decl.flatMap((l) => [...l.matchAll(/(?<!\()\b(?:let|const) ([A-Za-z_$][\w$]*)/g)].map((m) => m[1]!));
+  if (!names.length) return lines;
+  const re = new RegExp(`(?<![\\w$.])(${names.join('|')})(?![\\w$])`, 'g');
+  const ren = (ls: string[]) => ls.map((l) => l.replace(re, `$1${sfx}`));
+  return { decl: ren(lines.decl), reset: ren(lines.reset), fold: ren(lines.fold), finalize: ren(lines.finalize) };
 }
