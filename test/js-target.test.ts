@@ -1,14 +1,18 @@
 import { expect } from 'chai';
 import { compile } from '../src/index.js';
 import { JS_EXP_PRELUDE } from '../src/targets/js.js';
+import { fromMatrix } from '../runtime/cluster/index.js';
 import { rng, uniform } from './helpers/data.js';
 
 /**
  * The JS target's dense loop takes rows in blocks (2 rows when the pair loop inlines tExp, 8 otherwise,
  * src/targets/js.ts blockRows) that share the reduction-side values, and the remaining rows one at a
  * time: every row must get exactly the value it gets alone (one row: the one-row loop only), for each
- * reduction family, sum scheme and data type, and the float64 reference's value up to rounding.
+ * reduction family, sum scheme and data type, and the float64 reference's value up to rounding. The
+ * loop over the rows of a range takes the same blocks.
  */
+const pairs = (p: number[][]) => ({ data: Int32Array.from(p.flat()), shape: [p.length, 2] });
+
 describe('JS target: blocks of rows in the dense loop', function () {
   this.timeout(60000);
   const M = 19, N = 37; // blocks of 8 (or 2) rows, then 3 (or 1) rows one at a time
@@ -44,6 +48,20 @@ describe('JS target: blocks of rows in the dense loop', function () {
             const alone = k.run({ ...d, x: d.x.slice(3 * i, 3 * i + 3) }, opts).outputs.map((o) => o.data);
             outs.forEach((o, n) => expect([...o.slice(i * w, (i + 1) * w)], `row ${i}, output ${n}`).to.deep.equal([...alone[n]!]));
           }
+          // block-sparse: clusters of 11 and 8 rows (blocks of 8 or 2, then the rest one at a time)
+          const yr = [[0, 5], [5, 10], [10, 20], [20, 30], [30, 37]];
+          const mask = [[1, 1, 0, 1, 1], [0, 1, 1, 1, 0]];
+          const sparse = k.run(d, { ...opts, ranges: fromMatrix(pairs([[0, 11], [11, 19]]), pairs(yr), mask) }).outputs.map((o) => o.data);
+          const sparseRef = k.run(d, { backend: 'ref', ranges: fromMatrix(pairs([[0, 11], [11, 19]]), pairs(yr), mask) }).outputs.map((o) => o.data);
+          for (let i = 0; i < M; i++) {
+            const alone = k.run({ ...d, x: d.x.slice(3 * i, 3 * i + 3) }, { ...opts, ranges: fromMatrix(pairs([[0, 1]]), pairs(yr), [mask[i < 11 ? 0 : 1]!]) }).outputs.map((o) => o.data);
+            sparse.forEach((o, n) => expect([...o.slice(i * w, (i + 1) * w)], `ranges, row ${i}, output ${n}`).to.deep.equal([...alone[n]!]));
+          }
+          all.outputs.forEach((o, n) => {
+            if (o.name !== 'indices')
+              for (let t = 0; t < o.data.length; t++) expect(Number(sparse[n]![t]), `ranges, value ${t}`).to.be.closeTo(Number(sparseRef[n]![t]), dtype === 'float32' ? 1e-4 : 1e-12);
+            else if (dtype === 'float64') expect([...sparse[n]!].map(Number)).to.deep.equal([...sparseRef[n]!].map(Number));
+          });
           all.outputs.forEach((o, n) => {
             const r = ref.outputs[n]!.data;
             if (o.name === 'indices') {

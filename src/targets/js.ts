@@ -174,6 +174,7 @@ class JsPrinter {
     ];
     const indent = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
     const blocked = this.rowBlock();
+    const ranged = ['for (let l = la; l < lb; l++) {', '  const sa = Rred[2 * l], sb = Rred[2 * l + 1];', '  SPAN sa sb', '}'];
     const NR = plan.tag === 0 ? 'N' : 'M';
     const lines: string[] = [
       '"use strict";',
@@ -193,9 +194,10 @@ class JsPrinter {
     lines.push(
       ...indent(this.loads('param', '0'), 2),
       ...indent(plan.stmts.param.map((n) => this.stmt(n)), 2),
+      ...indent(blocked.decl, 2),
       '  if (R === null) {',
       '    let r = r0;',
-      ...indent(blocked, 4),
+      ...indent(blocked.loop('r1', ['SPAN 0 NR']), 4),
       '    for (; r < r1; r++) {',
       ...indent(row(body('0', 'NR')), 6),
       '    }',
@@ -211,8 +213,10 @@ class JsPrinter {
       '    const ra = Math.max(Rout[2 * c], r0), rb = Math.min(Rout[2 * c + 1], r1);',
       '    if (ra >= rb) continue;',
       '    const la = c === 0 ? 0 : Rsl[c - 1], lb = Rsl[c];',
-      '    for (let r = ra; r < rb; r++) {',
-      ...indent(row(['for (let l = la; l < lb; l++) {', '  const sa = Rred[2 * l], sb = Rred[2 * l + 1];', ...indent(body('sa', 'sb'), 2), '}']), 6),
+      '    let r = ra;',
+      ...indent(blocked.loop('rb', ranged), 4),
+      '    for (; r < rb; r++) {',
+      ...indent(row(ranged.flatMap((l) => (l.includes('SPAN') ? indent(body('sa', 'sb'), 2) : [l]))), 6),
       '    }',
       '  }',
       '};',
@@ -240,15 +244,18 @@ class JsPrinter {
   }
 
   /**
-   * The dense loop over blocks of {@link blockRows} rows (every reduction family): each reduction-side
-   * value is loaded and computed once for the rows of the block, and each row keeps its own
-   * accumulator (names suffixed `_q`), so every row folds the same terms in the same order as the
-   * one-row loop that takes the remaining rows, and gets the same value.
+   * The loop over blocks of {@link blockRows} rows (every reduction family), dense or over the
+   * reduction intervals of a range: each reduction-side value is loaded and computed once for the rows
+   * of the block, and each row keeps its own accumulator (names suffixed `_q`, declared once by
+   * `decl`), so every row folds the same terms in the same order as the one-row loop that takes the
+   * remaining rows, and gets the same value. `loop(end, reduce)` takes rows from `r` while a whole
+   * block fits below `end`; `reduce` holds the loop over the reduction index, where a line
+   * `SPAN from to` stands for the loop over [from, to).
    */
-  private rowBlock(): string[] {
+  private rowBlock(): { decl: string[]; loop: (end: string, reduce: string[]) => string[] } {
     const { plan } = this;
     const nb = this.blockRows();
-    if (nb < 2) return [];
+    if (nb < 2) return { decl: [], loop: () => [] };
     const qs = Array.from({ length: nb }, (_, q) => q);
     // the values that depend on the output row: its loads, and what is computed from them
     const dep = new Set<SExpr>([...plan.loads.outer, ...plan.stmts.outer]);
@@ -268,19 +275,26 @@ class JsPrinter {
       ...plan.stmts.inner.filter((n) => !dep.has(n)).map((n) => stmt(n, 0)),
       ...all((q) => [...plan.stmts.inner.filter((n) => dep.has(n)).map((n) => stmt(n, q)), ...fg[q]!.map((t) => t.line).filter(Boolean), ...accs[q]!.fold('tmp')]),
     ];
-    const inner = accs[0]!.block
-      ? ['for (let s0 = 0; s0 < NR; s0 += P) {', '  const s1 = Math.min(NR, s0 + P);', ...all((q) => accs[q]!.initTmp).map((l) => `  ${l}`), '  for (let s = s0; s < s1; s++) {', ...fold.map((l) => `    ${l}`), '  }', ...all((q) => accs[q]!.merge).map((l) => `  ${l}`), '}']
-      : ['for (let s = 0; s < NR; s++) {', ...fold.map((l) => `  ${l}`), '}'];
-    return [
-      `// blocks of ${nb} rows share the reduction-side loads and values`,
-      ...all((q) => accs[q]!.decl),
-      `for (; r + ${nb} <= r1; r += ${nb}) {`,
-      ...all((q) => [...this.loads('outer', `(r + ${q})`, `_${q}`), ...plan.stmts.outer.map((n) => stmt(n, q))]).map((l) => `  ${l}`),
-      ...all((q) => accs[q]!.init).map((l) => `  ${l}`),
-      ...inner.map((l) => `  ${l}`),
-      ...all((q) => accs[q]!.finalize).map((l) => `  ${l}`),
-      '}',
-    ];
+    const span = (from: string, to: string) =>
+      accs[0]!.block
+        ? [`for (let s0 = ${from}; s0 < ${to}; s0 += P) {`, `  const s1 = Math.min(${to}, s0 + P);`, ...all((q) => accs[q]!.initTmp).map((l) => `  ${l}`), '  for (let s = s0; s < s1; s++) {', ...fold.map((l) => `    ${l}`), '  }', ...all((q) => accs[q]!.merge).map((l) => `  ${l}`), '}']
+        : [`for (let s = ${from}; s < ${to}; s++) {`, ...fold.map((l) => `  ${l}`), '}'];
+    const spans = (reduce: string[]) =>
+      reduce.flatMap((l) => {
+        const m = /^(\s*)SPAN (\S+) (\S+)$/.exec(l);
+        return m ? span(m[2]!, m[3]!).map((x) => `${m[1]}${x}`) : [l];
+      });
+    return {
+      decl: [`// blocks of ${nb} rows share the reduction-side loads and values`, ...all((q) => accs[q]!.decl)],
+      loop: (end, reduce) => [
+        `for (; r + ${nb} <= ${end}; r += ${nb}) {`,
+        ...all((q) => [...this.loads('outer', `(r + ${q})`, `_${q}`), ...plan.stmts.outer.map((n) => stmt(n, q))]).map((l) => `  ${l}`),
+        ...all((q) => accs[q]!.init).map((l) => `  ${l}`),
+        ...spans(reduce).map((l) => `  ${l}`),
+        ...all((q) => accs[q]!.finalize).map((l) => `  ${l}`),
+        '}',
+      ],
+    };
   }
 
   /** JS's spelling of the shared accumulators (src/targets/common.ts) for output row `row`: indices are
