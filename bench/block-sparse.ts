@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compile, type Backend } from '../src/index.js';
+import { record } from './report.js';
 import { blockSparseRanges, centroidMask, clusterRangesCentroids, fromMatrix, gridCluster, sortClusters } from '../runtime/cluster/index.js';
 
 /** KeOps 2.3's CPU figures on this kind of machine (issue 13's table), in ms. */
@@ -101,6 +102,16 @@ export async function blockSparseBench(sizes: number[], backend: Backend, thread
       `  ${String(M).padStart(6)}  ${pct(kept / (M * M)).padStart(5)}   ${`${ms(first)} (${nsPt(first)}) / ${ms(warm)} (${nsPt(warm)})`.padEnd(45)}  ${`${ms(bsrFirst)} / ${ms(bsr)}`.padEnd(19)}  ${ms(dense).padEnd(10)}  ${ms(sparse).padEnd(10)}  ${pct(sparse / dense).padStart(6)}         ${pct(first / sparse)} / ${pct(warm / sparse)}`,
     );
     const k = KEOPS[M];
+    const section = `Block-sparse Gaussian convolution, tutorial data (D = 2, float32), ${backend}, ${threads} thread${threads > 1 ? 's' : ''}`;
+    const at = `M = N = ${M}`;
+    const keops = (value: number | undefined) => (value === undefined ? {} : { ref: { label: 'KeOps 2.3 cpu', value } });
+    record({ section, name: `${at}: preprocessing, first call`, value: first * 1e3, unit: 'ms', ...keops(k?.prep), note: `${nsPt(first)} ns a point` });
+    record({ section, name: `${at}: preprocessing, warm`, value: warm * 1e3, unit: 'ms', note: `${nsPt(warm)} ns a point` });
+    record({ section, name: `${at}: blockSparseRanges, first call`, value: bsrFirst * 1e3, unit: 'ms', note: `warm ${ms(bsr)}` });
+    record({ section, name: `${at}: dense convolution`, value: dense * 1e3, unit: 'ms', ...keops(k?.dense) });
+    record({ section, name: `${at}: sparse convolution (${pct(kept / (M * M))} of the pairs)`, value: sparse * 1e3, unit: 'ms', ...keops(k?.sparse) });
+    record({ section, name: `${at}: sparse ÷ dense`, value: (100 * sparse) / dense, unit: '%', ...(k ? { ref: { label: 'KeOps', value: (100 * k.sparse) / k.dense } } : {}), ...(M <= 2000 ? { goal: { cmp: '<=' as const, value: 25 } } : {}) });
+    record({ section, name: `${at}: preprocessing (first call) ÷ sparse`, value: (100 * first) / sparse, unit: '%', ...(M >= 20000 ? { goal: { cmp: '<=' as const, value: 30 } } : {}), note: `warm ${pct(warm / sparse)}` });
     if (k) console.log(`          KeOps 2.3 cpu (issue 13): preprocessing ${k.prep} ms, dense ${k.dense} ms, sparse ${k.sparse} ms (${pct(k.sparse / k.dense)} of dense)`);
   }
   console.log('  targets (issue 13): preprocessing (first call) ≤ 30 % of the sparse convolution at M = N ≥ 2e4; sparse ≤ 25 % of dense at M = N = 2000');
@@ -132,6 +143,7 @@ export function startupBench(runs = 7): void {
     const base = medianRun(process.execPath, ['-e', '0'], runs);
     const check = medianRun(process.execPath, [bin, 'check', file], runs);
     const bundled = existsSync(join(root, 'dist/cli/keopsc.mjs')) ? 'bundle dist/cli' : 'tsc output, no bundle';
+    record({ section: 'CLI start-up', name: `keopsc check on a 4-line file ÷ node -e 0 (${bundled})`, value: check / base, unit: 'x', goal: { cmp: '<=', value: 2 }, note: `${check.toFixed(3)} s against ${base.toFixed(3)} s, medians of ${runs} runs` });
     console.log(`CLI start-up (${bundled}): keopsc check on a 4-line file ${check.toFixed(3)} s, node -e 0 ${base.toFixed(3)} s: ${(check / base).toFixed(2)}× (target ≤ 2×; medians of ${runs} runs)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
