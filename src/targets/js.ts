@@ -216,7 +216,7 @@ class JsPrinter {
       '    let r = ra;',
       ...indent(blocked.loop('rb', ranged), 4),
       '    for (; r < rb; r++) {',
-      ...indent(row(ranged.flatMap((l) => (l.includes('SPAN') ? indent(body('sa', 'sb'), 2) : [l]))), 6),
+      ...indent(row(expandSpans(ranged, body)), 6),
       '    }',
       '  }',
       '};',
@@ -279,18 +279,13 @@ class JsPrinter {
       accs[0]!.block
         ? [`for (let s0 = ${from}; s0 < ${to}; s0 += P) {`, `  const s1 = Math.min(${to}, s0 + P);`, ...all((q) => accs[q]!.initTmp).map((l) => `  ${l}`), '  for (let s = s0; s < s1; s++) {', ...fold.map((l) => `    ${l}`), '  }', ...all((q) => accs[q]!.merge).map((l) => `  ${l}`), '}']
         : [`for (let s = ${from}; s < ${to}; s++) {`, ...fold.map((l) => `  ${l}`), '}'];
-    const spans = (reduce: string[]) =>
-      reduce.flatMap((l) => {
-        const m = /^(\s*)SPAN (\S+) (\S+)$/.exec(l);
-        return m ? span(m[2]!, m[3]!).map((x) => `${m[1]}${x}`) : [l];
-      });
     return {
       decl: [`// blocks of ${nb} rows share the reduction-side loads and values`, ...all((q) => accs[q]!.decl)],
       loop: (end, reduce) => [
         `for (; r + ${nb} <= ${end}; r += ${nb}) {`,
         ...all((q) => [...this.loads('outer', `(r + ${q})`, `_${q}`), ...plan.stmts.outer.map((n) => stmt(n, q))]).map((l) => `  ${l}`),
         ...all((q) => accs[q]!.init).map((l) => `  ${l}`),
-        ...spans(reduce).map((l) => `  ${l}`),
+        ...expandSpans(reduce, span).map((l) => `  ${l}`),
         ...all((q) => accs[q]!.finalize).map((l) => `  ${l}`),
         '}',
       ],
@@ -361,6 +356,14 @@ class JsPrinter {
     const lse = suffixed(lseAccumulator(red, f[0]!, g, this.syntax(row)), sfx);
     return { decl: lse.decl, init: lse.reset, fold: () => lse.fold, finalize: lse.finalize, ...none };
   }
+}
+
+/** `lines` with each line `SPAN from to` replaced by `span(from, to)` (at that line's indentation). */
+function expandSpans(lines: string[], span: (from: string, to: string) => string[]): string[] {
+  return lines.flatMap((l) => {
+    const m = /^(\s*)SPAN (\S+) (\S+)$/.exec(l);
+    return m ? span(m[2]!, m[3]!).map((x) => `${m[1]}${x}`) : [l];
+  });
 }
 
 /**
