@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { compile } from '../src/index.js';
+import { MergeState } from '../runtime/dist/partial.js';
 import { extremumUpdate, lseUpdate, printUpdate, type CSyntax, type GuardedUpdate } from '../src/targets/common.js';
 
 const SCALAR = { inf: 'Infinity', one: '1', ne: '!==', eq: '===', exp: (x: string) => `Math.exp(${x})`, acc: (e: string) => e, constant: (n: string, e: string) => `const ${n} = ${e};` };
@@ -79,5 +80,31 @@ describe('shared accumulator updates (src/targets/common.ts): the scalar and the
     // a state that saw only NaN terms (-inf, NaN) poisons the sum; an empty one merged into an empty one stays empty
     expect(at([1, 2], -Infinity, Number.NaN, true)).to.deep.equal([1, Number.NaN]);
     expect(at([-Infinity, 0], -Infinity, 0, true)).to.deep.equal([-Infinity, 0]);
+  });
+});
+
+describe('the distributed merge of log-sum-exp states (runtime/dist MergeState) follows the same rule', () => {
+  it('a later chunk of only NaN terms makes the result NaN, as in a local run; an empty one changes nothing', () => {
+    const decls = 'x = Vi(0, 1)\ny = Vj(1, 1)\n';
+    const lse = compile(`${decls}k = LogSumExp_Reduction(x - y, 0)`);
+    const partial = compile(`${decls}k = Max_SumShiftExp_Reduction(x - y, 0)`);
+    const x = Float64Array.of(0);
+    for (const [chunks, want] of [
+      [[[0, 1], [Number.NaN]], Number.NaN],
+      [[[0, 1], []], Math.log(Math.exp(0) + Math.exp(-1))],
+      [[[Number.NaN], [0, 1]], Number.NaN],
+    ] as [number[][], number][]) {
+      const local = lse.runSync({ x, y: Float64Array.from(chunks.flat()) }, { backend: 'js' }).values.data[0]!;
+      const state = new MergeState(lse.ir, 1);
+      let offset = 0;
+      chunks.forEach((c, t) => {
+        const values = Float64Array.from(partial.runSync({ x, y: Float64Array.from(c) }, { backend: 'js' }).values.data);
+        state.merge(0, 1, offset, t === 0, { values });
+        offset += c.length;
+      });
+      const merged = state.finalize('float64')[0]!.data[0] as number;
+      expect(Object.is(merged, want) || Math.abs(merged - want) < 1e-15, `merged ${merged}, want ${want}`).to.equal(true);
+      expect(Object.is(merged, local) || Math.abs(merged - local) < 1e-15, `merged ${merged}, local ${local}`).to.equal(true);
+    }
   });
 });

@@ -174,7 +174,7 @@ export function extremumAccumulator(red: ReductionPlan, f: readonly string[], S:
  * term f at reduction index s is the update by (f, s); with `ties`, a candidate equal to m at an earlier
  * position (j < i) wins too: the merge of two partial states that saw interleaved positions (C++ lanes).
  */
-export function extremumUpdate(red: ReductionPlan, S: Pick<CSyntax, 'eq'>, m: string, i: string | null, v: string, j: string, ties = false): GuardedUpdate {
+export function extremumUpdate(red: Pick<ReductionPlan, 'max'>, S: Pick<CSyntax, 'eq'>, m: string, i: string | null, v: string, j: string, ties = false): GuardedUpdate {
   const cmp = red.max ? '>' : '<';
   const when = ties && i !== null ? `${v} ${cmp} ${m} || (${v} ${S.eq} ${m} && ${j} < ${i})` : `${v} ${cmp} ${m}`;
   return { cases: [{ when, set: [[m, v], ...(i === null ? [] : [[i, j] as const])] }] };
