@@ -301,6 +301,7 @@ class JsPrinter {
       zero: '0',
       one: '1',
       ne: '!==',
+      eq: '===',
       exp: (x) => (this.f32 && this.opts.accDtype === 'float32' ? this.tExp(x) : `Math.exp(${x})`),
       log: (x) => `Math.log(${x})`,
       acc: (e) => this.FA(e),
