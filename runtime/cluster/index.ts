@@ -27,6 +27,7 @@ import { runInOriginalOrder, type BlockSparseKernel, type BlockSparseRunOptions 
 import type { ArgsInput } from '../../src/api/inputs.js';
 import type { RunResult, SyncBackend } from '../../src/api/compile.js';
 import { closeClusters, maskPairs, rangesFromPairs } from './pairs.js';
+import { clusterKernels } from './native.js';
 import {
   toPoints,
   toLabels,
@@ -137,6 +138,13 @@ function gridLabels(p: NormPoints, sizes: Float64Array, what: string): Int32Arra
 function gridCells(p: NormPoints, sizes: Float64Array, what: string): GridCells {
   const { data, n, d } = p;
   if (n === 0) return { labels: new Int32Array(0), counts: new Int32Array(0) };
+  const native = clusterKernels();
+  if (native) {
+    const labels = new Int32Array(n);
+    const counts = native.clusterGrid(data, n, d, sizes, labels);
+    if (counts === null) gridError(p, sizes, what);
+    return { labels, counts };
+  }
   const cellLo = new Float64Array(d);
   const span = new Float64Array(d);
   let K = 1;
@@ -340,6 +348,11 @@ function classSums(data: FloatArray, n: number, d: number, lab: Int32Array, C: n
   const sums = new Float64Array(C * d);
   const wsum = new Float64Array(C);
   const counts = new Int32Array(C);
+  const native = w ? undefined : clusterKernels();
+  if (native) {
+    native.classSums(data, n, d, lab, C, sums, wsum, counts);
+    return { sums, wsum, counts };
+  }
   for (let i = 0; i < n; i++) {
     const c = lab[i]!;
     const wi = w ? w[i]! : 1;
@@ -434,6 +447,13 @@ export interface SortedClusters<T> {
  * class sizes, when known) saves the counting pass.
  */
 function labelOrder(lab: Int32Array, C: number, counts?: Int32Array): { perm: Int32Array; sorted: Int32Array } {
+  const native = clusterKernels();
+  if (native) {
+    const perm = new Int32Array(lab.length);
+    const sorted = new Int32Array(lab.length);
+    native.labelOrder(lab, C, counts ?? null, perm, sorted);
+    return { perm, sorted };
+  }
   const start = new Int32Array(C + 1);
   if (counts) for (let c = 0; c < C; c++) start[c + 1] = counts[c]!;
   else for (let k = 0; k < lab.length; k++) start[lab[k]! + 1]!++;
@@ -686,9 +706,10 @@ function clusterCloud(p: NormPoints, eps: number | ArrayLike<number>, what: 'x' 
   const rows = gatherRows({ data: p.data, width: p.d }, perm).data as FloatArray;
   const { sums: centroids } = classSums(rows, p.n, p.d, labels, count);
   const radii = new Float64Array(count);
-  let maxAbs = 0;
   const d = p.d;
-  for (let i = 0; i < p.n; i++) {
+  const native = clusterKernels();
+  let maxAbs = native ? native.clusterRadii(rows, p.n, d, labels, centroids, radii) : 0;
+  for (let i = 0; i < p.n && !native; i++) {
     const c = labels[i]!;
     let s = 0;
     for (let a = 0; a < d; a++) {
