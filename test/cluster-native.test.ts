@@ -20,7 +20,7 @@ import {
   unpermuteRows,
   type PointsInput,
 } from '../runtime/cluster/index.js';
-import { nativeClustering, withClusterPath } from './helpers/cluster-paths.js';
+import { nativeClusteringOrSkip, withClusterPath } from './helpers/cluster-paths.js';
 import { rng } from './helpers/data.js';
 
 /** A value with its typed arrays as (type, bytes), so that deep equality means byte equality. */
@@ -68,18 +68,8 @@ function cloud(n: number, d: number, seed: number, kind: 'blobs' | 'spread' | 'o
 
 describe('native clustering passes are byte-identical to the TypeScript ones', function () {
   this.timeout(60000);
-  const { kernels, reason } = nativeClustering();
-  if (!kernels) {
-    if (process.env['KEOPSC_REQUIRE_NATIVE'] === '1' && process.env['KEOPSC_NATIVE_CLUSTER'] !== '0')
-      it('needs the native clustering passes (KEOPSC_REQUIRE_NATIVE=1) but they are unavailable', () => {
-        throw new Error(reason);
-      });
-    else
-      it(`is skipped: ${reason}`, function () {
-        this.skip();
-      });
-    return;
-  }
+  const kernels = nativeClusteringOrSkip();
+  if (!kernels) return;
 
   it('gridCluster: empty, one point, one cell, D = 0 to 5, float32/64, dense table and sorted paths', () => {
     let seed = 1;

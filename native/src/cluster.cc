@@ -64,6 +64,26 @@ void expectLen(Napi::Env env, const Arr& a, size_t want, const std::string& what
   if (a.length != want) throw Napi::RangeError::New(env, what + " has " + std::to_string(a.length) + " values, expected " + std::to_string(want));
 }
 
+// A cloud's arguments (data, n, d) at info[k], info[k + 1], info[k + 2]: data holds n x d floats.
+struct Cloud {
+  Arr data;
+  int64_t n, d;
+};
+Cloud cloud(Napi::Env env, const Napi::CallbackInfo& info, size_t k, const std::string& pre, const std::string& name) {
+  Cloud c{floats(env, info[k], pre + name), 0, 0};
+  c.n = count(env, info[k + 1], pre + "n", 2147483647.0);
+  c.d = count(env, info[k + 2], pre + "d", 65536);
+  expectLength(env, c.data, pre + name, "n x d", c.n, c.d);
+  return c;
+}
+
+// A new Int32Array holding v.
+Napi::Int32Array int32Array(Napi::Env env, const std::vector<int32_t>& v) {
+  Napi::Int32Array out = Napi::Int32Array::New(env, v.size());
+  if (!v.empty()) std::memcpy(out.Data(), v.data(), v.size() * sizeof(int32_t));
+  return out;
+}
+
 template <typename T>
 double at(const void* p, size_t k) {
   return double(static_cast<const T*>(p)[k]);
@@ -139,20 +159,15 @@ Napi::Value grid(Napi::Env env, const T* data, int64_t n, int64_t d, const doubl
       counts.back()++;
     }
   }
-  Napi::Int32Array out = Napi::Int32Array::New(env, counts.size());
-  if (!counts.empty()) std::memcpy(out.Data(), counts.data(), counts.size() * sizeof(int32_t));
-  return out;
+  return int32Array(env, counts);
 }
 
 Napi::Value ClusterGrid(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string pre = "clusterGrid: ";
-  Arr data = floats(env, info[0], pre + "data");
-  int64_t n = count(env, info[1], pre + "n", 2147483647.0);
-  int64_t d = count(env, info[2], pre + "d", 65536);
+  const auto [data, n, d] = cloud(env, info, 0, pre, "data");
   Arr sizes = typed(env, info[3], napi_float64_array, pre + "sizes");
   Arr labels = typed(env, info[4], napi_int32_array, pre + "labels");
-  expectLength(env, data, pre + "data", "n x d", n, d);
   expectLen(env, sizes, size_t(d), pre + "sizes");
   expectLen(env, labels, size_t(n), pre + "labels");
   const double* s = static_cast<const double*>(sizes.data);
@@ -207,15 +222,12 @@ void sums(const T* data, int64_t n, int64_t d, const int32_t* lab, int64_t C, do
 Napi::Value ClassSums(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string pre = "classSums: ";
-  Arr data = floats(env, info[0], pre + "data");
-  int64_t n = count(env, info[1], pre + "n", 2147483647.0);
-  int64_t d = count(env, info[2], pre + "d", 65536);
+  const auto [data, n, d] = cloud(env, info, 0, pre, "data");
   Arr labels = typed(env, info[3], napi_int32_array, pre + "labels");
   int64_t C = count(env, info[4], pre + "C", 2147483647.0);
   Arr s = typed(env, info[5], napi_float64_array, pre + "sums");
   Arr w = typed(env, info[6], napi_float64_array, pre + "wsum");
   Arr counts = typed(env, info[7], napi_int32_array, pre + "counts");
-  expectLength(env, data, pre + "data", "n x d", n, d);
   expectLen(env, labels, size_t(n), pre + "labels");
   expectLength(env, s, pre + "sums", "C x d", C, d);
   expectLen(env, w, size_t(C), pre + "wsum");
@@ -337,14 +349,11 @@ double radii(const T* rows, int64_t n, int64_t d, const int32_t* lab, const doub
 Napi::Value ClusterRadii(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string pre = "clusterRadii: ";
-  Arr rows = floats(env, info[0], pre + "rows");
-  int64_t n = count(env, info[1], pre + "n", 2147483647.0);
-  int64_t d = count(env, info[2], pre + "d", 65536);
+  const auto [rows, n, d] = cloud(env, info, 0, pre, "rows");
   Arr labels = typed(env, info[3], napi_int32_array, pre + "labels");
   Arr cen = typed(env, info[4], napi_float64_array, pre + "centroids");
   Arr r = typed(env, info[5], napi_float64_array, pre + "radii");
   const int64_t C = int64_t(r.length);
-  expectLength(env, rows, pre + "rows", "n x d", n, d);
   expectLen(env, labels, size_t(n), pre + "labels");
   expectLength(env, cen, pre + "centroids", "C x d", C, d);
   const int32_t* lab = static_cast<const int32_t*>(labels.data);
@@ -370,13 +379,9 @@ std::vector<double> doubles(const Arr& a) {
 }
 
 Napi::Object pairsObject(Napi::Env env, const std::vector<int32_t>& rowStart, const std::vector<int32_t>& cols) {
-  Napi::Int32Array rs = Napi::Int32Array::New(env, rowStart.size());
-  Napi::Int32Array cs = Napi::Int32Array::New(env, cols.size());
-  if (!rowStart.empty()) std::memcpy(rs.Data(), rowStart.data(), rowStart.size() * sizeof(int32_t));
-  if (!cols.empty()) std::memcpy(cs.Data(), cols.data(), cols.size() * sizeof(int32_t));
   Napi::Object o = Napi::Object::New(env);
-  o.Set("rowStart", rs);
-  o.Set("cols", cs);
+  o.Set("rowStart", int32Array(env, rowStart));
+  o.Set("cols", int32Array(env, cols));
   return o;
 }
 
