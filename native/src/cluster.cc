@@ -429,6 +429,7 @@ Napi::Value CloseClusters(const Napi::CallbackInfo& info) {
       }
       if (ok) cols.push_back(b);
     }
+    if (cols.size() > 2147483647u) throw Napi::RangeError::New(env, pre + "more than 2^31 - 1 kept pairs");
   };
   double rMaxB = 0;
   if (radii)
