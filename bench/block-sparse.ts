@@ -128,6 +128,7 @@ export async function blockSparseBench(sizes: number[], backend: Backend, thread
     const warm = best(() => preprocess(x, y));
     setNativeClustering(was);
     const nsPt = (s: number) => ((s * 1e9) / (2 * M)).toFixed(0);
+    record({ section: `Block-sparse Gaussian convolution, tutorial data (D = 2, float32), ${backend}, ${threads} thread${threads > 1 ? 's' : ''}`, name: `M = N = ${M}: preprocessing by the TypeScript passes (the browser build), first call ÷ sparse`, value: (100 * first) / sparseAt[0]!, unit: '%', note: `first call ${ms(first)}, warm ${ms(warm)}` });
     console.log(`  the preprocessing above runs the addon's clustering passes; the TypeScript ones (the browser build, KEOPSC_NATIVE_CLUSTER=0) at M = N = ${M}: first call ${ms(first)} (${nsPt(first)} ns a point) / warm ${ms(warm)} (${nsPt(warm)}), ${pct(first / sparseAt[0]!)} / ${pct(warm / sparseAt[0]!)} of sparse`);
   } else console.log('  the preprocessing above runs the TypeScript clustering passes (no native addon with them)');
   console.log('  targets (issue 13): preprocessing (first call) ≤ 30 % of the sparse convolution at M = N ≥ 2e4; sparse ≤ 25 % of dense at M = N = 2000');
