@@ -484,7 +484,7 @@ class CppPrinter {
       ...this.gemm.flatMap((g, p) => (g.kind === 'sqdist' ? [`  T gx${p}; // ‖x‖² of the square distance t${g.node.id}`] : [])),
       '};',
       '',
-      ...(this.gemm.length > 0 ? [...this.gemmRows(), ...this.gemmDirect()] : []),
+      ...(this.gemm.length > 0 ? [...this.gemmRows(), ...this.gemmSquares()] : []),
       'inline void init(St& s) {',
       ...gen.init.map((l) => `  ${l}`),
       '}',
@@ -707,10 +707,11 @@ class CppPrinter {
   // vector c of a VB-wide column block is the accumulator d<a>_<q>_<c>; square distance p is
   // ‖x‖² (St::gx<p>, once per row and chunk) + ‖y‖² (Tile::Q<p>, once per tile) − 2⟨x, y⟩.
 
-  /** `VB` and the fused multiply-add of vectors. */
+  /** `VB`, the sizes of the scalar products and the fused multiply-add of vectors. */
   private gemmPrelude(CV: number): string[] {
     return [
       `constexpr int VB = ${CV} * V; // reduction indices per column block of the matrix products`,
+      ...this.dots.map((g, a) => `constexpr int GN${a} = ${g.n}, GS${a} = ${this.dims.get(g.row.index)!}; // scalar product ${a}: components, row stride of x`),
       '// a * b + c rounded once (the matrix products): one instruction on AVX-512, a lane loop elsewhere',
       'inline VT k_fma(const VT& a, const VT& b, const VT& c) {',
       '#ifdef __AVX512F__',
@@ -731,15 +732,15 @@ class CppPrinter {
     const L = ['// the row-side norms of the square distances, once per row and chunk', 'inline void gemm_rows([[maybe_unused]] const Prm& P, [[maybe_unused]] St& s, [[maybe_unused]] const int64_t r) {'];
     this.gemm.forEach((g, p) => {
       if (g.kind !== 'sqdist') return;
-      const { index, comp } = g.row;
+      const a = this.dotOf[p]!;
       L.push(
-        `  { const T* const x = P.in${index} + r * ${this.dims.get(index)!} + ${comp};`,
+        `  { const T* const x = P.in${g.row.index} + r * GS${a} + ${g.row.comp};`,
         '    VT a = {};',
         '    int k = 0;',
-        `    for (; k + V <= ${g.n}; k += V) { const VT v = ldT(x + k); a = k_fma(v, v, a); }`,
+        `    for (; k + V <= GN${a}; k += V) { const VT v = ldT(x + k); a = k_fma(v, v, a); }`,
         '    T t = 0;',
         '    for (int l = 0; l < V; ++l) t += a[l];',
-        `    for (; k < ${g.n}; ++k) t = std::fma(x[k], x[k], t);`,
+        `    for (; k < GN${a}; ++k) t = std::fma(x[k], x[k], t);`,
         `    s.gx${p} = t; }`,
       );
     });
@@ -747,9 +748,13 @@ class CppPrinter {
     return L;
   }
 
-  /** `gemm_direct<p>`: square distance p of row r and the tile's vector at jb in the direct form, the
-   * loop statement printed as the block functions of gemm: false print it (the cancellation guard). */
-  private gemmDirect(): string[] {
+  /**
+   * `gemm_sq<p>`: square distance p of row r and the tile's vector at jb from the scalar product d:
+   * ‖x‖² + ‖y‖² − 2d; where that is below (‖x‖² + ‖y‖²) / GEMM_CANCEL (its error bound more than
+   * 2·GEMM_CANCEL times the direct form's) or not a number (inf − inf), the direct form instead, the
+   * loop statement printed as the block functions of gemm: false print it (`gemm_direct<p>`).
+   */
+  private gemmSquares(): string[] {
     return this.gemm.flatMap((g, p) =>
       g.kind !== 'sqdist'
         ? []
@@ -757,6 +762,13 @@ class CppPrinter {
             `// t${g.node.id} in the direct form, for the pairs where the expanded form cancels`,
             `__attribute__((noinline)) VT gemm_direct${p}(const Prm& P, const Tile& tl, const int jb, const int64_t r) {`,
             `  return ${this.loop(g.node, 0, true, false)};`,
+            '}',
+            `// t${g.node.id} from the scalar product d`,
+            `__attribute__((always_inline)) inline VT gemm_sq${p}(const VT& d, const Prm& P, const Tile& tl, const int jb, const int64_t r, const T gx) {`,
+            `  const VT nn = bT(gx) + ldT(tl.Q${p} + jb);`,
+            '  const VT e = nn - (d + d);',
+            `  if (const VI near = (e * ${this.lit(GEMM_CANCEL)} >= nn) == 0; __builtin_expect(k_any(near), 0)) return near ? gemm_direct${p}(P, tl, jb, r) : e;`,
+            '  return e;',
             '}',
             '',
           ],
@@ -772,7 +784,7 @@ class CppPrinter {
             `  for (int t = 0; t < n; t += V) { // ‖y‖² of t${g.node.id}`,
             `    const T* const y = tl.L${g.red.index} + ${g.red.comp} * TILE + t;`,
             '    VT a = {};',
-            `    for (int k = 0; k < ${g.n}; ++k) { const VT v = ldT(y + k * TILE); a = k_fma(v, v, a); }`,
+            `    for (int k = 0; k < GN${this.dotOf[p]!}; ++k) { const VT v = ldT(y + k * TILE); a = k_fma(v, v, a); }`,
             `    std::memcpy(tl.Q${p} + t, &a, sizeof a);`,
             '  }',
           ],
@@ -790,29 +802,20 @@ class CppPrinter {
     const cs = Array.from({ length: CV }, (_, c) => c);
     let c = 0; // the column vector whose products `defs` names
     const defs = (q: number) =>
-      this.gemm.flatMap((g, p) => {
+      this.gemm.map((g, p) => {
         const d = `d${this.dotOf[p]!}_${q}_${c}`;
         const name = this.ref(g.node, q);
-        if (g.kind === 'dot') return [`const VT ${name} = ${d};`];
-        // the expanded square distance; where it is below (‖x‖² + ‖y‖²) / GEMM_CANCEL (its error bound
-        // more than 2·GEMM_CANCEL times the direct form's) or not a number (inf − inf), the direct
-        // form, computed as the loop of gemm: false computes it
-        return [
-          `VT ${name};`,
-          `{ const VT nn = bT(S[${q}].gx${p}) + ldT(tl.Q${p} + jb);`,
-          `  ${name} = nn - (${d} + ${d});`,
-          `  if (const VI near = (${name} * ${this.lit(GEMM_CANCEL)} >= nn) == 0; __builtin_expect(k_any(near), 0)) ${name} = near ? gemm_direct${p}(P, tl, jb, r + ${q}) : ${name}; }`,
-        ];
+        return `const VT ${name} = ${g.kind === 'dot' ? d : `gemm_sq${p}(${d}, P, tl, jb, r + ${q}, S[${q}].gx${p})`};`;
       });
     const { L, body } = this.blockParts(nb, gen, defs);
     this.dots.forEach((g, p) => {
-      for (const q of qs) L.push(`  const T* const x${p}_${q} = P.in${g.row.index} + (r + ${q}) * ${this.dims.get(g.row.index)!} + ${g.row.comp};`);
+      for (const q of qs) L.push(`  const T* const x${p}_${q} = P.in${g.row.index} + (r + ${q}) * GS${p} + ${g.row.comp};`);
     });
     L.push('  for (int j0 = 0; j0 < n; j0 += VB) {');
     this.dots.forEach((g, p) => {
       L.push(
         ...qs.flatMap((q) => cs.map((c) => `    VT d${p}_${q}_${c} = {};`)),
-        `    for (int k = 0; k < ${g.n}; ++k) {`,
+        `    for (int k = 0; k < GN${p}; ++k) {`,
         `      const T* const y = tl.L${g.red.index} + (${g.red.comp} + k) * TILE + j0;`,
         ...cs.map((c) => `      const VT y${c} = ldT(y${c ? ` + ${c * this.V}` : ''});`),
         ...qs.flatMap((q) => [`      const VT x${q} = bT(x${p}_${q}[k]);`, ...cs.map((c) => `      d${p}_${q}_${c} = k_fma(x${q}, y${c}, d${p}_${q}_${c});`)]),
