@@ -56,13 +56,19 @@ export function knnBench(maxThreads: number, M = 5000, N = 5000, D = 768, K = 10
       saveNpy(join(dir, 'x.npy'), { dtype: 'float32', shape: [M, D], data: x });
       saveNpy(join(dir, 'y.npy'), { dtype: 'float32', shape: [N, D], data: y });
     }
-    for (const threads of maxThreads > 1 ? [1, maxThreads] : [1]) {
+    const best = (threads: number, gemm = true) => {
       let secs = Infinity;
       for (let rep = 0; rep < 3; rep++) {
         const t = performance.now();
-        kernel.runSync(args, { backend: 'cpu', threads });
+        kernel.runSync(args, { backend: 'cpu', threads, gemm });
         secs = Math.min(secs, (performance.now() - t) / 1000);
       }
+      return secs;
+    };
+    kernel.runSync(args, { backend: 'cpu', threads: 1, gemm: false }); // compiled before it is timed
+    console.log(`  1 thread : keopsc cpu, direct loop (gemm: false) ${(best(1, false) * 1e3).toFixed(0)} ms`);
+    for (const threads of maxThreads > 1 ? [1, maxThreads] : [1]) {
+      const secs = best(threads);
       let line = `  ${threads} thread${threads > 1 ? 's' : ' '}: keopsc cpu ${(secs * 1e3).toFixed(0).padStart(6)} ms`;
       if (!dir) line += `   (no NumPy row: ${why})`;
       else {
