@@ -47,7 +47,7 @@ function cudaSymbol(plan: KernelPlan, opts: CudaCodeOptions): string {
  *
  * Sums over vector components (the plan's `loop` statements) print as `for` loops, so the source does
  * not grow with the dimension (about 12 KB for ArgKMin at D = 768 and 4096, 490 KB and 2.7 MB
- * unrolled). The reduction side is staged as {@link cudaStaging} decides (see {@link GpuStaging}):
+ * unrolled). The reduction side is staged as `cudaStaging` decides (see `GpuStaging` in src/targets/gpu-loops.ts):
  * - whole vectors of a tile of blockDim.x indices when they fit 48 KiB with at least 32 rows per block
  *   (reduction-side variables up to 384 float32 / 192 float64 values per row): KeOps's scheme, each
  *   value loaded once per block and read by every thread from shared memory;
@@ -110,7 +110,7 @@ export interface CudaLayout {
   kernels: { dense: string; fill: string; ranges: string; denseBatched: string };
 }
 
-/** The shared-memory staging of a plan's CUDA kernels (see {@link GpuStaging}): 256 threads per block
+/** The shared-memory staging of a plan's CUDA kernels (see `GpuStaging` in src/targets/gpu-loops.ts): 256 threads per block
  * (128 for the KMin family, whose per-thread arrays use many registers); the whole tile when it fits 48
  * KiB with at least 32 rows (lowered by steps of 32), else chunks of components, else no staging. */
 export function cudaStaging(plan: KernelPlan, opts: CudaCodeOptions): GpuStaging {
@@ -525,15 +525,14 @@ class CudaPrinter {
   }
 
   /**
-   * One tile [j0, j0 + TJ) of reduction indices in the chunked mode (see {@link GpuStaging}): the
+   * One tile [j0, j0 + TJ) of reduction indices in the chunked mode (see `GpuStaging` in src/targets/gpu-loops.ts): the
    * partial sums p<l>[q] of the reduction-side loops; per chunk [kc, kc + dims) of components: the block stages the
    * chunk of every slot (slot-major, then index, then component), barrier, each thread adds the chunk's
    * terms for each index of the tile, barrier; then the fold of the tile, the loops' values read from
    * p<l>[q] and the other reduction-side components from global memory.
    */
   private chunkedTile(j0: string, end: string, acc: { tileInit: string[]; tileMerge: string[]; fold: string[] }): string[] {
-    const { plan } = this;
-    const { tileRows: TJ, dims: CH, slots, loops, maxN, pre } = this.staging.chunk;
+    const { tileRows: TJ, dims: CH, slots, loops, maxN, pre, fold } = this.staging.chunk;
     const I = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
     const slotAt = new Map(slots.map((x, k) => [`${x.index}:${x.comp}`, k * TJ * CH]));
     const global = (n: SExpr) => {
@@ -549,17 +548,8 @@ class CudaPrinter {
     const chunkLoops = loops.map((l, k) => `{ ${this.stmt(l, { from: 'kc', to: `(kc + ${CH} < ${l.loop!.n} ? kc + ${CH} : ${l.loop!.n})`, init: `p${k}[q]` })} p${k}[q] = t${l.id}; }`);
     // the fold: what f and g need, the loops' values from p<l>[q]
     const loopIdx = new Map(loops.map((l, k) => [l, k]));
-    const need = new Set<SExpr>();
-    const inner = new Set<SExpr>([...plan.loads.inner, ...plan.stmts.inner]);
-    const visit = (n: SExpr): void => {
-      if (!inner.has(n) || need.has(n)) return;
-      need.add(n);
-      if (n.fn !== 'loop') n.args.forEach(visit);
-    };
-    [...plan.f, ...plan.g].forEach(visit);
-    const fold = [
-      ...plan.loads.inner.filter((n) => need.has(n)).map(global),
-      ...plan.stmts.inner.filter((n) => need.has(n)).map((n) => (n.fn === 'loop' ? `const T t${n.id} = p${loopIdx.get(n)!}[q];` : this.stmt(n))),
+    const folded = [
+      ...fold.map((n) => (n.fn === 'input' ? global(n) : n.fn !== 'loop' ? this.stmt(n) : `const T t${n.id} = p${loopIdx.get(n)!}[q];`)),
       ...acc.fold,
     ];
     return [
@@ -582,7 +572,7 @@ class CudaPrinter {
       ...I(acc.tileInit, 4),
       '    for (int q = 0; q < cnt; q++) {',
       '      const keopsc_i64 s = j0 + q; (void)s;',
-      ...I(fold, 6),
+      ...I(folded, 6),
       '    }',
       ...I(acc.tileMerge, 4),
       '  }',

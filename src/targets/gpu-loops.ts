@@ -31,9 +31,11 @@ export interface GpuStaging {
   sharedValues: number;
   /** `whole`: the staged variables (ascending), their first row in the tile, the values per index. */
   whole: { vars: number[]; offset: Map<number, number>; perRow: number };
-  /** `chunked`: see above; `loops` are the reduction-side loop statements (in plan order), `pre` the
-   * reduction-side loads and statements their invariant arguments need (computed per index per chunk). */
-  chunk: { tileRows: number; dims: number; slots: { index: number; comp: number; n: number }[]; loops: SExpr[]; maxN: number; pre: SExpr[] };
+  /** `chunked`: see above; `slots` the staged (variable, first component) with the longest loop that
+   * reads them, `loops` the reduction-side loop statements (in plan order), `pre` the reduction-side
+   * loads and statements their invariant arguments need (computed per index per chunk), `fold` those
+   * the fold needs (a loop among them is read from the partial sums). */
+  chunk: { tileRows: number; dims: number; slots: { index: number; comp: number; n: number }[]; loops: SExpr[]; maxN: number; pre: SExpr[]; fold: SExpr[] };
   /** The stage of every node of every loop body (lanes included). */
   bodyStage: Map<SExpr, Stage>;
 }
@@ -81,18 +83,26 @@ export function gpuStaging(plan: KernelPlan, o: { valueBytes: number; budget: nu
   }
   const whole = { vars, offset, perRow };
   const slots = [...slotN.values()].sort((a, b) => a.index - b.index || a.comp - b.comp);
-  // the reduction-side statements and loads the loops' invariant arguments need
-  const inner = new Set<SExpr>([...plan.loads.inner, ...plan.stmts.inner]);
-  const need = new Set<SExpr>();
-  const visit = (n: SExpr): void => {
-    if (!inner.has(n) || need.has(n)) return;
-    need.add(n);
-    n.args.forEach(visit);
+  // the reduction-side loads and statements (in plan order) that `roots` need, through loops or not
+  const inner = [...plan.loads.inner, ...plan.stmts.inner];
+  const needed = (roots: readonly SExpr[], throughLoops: boolean): SExpr[] => {
+    const isInner = new Set(inner);
+    const need = new Set<SExpr>();
+    const visit = (n: SExpr): void => {
+      if (!isInner.has(n) || need.has(n)) return;
+      need.add(n);
+      if (throughLoops || n.fn !== 'loop') n.args.forEach(visit);
+    };
+    roots.forEach(visit);
+    return inner.filter((n) => need.has(n));
   };
-  for (const l of loops) l.args.forEach(visit);
-  const pre = [...plan.loads.inner, ...plan.stmts.inner].filter((n) => need.has(n));
+  const pre = needed(
+    loops.flatMap((l) => l.args),
+    true,
+  );
+  const fold = needed([...plan.f, ...plan.g], false);
   const maxN = Math.max(0, ...loops.map((l) => l.loop!.n));
-  const none = { tileRows: 0, dims: 0, slots, loops, maxN, pre };
+  const none = { tileRows: 0, dims: 0, slots, loops, maxN, pre, fold };
   const result = (mode: GpuStaging['mode'], rows: number, sharedValues: number, chunk = none): GpuStaging => ({ mode, rows, sharedValues, whole, chunk, bodyStage });
   if (!o.tile || perRow === 0) return result(perRow === 0 ? 'whole' : 'direct', o.rows, 0);
   let rows = o.rows;

@@ -75,7 +75,7 @@ export const WGSL_DEFAULTS: WgslCodeOptions = { sumScheme: 'block', workgroupSiz
  *
  * Sums over vector components (the plan's `loop` statements) print as `for` loops, so the shader does not
  * grow with the dimension (about 12 KB for ArgKMin at D = 768 and 4096; 730 KB and 4 MB unrolled). The
- * reduction side is staged as the CUDA target stages it ({@link GpuStaging}), within
+ * reduction side is staged as the CUDA target stages it (`GpuStaging` in src/targets/gpu-loops.ts), within
  * `maxWorkgroupStorage`: whole vectors for a tile of `workgroupSize` indices while 32 rows fit (16 KiB:
  * up to 128 f32 per reduction index), else chunks (tiles of 32 indices x 32 components per staged
  * variable, 4 KiB each, the per-invocation partial sums of each reduction-side loop in a private
@@ -426,15 +426,14 @@ class WgslPrinter {
   }
 
   /**
-   * The reduction over [a, b) in the chunked mode (see {@link GpuStaging}), in tiles of TJ indices: the
+   * The reduction over [a, b) in the chunked mode (see `GpuStaging` in src/targets/gpu-loops.ts), in tiles of TJ indices: the
    * partial sums p<l>[q] of the reduction-side loops; per chunk [kc, kc + dims) of components: the workgroup stages the
    * chunk of every slot (slot-major, then index, then component), barrier, each live invocation adds
    * the chunk's terms for each index of the tile, barrier; then the fold of the tile, the loops' values
    * read from p<l>[q] and the other reduction-side components from the storage buffer.
    */
   private chunkedTile(a: string, b: string, acc: { tileInit: string[]; tileMerge: string[]; fold: string[] }): string[] {
-    const { plan } = this;
-    const { tileRows: TJ, dims: CH, slots, loops, maxN, pre } = this.staging.chunk;
+    const { tileRows: TJ, dims: CH, slots, loops, maxN, pre, fold } = this.staging.chunk;
     const I = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
     const slotAt = new Map(slots.map((x, k) => [`${x.index}:${x.comp}`, k * TJ * CH]));
     const direct = (n: SExpr) => {
@@ -450,17 +449,8 @@ class WgslPrinter {
     const chunkLoops = loops.map((l, k) => `{ ${this.stmt(l, { from: 'kc', to: `min(kc + ${CH}u, ${l.loop!.n}u)`, init: `p${k}[q]` })} p${k}[q] = t${l.id}; }`);
     // the fold: what f and g need, the loops' values from p<l>[q]
     const loopIdx = new Map(loops.map((l, k) => [l, k]));
-    const need = new Set<SExpr>();
-    const inner = new Set<SExpr>([...plan.loads.inner, ...plan.stmts.inner]);
-    const visit = (n: SExpr): void => {
-      if (!inner.has(n) || need.has(n)) return;
-      need.add(n);
-      if (n.fn !== 'loop') n.args.forEach(visit);
-    };
-    [...plan.f, ...plan.g].forEach(visit);
-    const fold = [
-      ...plan.loads.inner.filter((n) => need.has(n)).map(direct),
-      ...plan.stmts.inner.filter((n) => need.has(n)).map((n) => (n.fn === 'loop' ? `let t${n.id}: f32 = p${loopIdx.get(n)!}[q];` : this.stmt(n))),
+    const folded = [
+      ...fold.map((n) => (n.fn === 'input' ? direct(n) : n.fn !== 'loop' ? this.stmt(n) : `let t${n.id}: f32 = p${loopIdx.get(n)!}[q];`)),
       ...acc.fold,
     ];
     return [
@@ -483,7 +473,7 @@ class WgslPrinter {
       ...I(acc.tileInit, 4),
       '    for (var q: u32 = 0u; q < cnt; q = q + 1u) {',
       '      let s = j0 + q;',
-      ...I(fold, 6),
+      ...I(folded, 6),
       '    }',
       ...I(acc.tileMerge, 4),
       '  }',
