@@ -133,6 +133,23 @@ describe('high-dimensional vectors: loops over components (issue 19)', function 
       });
     }
 
+    it('chunks with a reduction-side invariant factor in the loop, LogSumExp, Max_ArgMax (tag 1) and the kahan and direct sums agree with the reference at D = 300, 768', async () => {
+      const cases: [string, (D: number) => string, object][] = [
+        ['invariant factor', (D) => `Max_Reduction(Sum(Square(x - y) * Exp(-Abs(x) * b)) / ${D} + Sum(y * p), 0)`, {}],
+        ['logsumexp', (D) => `LogSumExp_Reduction(-SqDist(x, y) / ${D}, 0)`, {}],
+        ['max_argmax', () => 'Max_ArgMax_Reduction(-SqDist(x, y), 1)', {}],
+        ['kahan', (D) => `Sum_Reduction(Exp(-SqDist(x, y) / ${D}) * b, 0)`, { sumScheme: 'kahan' }],
+        ['direct', (D) => `Sum_Reduction(Exp(-SqDist(x, y) / ${D}) * b, 0)`, { sumScheme: 'direct' }],
+      ];
+      for (const D of [300, 768])
+        for (const [what, f, opts] of cases) {
+          const k = compile(`x = Vi(0, ${D})\ny = Vj(1, ${D})\nb = Vj(2, 1)\np = Pm(3, ${D})\nk = ${f(D)}`);
+          expect(k.wgslSource().staging, what).to.equal('chunked');
+          const a = args(D, 37, 70, true, D + 11, k.args);
+          compare(k.run(a, { backend: 'ref' }), await k.run(a, { backend: 'webgpu', ...opts }), 1e-4, `${what} D=${D}`, what === 'max_argmax');
+        }
+    });
+
     it('ArgKMin at D = 4096 (chunks of components) agrees with the reference, block-sparse too', async () => {
       const D = 4096;
       const k = kernel(D, 'argkmin');
