@@ -78,6 +78,11 @@ describe('high-dimensional vectors: loops over components (issue 19)', function 
         expect(size(64), `${name} ${target}`).to.be.below(16000);
       }
     }
+    // the row's own x_i, read by the loops: a private copy, whole (D = 64) or per chunk (D = 768)
+    const c64 = printCuda(kernel(64, 'argkmin').plan, { dtype: 'float32' }).source;
+    expect(c64).to.include('T xr0[64]; for (int u = 0; u < 64; u++) xr0[u] = a.in0[r * 64 + 0 + u];').and.to.include('const T t').and.to.match(/= xr0\[k\];/);
+    const w768 = printWgsl(kernel(768, 'argkmin').plan).code;
+    expect(w768).to.include('var xr0: array<f32, 32>;').and.to.match(/= xr0\[k - kc\];/);
   });
 
   for (const name of Object.keys(FORMULAS)) {

@@ -1,7 +1,7 @@
 import { printedOnce, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
 import { callK, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
 import { loopBody, type SExpr } from '../lower/scalar.js';
-import { gpuStaging, type GpuStaging } from './gpu-loops.js';
+import { GPU_ROW_COPY, gpuStaging, type GpuStaging } from './gpu-loops.js';
 
 /** Options of the CUDA target. */
 export interface CudaCodeOptions {
@@ -46,7 +46,7 @@ function cudaSymbol(plan: KernelPlan, opts: CudaCodeOptions): string {
  * the host launcher is compiled only outside NVRTC (`#ifndef __CUDACC_RTC__`).
  *
  * Sums over vector components (the plan's `loop` statements) print as `for` loops, so the source does
- * not grow with the dimension (about 12 KB for ArgKMin at D = 768 and 4096, 490 KB and 2.7 MB
+ * not grow with the dimension (about 13 KB for ArgKMin at D = 768 and 4096, 490 KB and 2.7 MB
  * unrolled). The reduction side is staged as `cudaStaging` decides (see `GpuStaging` in src/targets/gpu-loops.ts):
  * - whole vectors of a tile of blockDim.x indices when they fit 48 KiB with at least 32 rows per block
  *   (reduction-side variables up to 384 float32 / 192 float64 values per row): KeOps's scheme, each
@@ -57,9 +57,10 @@ function cudaSymbol(plan: KernelPlan, opts: CudaCodeOptions): string {
  *   sums per loop held per thread; after the last chunk they are the loops' values (the same order of
  *   additions as the whole loop), and the fold runs over the tile. 256 threads per block (128 for KMin)
  *   and 4 KiB (float32) of shared memory per staged variable, whatever D is. The row's own x_i
- *   components are read from global memory in the loop (contiguous per thread, L1-cached across the
- *   tile's 32 indices), parameters likewise (one address for every thread), and reduction-side
- *   components used outside loops (a gradient's y_j - x_i) one by one from global memory;
+ *   components that the loops read are copied by each thread into a private array per chunk (in the
+ *   other modes: whole, once per row, up to GPU_ROW_COPY components; nvcc keeps a short one in
+ *   registers), parameters are read from global memory (one address for every thread), and
+ *   reduction-side components used outside loops (a gradient's y_j - x_i) one by one from global memory;
  * - no staging (`direct`) when a reduction-side loop needs another one's value (which chunks cannot
  *   order) or the staged slots do not fit even in chunks of 4: every read from global memory.
  */
@@ -207,6 +208,10 @@ class CudaPrinter {
     throw new Error('internal: no reduction-side lane reader here');
   };
 
+  /** Where a reduction-side loop reads the row's component `comp` (+ k: `c`) of variable `index` when a
+   * private copy holds it (see GpuStaging.rowSlots); undefined: from global memory. */
+  private rowLane: (index: number, comp: number) => string | undefined = () => undefined;
+
   /** A statement `const T t<id> = ...;`, or a loop (`T t<id> = init; for (k in [from, to)) ...`, the
    * body's statements named t<id> in the loop's scope, t<id> += body in the order of k). */
   private stmt(n: SExpr, range?: { from: string; to: string; init: string }): string {
@@ -216,7 +221,8 @@ class CudaPrinter {
       const { index, comp } = b.input!;
       const c = comp ? `${comp} + k` : 'k';
       const stage = this.staging.bodyStage.get(b);
-      const at = stage === 'param' ? this.ld(`a.in${index}[${c}]`) : stage === 'outer' ? this.ld(`a.in${index}[r * ${this.dims.get(index)!} + ${c}]`) : this.innerLane(index, comp, c);
+      const row = () => (this.staging.chunk.loops.includes(n) ? this.rowLane(index, comp) : undefined) ?? this.ld(`a.in${index}[r * ${this.dims.get(index)!} + ${c}]`);
+      const at = stage === 'param' ? this.ld(`a.in${index}[${c}]`) : stage === 'outer' ? row() : this.innerLane(index, comp, c);
       return `const T t${b.id} = ${at};`;
     });
     const r = range ?? { from: '0', to: `${n.loop!.n}`, init: '(T)0' };
@@ -303,6 +309,13 @@ class CudaPrinter {
             return Array.from({ length: d }, (_, c) => `sh[${shOff.get(v)! + c} * bd + threadIdx.x] = ${ld(`a.in${v}[jj * ${d} + ${c}]`)};`);
           });
     const I = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
+    // whole, direct: the row-side vectors the loops read, copied once per row into private arrays
+    const copied = st.mode === 'chunked' ? [] : st.rowSlots.map((x, k) => ({ ...x, k })).filter((x) => x.n <= GPU_ROW_COPY);
+    const rowCopy = copied.map((x) => `T xr${x.k}[${x.n}]; for (int u = 0; u < ${x.n}; u++) xr${x.k}[u] = ${ld(`a.in${x.index}[r * ${this.dims.get(x.index)!} + ${x.comp} + u]`)};`);
+    this.rowLane = (index, comp) => {
+      const x = copied.find((y) => y.index === index && y.comp === comp);
+      return x && `xr${x.k}[k]`;
+    };
     const foldBody = [...loadsInner, ...plan.stmts.inner.map((n) => this.stmt(n)), ...acc.fold];
     // one tile [j0, j0 + cnt) of reduction indices: load, barrier, fold, barrier
     const tileWhole = (j0: string, end: string) => [
@@ -325,7 +338,7 @@ class CudaPrinter {
     ];
     const tile = st.mode === 'chunked' ? (j0: string, end: string) => this.chunkedTile(j0, end, acc) : tileWhole;
     const outArgs = outs.map((o, q) => `  ${o.index ? 'keopsc_i64' : 'T'}* out${q};`);
-    const rowPre = ['const keopsc_i64 r = active ? row : 0;', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl];
+    const rowPre = ['const keopsc_i64 r = active ? row : 0;', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl, ...rowCopy];
     // the body of the dense kernels (after the signature): one thread per output row
     const denseBody = [
       `  using namespace ${sym};`,
@@ -545,6 +558,10 @@ class CudaPrinter {
     });
     // the lanes of the loops read the staged chunk: component comp + k of index q is at k - kc
     this.innerLane = (index, comp) => `sh[${slotAt.get(`${index}:${comp}`)!} + q * ${CH} + (k - kc)]`;
+    // the chunk of the row-side vectors the loops read, in private arrays
+    const rowSlots = this.staging.rowSlots;
+    const rowCopy = rowSlots.map((x, k) => `T xr${k}[${CH}]; for (int u = 0; u < ${CH}; u++) xr${k}[u] = kc + u < ${x.n} ? ${this.ld(`a.in${x.index}[r * ${this.dims.get(x.index)!} + ${x.comp} + kc + u]`)} : (T)0;`);
+    this.rowLane = (index, comp) => `xr${rowSlots.findIndex((y) => y.index === index && y.comp === comp)}[k - kc]`;
     const chunkLoops = loops.map((l, k) => `{ ${this.stmt(l, { from: 'kc', to: `(kc + ${CH} < ${l.loop!.n} ? kc + ${CH} : ${l.loop!.n})`, init: `p${k}[q]` })} p${k}[q] = t${l.id}; }`);
     // the fold: what f and g need, the loops' values from p<l>[q]
     const loopIdx = new Map(loops.map((l, k) => [l, k]));
@@ -561,6 +578,7 @@ class CudaPrinter {
       ...I(stage, 4),
       '    __syncthreads();',
       '    if (active) {',
+      ...I(rowCopy, 6),
       '      for (int q = 0; q < cnt; q++) {',
       '        const keopsc_i64 s = j0 + q; (void)s;',
       ...I([...pre.map((n) => (n.fn === 'input' ? global(n) : this.stmt(n))), ...chunkLoops], 8),

@@ -8,8 +8,9 @@ import { DEP_I, DEP_J } from '../ir/types.js';
  *
  * - `whole`: every reduction-side variable the pair stage reads is staged whole, component-major
  *   (`sh[(offset + c) * rows + q]`) for a tile of `rows` reduction indices (KeOps's 1D scheme). A loop
- *   reads its reduction-side lanes there, its row-side lanes from global memory (the row's own vector,
- *   contiguous, cached) and its parameter lanes from global memory (one address for every thread).
+ *   reads its reduction-side lanes there, its row-side lanes from a private copy of the row's vector
+ *   (`rowSlots`, made once per row) and its parameter lanes from global memory (one address for every
+ *   thread).
  * - `chunked`: the vectors do not fit a tile of at least 32 indices. The tile holds `tileRows` reduction
  *   indices and, per `slot` (a reduction-side variable read by loops from component `comp`), a chunk of
  *   `dims` components; the loop index k runs over [0, max n) in such chunks. For each chunk the block
@@ -18,10 +19,11 @@ import { DEP_I, DEP_J } from '../ir/types.js';
  *   (`tileRows` values per loop), in the order of k: after the last chunk each partial sum is the loop's
  *   value, bit for bit as the whole loop would give it. Then the rest of the pair stage (the fold) runs
  *   for each index of the tile, with the reduction-side components read one by one (outside loops)
- *   from global memory. Shared memory: slots x tileRows x dims values, whatever D is.
+ *   from global memory. The row-side lanes come from a private copy of the chunk. Shared memory:
+ *   slots x tileRows x dims values, whatever D is.
  * - `direct`: no staging (the WGSL option `tile: false`, the WGSL block-sparse per-row entry, or a
  *   kernel with a reduction-side loop that needs the value of another one, which chunks cannot order):
- *   every value is read from global memory.
+ *   every reduction-side value is read from global memory.
  */
 export interface GpuStaging {
   mode: 'whole' | 'chunked' | 'direct';
@@ -38,7 +40,15 @@ export interface GpuStaging {
   chunk: { tileRows: number; dims: number; slots: { index: number; comp: number; n: number }[]; loops: SExpr[]; maxN: number; pre: SExpr[]; fold: SExpr[] };
   /** The stage of every node of every loop body (lanes included). */
   bodyStage: Map<SExpr, Stage>;
+  /** The row-side (variable, first component) that reduction-side loops read, with the longest such
+   * loop: each thread copies them into a private array (once per row in `whole` and `direct` mode when
+   * `n` <= GPU_ROW_COPY, per chunk in `chunked` mode), so the loops do not read global memory with a
+   * stride of D between threads for every reduction index. */
+  rowSlots: { index: number; comp: number; n: number }[];
 }
+
+/** The longest row-side vector a thread copies whole into a private array (whole and direct modes). */
+export const GPU_ROW_COPY = 384;
 
 /** Indices per tile of the chunked mode, and the largest chunk of components (smaller chunks where many
  * slots would not fit). */
@@ -62,16 +72,18 @@ export function gpuStaging(plan: KernelPlan, o: { valueBytes: number; budget: nu
   const dims = new Map(plan.kernel.args.map((a) => [a.index, a.dim]));
   const bodyStage = new Map<SExpr, Stage>();
   const slotN = new Map<string, { index: number; comp: number; n: number }>();
+  const rowN = new Map<string, { index: number; comp: number; n: number }>();
   const loops = plan.stmts.inner.filter((n) => n.fn === 'loop');
+  const innerLoops = new Set(loops);
   for (const s of ['param', 'outer', 'inner'] as const)
     for (const l of plan.stmts[s].filter((n) => n.fn === 'loop'))
       for (const b of loopBody(l)) {
         bodyStage.set(b, stageOf(b));
-        if (b.fn !== 'lane' || stageOf(b) !== 'inner') continue;
+        if (b.fn !== 'lane' || !innerLoops.has(l) || stageOf(b) === 'param') continue;
         const { index, comp } = b.input!;
         const key = `${index}:${comp}`;
-        const cur = slotN.get(key);
-        slotN.set(key, { index, comp, n: Math.max(cur?.n ?? 0, l.loop!.n) });
+        const into = stageOf(b) === 'inner' ? slotN : rowN;
+        into.set(key, { index, comp, n: Math.max(into.get(key)?.n ?? 0, l.loop!.n) });
       }
   // whole: the variables read one component at a time or by loops
   const vars = [...new Set([...plan.loads.inner.map((n) => n.input!.index), ...[...slotN.values()].map((s) => s.index)])].sort((a, b) => a - b);
@@ -103,7 +115,8 @@ export function gpuStaging(plan: KernelPlan, o: { valueBytes: number; budget: nu
   const fold = needed([...plan.f, ...plan.g], false);
   const maxN = Math.max(0, ...loops.map((l) => l.loop!.n));
   const none = { tileRows: 0, dims: 0, slots, loops, maxN, pre, fold };
-  const result = (mode: GpuStaging['mode'], rows: number, sharedValues: number, chunk = none): GpuStaging => ({ mode, rows, sharedValues, whole, chunk, bodyStage });
+  const rowSlots = [...rowN.values()].sort((a, b) => a.index - b.index || a.comp - b.comp);
+  const result = (mode: GpuStaging['mode'], rows: number, sharedValues: number, chunk = none): GpuStaging => ({ mode, rows, sharedValues, whole, chunk, bodyStage, rowSlots });
   if (!o.tile || perRow === 0) return result(perRow === 0 ? 'whole' : 'direct', o.rows, 0);
   let rows = o.rows;
   while (rows > 32 && rows * perRow * o.valueBytes > o.budget) rows = o.shrink(rows);

@@ -1,7 +1,7 @@
 import type { KernelPlan, ReductionPlan } from '../lower/plan.js';
 import { callK, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
 import { loopBody, type SExpr } from '../lower/scalar.js';
-import { gpuStaging, type GpuStaging } from './gpu-loops.js';
+import { GPU_ROW_COPY, gpuStaging, type GpuStaging } from './gpu-loops.js';
 
 /** Options of the WGSL target. Everything here is fixed per device, never per problem size. */
 export interface WgslCodeOptions {
@@ -74,12 +74,13 @@ export const WGSL_DEFAULTS: WgslCodeOptions = { sumScheme: 'block', workgroupSiz
  * block, so one pipeline serves every M and N. float32 only (WGSL has no f64).
  *
  * Sums over vector components (the plan's `loop` statements) print as `for` loops, so the shader does not
- * grow with the dimension (about 12 KB for ArgKMin at D = 768 and 4096; 730 KB and 4 MB unrolled). The
+ * grow with the dimension (about 13 KB for ArgKMin at D = 768 and 4096; 730 KB and 4 MB unrolled). The
  * reduction side is staged as the CUDA target stages it (`GpuStaging` in src/targets/gpu-loops.ts), within
  * `maxWorkgroupStorage`: whole vectors for a tile of `workgroupSize` indices while 32 rows fit (16 KiB:
  * up to 128 f32 per reduction index), else chunks (tiles of 32 indices x 32 components per staged
  * variable, 4 KiB each, the per-invocation partial sums of each reduction-side loop in a private
- * array of 32), else the storage buffer. The row's own components are read from the storage buffer.
+ * array of 32), else the storage buffer. The row's own components that the loops read are copied into a
+ * private array (per chunk, or once per row up to GPU_ROW_COPY components).
  */
 export function printWgsl(plan: KernelPlan, options: Partial<WgslCodeOptions> = {}): WgslShader {
   return new WgslPrinter(plan, { ...WGSL_DEFAULTS, ...options }).print();
@@ -190,6 +191,10 @@ class WgslPrinter {
     throw new Error('internal: no reduction-side lane reader here');
   };
 
+  /** Where a reduction-side loop reads the row's component `comp` (+ k) of variable `index` when a
+   * private copy holds it (see GpuStaging.rowSlots); undefined: from the storage buffer. */
+  private rowLane: (index: number, comp: number) => string | undefined = () => undefined;
+
   /** A statement `let t<id>: f32 = ...;`, or a loop (`var t<id>: f32 = init; for (k in [from, to)) ...`,
    * the body's statements named t<id> in the loop's scope, t<id> += body in the order of k). */
   private stmt(n: SExpr, range?: { from: string; to: string; init: string }): string {
@@ -199,7 +204,8 @@ class WgslPrinter {
       const { index, comp } = b.input!;
       const c = comp ? `${comp}u + k` : 'k';
       const stage = this.staging.bodyStage.get(b);
-      const at = stage === 'param' ? this.ld(`${this.O(index)} + ${c}`) : stage === 'outer' ? this.ld(`${this.O(index)} + r * ${this.dims.get(index)!}u + ${c}`) : this.innerLane(index, comp, c);
+      const row = () => (this.staging.chunk.loops.includes(n) ? this.rowLane(index, comp) : undefined) ?? this.ld(`${this.O(index)} + r * ${this.dims.get(index)!}u + ${c}`);
+      const at = stage === 'param' ? this.ld(`${this.O(index)} + ${c}`) : stage === 'outer' ? row() : this.innerLane(index, comp, c);
       return `let t${b.id}: f32 = ${at};`;
     });
     const r = range ?? { from: '0u', to: `${n.loop!.n}u`, init: '0.0' };
@@ -278,6 +284,7 @@ class WgslPrinter {
     ];
     const loop = (a: string, b: string, useTile: boolean): string[] => {
       if (useTile && chunked) return this.chunkedTile(a, b, acc);
+      this.rowLane = copiedLane;
       this.innerLane = useTile ? (index, comp) => `sh[(${shOff.get(index)! + comp}u + k) * WG + q]` : (index, _comp, c) => ld(`${O(index)} + s * ${this.dims.get(index)!}u + ${c}`);
       const head = [`for (var j0: u32 = ${a}; j0 < ${b}; j0 = j0 + WG) {`, `  let cnt = min(WG, ${b} - j0);`];
       if (!useTile) return ['if (live) {', ...I([...head, ...I(tileBody(loadsDirect), 2), '}'], 2), '}'];
@@ -294,7 +301,14 @@ class WgslPrinter {
       ...(plan.zero ? ['  _ = sa; _ = sb;'] : I(body('sa', 'sb'), 2)),
       '}',
     ];
-    const rowPre = ['let r = select(0u, row, live);', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl];
+    // whole, direct: the row-side vectors the loops read, copied once per row into private arrays
+    const copied = st.mode === 'chunked' ? [] : st.rowSlots.map((x, k) => ({ ...x, k })).filter((x) => x.n <= GPU_ROW_COPY);
+    const rowCopyOf = () => copied.map((x) => `var xr${x.k}: array<f32, ${x.n}>; for (var u: u32 = 0u; u < ${x.n}u; u = u + 1u) { xr${x.k}[u] = ${ld(`${O(x.index)} + r * ${this.dims.get(x.index)!}u + ${x.comp}u + u`)}; }`);
+    const copiedLane = (index: number, comp: number) => {
+      const x = copied.find((y) => y.index === index && y.comp === comp);
+      return x && `xr${x.k}[k]`;
+    };
+    const rowPre = ['let r = select(0u, row, live);', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl, ...rowCopyOf()];
     // the batched dense entry: the same code reading each variable at its batch entry's start
     const denseBody = [
       ...I(loadsParam, 2),
@@ -317,7 +331,7 @@ class WgslPrinter {
       ...args.map((a, k) => `  let o${a.index} = P.o${a.index} + u32(rng[tb * ${args.length}u + ${k}u]);`),
       ...I(loadsParam, 2),
       ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
-      ...I(['let r = select(0u, lrow, live);', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl], 2),
+      ...I(['let r = select(0u, lrow, live);', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl, ...rowCopyOf()], 2),
       ...(plan.zero ? [] : I(loop('0u', NRED, tiled || chunked), 2)),
       '  if (live) {',
       ...I(acc.finalize, 4),
@@ -446,6 +460,10 @@ class WgslPrinter {
     });
     // the lanes of the loops read the staged chunk: component comp + k of index q is at k - kc
     this.innerLane = (index, comp) => `sh[${slotAt.get(`${index}:${comp}`)!}u + q * ${CH}u + (k - kc)]`;
+    // the chunk of the row-side vectors the loops read, in private arrays
+    const rowSlots = this.staging.rowSlots;
+    const rowCopy = rowSlots.map((x, k) => `var xr${k}: array<f32, ${CH}>; for (var u: u32 = 0u; u < ${CH}u; u = u + 1u) { if (kc + u < ${x.n}u) { xr${k}[u] = ${this.ld(`${this.O(x.index)} + r * ${this.dims.get(x.index)!}u + ${x.comp}u + kc + u`)}; } }`);
+    this.rowLane = (index, comp) => `xr${rowSlots.findIndex((y) => y.index === index && y.comp === comp)}[k - kc]`;
     const chunkLoops = loops.map((l, k) => `{ ${this.stmt(l, { from: 'kc', to: `min(kc + ${CH}u, ${l.loop!.n}u)`, init: `p${k}[q]` })} p${k}[q] = t${l.id}; }`);
     // the fold: what f and g need, the loops' values from p<l>[q]
     const loopIdx = new Map(loops.map((l, k) => [l, k]));
@@ -462,6 +480,7 @@ class WgslPrinter {
       ...I(stage, 4),
       '    workgroupBarrier();',
       '    if (live) {',
+      ...I(rowCopy, 6),
       '      for (var q: u32 = 0u; q < cnt; q = q + 1u) {',
       '        let s = j0 + q;',
       ...I([...pre.map((n) => (n.fn === 'input' ? direct(n) : this.stmt(n))), ...chunkLoops], 8),
