@@ -1,6 +1,7 @@
-import { type KernelPlan, type ReductionPlan, unrolledPlan } from '../lower/plan.js';
-import { extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CodeOptions, type CSyntax, type Spellings } from './common.js';
-import type { ScalarFn, SExpr } from '../lower/scalar.js';
+import { lseOutputSlots, lseWeightTerms, planLoops, unrolledPlan, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
+import { blockLoopLines, bodyLines, extremumAccumulator, INFIX, kminAccumulator, kminInsert, loopLines, lseAccumulator, scalarRef, scalarStatement, type CodeOptions, type CSyntax, type LoopSyntax, type Spellings } from './common.js';
+import { bodyStatements, type ScalarFn, type SExpr } from '../lower/scalar.js';
+import { DEP_I, DEP_J } from '../ir/types.js';
 
 /** @deprecated the code options are target-neutral: use {@link CodeOptions}. */
 export type JsCodeOptions = CodeOptions;
@@ -15,8 +16,16 @@ export type JsCodeOptions = CodeOptions;
  * The source is self-contained (no closure), so worker threads compile it too.
  */
 export function printJs(plan: KernelPlan, opts: CodeOptions): string {
-  return new JsPrinter(unrolledPlan(plan), opts).print();
+  return new JsPrinter(planLoops(plan).longest <= JS_UNROLL_MAX ? unrolledPlan(plan) : plan, opts).print();
 }
+
+/**
+ * The JS target prints loops (sums over components and vector results) once one has more than this many
+ * components, and unrolls shorter ones: at D = 64 the unrolled Gaussian sum with its 4-row blocks runs
+ * about twice as fast as the loop in V8, while at D = 128 the unrolled function is too large for
+ * V8's optimising compiler and runs ten times slower than the loop (one thread, measured 2026-12).
+ */
+export const JS_UNROLL_MAX = 64;
 
 /** C round and C pow, as in src/ir/ops/util.ts (the reference semantics). */
 const PRELUDE = `function cRound(x) {
@@ -87,8 +96,33 @@ class JsPrinter {
     return scalarRef(n, (v) => this.lit(v));
   }
 
-  private stmt(n: SExpr): string {
-    return scalarStatement(n, (v) => this.lit(v), JS_SPELLINGS, (t, e) => `const ${t} = ${e};`);
+  /** A statement as lines: one `const`, or a `loop` (a sum over components) as a for loop. */
+  private stmt(n: SExpr): string[] {
+    if (n.fn === 'loop') return loopLines(n, this.ref(n), this.loopSyntax((x) => this.ref(x), 'r'));
+    return [scalarStatement(n, (v) => this.lit(v), JS_SPELLINGS, (t, e) => `const ${t} = ${e};`)];
+  }
+
+  /** JS's spelling of loops (src/targets/common.ts): nodes outside the body named by `ref`, lanes of
+   * the output row's variables read at row `row`, of the reduction side at `s`, of parameters directly. */
+  private loopSyntax(ref: (n: SExpr) => string, row: string): LoopSyntax {
+    const dims = new Map(this.plan.kernel.args.map((a) => [a.index, a.dim]));
+    const redBit = this.plan.tag === 0 ? DEP_J : DEP_I;
+    return {
+      mutable: (name, init) => `let ${name} = ${init};`,
+      constant: (name, e) => `const ${name} = ${e};`,
+      forHead: (k, len) => `for (let ${k} = 0; ${k} < ${len}; ${k}++) {`,
+      zero: '0',
+      spell: JS_SPELLINGS,
+      ref,
+      lane: (n, k) => {
+        const { index, comp } = n.input!;
+        const at = `${comp ? `${comp} + ` : ''}${k}`;
+        if (n.input!.cat === 2) return `A${index}[${at}]`;
+        return `A${index}[${n.deps & redBit ? 's' : row} * ${dims.get(index)!} + ${at}]`;
+      },
+      prefix: 'u',
+      unroll: 4,
+    };
   }
 
   /** Load statements for the input components of a stage, reading row `idx`. */
@@ -104,18 +138,23 @@ class JsPrinter {
 
   print(): string {
     const { plan, red } = this;
-    const used = [...new Set([...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner].map((n) => n.input!.index))].sort((a, b) => a - b);
+    const bodies = [...[...plan.stmts.param, ...plan.stmts.outer, ...plan.stmts.inner].filter((n) => n.fn === 'loop').map((n) => n.loop!.body), ...[plan.fLoop, plan.gLoop].flatMap((c) => (c ? [c.body] : []))];
+    const lanes = bodies.flatMap((b) => bodyStatements(b).filter((x) => x.fn === 'lane'));
+    const used = [...new Set([...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner, ...lanes].map((n) => n.input!.index))].sort((a, b) => a - b);
     // float32 kernels compute each term in float64 and round it to float32 before the reduction
     const rounded = (xs: SExpr[], p: string) => xs.map((x, k) => (this.f32 && x.fn !== 'const' ? { name: `${p}${k}`, line: `const ${p}${k} = Math.fround(${this.ref(x)});` } : { name: this.ref(x), line: '' }));
     const fr = rounded(plan.f, 'f');
     const gr = rounded(plan.g, 'g');
-    const acc = this.accumulator(
-      fr.map((x) => x.name),
-      gr.map((x) => x.name),
-    );
-    const roundLines = [...fr, ...gr].map((x) => x.line).filter(Boolean);
+    const acc = plan.fLoop || plan.gLoop
+      ? this.loopAccumulator(fr.map((x) => x.name))
+      : this.accumulator(
+          fr.map((x) => x.name),
+          gr.map((x) => x.name),
+        );
+    // with a component loop, the loop computes (and rounds) the components
+    const roundLines = [...(plan.fLoop ? [] : fr), ...(plan.gLoop ? [] : gr)].map((x) => x.line).filter(Boolean);
     const body = (sFrom: string, sTo: string): string[] => {
-      const fold = (into: 'acc' | 'tmp') => [...this.loads('inner', 's'), ...plan.stmts.inner.map((n) => this.stmt(n)), ...roundLines, ...acc.fold(into)];
+      const fold = (into: 'acc' | 'tmp') => [...this.loads('inner', 's'), ...plan.stmts.inner.flatMap((n) => this.stmt(n)), ...roundLines, ...acc.fold(into)];
       if (acc.block) {
         return [
           `for (let s0 = ${sFrom}; s0 < ${sTo}; s0 += P) {`,
@@ -132,7 +171,7 @@ class JsPrinter {
     };
     const row = (inner: string[]): string[] => [
       ...this.loads('outer', 'r'),
-      ...plan.stmts.outer.map((n) => this.stmt(n)),
+      ...plan.stmts.outer.flatMap((n) => this.stmt(n)),
       ...acc.init,
       ...inner,
       ...acc.finalize,
@@ -157,7 +196,7 @@ class JsPrinter {
     }
     lines.push(
       ...indent(this.loads('param', '0'), 2),
-      ...indent(plan.stmts.param.map((n) => this.stmt(n)), 2),
+      ...indent(plan.stmts.param.flatMap((n) => this.stmt(n)), 2),
       '  if (R === null) {',
       '    let r = r0;',
       ...indent(blocked, 4),
@@ -193,31 +232,36 @@ class JsPrinter {
    */
   private rowBlock(): string[] {
     const { plan, red } = this;
-    if (red.family !== 'sum') return [];
+    if (red.family !== 'sum' || plan.fLoop) return [];
     const qs = Array.from({ length: JS_ROW_BLOCK }, (_, q) => q);
     // the values that depend on the output row: its loads, and what is computed from them
     const dep = new Set<SExpr>([...plan.loads.outer, ...plan.stmts.outer]);
-    for (const n of plan.stmts.inner) if (n.args.some((x) => dep.has(x))) dep.add(n);
+    const rowBit = plan.tag === 0 ? DEP_I : DEP_J; // a loop's lanes are not among its args
+    for (const n of plan.stmts.inner) if (n.args.some((x) => dep.has(x)) || (n.fn === 'loop' && n.deps & rowBit)) dep.add(n);
     const name = (n: SExpr, q: number) => (dep.has(n) ? `${this.ref(n)}_${q}` : this.ref(n));
-    const stmt = (n: SExpr, q: number) => {
+    const stmt = (n: SExpr, q: number): string[] => {
+      if (n.fn === 'loop') return loopLines(n, name(n, q), this.loopSyntax((x) => name(x, q), `(r + ${q})`));
       const a = n.args.map((x) => name(x, q));
-      return `const ${name(n, q)} = ${JS_SPELLINGS[n.fn as ScalarFn](a, a)};`;
+      return [`const ${name(n, q)} = ${JS_SPELLINGS[n.fn as ScalarFn](a, a)};`];
     };
     const terms = (q: number) => plan.f.map((x, k) => (this.f32 && x.fn !== 'const' ? { name: `f${k}_${q}`, line: `const f${k}_${q} = Math.fround(${name(x, q)});` } : { name: name(x, q), line: '' }));
     const accs = qs.map((q) => this.accumulator(terms(q).map((t) => t.name), [], `_${q}`, `(r + ${q})`));
     const all = (pick: (q: number) => string[]) => qs.flatMap(pick);
-    const fold = [
-      ...this.loads('inner', 's'),
-      ...plan.stmts.inner.filter((n) => !dep.has(n)).map((n) => stmt(n, 0)),
-      ...all((q) => [...plan.stmts.inner.filter((n) => dep.has(n)).map((n) => stmt(n, q)), ...terms(q).map((t) => t.line).filter(Boolean), ...accs[q]!.fold('tmp')]),
-    ];
+    const depStmts = plan.stmts.inner.filter((n) => dep.has(n));
+    // a loop that depends on the row is one loop for the rows of the block (sharing its reduction-side
+    // loads); then the row-dependent statements are printed statement by statement
+    const loopSyntaxes = qs.map((q) => this.loopSyntax((x) => name(x, q), `(r + ${q})`));
+    const rowStmts = depStmts.some((n) => n.fn === 'loop')
+      ? [...depStmts.flatMap((n) => (n.fn === 'loop' ? blockLoopLines(n, qs.map((q) => name(n, q)), loopSyntaxes, (x) => (x.deps & rowBit) !== 0) : all((q) => stmt(n, q)))), ...all((q) => [...terms(q).map((t) => t.line).filter(Boolean), ...accs[q]!.fold('tmp')])]
+      : all((q) => [...depStmts.flatMap((n) => stmt(n, q)), ...terms(q).map((t) => t.line).filter(Boolean), ...accs[q]!.fold('tmp')]);
+    const fold = [...this.loads('inner', 's'), ...plan.stmts.inner.filter((n) => !dep.has(n)).flatMap((n) => stmt(n, 0)), ...rowStmts];
     const inner = accs[0]!.block
       ? ['for (let s0 = 0; s0 < NR; s0 += P) {', '  const s1 = Math.min(NR, s0 + P);', ...all((q) => accs[q]!.initTmp).map((l) => `  ${l}`), '  for (let s = s0; s < s1; s++) {', ...fold.map((l) => `    ${l}`), '  }', ...all((q) => accs[q]!.merge).map((l) => `  ${l}`), '}']
       : ['for (let s = 0; s < NR; s++) {', ...fold.map((l) => `  ${l}`), '}'];
     return [
       `// blocks of ${JS_ROW_BLOCK} rows share the reduction-side loads and values`,
       `for (; r + ${JS_ROW_BLOCK} <= r1; r += ${JS_ROW_BLOCK}) {`,
-      ...all((q) => [...this.loads('outer', `(r + ${q})`, `_${q}`), ...plan.stmts.outer.map((n) => stmt(n, q))]).map((l) => `  ${l}`),
+      ...all((q) => [...this.loads('outer', `(r + ${q})`, `_${q}`), ...plan.stmts.outer.flatMap((n) => stmt(n, q))]).map((l) => `  ${l}`),
       ...all((q) => [...accs[q]!.decl]).map((l) => `  ${l}`),
       ...inner.map((l) => `  ${l}`),
       ...all((q) => accs[q]!.finalize).map((l) => `  ${l}`),
@@ -248,6 +292,87 @@ class JsPrinter {
       // the values are O0; the indices are O1 after values, else O0
       out: (which, w, col) => `O${which === 'indices' && red.writesValues ? 1 : 0}[r * ${w} + ${col}]`,
       used: () => '',
+    };
+  }
+
+  /**
+   * The accumulator of a plan with a component loop (plan.fLoop: Sum, extremum and KMin families;
+   * plan.gLoop: the log-sum-exp family, whose scalar f is `fv[0]`): array states, folded and written by
+   * loops over the components, computing what {@link accumulator} computes component by component.
+   */
+  private loopAccumulator(fv: string[]): ReturnType<JsPrinter['accumulator']> {
+    const { plan, red } = this;
+    const S = this.syntax();
+    const FA = (e: string) => this.FA(e);
+    const none = { block: false, initTmp: [] as string[], merge: [] as string[] };
+    const loop = (plan.fLoop ?? plan.gLoop)!;
+    const n = loop.n;
+    const over = (body: string[]) => [`for (let k = 0; k < ${n}; k++) {`, ...body.map((l) => `  ${l}`), '}'];
+    // the loop over the components: the body at k, rounded to float32 for float32 data, as `fk`
+    const component = (fold: string[]) => {
+      const { lines, root } = bodyLines(loop.body, 'k', this.loopSyntax((x) => this.ref(x), 'r'));
+      return over([...lines, `const fk = ${this.f32 ? `Math.fround(${root})` : root};`, ...fold]);
+    };
+    switch (red.family) {
+      case 'sum': {
+        // sa, sc, sb: the sums, Kahan compensations and block partial sums
+        const scheme = this.opts.sumScheme;
+        const decl = [`const sa = new Float64Array(${n})${scheme === 'kahan' ? `, sc = new Float64Array(${n})` : ''}${scheme === 'block' ? `, sb = new Float64Array(${n})` : ''};`];
+        const init = [`sa.fill(0);${scheme === 'kahan' ? ' sc.fill(0);' : ''}`];
+        const finalize = over([`O0[r * ${n} + k] = sa[k];`]);
+        if (scheme === 'kahan') return { decl, init, fold: () => component([`const y = ${FA('fk - sc[k]')}; const t = ${FA('sa[k] + y')}; sc[k] = ${FA(`${FA('t - sa[k]')} - y`)}; sa[k] = t;`]), finalize, ...none };
+        if (scheme === 'block') return { decl, init, fold: () => component([`sb[k] = ${FA('sb[k] + fk')};`]), finalize, block: true, initTmp: ['sb.fill(0);'], merge: over([`sa[k] = ${FA('sa[k] + sb[k]')};`]) };
+        return { decl, init, fold: () => component([`sa[k] = ${FA('sa[k] + fk')};`]), finalize, ...none };
+      }
+      case 'extremum': {
+        const start = red.max ? '-Infinity' : 'Infinity';
+        return {
+          decl: [`const em = new Float64Array(${n}), ei = new Float64Array(${n});`],
+          init: [`em.fill(${start}); ei.fill(0);`],
+          fold: () => component([`if (fk ${red.max ? '>' : '<'} em[k]) { em[k] = fk; ei[k] = s; }`]),
+          finalize: over([...(red.writesValues ? [`${S.out('values', n, 'k')} = em[k];`] : []), ...(red.writesIndices ? [`${S.out('indices', n, 'k')} = ei[k];`] : [])]),
+          ...none,
+        };
+      }
+      case 'kmin': {
+        // the states, reset and writes of kminAccumulator; the insertion of component k in a loop
+        const lines = kminAccumulator(red, [], S);
+        return { decl: lines.decl, init: lines.reset, fold: () => component([kminInsert(S, red.K, n, 'fk', 's', 'kv', 'ki', 'k')]), finalize: lines.finalize, ...none };
+      }
+      case 'logsumexp':
+        break;
+    }
+    // the log-sum-exp family with a weight g of n components: lseAccumulator's online update with the
+    // sums in `ls` (ls[0] the unweighted one for the 'one+g' weights, then one per component of g)
+    const f = fv[0]!;
+    const off = lseWeightTerms(red, []).length; // 1 for 'one+g', 0 for 'g'
+    const W = off + n;
+    const A = FA;
+    const slots = lseOutputSlots(red);
+    const value = (slot: (typeof slots)[number], k: string) => (slot.kind === 'max' ? 'm' : slot.kind === 'sum' ? `ls[${k}]` : slot.kind === 'logsum' ? `m + Math.log(ls[${k}])` : `ls[${k}] / ls[0]`);
+    const first = slots[0]!.kind === 'max' ? [`${S.out('values', slots.length, '0')} = m;`] : [];
+    const rest = slots.slice(first.length);
+    const k0 = (rest[0] as { k: number }).k;
+    // output column c + first.length holds sum k0 + c
+    const d = first.length - k0;
+    const finalize = [...first, `for (let k = ${k0}; k < ${W}; k++) ${S.out('values', slots.length, d === 0 ? 'k' : d > 0 ? `k + ${d}` : `k - ${-d}`)} = ${value(rest[0]!, 'k')};`];
+    return {
+      decl: [`let m = -Infinity; const ls = new Float64Array(${W});`],
+      init: ['m = -Infinity; ls.fill(0);'],
+      fold: () => [
+        `if (${f} > m) {`,
+        `  const e = ${A(`Math.exp(${A(`m - ${f}`)})`)};`,
+        ...(off ? [`  ls[0] = ${A(`${A('ls[0] * e')} + 1`)};`] : []),
+        ...component([`ls[${off ? 'k + 1' : 'k'}] = ${A(`${A(`ls[${off ? 'k + 1' : 'k'}] * e`)} + fk`)};`]).map((l) => `  ${l}`),
+        `  m = ${f};`,
+        `} else if (${f} !== -Infinity) {`,
+        `  const e = ${A(`Math.exp(${A(`${f} - m`)})`)};`,
+        ...(off ? [`  ls[0] = ${A('ls[0] + e')};`] : []),
+        ...component([`ls[${off ? 'k + 1' : 'k'}] = ${A(`ls[${off ? 'k + 1' : 'k'}] + ${A('e * fk')}`)};`]).map((l) => `  ${l}`),
+        '}',
+      ],
+      finalize,
+      ...none,
     };
   }
 
