@@ -176,6 +176,22 @@ const CPP_SPELLINGS: Spellings = {
   select: (_a, w) => `k_sel(${w[0]}, ${w[1]}, ${w[2]})`,
 };
 
+/** The log-sum-exp finalisation's merge of the V lanes of a row state `s` (m[V], s[W][V]) into `m` and
+ * `sm[W]`, in lane order, with the rule of the online update: a lane (m2, s2) is a term f = m2 of weight
+ * s2; a lane that saw only NaN terms (m2 = -inf, s2 = NaN) still poisons the sums. */
+function lseLaneMerge(W: number): string[] {
+  const NEG = '(-std::numeric_limits<A>::infinity())';
+  return [
+    `A m = ${NEG}, sm[${W}] = {};`,
+    'for (int l = 0; l < V; ++l) {',
+    '  const A m2 = s.m[l];',
+    `  if (m2 > m) { const A q = std::exp(m - m2); for (int k = 0; k < ${W}; ++k) sm[k] = sm[k] * q + s.s[k][l]; m = m2; }`,
+    `  else if (m2 != ${NEG}) { const A q = std::exp(m2 - m); for (int k = 0; k < ${W}; ++k) sm[k] = sm[k] + s.s[k][l] * q; }`,
+    `  else { for (int k = 0; k < ${W}; ++k) if (s.s[k][l] != s.s[k][l]) sm[k] = s.s[k][l]; }`,
+    '}',
+  ];
+}
+
 /** The shared facts of one printed C++ kernel (see CppPrinter.layout). */
 type CppLayout = ReturnType<CppPrinter['layout']>;
 
@@ -623,7 +639,7 @@ class CppPrinter {
     const usedParams = new Set<SExpr>();
     const loopNodes = [plan.fLoop, plan.gLoop].flatMap((c) => (c ? [...c.args, ...bodyStatements(c.body)] : []));
     for (const n of [...plan.stmts.outer, ...plan.stmts.inner, ...(plan.fLoop ? [] : plan.f), ...(plan.gLoop ? [] : plan.g), ...loopNodes]) {
-      for (const x of n.fn === 'input' || n.fn === 'const' ? [n] : [n, ...n.args]) if (this.stage.get(x) === 'param') usedParams.add(x);
+      for (const x of n.fn === 'input' || n.fn === 'const' ? [n] : [n, ...n.args]) if (this.stage.get(x) === 'param' && !this.inBody.has(x)) usedParams.add(x);
     }
     const L: string[] = [
       `[[maybe_unused]] __attribute__((noinline, noclone)) void blk${nb}([[maybe_unused]] const Prm& P, [[maybe_unused]] const Tile& tl, const int n, St* const S, [[maybe_unused]] const int64_t r) {`,
@@ -821,21 +837,12 @@ class CppPrinter {
       // slot k of the kind of the slots after the max: sum k, m + log(sum k) or sum k / sum 0 (the -1 marks k)
       const value = lseSlotValue({ ...rest, k: -1 } as typeof rest, { m: 'm', s: (k) => (k === -1 ? 'sm[k]' : `sm[${k}]`), log: (x) => `std::log(${x})` });
       const d = first.length - k0;
+      // the states and their init of the unrolled form; the writes, lane states and fold as loops
       return {
-        ...common,
-        st: ['alignas(64) A m[V];', `alignas(64) A s[${W}][V];`],
-        stBytes: (1 + W) * V * sA,
-        laneVecs: (1 + W) * widen,
-        init: [`for (int l = 0; l < V; ++l) { s.m[l] = ${NEG}; for (int k = 0; k < ${W}; ++k) s.s[k][l] = 0; }`],
-        // merge the lanes in order with the rule of the online update (see reduction())
+        ...this.reduction(false),
+        // merge the lanes in order (lseLaneMerge), then write the slots in a loop
         fin: [
-          `A m = ${NEG}, sm[${W}] = {};`,
-          'for (int l = 0; l < V; ++l) {',
-          '  const A m2 = s.m[l];',
-          `  if (m2 > m) { const A q = std::exp(m - m2); for (int k = 0; k < ${W}; ++k) sm[k] = sm[k] * q + s.s[k][l]; m = m2; }`,
-          `  else if (m2 != ${NEG}) { const A q = std::exp(m2 - m); for (int k = 0; k < ${W}; ++k) sm[k] = sm[k] + s.s[k][l] * q; }`,
-          `  else { for (int k = 0; k < ${W}; ++k) if (s.s[k][l] != s.s[k][l]) sm[k] = s.s[k][l]; }`,
-          '}',
+          ...lseLaneMerge(W),
           ...first,
           `for (int k = ${k0}; k < ${W}; ++k) P.out0[r * ${slots.length} + k${d === 0 ? '' : d > 0 ? ` + ${d}` : ` - ${-d}`}] = static_cast<T>(${value});`,
         ],
@@ -851,7 +858,6 @@ class CppPrinter {
           `  m${q} = gt ? fv : m${q}; }`,
         ],
         laneEnd: (q) => [`std::memcpy(S[${q}].m, &m${q}, sizeof(VA));`, `std::memcpy(S[${q}].s, s${q}, sizeof s${q});`],
-        neutral: '(-std::numeric_limits<T>::infinity())',
       };
     }
     throw new Error(`internal: no C++ for reduction ${red.name}`);
@@ -994,16 +1000,9 @@ class CppPrinter {
         stBytes: (1 + W) * V * sA,
         laneVecs: (1 + W) * widen,
         init: [`for (int l = 0; l < V; ++l) { s.m[l] = ${NEG}; for (int k = 0; k < ${W}; ++k) s.s[k][l] = 0; }`],
-        // merge the lanes in order with the rule of the online update: a lane (m2, s2) is a term f = m2
-        // of weight s2; a lane that saw only NaN terms (m2 = -inf, s2 = NaN) still poisons the sums
+        // merge the lanes in order (lseLaneMerge), then write the slots
         fin: [
-          `A m = ${NEG}, sm[${W}] = {};`,
-          'for (int l = 0; l < V; ++l) {',
-          '  const A m2 = s.m[l];',
-          `  if (m2 > m) { const A q = std::exp(m - m2); for (int k = 0; k < ${W}; ++k) sm[k] = sm[k] * q + s.s[k][l]; m = m2; }`,
-          `  else if (m2 != ${NEG}) { const A q = std::exp(m2 - m); for (int k = 0; k < ${W}; ++k) sm[k] = sm[k] + s.s[k][l] * q; }`,
-          `  else { for (int k = 0; k < ${W}; ++k) if (s.s[k][l] != s.s[k][l]) sm[k] = s.s[k][l]; }`,
-          '}',
+          ...lseLaneMerge(W),
           ...fin,
         ],
         laneInit: (q) => [`VA m${q};`, `std::memcpy(&m${q}, S[${q}].m, sizeof(VA));`, ...ws.flatMap((k) => [`VA s${q}_${k};`, `std::memcpy(&s${q}_${k}, S[${q}].s[${k}], sizeof(VA));`])],
