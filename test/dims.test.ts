@@ -45,6 +45,17 @@ function args(D: number, M: number, N: number, f32: boolean, seed: number, used:
   return Object.fromEntries(Object.entries(all).filter(([n]) => used.some((a) => a.name === n)));
 }
 
+/** Block-sparse ranges for 7 rows i and 37 rows j: two clusters on each side, with gaps (row 2 and rows
+ * 10..14 of the reduction side are never visited from the first clusters). */
+const RANGES = {
+  ranges_i: Int32Array.of(0, 3, 3, 7),
+  slices_i: Int32Array.of(1, 3),
+  redranges_j: Int32Array.of(0, 10, 5, 20, 25, 37),
+  ranges_j: Int32Array.of(0, 10, 10, 37),
+  slices_j: Int32Array.of(1, 2),
+  redranges_i: Int32Array.of(0, 2, 3, 7),
+};
+
 /** The gradient of a D-dim Gaussian with respect to x (a D-dim vector result), and data for it. */
 function gaussianGrad(D: number) {
   const k = compile(`x = Vi(0, ${D})\ny = Vj(1, ${D})\nb = Vj(2, 1)\ne = Vi(3, 1)\ng = Sum_Reduction(Grad(Exp(-SqDist(x, y) / ${D}) * b, x, e), 0)`);
@@ -133,6 +144,17 @@ describe('high-dimensional vectors: loops over components (issue 19)', function 
     });
   }
 
+  it('js: every sum scheme, and block-sparse ranges, agree with the reference across the loop thresholds', () => {
+    for (const [name, D] of [['vecgauss', 65], ['vecgauss', 300], ['gaussian', 300], ['vecmax', 65], ['veclse', 65], ['scalprod', 300]] as const) {
+      const k = kernel(D, name);
+      for (const f32 of [false, true]) {
+        const a = args(D, 7, 37, f32, D + 3, k.args);
+        if (k.plan.reduction.family === 'sum') for (const sumScheme of ['block', 'kahan', 'direct'] as const) compare(k.run(a, { backend: 'ref' }), k.run(a, { backend: 'js', sumScheme }), f32 ? 1e-5 : 1e-10, `${name} D=${D} f32=${f32} ${sumScheme}`, !f32);
+        compare(k.run(a, { backend: 'ref', ranges: RANGES }), k.run(a, { backend: 'js', ranges: RANGES }), f32 ? 1e-5 : 1e-10, `${name} D=${D} f32=${f32} ranges`, !f32);
+      }
+    }
+  });
+
   it('js: the gradient of a 768-dim Gaussian agrees with the reference', () => {
     const { k, a } = gaussianGrad(768);
     compare(k.run(a, { backend: 'ref' }), k.run(a, { backend: 'js' }), 1e-10, 'grad js', true);
@@ -152,6 +174,17 @@ describe('high-dimensional vectors: loops over components (issue 19)', function 
         }
       });
     }
+
+    it('every sum scheme, and block-sparse ranges, agree with the reference across the loop thresholds', () => {
+      for (const [name, D] of [['vecgauss', 65], ['vecgauss', 300], ['vecmax', 65], ['veclse', 65]] as const) {
+        const k = kernel(D, name);
+        for (const f32 of [false, true]) {
+          const a = args(D, 7, 37, f32, D + 4, k.args);
+          if (k.plan.reduction.family === 'sum') for (const sumScheme of ['kahan', 'direct'] as const) compare(k.run(a, { backend: 'ref' }), k.run(a, { backend: 'cpu', sumScheme }), f32 ? 1e-4 : 1e-10, `${name} D=${D} f32=${f32} ${sumScheme}`, !f32);
+          compare(k.run(a, { backend: 'ref', ranges: RANGES }), k.run(a, { backend: 'cpu', ranges: RANGES }), f32 ? 1e-4 : 1e-10, `${name} D=${D} f32=${f32} ranges`, !f32);
+        }
+      }
+    });
 
     it('the gradient of a 768-dim Gaussian agrees with the reference', () => {
       const { k, a } = gaussianGrad(768);

@@ -315,14 +315,14 @@ class JsPrinter {
     };
     switch (red.family) {
       case 'sum': {
-        // sa, sc, sb: the sums, Kahan compensations and block partial sums
+        // acc, comp, part: the sums, Kahan compensations and block partial sums (not sa/sb: the ranges' bounds)
         const scheme = this.opts.sumScheme;
-        const decl = [`const sa = new Float64Array(${n})${scheme === 'kahan' ? `, sc = new Float64Array(${n})` : ''}${scheme === 'block' ? `, sb = new Float64Array(${n})` : ''};`];
-        const init = [`sa.fill(0);${scheme === 'kahan' ? ' sc.fill(0);' : ''}`];
-        const finalize = over([`O0[r * ${n} + k] = sa[k];`]);
-        if (scheme === 'kahan') return { decl, init, fold: () => component([`const y = ${FA('fk - sc[k]')}; const t = ${FA('sa[k] + y')}; sc[k] = ${FA(`${FA('t - sa[k]')} - y`)}; sa[k] = t;`]), finalize, ...none };
-        if (scheme === 'block') return { decl, init, fold: () => component([`sb[k] = ${FA('sb[k] + fk')};`]), finalize, block: true, initTmp: ['sb.fill(0);'], merge: over([`sa[k] = ${FA('sa[k] + sb[k]')};`]) };
-        return { decl, init, fold: () => component([`sa[k] = ${FA('sa[k] + fk')};`]), finalize, ...none };
+        const decl = [`const acc = new Float64Array(${n})${scheme === 'kahan' ? `, comp = new Float64Array(${n})` : ''}${scheme === 'block' ? `, part = new Float64Array(${n})` : ''};`];
+        const init = [`acc.fill(0);${scheme === 'kahan' ? ' comp.fill(0);' : ''}`];
+        const finalize = over([`O0[r * ${n} + k] = acc[k];`]);
+        if (scheme === 'kahan') return { decl, init, fold: () => component([`const y = ${FA('fk - comp[k]')}; const t = ${FA('acc[k] + y')}; comp[k] = ${FA(`${FA('t - acc[k]')} - y`)}; acc[k] = t;`]), finalize, ...none };
+        if (scheme === 'block') return { decl, init, fold: () => component([`part[k] = ${FA('part[k] + fk')};`]), finalize, block: true, initTmp: ['part.fill(0);'], merge: over([`acc[k] = ${FA('acc[k] + part[k]')};`]) };
+        return { decl, init, fold: () => component([`acc[k] = ${FA('acc[k] + fk')};`]), finalize, ...none };
       }
       case 'extremum': {
         const start = red.max ? '-Infinity' : 'Infinity';
