@@ -236,6 +236,19 @@ describe('webgpu backend', function () {
     const s = { x: f32(6, 1), y: f32(6, 2), b: f32(2, 3) };
     await k.run(s, { backend: 'webgpu', dtypeAcc: 'float64' }).catch((e: unknown) => (err = e));
     expect((err as Error).message).to.include('no float64 accumulator');
+    // no inputs: no dtype to follow, webgpu computes in float32, and refuses float64 like above
+    const none = compile('Sum_Reduction(IntCst(2), 0)', []);
+    const r = await none.run({}, { backend: 'webgpu' });
+    expect(r.values.data).to.be.instanceOf(Float32Array);
+    expect(Array.from(r.values.data)).to.deep.equal([2]);
+    err = undefined;
+    await none.run({}, { backend: 'webgpu', dtypeAcc: 'float64' }).catch((e: unknown) => (err = e));
+    expect(err).to.be.instanceOf(InputError);
+    expect((err as Error).message).to.include('no float64 accumulator');
+    err = undefined;
+    await none.run({}, { backend: 'webgpu', out: new Float64Array(1) }).catch((e: unknown) => (err = e));
+    expect(err).to.be.instanceOf(InputError);
+    expect((err as Error).message).to.include('cannot fill a Float64Array out');
     const st = await webgpuStatus();
     if (st.ok && !st.features.includes('shader-f16')) {
       await k.run(s, { backend: 'webgpu', storage: 'float16' }).catch((e: unknown) => (err = e));

@@ -21,7 +21,8 @@ import type { KernelOutput } from '../../src/api/types.js';
  *
  * States merge in float64, in the order of the reduction chunks (chunk 0, 1, …), with the rules of
  * the local backends: strict comparisons (so ties keep the smaller index, which sits in an earlier
- * chunk), stable insertion for the K best, the online (max, sums) update skipping empty (−inf) states.
+ * chunk), stable insertion for the K best, the online (max, sums) update (an empty state changes
+ * nothing, one of only NaN terms makes the sums NaN: the merge of src/targets/common.ts's lseUpdate).
  * The result therefore never depends on which worker ran a tile or how often it was retried.
  */
 
@@ -122,6 +123,10 @@ export class MergeState {
           } else if (m2 !== -Infinity) {
             const q = Math.exp(m2 - m);
             for (let k = 1; k < w; k++) V[base + k] = V[base + k]! + pv[r * w + k]! * q;
+          } else {
+            // an empty state (sums +0) changes nothing; one that saw only NaN terms (sums NaN) poisons
+            // the sums, as those terms do in a local run (lseUpdate's merge in src/targets/common.ts)
+            for (let k = 1; k < w; k++) V[base + k] = V[base + k]! + pv[r * w + k]!;
           }
         }
         return;

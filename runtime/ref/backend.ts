@@ -1,8 +1,8 @@
 import type { KernelPlan } from '../../src/lower/plan.js';
 import type { LaunchInputs } from '../../src/api/types.js';
 import { registerBackend } from '../../src/api/backends.js';
-import { toKernelOutputs } from '../outputs.js';
-import { evaluateRef, type RefOutput } from './index.js';
+import { allocateOutputs, toKernelOutputs, type OutputBuffer } from '../outputs.js';
+import { evaluateRefBuffers } from './index.js';
 import { batchCount, batchViews } from '../batch/index.js';
 
 /**
@@ -15,7 +15,7 @@ registerBackend({
   batch: true,
   status: () => ({ ok: true }),
   run(plan, inp, req) {
-    const outs = toKernelOutputs(inp.batch ? evaluateBatched(plan, inp) : evaluateRef(plan.kernel, { arrays: inp.arrays, M: inp.M, N: inp.N, ranges: inp.ranges }), inp.dtype);
+    const outs = toKernelOutputs(inp.batch ? evaluateBatched(plan, inp) : evaluateRefBuffers(plan.kernel, { arrays: inp.arrays, M: inp.M, N: inp.N, ranges: inp.ranges }), inp.dtype);
     const first = outs[0]!;
     if (req.out && first.name === 'values') {
       req.out.set(first.data);
@@ -27,16 +27,13 @@ registerBackend({
 
 /** The reference over batch dims: a loop over the batch entries (it is the oracle), each on views of
  * its arguments, the results laid out (B…, rows, …). */
-function evaluateBatched(plan: KernelPlan, inp: LaunchInputs): RefOutput[] {
+function evaluateBatched(plan: KernelPlan, inp: LaunchInputs): OutputBuffer[] {
   const batch = inp.batch!;
   const B = batchCount(batch);
   const rows = plan.tag === 0 ? inp.M : inp.N;
-  const outs: RefOutput[] = plan.reduction.outputs.map((o) => {
-    const shape = [...batch.shape, rows, ...o.rowShape];
-    return { name: o.name, kind: o.kind, shape, data: new Float64Array(shape.reduce((a, b) => a * b, 1)) };
-  });
+  const outs = allocateOutputs(plan, rows, 'float64', undefined, true, batch.shape);
   for (let t = 0; t < B; t++) {
-    const one = evaluateRef(plan.kernel, { arrays: batchViews(inp.arrays, batch, t), M: inp.M, N: inp.N });
+    const one = evaluateRefBuffers(plan.kernel, { arrays: batchViews(inp.arrays, batch, t), M: inp.M, N: inp.N });
     one.forEach((o, k) => outs[k]!.data.set(o.data, t * o.data.length));
   }
   return outs;

@@ -4,14 +4,11 @@ import { kernelOutputs, type Kernel } from '../../src/ir/kernel.js';
 import type { ReductionDef } from '../../src/ir/reductions.js';
 import { DEP_I, DEP_J, type Node } from '../../src/ir/types.js';
 import { rangesFor, rowClusters, type Ranges } from '../ranges/index.js';
+import { toKernelOutputs, type OutputBuffer } from '../outputs.js';
+import type { KernelOutput } from '../../src/api/types.js';
 
-/** One output of a kernel run: a row-major array of shape `shape`. Index outputs hold integers. */
-export interface RefOutput {
-  name: 'values' | 'indices';
-  kind: 'float' | 'index';
-  shape: number[];
-  data: Float64Array;
-}
+/** The float64 buffers the evaluator fills (indices held as floats until {@link toKernelOutputs}). */
+export type RefBuffer = OutputBuffer & { data: Float64Array };
 
 /** The inputs of a reference run: one float64 array per kernel argument index, and the sizes. */
 export interface RefInputs {
@@ -31,8 +28,15 @@ export interface RefInputs {
  * Edge cases follow KeOps's CPU backend: rows no range covers get the reduction's neutral value
  * (Sum 0, Min +inf, Max −inf, indices 0, LogSumExp −inf, SumSoftMaxWeight NaN); ties go to the first
  * index met; K larger than the set leaves +inf with index 0.
+ *
+ * The outputs are those of every backend ({@link KernelOutput}): values in float64, indices int64.
  */
-export function evaluateRef(kernel: Kernel, inputs: RefInputs): RefOutput[] {
+export function evaluateRef(kernel: Kernel, inputs: RefInputs): KernelOutput[] {
+  return toKernelOutputs(evaluateRefBuffers(kernel, inputs), 'float64');
+}
+
+/** {@link evaluateRef} before the indices are converted to int64: the float64 buffers it fills. */
+export function evaluateRefBuffers(kernel: Kernel, inputs: RefInputs): RefBuffer[] {
   const { M, N, ranges } = inputs;
   const tag = kernel.tag;
   const rows = tag === 0 ? M : N;
@@ -63,9 +67,9 @@ export function evaluateRef(kernel: Kernel, inputs: RefInputs): RefOutput[] {
   };
 
   const specs = kernelOutputs(kernel);
-  const outputs: RefOutput[] = specs.map((s) => {
+  const outputs: RefBuffer[] = specs.map((s) => {
     const shape = [rows, ...s.rowShape];
-    return { name: s.name, kind: s.kind, shape, data: new Float64Array(shape.reduce((a, b) => a * b, 1)) };
+    return { name: s.name, shape, data: new Float64Array(shape.reduce((a, b) => a * b, 1)) };
   });
   const width = specs.map((s) => s.rowShape.reduce((a, b) => a * b, 1));
   const cluster = ranges ? rowClusters(ranges, tag, rows) : undefined;

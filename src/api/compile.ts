@@ -231,7 +231,8 @@ export class CompiledKernel<R extends RunResult = RunResult> {
     checkOutAliasing(out, prep.arrays, new Map(this.args.map((a) => [a.index, a.name])));
     const inputs: LaunchInputs = { arrays: prep.arrays, M: prep.M, N: prep.N, dtype: prep.dtype, ranges };
     if (prep.batch) inputs.batch = prep.batch;
-    return { inputs, request: { code, fastMath: options.fastMath, threads, out } };
+    const dtypeAcc = options.dtypeAcc === 'auto' ? undefined : options.dtypeAcc;
+    return { inputs, request: { code, fastMath: options.fastMath, threads, out, ...(dtypeAcc ? { dtypeAcc } : {}) } };
   }
 
   /** The WGSL shader the webgpu backend runs (see `keopsc compile --target wgsl`). */

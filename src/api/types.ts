@@ -152,6 +152,9 @@ export interface LaunchInputs {
 /** The resolved options of one launch (checked by `CompiledKernel.run`, then by the backend's `check`). */
 export interface LaunchRequest {
   code: CodeOptions;
+  /** The accumulator the caller asked for (`dtypeAcc`; absent for 'auto'), which `code.accDtype`
+   * resolves: a backend that picks its own dtype (webgpu, float32 only) refuses a float64 one. */
+  dtypeAcc?: 'float32' | 'float64';
   /** cpu and cuda: fast math (default: the cpu backend's polynomial exp for float32; off on cuda). */
   fastMath?: boolean;
   /** Threads for large problems (js, cpu). */

@@ -144,18 +144,21 @@ export function blockLoopLines(n: SExpr, names: readonly string[], Ss: readonly 
 }
 
 /**
- * The spelling of a C-like language (JS, CUDA C, WGSL), for the accumulators that the printers share:
- * the extremum family (Min, ArgMax, Min_ArgMin, ...) and the KMin family. The algorithms are written
- * once below; each printer supplies its syntax. (The C++ target folds vectors of lanes; its scalar
- * KMin insertion is printed from {@link kminInsert} too.)
+ * The spelling of a C-like language (JS, CUDA C, WGSL, C++), for the accumulators that the printers
+ * share: the extremum family (Min, ArgMax, Min_ArgMin, ...), the KMin family and the log-sum-exp
+ * family. The algorithms are written once below ({@link extremumUpdate}, {@link kminInsert},
+ * {@link lseUpdate}); each printer supplies its syntax. The C++ target prints the same updates
+ * lane-wise on GCC vectors (a syntax with `mask`, see {@link printUpdate}) and its lane merges with the
+ * same functions on scalars.
  */
 export interface CSyntax {
   /** +infinity (`k_inf()`, `Infinity`), 0 and 1 of the float type (`(T)0`, `0.0`, `0`). */
   inf: string;
   zero: string;
   one: string;
-  /** `!=` (`!==` in JS). */
+  /** `!=` and `==` (`!==`, `===` in JS). */
   ne: string;
+  eq: string;
   /** exp and log as the target computes them in an accumulator. */
   exp(x: string): string;
   log(x: string): string;
@@ -180,6 +183,49 @@ export interface CSyntax {
   out(which: 'values' | 'indices', width: number, col: string): string;
   /** Statements that keep unused-variable warnings quiet (CUDA), or nothing. */
   used(names: string[]): string;
+  /** Lane-wise syntaxes only (C++ on GCC vector types): the declaration of a lane mask `name = e`.
+   * Guarded updates then print as selects (see {@link printUpdate}). */
+  mask?(name: string, e: string): string;
+}
+
+/**
+ * A guarded update of an accumulator state: the first case whose condition holds (`when`; null: every
+ * other case) makes its assignments. A value reads the state as it was before the update (no value reads
+ * a target that any case assigns before it) and the case's `let`: the name `let.name` bound to
+ * `let.of(arg)` with the case's `arg` (a case without one does not read it).
+ */
+export interface GuardedUpdate {
+  let?: { name: string; of: (arg: string) => string };
+  cases: { when: string | null; arg?: string; set: (readonly [target: string, value: string])[] }[];
+}
+
+/**
+ * A guarded update as lines. On scalars: `if (c0) { ... } else if (c1) { ... } else { ... }`, a line per
+ * case. Lane-wise (a syntax with `mask`): one block in which each lane takes its own case, with selects
+ * (`c ? a : b`, lane by lane on GCC vectors): `{ c0 = ...; c1 = ...; e = of(c0 ? a0 : a1); t = c0 ? v0 :
+ * (c1 ? v1 : t); ... }`, so that the `let` (an exp) is computed once per lane.
+ */
+export function printUpdate(S: Pick<CSyntax, 'constant' | 'mask'>, u: GuardedUpdate): string[] {
+  const bind = (arg: string | undefined) => (u.let && arg !== undefined ? [S.constant(u.let.name, u.let.of(arg))] : []);
+  if (!S.mask)
+    return u.cases.map((c, n) => `${n ? 'else ' : ''}${c.when === null ? '' : `if (${c.when}) `}{ ${[...bind(c.arg), ...c.set.map(([t, v]) => `${t} = ${v};`)].join(' ')} }`);
+  const mask = S.mask;
+  // the value of the first case whose condition holds, given each case's value (undefined: none)
+  const pick = (vals: readonly (string | undefined)[], n = 0): string | undefined => {
+    const v = vals[n];
+    const rest = n + 1 < vals.length ? pick(vals, n + 1) : undefined;
+    const c = u.cases[n]?.when;
+    if (v === undefined || v === rest) return rest;
+    return c === null || c === undefined || rest === undefined ? v : `c${n} ? ${v} : ${rest.includes('?') ? `(${rest})` : rest}`;
+  };
+  const targets = [...new Set(u.cases.flatMap((c) => c.set.map(([t]) => t)))];
+  const lines = [
+    ...u.cases.flatMap((c, n) => (c.when === null ? [] : [mask(`c${n}`, c.when)])),
+    ...bind(pick(u.cases.map((c) => c.arg))),
+    // a target no case sets keeps its value (the last value, when every case has a condition)
+    ...targets.map((t) => `${t} = ${pick([...u.cases.map((c) => c.set.find(([x]) => x === t)?.[1] ?? t), t])};`),
+  ];
+  return [`{ ${lines.join(' ')} }`];
 }
 
 /** @deprecated the syntax is not GPU-only: use {@link CSyntax}. */
@@ -201,17 +247,28 @@ export interface AccumulatorLines {
 export function extremumAccumulator(red: ReductionPlan, f: readonly string[], S: CSyntax): AccumulatorLines {
   const D = red.D;
   const ks = Array.from({ length: D }, (_, k) => k);
-  const cmp = red.max ? '>' : '<';
   const start = red.max ? `-${S.inf}` : S.inf;
   return {
     decl: ks.map((k) => `${S.float(`m${k}`, start)} ${S.index(`i${k}`, S.int(0))}${S.used([`m${k}`, `i${k}`])}`),
     reset: ks.map((k) => `m${k} = ${start}; i${k} = ${S.int(0)};`),
-    fold: ks.map((k) => `if (${f[k]} ${cmp} m${k}) { m${k} = ${f[k]}; i${k} = s; }`),
+    fold: ks.flatMap((k) => printUpdate(S, extremumUpdate(red, S, `m${k}`, `i${k}`, f[k]!, 's'))),
     finalize: ks.flatMap((k) => [
       ...(red.writesValues ? [`${S.out('values', D, S.int(k))} = m${k};`] : []),
       ...(red.writesIndices ? [`${S.out('indices', D, S.int(k))} = i${k};`] : []),
     ]),
   };
+}
+
+/**
+ * The extremum update: the state (best value `m`, its index `i`, or no index) takes the candidate (`v`,
+ * `j`) when v is strictly better (`<` for the Min forms, `>` for the Max forms; never NaN). The fold of a
+ * term f at reduction index s is the update by (f, s); with `ties`, a candidate equal to m at an earlier
+ * position (j < i) wins too: the merge of two partial states that saw interleaved positions (C++ lanes).
+ */
+export function extremumUpdate(red: Pick<ReductionPlan, 'max'>, S: Pick<CSyntax, 'eq'>, m: string, i: string | null, v: string, j: string, ties = false): GuardedUpdate {
+  const cmp = red.max ? '>' : '<';
+  const when = ties && i !== null ? `${v} ${cmp} ${m} || (${v} ${S.eq} ${m} && ${j} < ${i})` : `${v} ${cmp} ${m}`;
+  return { cases: [{ when, set: [[m, v], ...(i === null ? [] : [[i, j] as const])] }] };
 }
 
 /** KMin family: the K smallest values (ascending) and their indices per component, kept by a stable
@@ -245,23 +302,39 @@ export function kminInsert(S: Pick<CSyntax, 'int' | 'counter' | 'decrement'>, K:
 }
 
 /**
- * The log-sum-exp family: the online update of a running maximum m and sums s_k = Σ exp(f − m)·w_k
- * (f scalar; the weights from lseWeightTerms over the g components `g`): when f > m the sums are
- * rescaled by exp(m − f) and m = f; otherwise (f ≠ −inf) each sum gains exp(f − m)·w_k. The outputs
- * are lseSlotValue of each slot.
+ * The log-sum-exp update: the state (running maximum `m`, sums `s_k` = Σ exp(f − m)·w_k) takes a term
+ * f = `m2` of weights `w_k` (lseWeightTerms; `S.one` for 1), or, with `merge`, a partial state (`m2`,
+ * sums `w_k`). When m2 > m the sums are rescaled by exp(m − m2) and gain w_k, and m = m2; otherwise
+ * (m2 ≠ −inf) each sum gains exp(m2 − m)·w_k. A term −inf changes nothing whatever its weight; a
+ * partial state with m2 = −inf has sums +0 (nothing seen) or NaN (only NaN terms seen): the merge adds
+ * them, so that NaN poisons the sums and +0 changes nothing (a sum is never −0). Every operation is
+ * rounded by `S.acc`.
+ */
+export function lseUpdate(S: Pick<CSyntax, 'inf' | 'one' | 'ne' | 'exp' | 'acc'>, m: string, s: readonly string[], m2: string, w: readonly string[], merge = false): GuardedUpdate {
+  const A = (e: string) => S.acc(e);
+  return {
+    let: { name: 'e', of: (x) => A(S.exp(A(x))) },
+    cases: [
+      { when: `${m2} > ${m}`, arg: `${m} - ${m2}`, set: [...s.map((sk, k) => [sk, A(`${A(`${sk} * e`)} + ${w[k]}`)] as const), [m, m2]] },
+      { when: `${m2} ${S.ne} -${S.inf}`, arg: `${m2} - ${m}`, set: s.map((sk, k) => [sk, A(`${sk} + ${w[k] === S.one ? 'e' : A(`e * ${w[k]}`)}`)] as const) },
+      ...(merge ? [{ when: null, set: s.map((sk, k) => [sk, A(`${sk} + ${w[k]}`)] as const) }] : []),
+    ],
+  };
+}
+
+/**
+ * The log-sum-exp family: the online update ({@link lseUpdate}) of a running maximum m and sums s_k by
+ * the term `fv` (f scalar) weighted by lseWeightTerms over the g components `g`. The outputs are
+ * lseSlotValue of each slot.
  */
 export function lseAccumulator(red: ReductionPlan, fv: string, g: readonly string[], S: CSyntax): AccumulatorLines {
   const weights = lseWeightTerms(red, g, S.one);
   const W = weights.map((_, k) => k);
-  const A = (e: string) => S.acc(e);
   const slots = lseOutputSlots(red);
   return {
     decl: [`${S.float('m', `-${S.inf}`)}${W.map((k) => ` ${S.float(`s${k}`, S.zero)}`).join('')}`],
     reset: [`m = -${S.inf};${W.map((k) => ` s${k} = ${S.zero};`).join('')}`],
-    fold: [
-      `if (${fv} > m) { ${S.constant('e', A(S.exp(A(`m - ${fv}`))))}${W.map((k) => ` s${k} = ${A(`${A(`s${k} * e`)} + ${weights[k]}`)};`).join('')} m = ${fv}; }`,
-      `else if (${fv} ${S.ne} -${S.inf}) { ${S.constant('e', A(S.exp(A(`${fv} - m`))))}${W.map((k) => ` s${k} = ${A(`s${k} + ${weights[k] === S.one ? 'e' : A(`e * ${weights[k]}`)}`)};`).join('')} }`,
-    ],
+    fold: printUpdate(S, lseUpdate(S, 'm', W.map((k) => `s${k}`), fv, weights)),
     finalize: slots.map((slot, c) => `${S.out('values', slots.length, S.int(c))} = ${lseSlotValue(slot, { m: 'm', s: (k) => `s${k}`, log: (x) => S.log(x) })};`),
   };
 }

@@ -2,7 +2,7 @@ import { lseOutputSlots, lseSlotValue, lseWeightTerms, printedOnce, type KernelP
 import { bodyStatements, type SExpr } from '../lower/scalar.js';
 import { DEP_I, DEP_J } from '../ir/types.js';
 import { printKernel } from '../ir/print.js';
-import { callK, kminInsert, type CodeOptions, type Spellings } from './common.js';
+import { callK, extremumUpdate, kminInsert, lseUpdate, printUpdate, type CodeOptions, type CSyntax, type Spellings } from './common.js';
 import { KERNEL_ABI, KERNEL_INFO_DECLS, printKernelInfo, type KernelInfo } from './abi.js';
 
 /** Options that change the generated C++ (they are part of the cache key): the shared code options
@@ -34,6 +34,8 @@ export const CPP_FAST_FLAGS: readonly string[] = ['-O3', '-march=native', '-fno-
  * that reproduces the sequential semantics: first-visited index on ties for Min/Max/Arg (lane
  * positions), stable insertion for KMin (scalar insertion, filtered by a vector compare), the online
  * log-sum-exp update per lane merged with the same rule, and per-tile partial sums for the block sum.
+ * The extremum, KMin and log-sum-exp updates and merges are the shared ones of src/targets/common.ts,
+ * printed lane-wise on the vectors (selects) and on scalars for the merges.
  */
 export function printCpp(plan: KernelPlan, opts: CppCodeOptions): string {
   return new CppPrinter(plan, opts).print();
@@ -43,8 +45,6 @@ export function printCpp(plan: KernelPlan, opts: CppCodeOptions): string {
 export function cppSource(plan: KernelPlan, opts: CppCodeOptions): string {
   return printedOnce(plan, `cpp|${opts.dtype}|${opts.sumScheme}|${opts.accDtype}|${opts.fastMath}`, () => printCpp(plan, opts));
 }
-
-/** The reductions whose accumulator keeps per-lane (m, s...) states: the log-sum-exp family. */
 
 /** The fixed part of every translation unit: types, vector helpers, math. `T`, `A`, `V` come first. */
 function prelude(fastMath: boolean): string {
@@ -790,7 +790,7 @@ class CppPrinter {
       };
     }
     if (red.family === 'extremum') {
-      const cmp = red.max ? '>' : '<';
+      const [sc, vec] = [this.syntax(false), this.syntax(true)];
       const start = red.max ? '(-std::numeric_limits<T>::infinity())' : 'std::numeric_limits<T>::infinity()';
       const fin = !red.writesValues ? `P.out0[r * ${D} + k] = s.i[k];` : !red.writesIndices ? `P.out0[r * ${D} + k] = s.m[k];` : `P.out0[r * ${D} + k] = s.m[k]; P.out1[r * ${D} + k] = s.i[k];`;
       return {
@@ -802,14 +802,14 @@ class CppPrinter {
         fin: [over(D, fin)],
         // lane values and positions (TILE = none yet)
         laneInit: (q) => [`VT m${q}[${D}];`, `VI p${q}[${D}];`, over(D, `m${q}[k] = bT(${start}); p${q}[k] = bI(TILE);`)],
-        foldLoop: (q, _F, comp) => loopFold(D, comp(`F${q}`), [`const VI c = F${q} ${cmp} m${q}[k]; m${q}[k] = c ? F${q} : m${q}[k]; p${q}[k] = c ? pos : p${q}[k];`]),
-        // the tile's best (first position on ties), then strict comparison with the earlier tiles
-        laneEnd: (q) => [
-          over(
-            D,
-            `T bm = m${q}[k][0]; int bp = static_cast<int>(p${q}[k][0]); for (int l = 1; l < V; ++l) { const T v = m${q}[k][l]; const int p = static_cast<int>(p${q}[k][l]); if (v ${cmp} bm || (v == bm && p < bp)) { bm = v; bp = p; } } if (bm ${cmp} S[${q}].m[k]) { S[${q}].m[k] = bm;${red.writesIndices ? ' S[' + q + '].i[k] = tl.J[bp];' : ''} }`,
-          ),
-        ],
+        // the shared extremum update, lane-wise, with the tile positions as indices (as reduction())
+        foldLoop: (q, _F, comp) => loopFold(D, comp(`F${q}`), printUpdate(vec, extremumUpdate(red, vec, `m${q}[k]`, `p${q}[k]`, `F${q}`, 'pos'))),
+        // the tile's best over the lanes (first position on ties), then the update of the row's state
+        laneEnd: (q) => {
+          const lanes = printUpdate(sc, extremumUpdate(red, sc, 'bm', 'bp', 'v', 'p', true)).join(' ');
+          const row = printUpdate(sc, extremumUpdate(red, sc, `S[${q}].m[k]`, red.writesIndices ? `S[${q}].i[k]` : null, 'bm', 'tl.J[bp]')).join(' ');
+          return [over(D, `T bm = m${q}[k][0]; int bp = static_cast<int>(p${q}[k][0]); for (int l = 1; l < V; ++l) { const T v = m${q}[k][l]; const int p = static_cast<int>(p${q}[k][l]); ${lanes} } ${row}`)];
+        },
         neutral: start,
         needJ: red.writesIndices,
         needPos: true,
@@ -861,6 +861,13 @@ class CppPrinter {
       };
     }
     throw new Error(`internal: no C++ for reduction ${red.name}`);
+  }
+
+  /** The C++ spelling of the shared accumulator updates (src/targets/common.ts): on scalars of the
+   * accumulator type (the lane merges), or `lanes`-wise on vectors (the folds: selects per lane). */
+  private syntax(lanes: boolean): Pick<CSyntax, 'inf' | 'one' | 'ne' | 'eq' | 'exp' | 'acc' | 'constant' | 'mask'> {
+    const decl = (n: string, e: string) => `const auto ${n} = ${e};`;
+    return { inf: 'std::numeric_limits<A>::infinity()', one: 'A(1)', ne: '!=', eq: '==', exp: (x) => `k_exp(${x})`, acc: (e) => e, constant: decl, ...(lanes ? { mask: decl } : {}) };
   }
 
   /** The reduction's pieces (see RedGen); with `loops` (the default), those of loopReduction for a plan
@@ -933,9 +940,8 @@ class CppPrinter {
       };
     }
     if (red.family === 'extremum') {
-      const isMax = red.max;
-      const cmp = isMax ? '>' : '<';
-      const start = isMax ? '(-std::numeric_limits<T>::infinity())' : 'std::numeric_limits<T>::infinity()';
+      const [sc, vec] = [this.syntax(false), this.syntax(true)];
+      const start = red.max ? '(-std::numeric_limits<T>::infinity())' : 'std::numeric_limits<T>::infinity()';
       const withIdx = red.writesIndices;
       const fin = ks.flatMap((k) => {
         if (!red.writesValues) return [`P.out0[r * ${D} + ${k}] = s.i[${k}];`];
@@ -950,13 +956,16 @@ class CppPrinter {
         fin,
         // lane values and positions (TILE = none yet)
         laneInit: (q) => ks.flatMap((k) => [`VT m${q}_${k} = bT(${start});`, `VI p${q}_${k} = bI(TILE);`]),
-        fold: (q, F) => ks.map((k) => `{ const VI c = ${F[k]} ${cmp} m${q}_${k}; m${q}_${k} = c ? ${F[k]} : m${q}_${k}; p${q}_${k} = c ? pos : p${q}_${k}; }`),
-        // the tile's best (first position on ties), then strict comparison with the earlier tiles
+        // the shared extremum update, lane-wise, with the tile positions as indices
+        fold: (q, F) => ks.flatMap((k) => printUpdate(vec, extremumUpdate(red, vec, `m${q}_${k}`, `p${q}_${k}`, F[k]!, 'pos'))),
+        // the tile's best over the lanes (the merge: first position on ties), then the update of the row's
+        // state from the earlier tiles (strict)
         laneEnd: (q) =>
-          ks.map(
-            (k) =>
-              `{ T bm = m${q}_${k}[0]; int bp = static_cast<int>(p${q}_${k}[0]); for (int l = 1; l < V; ++l) { const T v = m${q}_${k}[l]; const int p = static_cast<int>(p${q}_${k}[l]); if (v ${cmp} bm || (v == bm && p < bp)) { bm = v; bp = p; } } if (bm ${cmp} S[${q}].m[${k}]) { S[${q}].m[${k}] = bm;${withIdx ? ` S[${q}].i[${k}] = tl.J[bp];` : ''} } }`,
-          ),
+          ks.map((k) => {
+            const lanes = printUpdate(sc, extremumUpdate(red, sc, 'bm', 'bp', 'v', 'p', true)).join(' ');
+            const row = printUpdate(sc, extremumUpdate(red, sc, `S[${q}].m[${k}]`, withIdx ? `S[${q}].i[${k}]` : null, 'bm', 'tl.J[bp]')).join(' ');
+            return `{ T bm = m${q}_${k}[0]; int bp = static_cast<int>(p${q}_${k}[0]); for (int l = 1; l < V; ++l) { const T v = m${q}_${k}[l]; const int p = static_cast<int>(p${q}_${k}[l]); ${lanes} } ${row} }`;
+          }),
         neutral: start,
         needJ: withIdx,
         needPos: true,
@@ -988,42 +997,33 @@ class CppPrinter {
       };
     }
     if (red.family === 'logsumexp') {
-      const E = red.E;
-      const weights = lseWeightTerms(red, Array.from({ length: E }, (_, k) => `G${k}`));
-      const W = weights.length;
+      const [sc, vec] = [this.syntax(false), this.syntax(true)];
+      const W = lseWeightTerms(red, Array.from({ length: red.E }, () => '')).length;
       const ws = Array.from({ length: W }, (_, k) => k);
       const NEG = '(-std::numeric_limits<A>::infinity())';
       const slots = lseOutputSlots(red);
-      const fin = slots.map((slot, c) => `P.out0[r * ${slots.length} + ${c}] = static_cast<T>(${lseSlotValue(slot, { m: 'm', s: (k) => `sm[${k}]`, log: (x) => `std::log(${x})` })});`);
+      const fin = slots.map((slot, c) => `P.out0[r * ${slots.length} + ${c}] = static_cast<T>(${lseSlotValue(slot, { m: 'm', s: (k) => `sm${k}`, log: (x) => `std::log(${x})` })});`);
       return {
         st: ['alignas(64) A m[V];', `alignas(64) A s[${W}][V];`],
         stBytes: (1 + W) * V * sA,
         laneVecs: (1 + W) * widen,
         init: [`for (int l = 0; l < V; ++l) { s.m[l] = ${NEG}; for (int k = 0; k < ${W}; ++k) s.s[k][l] = 0; }`],
-        // merge the lanes in order (lseLaneMerge), then write the slots
+        // the lanes merged in order by the shared update: a lane is a partial state (m2, its sums)
         fin: [
-          ...lseLaneMerge(W),
+          `A m = ${NEG};${ws.map((k) => ` A sm${k} = 0;`).join('')}`,
+          'for (int l = 0; l < V; ++l) {',
+          '  const A m2 = s.m[l];',
+          ...printUpdate(sc, lseUpdate(sc, 'm', ws.map((k) => `sm${k}`), 'm2', ws.map((k) => `s.s[${k}][l]`), true)).map((l) => `  ${l}`),
+          '}',
           ...fin,
         ],
         laneInit: (q) => [`VA m${q};`, `std::memcpy(&m${q}, S[${q}].m, sizeof(VA));`, ...ws.flatMap((k) => [`VA s${q}_${k};`, `std::memcpy(&s${q}_${k}, S[${q}].s[${k}], sizeof(VA));`])],
-        // the online update of the JS target, branch-free per lane:
-        //   f > m: s = s e^(m - f) + w, m = f;  else if f != -inf: s += e^(f - m) w
-        fold: (q, F, G) => {
-          const wv = (k: number) => (weights[k] === '1' ? null : this.cvA(`G${q}_${weights[k]!.slice(1)}`));
-          void G;
-          return [
-            `{ const VA fv = ${this.cvA(F[0]!)};`,
-            `  const auto gt = fv > m${q};`,
-            `  const auto up = fv != ${NEG};`,
-            `  const VA qx = k_exp(gt ? m${q} - fv : fv - m${q});`,
-            ...ws.map((k) => {
-              const w = wv(k);
-              const sv = `s${q}_${k}`;
-              return w === null ? `  ${sv} = gt ? ${sv} * qx + 1.0f : (up ? ${sv} + qx : ${sv});` : `  { const VA w = ${w}; ${sv} = gt ? ${sv} * qx + w : (up ? ${sv} + qx * w : ${sv}); }`;
-            }),
-            `  m${q} = gt ? fv : m${q}; }`,
-          ];
-        },
+        // the shared online update, lane-wise (one exp per lane)
+        fold: (q, F, G) => [
+          `{ const VA fv = ${this.cvA(F[0]!)};${G.map((g, k) => ` const VA g${k} = ${this.cvA(g)};`).join('')}`,
+          ...printUpdate(vec, lseUpdate(vec, `m${q}`, ws.map((k) => `s${q}_${k}`), 'fv', lseWeightTerms(red, G.map((_, k) => `g${k}`), vec.one))).map((l) => `  ${l}`),
+          '}',
+        ],
         laneEnd: (q) => [`std::memcpy(S[${q}].m, &m${q}, sizeof(VA));`, ...ws.map((k) => `std::memcpy(S[${q}].s[${k}], &s${q}_${k}, sizeof(VA));`)],
         neutral: '(-std::numeric_limits<T>::infinity())',
         needJ: false,

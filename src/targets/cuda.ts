@@ -438,6 +438,7 @@ class CudaPrinter {
       zero: '(T)0',
       one: '(T)1',
       ne: '!=',
+      eq: '==',
       exp: (x) => `k_exp(${x})`,
       log: (x) => `k_log(${x})`,
       acc: (e) => e,

@@ -277,6 +277,7 @@ class JsPrinter {
       zero: '0',
       one: '1',
       ne: '!==',
+      eq: '===',
       exp: (x) => `Math.exp(${x})`,
       log: (x) => `Math.log(${x})`,
       acc: (e) => this.FA(e),

@@ -382,6 +382,7 @@ class WgslPrinter {
       zero: '0.0',
       one: '1.0',
       ne: '!=',
+      eq: '==',
       exp: (x) => `exp(${x})`,
       log: (x) => `k_log(${x})`,
       acc: (e) => e,
