@@ -7,7 +7,7 @@ import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'native/build/**', 'examples/browser/dist/**', 'grammar/diagrams.html', '**/*.d.mts', 'docs/api/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'native/build/**', 'examples/browser/dist/**', 'grammar/diagrams.html', '**/*.d.mts', 'docs/api/**', 'out/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   importX.flatConfigs.typescript,

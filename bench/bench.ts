@@ -6,7 +6,8 @@
  *   npm run bench -- --sizes 1000,20000 --threads 2 --block-sparse 20000,2000
  *
  * It starts with the block-sparse table of bench/block-sparse.ts (the tutorial's preprocessing, first
- * call and warm, and the dense and sparse convolutions) and ends with the CLI start-up figure.
+ * call and warm, and the dense and sparse convolutions) and ends with the CLI start-up figure. The kNN
+ * row (bench/knn.ts, `--no-knn` to skip) times ArgKMin at D = 768 against NumPy when python3 has it.
  *
  * Large sizes are timed on a slice of the output rows (all N columns), so that a run stays short;
  * the throughput (pairs/s) is what is compared. The machine is shared and noisy: compare ratios
@@ -21,6 +22,7 @@ import { compile, webgpuStatus, type Backend } from '../src/index.js';
 import { webgpuStats } from '../runtime/webgpu/index.js';
 import { cpuStatus } from '../runtime/cpu/index.js';
 import { blockSparseBench, startupBench, timeAsync } from './block-sparse.js';
+import { knnBench } from './knn.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -160,6 +162,10 @@ if (!argv.includes('--no-batch')) {
     console.log(`  ${name.padEnd(16)} batched ${fmt(pb)}pairs/s   unbatched ${fmt(pf)}pairs/s   batched/unbatched ${(pb / pf).toFixed(2)}x`);
   }
 }
+
+// kNN at D = 768 against NumPy's BLAS (issue 19's GEMM-class target; bench/knn.ts)
+if (cpu.ok && !argv.includes('--no-knn')) knnBench(maxThreads);
+else console.log(`\n(no kNN row: ${cpu.ok ? '--no-knn' : 'the cpu backend is unavailable'})`);
 
 // call overhead: a tiny problem, many calls
 {

@@ -32,10 +32,10 @@ function direct() {
   const addonApi = require('node-addon-api').include.replace(/"/g, '');
   mkdirSync(dirname(out), { recursive: true });
   const argv = [
-    '-std=c++17', '-O2', '-fPIC', '-shared', '-fvisibility=hidden', '-pthread',
+    '-std=c++17', '-O2', '-ffp-contract=off', '-fPIC', '-shared', '-fvisibility=hidden', '-pthread',
     '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED', '-DBUILDING_NODE_EXTENSION',
     `-I${napi}`, `-I${addonApi}`,
-    join(here, 'src', 'addon.cc'), join(here, 'src', 'cuda.cc'), '-o', out, '-ldl',
+    join(here, 'src', 'addon.cc'), join(here, 'src', 'cuda.cc'), join(here, 'src', 'cluster.cc'), '-o', out, '-ldl',
   ];
   console.log(`keopsc native: ${cxx} ${argv.join(' ')}`);
   execFileSync(cxx, argv, { stdio: 'inherit' });

@@ -10,13 +10,14 @@
  * @packageDocumentation
  */
 // Node entry point: installs the worker-thread pool of the JS backend, the cpu backend (native addon
-// and system compiler) and the WebGPU adapter provider (the `webgpu` package, Dawn), then exports the
-// platform-independent core.
+// and system compiler), the WebGPU adapter provider (the `webgpu` package, Dawn) and the clustering
+// library's native passes (the addon's), then exports the platform-independent core.
 import '../runtime/js/pool.js';
 import '../runtime/cpu/backend.js';
 import '../runtime/cuda/backend.js';
 import '../runtime/webgpu/node.js';
 import '../runtime/dist/entry.js';
+import '../runtime/cluster/node.js';
 export * from './core.js';
 export { loadNpy, saveNpy, loadNpz, saveNpz } from '../runtime/npy/files.js';
 export { cpuStatus, cacheDir, cacheList, cacheClear, findCompiler } from '../runtime/cpu/index.js';

@@ -4,9 +4,10 @@ import { InputError } from '../src/diagnostics/index.js';
 import { blockSparseRanges } from '../runtime/cluster/index.js';
 import { uniform, expectClose } from './helpers/data.js';
 import { webgpuOrSkip } from './helpers/webgpu.js';
+import { describeClusterPaths } from './helpers/cluster-paths.js';
 
 // issue 16 item 1: the object blockSparseRanges returns runs a kernel on arrays in their original order
-describe('BlockSparse.run (original order in, original order out)', function () {
+describeClusterPaths('BlockSparse.run (original order in, original order out)', function () {
   this.timeout(60000);
   const M = 300, N = 250;
   const x = { data: uniform(2 * M, 1, 0, 1), shape: [M, 2] };

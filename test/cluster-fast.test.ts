@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { gridCluster, clusterRangesCentroids, sortClusters, fromMatrix, centroidMask, blockSparseRanges } from '../runtime/cluster/index.js';
 import type { Ranges } from '../runtime/ranges/index.js';
 import { rng } from './helpers/data.js';
+import { describeClusterPaths } from './helpers/cluster-paths.js';
 
 const num = (a: ArrayLike<number>): number[] => Array.from(a, Number);
 
@@ -76,7 +77,7 @@ function cloud(n: number, d: number, seed: number, spread: boolean, f32: boolean
   return f32 ? Float32Array.from(v) : Float64Array.from(v);
 }
 
-describe('runtime/cluster fast paths equal straightforward implementations', () => {
+describeClusterPaths('runtime/cluster fast paths equal straightforward implementations', () => {
   const cases: [n: number, d: number, spread: boolean, f32: boolean, eps: number][] = [
     [0, 2, false, false, 0.1],
     [1, 3, false, true, 0.1],

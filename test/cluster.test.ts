@@ -16,6 +16,7 @@ import {
   blockSparseRanges,
 } from '../runtime/cluster/index.js';
 import { rng, uniform, normal, expectClose } from './helpers/data.js';
+import { describeClusterPaths } from './helpers/cluster-paths.js';
 
 const num = (a: ArrayLike<number | bigint>): number[] => Array.from(a, Number);
 const F = (...v: number[]): Float64Array => Float64Array.from(v);
@@ -89,7 +90,7 @@ const relL1 = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   return num_ / den;
 };
 
-describe('runtime/cluster', () => {
+describeClusterPaths('runtime/cluster', () => {
   describe('gridCluster', () => {
     it('numpy golden: [0, .1, .9, .05, .5] with eps .2 gives [0, 0, 2, 0, 1]', () => {
       const x = F(0, 0.1, 0.9, 0.05, 0.5);

@@ -40,6 +40,8 @@
 
 // The CUDA part (native/src/cuda.cc): NVRTC and the driver API, loaded with dlopen when first used.
 void keopscRegisterCuda(Napi::Env env, Napi::Object exports);
+// The per-point passes of the clustering library (native/src/cluster.cc).
+void keopscRegisterCluster(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -682,6 +684,7 @@ Napi::Value RestoreStderr(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   keopscRegisterCuda(env, exports);  // cudaProbe, nvrtcCompile, cudaLoad, cudaRun, cudaRelease (cuda.cc)
+  keopscRegisterCluster(env, exports);  // clusterGrid, labelCount, classSums, labelOrder, permuteRows, clusterRadii (cluster.cc)
   exports.Set("load", Napi::Function::New(env, Load, "load"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("run", Napi::Function::New(env, Run, "run"));

@@ -3,6 +3,7 @@
  * pairs and boolean masks, each checked with a one-line {@link InputError}.
  */
 import { InputError } from '../../src/diagnostics/index.js';
+import { clusterKernels } from './native.js';
 
 /** A float typed array, as kernel arguments use. */
 export type FloatArray = Float32Array | Float64Array;
@@ -122,7 +123,12 @@ export function toLabels(what: string, labels: LabelsInput, n?: number, nlab?: n
   const len = labels.length;
   if (n !== undefined && len !== n) throw new InputError(`${what} has ${len} entries but there are ${n} points (one label per point)`);
   let out: Int32Array;
-  if (labels instanceof Int32Array) out = labels;
+  if (labels instanceof Int32Array) {
+    // the native scan, when it finds nothing wrong; else the loop below names the bad label
+    const C = clusterKernels()?.labelCount(labels, nlab ?? -1) ?? -1;
+    if (C >= 0) return { labels, count: C };
+    out = labels;
+  }
   else {
     out = new Int32Array(len);
     const src = labels as ArrayLike<number | bigint>;
@@ -229,30 +235,35 @@ type Indexable = { [k: number]: number | bigint; length: number };
 
 /** out row k = x row perm[k] (a gather), in the input's form and array type. */
 export function gatherRows(x: { data: TypedArray; width: number; shape?: number[] }, perm: Int32Array): { data: TypedArray; shape?: number[] } {
-  const { width } = x;
-  const src = x.data as unknown as Indexable;
-  const data = new (x.data.constructor as new (n: number) => TypedArray)(perm.length * width);
-  const dst = data as unknown as Indexable;
-  if (width === 1) for (let k = 0; k < perm.length; k++) dst[k] = src[perm[k]!]!;
-  else
-    for (let k = 0; k < perm.length; k++) {
-      const s = perm[k]! * width;
-      const o = k * width;
-      for (let c = 0; c < width; c++) dst[o + c] = src[s + c]!;
-    }
+  const data = moveRows(x.data, x.width, perm, false);
   return x.shape ? { data, shape: [perm.length, ...x.shape.slice(1)] } : { data };
 }
 
 /** out row perm[k] = x row k (a scatter, the inverse of gatherRows for a permutation). */
 export function scatterRows(x: { data: TypedArray; width: number; shape?: number[] }, perm: Int32Array): { data: TypedArray; shape?: number[] } {
-  const { width } = x;
-  const src = x.data as unknown as Indexable;
-  const data = new (x.data.constructor as new (n: number) => TypedArray)(perm.length * width);
-  const dst = data as unknown as Indexable;
-  for (let k = 0; k < perm.length; k++) {
-    const o = perm[k]! * width;
-    const s = k * width;
-    for (let c = 0; c < width; c++) dst[o + c] = src[s + c]!;
-  }
+  const data = moveRows(x.data, x.width, perm, true);
   return x.shape ? { data, shape: [...x.shape] } : { data };
+}
+
+/** The gather (or scatter) of perm.length rows of `width` elements into a new array of src's type. */
+function moveRows(source: TypedArray, width: number, perm: Int32Array, scatter: boolean): TypedArray {
+  const data = new (source.constructor as new (n: number) => TypedArray)(perm.length * width);
+  const native = clusterKernels();
+  if (native) {
+    native.permuteRows(source, width, perm, data, scatter);
+    return data;
+  }
+  const src = source as unknown as Indexable;
+  const dst = data as unknown as Indexable;
+  if (width === 1) {
+    if (scatter) for (let k = 0; k < perm.length; k++) dst[perm[k]!] = src[k]!;
+    else for (let k = 0; k < perm.length; k++) dst[k] = src[perm[k]!]!;
+  } else
+    for (let k = 0; k < perm.length; k++) {
+      const p = perm[k]! * width;
+      const q = k * width;
+      if (scatter) for (let c = 0; c < width; c++) dst[p + c] = src[q + c]!;
+      else for (let c = 0; c < width; c++) dst[q + c] = src[p + c]!;
+    }
+  return data;
 }

@@ -27,6 +27,7 @@ import { runInOriginalOrder, type BlockSparseKernel, type BlockSparseRunOptions 
 import type { ArgsInput } from '../../src/api/inputs.js';
 import type { RunResult, SyncBackend } from '../../src/api/compile.js';
 import { closeClusters, maskPairs, rangesFromPairs } from './pairs.js';
+import { clusterKernels } from './native.js';
 import {
   toPoints,
   toLabels,
@@ -137,55 +138,89 @@ function gridLabels(p: NormPoints, sizes: Float64Array, what: string): Int32Arra
 function gridCells(p: NormPoints, sizes: Float64Array, what: string): GridCells {
   const { data, n, d } = p;
   if (n === 0) return { labels: new Int32Array(0), counts: new Int32Array(0) };
+  const native = clusterKernels();
+  if (native) {
+    const labels = new Int32Array(n);
+    const counts = native.clusterGrid(data, n, d, sizes, labels);
+    if (counts === null) gridError(p, sizes, what);
+    return { labels, counts };
+  }
   const cellLo = new Float64Array(d);
   const span = new Float64Array(d);
+  const bounds = new Float64Array(3);
   let K = 1;
   for (let a = 0; a < d; a++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    let nan = false;
-    for (let o = a; o < n * d; o += d) {
-      const v = data[o]!;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-      if (v !== v) nan = true;
-    }
-    const cl = Math.floor(lo / sizes[a]!);
-    const ch = Math.floor(hi / sizes[a]!);
-    if (nan || !Number.isFinite(cl) || !Number.isFinite(ch)) gridError(p, sizes, what);
+    axisBounds(data, n, d, a, bounds);
+    const cl = Math.floor(bounds[0]! / sizes[a]!);
+    const ch = Math.floor(bounds[1]! / sizes[a]!);
+    if (bounds[2] !== 0 || !Number.isFinite(cl) || !Number.isFinite(ch)) gridError(p, sizes, what);
     cellLo[a] = cl;
     span[a] = ch - cl + 1;
     K *= ch - cl + 1;
   }
   if (!(K <= denseCells(n) && K < 2 ** 31)) return countLabels(gridLabelsSorted(p, sizes, what));
-  // the keys, axis by axis (Horner), counting the cells on the last axis's pass
+  // the keys, axis by axis (Horner), then a counting table of the K cells
   const key = new Int32Array(n);
+  for (let a = 0; a < d; a++) addAxisKeys(data, n, d, a, sizes[a]!, cellLo[a]!, span[a]!, key);
   const table = new Int32Array(K);
-  if (d === 0) table[0] = n;
-  for (let a = 0; a < d; a++) {
-    const s = sizes[a]!;
-    const cl = cellLo[a]!;
-    const w = span[a]!;
-    if (a < d - 1) for (let i = 0, o = a; i < n; i++, o += d) key[i] = key[i]! * w + (Math.floor(data[o]! / s) - cl);
-    else
-      for (let i = 0, o = a; i < n; i++, o += d) {
-        const k = key[i]! * w + (Math.floor(data[o]! / s) - cl);
-        key[i] = k;
-        table[k]!++;
-      }
+  countKeys(key, table);
+  const counts = new Int32Array(occupiedCells(table));
+  numberCells(table, counts);
+  relabel(key, table);
+  return { labels: key, counts };
+}
+
+// The passes of gridCells, one loop each: a cold first call runs each loop in V8's interpreter until
+// that loop is compiled on the stack, and a function that holds several loops is compiled for the
+// first one and thrown away at the next (no type feedback there yet), again and again.
+
+/** Lowest and highest coordinate on axis a, and whether one is NaN (1 in out[2]). */
+function axisBounds(data: FloatArray, n: number, d: number, a: number, out: Float64Array): void {
+  let lo = Infinity;
+  let hi = -Infinity;
+  let nan = 0;
+  for (let o = a; o < n * d; o += d) {
+    const v = data[o]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    if (v !== v) nan = 1;
   }
+  out[0] = lo;
+  out[1] = hi;
+  out[2] = nan;
+}
+
+/** key[i] = key[i]·w + (floor(x[i, a] / s) − cl): one more axis of the linear cell keys. */
+function addAxisKeys(data: FloatArray, n: number, d: number, a: number, s: number, cl: number, w: number, key: Int32Array): void {
+  for (let i = 0, o = a; i < n; i++, o += d) key[i] = key[i]! * w + (Math.floor(data[o]! / s) - cl);
+}
+
+/** table[k] = the number of keys equal to k. */
+function countKeys(key: Int32Array, table: Int32Array): void {
+  for (let i = 0; i < key.length; i++) table[key[i]!]!++;
+}
+
+/** The number of non-zero entries. */
+function occupiedCells(table: Int32Array): number {
   let C = 0;
-  for (let k = 0; k < K; k++) if (table[k] !== 0) C++;
-  const counts = new Int32Array(C);
-  for (let k = 0, c = 0; k < K; k++) {
+  for (let k = 0; k < table.length; k++) if (table[k] !== 0) C++;
+  return C;
+}
+
+/** Numbers the occupied cells in key order: counts[c] = the size of cell c, table[k] = c. */
+function numberCells(table: Int32Array, counts: Int32Array): void {
+  for (let k = 0, c = 0; k < table.length; k++) {
     const m = table[k]!;
     if (m !== 0) {
       counts[c] = m;
       table[k] = c++;
     }
   }
-  for (let i = 0; i < n; i++) key[i] = table[key[i]!]!;
-  return { labels: key, counts };
+}
+
+/** key[i] = table[key[i]]. */
+function relabel(key: Int32Array, table: Int32Array): void {
+  for (let i = 0; i < key.length; i++) key[i] = table[key[i]!]!;
 }
 
 /** The class sizes of labels 0..C−1 (C = max + 1). */
@@ -340,6 +375,11 @@ function classSums(data: FloatArray, n: number, d: number, lab: Int32Array, C: n
   const sums = new Float64Array(C * d);
   const wsum = new Float64Array(C);
   const counts = new Int32Array(C);
+  const native = w ? undefined : clusterKernels();
+  if (native) {
+    native.classSums(data, n, d, lab, C, sums, wsum, counts);
+    return { sums, wsum, counts };
+  }
   for (let i = 0; i < n; i++) {
     const c = lab[i]!;
     const wi = w ? w[i]! : 1;
@@ -350,8 +390,13 @@ function classSums(data: FloatArray, n: number, d: number, lab: Int32Array, C: n
     if (w) for (let a = 0; a < d; a++) sums[o + a]! += wi * data[s + a]!;
     else for (let a = 0; a < d; a++) sums[o + a]! += data[s + a]!;
   }
-  for (let c = 0; c < C; c++) for (let a = 0; a < d; a++) sums[c * d + a]! /= wsum[c]!;
+  divideSums(sums, wsum, d);
   return { sums, wsum, counts };
+}
+
+/** sums[c·d + a] /= wsum[c] (a loop of its own: see gridCells's passes). */
+function divideSums(sums: Float64Array, wsum: Float64Array, d: number): void {
+  for (let c = 0; c < wsum.length; c++) for (let a = 0; a < d; a++) sums[c * d + a]! /= wsum[c]!;
 }
 
 function centroidPoints(x: { data: FloatArray; shape: number[] }, sums: Float64Array, C: number, d: number): Points {
@@ -434,15 +479,32 @@ export interface SortedClusters<T> {
  * class sizes, when known) saves the counting pass.
  */
 function labelOrder(lab: Int32Array, C: number, counts?: Int32Array): { perm: Int32Array; sorted: Int32Array } {
+  const native = clusterKernels();
+  if (native) {
+    const perm = new Int32Array(lab.length);
+    const sorted = new Int32Array(lab.length);
+    native.labelOrder(lab, C, counts ?? null, perm, sorted);
+    return { perm, sorted };
+  }
   const start = new Int32Array(C + 1);
-  if (counts) for (let c = 0; c < C; c++) start[c + 1] = counts[c]!;
-  else for (let k = 0; k < lab.length; k++) start[lab[k]! + 1]!++;
+  if (counts) start.set(counts, 1);
+  else countInto(lab, start);
   for (let c = 0; c < C; c++) start[c + 1]! += start[c]!;
   const sorted = new Int32Array(lab.length);
   for (let c = 0; c < C; c++) sorted.fill(c, start[c]!, start[c + 1]!);
   const perm = new Int32Array(lab.length);
-  for (let k = 0; k < lab.length; k++) perm[start[lab[k]!]!++] = k;
+  placeRows(lab, start, perm);
   return { perm, sorted };
+}
+
+/** start[l + 1] += 1 for every label l (loops of their own: see gridCells's passes). */
+function countInto(lab: Int32Array, start: Int32Array): void {
+  for (let k = 0; k < lab.length; k++) start[lab[k]! + 1]!++;
+}
+
+/** The counting sort's placement: perm[start[lab[k]]++] = k. */
+function placeRows(lab: Int32Array, start: Int32Array, perm: Int32Array): void {
+  for (let k = 0; k < lab.length; k++) perm[start[lab[k]!]!++] = k;
 }
 
 /**
@@ -686,9 +748,16 @@ function clusterCloud(p: NormPoints, eps: number | ArrayLike<number>, what: 'x' 
   const rows = gatherRows({ data: p.data, width: p.d }, perm).data as FloatArray;
   const { sums: centroids } = classSums(rows, p.n, p.d, labels, count);
   const radii = new Float64Array(count);
-  let maxAbs = 0;
   const d = p.d;
-  for (let i = 0; i < p.n; i++) {
+  const native = clusterKernels();
+  const maxAbs = native ? native.clusterRadii(rows, p.n, d, labels, centroids, radii) : clusterRadii(rows, p.n, d, labels, centroids, radii);
+  return { sorted: { data: rows, shape: [...p.shape] }, perm, labels, ranges: rangesFromCounts(counts, count), centroids, radii, C: count, maxAbs };
+}
+
+/** Per class the largest distance from its centroid to one of its rows, into radii; returns the largest |coordinate|. */
+function clusterRadii(rows: FloatArray, n: number, d: number, labels: Int32Array, centroids: Float64Array, radii: Float64Array): number {
+  let maxAbs = 0;
+  for (let i = 0; i < n; i++) {
     const c = labels[i]!;
     let s = 0;
     for (let a = 0; a < d; a++) {
@@ -700,7 +769,7 @@ function clusterCloud(p: NormPoints, eps: number | ArrayLike<number>, what: 'x' 
     const r = Math.sqrt(s);
     if (r > radii[c]!) radii[c] = r;
   }
-  return { sorted: { data: rows, shape: [...p.shape] }, perm, labels, ranges: rangesFromCounts(counts, count), centroids, radii, C: count, maxAbs };
+  return maxAbs;
 }
 
 /**

@@ -4,6 +4,7 @@
  * scan of a dense keep mask for `fromMatrix`. Typed arrays only.
  */
 import type { Ranges } from '../ranges/index.js';
+import { clusterKernels } from './native.js';
 
 /** Kept cluster pairs by rows: the kept columns of row a are `cols[rowStart[a] .. rowStart[a + 1])`, ascending. */
 export interface KeptPairs {
@@ -51,7 +52,9 @@ class IntList {
  * A centroid with a non-finite coordinate fails every test with a finite threshold and is skipped; an
  * infinite threshold (cutoff = ∞) tests every pair.
  */
-export function closeClusters(ca: ArrayLike<number>, Ca: number, cb: ArrayLike<number>, Cb: number, d: number, test: CentroidTest): KeptPairs {
+export function closeClusters(ca: Float32Array | Float64Array, Ca: number, cb: Float32Array | Float64Array, Cb: number, d: number, test: CentroidTest): KeptPairs {
+  const native = clusterKernels();
+  if (native) return test.kind === 'radii' ? native.closeClusters(ca, Ca, cb, Cb, d, test.cutoff, test.radiiA, test.radiiB, test.scale) : native.closeClusters(ca, Ca, cb, Cb, d, test.cutoff, null, null, 0);
   const rowStart = new Int32Array(Ca + 1);
   const cols = new IntList(4 * Ca);
   const radii = test.kind === 'radii' ? test : undefined;
@@ -201,6 +204,8 @@ export function closeClusters(ca: ArrayLike<number>, Ca: number, cb: ArrayLike<n
  * time where the mask is zero.
  */
 export function maskPairs(k: Uint8Array, Mc: number, Nc: number): KeptPairs {
+  const native = clusterKernels();
+  if (native) return native.maskPairs(k, Mc, Nc);
   const rowStart = new Int32Array(Mc + 1);
   const cols = new IntList(4 * Mc);
   const words = new Uint32Array(k.buffer, 0, k.buffer.byteLength >> 2);
@@ -227,6 +232,8 @@ export function maskPairs(k: Uint8Array, Mc: number, Nc: number): KeptPairs {
  * (a, b) row by row and `slices_i` the row ends; `redranges_i` and `slices_j` the same by columns.
  */
 export function rangesFromPairs(ri: Int32Array, rj: Int32Array, { rowStart, cols }: KeptPairs): Ranges {
+  const native = clusterKernels();
+  if (native) return { ranges_i: ri, ranges_j: rj, ...native.rangesFromPairs(ri, rj, rowStart, cols) };
   const Mc = ri.length / 2;
   const Nc = rj.length / 2;
   const total = cols.length;

@@ -16,7 +16,7 @@ registerBackend({
   },
   run(plan, inp, req) {
     const fastMath = req.fastMath ?? inp.dtype === 'float32';
-    const source = cppSource(plan, { ...req.code, fastMath });
+    const source = cppSource(plan, { ...req.code, fastMath, gemm: req.gemm ?? true });
     return runCpu(plan, inp, source, req.threads, req.out, { flags: [...CPP_FAST_FLAGS, '-std=c++17'] });
   },
 });

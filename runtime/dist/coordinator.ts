@@ -129,7 +129,7 @@ export async function runDistributed(kernel: CompiledKernel, args: ArgsInput, op
       const bytes = bytesOf(all);
       rangesBlob = { bytes, sha: contentHash(bytes, 'ranges'), lengths: parts.map((p) => p.length) };
     }
-    const tileOptions = { sumScheme: options.sumScheme ?? 'auto', dtypeAcc: options.dtypeAcc ?? 'auto', ...(options.fastMath === undefined ? {} : { fastMath: options.fastMath }) };
+    const tileOptions = { sumScheme: options.sumScheme ?? 'auto', dtypeAcc: options.dtypeAcc ?? 'auto', ...(options.fastMath === undefined ? {} : { fastMath: options.fastMath }), ...(options.gemm === undefined ? {} : { gemm: options.gemm }) };
     const identity = { protocol: PROTOCOL_VERSION, kernel: kernelHash, arrays: arrays.map((a) => a.sha), ranges: rangesBlob?.sha ?? null, options: tileOptions, store: store.url };
     let grid: [number, number];
     const reusedDone = new Set<number>();

@@ -2,6 +2,8 @@ import { IntCst, mk } from '../../src/ir/node.js';
 import { REDUCTIONS } from '../../src/ir/reductions.js';
 import { kernelOutputs, type Kernel } from '../../src/ir/kernel.js';
 import type { KernelOutput } from '../../src/api/types.js';
+import { lseOutputSlots, lseSlotValue, reductionPlan, type ReductionPlan } from '../../src/lower/plan.js';
+import { extremumUpdate, kminInsert, lseUpdate, printUpdate, type CSyntax } from '../../src/targets/common.js';
 
 /**
  * Partial reduction states: what a tile returns instead of a finalised result, their merge and the
@@ -63,9 +65,9 @@ export class MergeState {
   readonly width: number;
   readonly values: Float64Array;
   readonly indices?: Float64Array;
-  private readonly D: number;
-  private readonly K: number;
-  private readonly max: boolean;
+  /** The merge of a chunk's states into rows [row0, row0 + n), printed from the accumulators' shared
+   * updates (src/targets/common.ts) in JS, so that the distributed merge follows the local rules. */
+  private readonly mergeRows: RowMerge;
 
   constructor(
     readonly kernel: Kernel,
@@ -73,13 +75,12 @@ export class MergeState {
   ) {
     const part = partialKernel(kernel);
     this.family = part.reduction.family;
-    this.max = part.reduction.max ?? false;
-    this.D = kernel.formula.dim;
-    this.K = kernel.K ?? 0;
     const outs = kernelOutputs(part);
     this.width = outs[0]!.rowShape.reduce((a, b) => a * b, 1);
     this.values = new Float64Array(rows * this.width);
-    if (outs.some((o) => o.name === 'indices')) this.indices = new Float64Array(rows * this.width);
+    const indices = outs.some((o) => o.name === 'indices');
+    if (indices) this.indices = new Float64Array(rows * this.width);
+    this.mergeRows = rowMerge(reductionPlan(part), this.width, indices);
   }
 
   /** Fold the partial states of rows [row0, row0 + n) over a chunk starting at reduction index `offset`. */
@@ -94,67 +95,14 @@ export class MergeState {
       if (I && pi) for (let q = 0; q < n * w; q++) I[row0 * w + q] = pi[q]! + offset;
       return;
     }
-    switch (this.family) {
-      case 'sum':
-        for (let q = 0; q < n * w; q++) V[row0 * w + q] = V[row0 * w + q]! + pv[q]!;
-        return;
-      case 'extremum':
-        for (let q = 0; q < n * w; q++) {
-          const at = row0 * w + q;
-          const v = pv[q]!;
-          if (this.max ? v > V[at]! : v < V[at]!) {
-            V[at] = v;
-            if (I && pi) I[at] = pi[q]! + offset;
-          }
-        }
-        return;
-      case 'kmin':
-        for (let r = 0; r < n; r++) this.mergeKmin(row0 + r, pv.subarray(r * w, (r + 1) * w), pi?.subarray(r * w, (r + 1) * w), offset);
-        return;
-      case 'logsumexp':
-        for (let r = 0; r < n; r++) {
-          const base = (row0 + r) * w;
-          const m2 = pv[r * w]!;
-          const m = V[base]!;
-          if (m2 > m) {
-            const q = Math.exp(m - m2);
-            for (let k = 1; k < w; k++) V[base + k] = V[base + k]! * q + pv[r * w + k]!;
-            V[base] = m2;
-          } else if (m2 !== -Infinity) {
-            const q = Math.exp(m2 - m);
-            for (let k = 1; k < w; k++) V[base + k] = V[base + k]! + pv[r * w + k]! * q;
-          } else {
-            // an empty state (sums +0) changes nothing; one that saw only NaN terms (sums NaN) poisons
-            // the sums, as those terms do in a local run (lseUpdate's merge in src/targets/common.ts)
-            for (let k = 1; k < w; k++) V[base + k] = V[base + k]! + pv[r * w + k]!;
-          }
-        }
-        return;
-    }
+    this.mergeRows(V, I ?? this.noIndices, row0, n, pv, pi ?? this.noIndices, offset);
   }
 
-  /** Insert a chunk's K best (sorted, stable) after the current ones: each goes after the values it
-   * does not beat, and only if it beats the K-th (as the local stable insertion of each term). */
-  private mergeKmin(row: number, pv: Float64Array, pi: Float64Array | undefined, offset: number): void {
-    const { D, K } = this;
-    const V = this.values;
-    const I = this.indices;
-    const base = row * K * D;
-    for (let c = 0; c < D; c++) {
-      for (let l = 0; l < K; l++) {
-        const v = pv[l * D + c]!;
-        if (!(v < V[base + (K - 1) * D + c]!)) break; // sorted: the rest cannot enter either
-        let at = K - 1;
-        while (at > 0 && v < V[base + (at - 1) * D + c]!) {
-          V[base + at * D + c] = V[base + (at - 1) * D + c]!;
-          if (I) I[base + at * D + c] = I[base + (at - 1) * D + c]!;
-          at--;
-        }
-        V[base + at * D + c] = v;
-        if (I && pi) I[base + at * D + c] = pi[l * D + c]! + offset;
-      }
-    }
+  /** The states without indices stand in for them in the printed merges (KMin writes a row's K). */
+  private get noIndices(): Float64Array {
+    return (this.scratch ??= new Float64Array(this.width));
   }
+  private scratch?: Float64Array;
 
   /**
    * The outputs of the original reduction, as the local backends finalise them: values in `dtype`,
@@ -164,23 +112,76 @@ export class MergeState {
     const k = this.kernel;
     const outs = kernelOutputs(k);
     const F = dtype === 'float32' ? Float32Array : Float64Array;
-    const name = k.reduction.name;
-    const w = this.width;
     return outs.map((o): KernelOutput => {
       const shape = [this.rows, ...o.rowShape];
       if (o.kind === 'index') return { name: 'indices', shape, data: BigInt64Array.from(this.indices!, (x) => BigInt(x)) };
-      if (this.family !== 'logsumexp' || name.startsWith('Max_SumShiftExp')) return { name: 'values', shape, data: F.from(this.values) };
-      const ow = o.rowShape.reduce((a, b) => a * b, 1);
-      const data = new F(this.rows * ow);
-      const V = this.values;
-      for (let r = 0; r < this.rows; r++) {
-        const m = V[r * w]!;
-        for (let c = 0; c < ow; c++) {
-          // LogSumExp(Weight): m + log(s_c); SumSoftMaxWeight: s_{c+1} / s_0 (the state is (m, s_0, s_1, …))
-          data[r * ow + c] = name === 'SumSoftMaxWeight' ? V[r * w + 2 + c]! / V[r * w + 1]! : m + Math.log(V[r * w + 1 + c]!);
-        }
-      }
+      if (this.family !== 'logsumexp') return { name: 'values', shape, data: F.from(this.values) };
+      // the state is (m, s_0, s_1, ...): each output column is lseSlotValue of its slot, as the printers write it
+      const slots = lseOutputSlots(reductionPlan(k));
+      const data = new F(this.rows * slots.length);
+      const row = new Function('V', 'b', `return [${slots.map((slot) => lseSlotValue(slot, { m: 'V[b]', s: (q) => `V[b + ${q + 1}]`, log: (x) => `Math.log(${x})` })).join(', ')}];`) as (V: Float64Array, b: number) => number[];
+      for (let r = 0; r < this.rows; r++) data.set(row(this.values, r * this.width), r * slots.length);
       return { name: 'values', shape, data };
     });
   }
+}
+
+/** `(V, I, row0, n, pv, pi, offset)`: merge a chunk's states `pv`/`pi` (indices relative to the chunk
+ * start `offset`) into rows [row0, row0 + n) of the states `V`/`I`. */
+type RowMerge = (V: Float64Array, I: Float64Array, row0: number, n: number, pv: Float64Array, pi: Float64Array, offset: number) => void;
+
+/** The JS spelling the printed merges use (float64, no rounding). */
+const JS: Pick<CSyntax, 'inf' | 'one' | 'ne' | 'eq' | 'exp' | 'acc' | 'constant' | 'int' | 'counter' | 'decrement'> = {
+  inf: 'Infinity',
+  one: '1',
+  ne: '!==',
+  eq: '===',
+  exp: (x) => `Math.exp(${x})`,
+  acc: (e) => e,
+  constant: (n, e) => `const ${n} = ${e};`,
+  int: (n) => `${n}`,
+  counter: (n, init) => `let ${n} = ${init};`,
+  decrement: (n) => `${n}--;`,
+};
+
+/**
+ * The merge of a reduction's partial states of width `W` a row, printed in JS from the shared updates
+ * of the local accumulators: a sum adds; the extremum family takes the chunk's value when strictly
+ * better (ties keep the earlier chunk's, whose index is smaller); the KMin family inserts the chunk's
+ * K best in order with the stable insertion; the log-sum-exp family merges (m, sums) states.
+ */
+function rowMerge(red: ReductionPlan, W: number, indices: boolean): RowMerge {
+  const body = (() => {
+    switch (red.family) {
+      case 'sum':
+        return ['for (let q = 0; q < n * W; q++) V[row0 * W + q] = V[row0 * W + q] + pv[q];'];
+      case 'extremum':
+        return [
+          'for (let q = 0; q < n * W; q++) {',
+          '  const at = row0 * W + q; const v = pv[q];',
+          indices ? '  const j = pi[q] + offset;' : '',
+          ...printUpdate(JS, extremumUpdate(red, JS, 'V[at]', indices ? 'I[at]' : null, 'v', 'j')),
+          '}',
+        ];
+      case 'kmin': {
+        // the row's K best go to scratch arrays (kminInsert addresses them from 0), then back
+        const { K, D } = red;
+        return [
+          'const kv = new Float64Array(W), ki = new Float64Array(W);',
+          'for (let r = 0; r < n; r++) {',
+          '  const b = (row0 + r) * W;',
+          `  for (let q = 0; q < W; q++) { kv[q] = V[b + q]; ki[q] = ${indices ? 'I[b + q]' : '0'}; }`,
+          ...Array.from({ length: D }, (_, c) => `  for (let t = 0; t < ${K}; t++) { const v = pv[r * W + t * ${D} + ${c}]; const j = ${indices ? `pi[r * W + t * ${D} + ${c}] + offset` : '0'}; ${kminInsert(JS, K, D, 'v', 'j', 'kv', 'ki', c)} }`),
+          `  for (let q = 0; q < W; q++) { V[b + q] = kv[q];${indices ? ' I[b + q] = ki[q];' : ''} }`,
+          '}',
+        ];
+      }
+      case 'logsumexp': {
+        const s = Array.from({ length: W - 1 }, (_, k) => `V[b + ${k + 1}]`);
+        const w = Array.from({ length: W - 1 }, (_, k) => `pv[r * W + ${k + 1}]`);
+        return ['for (let r = 0; r < n; r++) {', '  const b = (row0 + r) * W; const m2 = pv[r * W];', ...printUpdate(JS, lseUpdate(JS, 'V[b]', s, 'm2', w, true)), '}'];
+      }
+    }
+  })();
+  return new Function('V', 'I', 'row0', 'n', 'pv', 'pi', 'offset', `const W = ${W};\n${body.join('\n')}`) as RowMerge;
 }

@@ -53,6 +53,7 @@ export interface TileRunOptions {
   sumScheme?: 'auto' | 'block' | 'kahan' | 'direct';
   dtypeAcc?: 'auto' | 'float32' | 'float64';
   fastMath?: boolean;
+  gemm?: boolean;
 }
 
 /** What a tile's job carries: the kernel, its options, the protocol version and the array keys. */

@@ -61,6 +61,13 @@ export interface RunOptions extends WebGpuRunOptions {
   backend?: Backend;
   /** cpu backend: the vectorised polynomial exp in the inner loop (default: on for float32 only). */
   fastMath?: boolean;
+  /**
+   * cpu backend: compute scalar products and square distances of an i- and a j-vector of 64 or more
+   * components as register-blocked matrix products, the square distance as ‖x‖² + ‖y‖² − 2⟨x, y⟩
+   * (default true; see the README's "Matrix products" for its rounding). `false` keeps the direct
+   * loop Σ (x_k − y_k)², whose error does not grow with ‖x‖² + ‖y‖².
+   */
+  gemm?: boolean;
   /** Block-sparse ranges (KeOps's 6 arrays, as a tuple or keyed by name). */
   ranges?: RangesInput;
   /**
@@ -232,7 +239,7 @@ export class CompiledKernel<R extends RunResult = RunResult> {
     const inputs: LaunchInputs = { arrays: prep.arrays, M: prep.M, N: prep.N, dtype: prep.dtype, ranges };
     if (prep.batch) inputs.batch = prep.batch;
     const dtypeAcc = options.dtypeAcc === 'auto' ? undefined : options.dtypeAcc;
-    return { inputs, request: { code, fastMath: options.fastMath, threads, out, ...(dtypeAcc ? { dtypeAcc } : {}) } };
+    return { inputs, request: { code, fastMath: options.fastMath, ...(options.gemm === undefined ? {} : { gemm: options.gemm }), threads, out, ...(dtypeAcc ? { dtypeAcc } : {}) } };
   }
 
   /** The WGSL shader the webgpu backend runs (see `keopsc compile --target wgsl`). */

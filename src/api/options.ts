@@ -182,6 +182,7 @@ const RUN_KEYS: { [K in keyof Required<RunOptions>]: OptionDef } = {
   // KeOps's backend names ('CPU', 'GPU', ...) are translated first (the key is the same)
   backend: { check: (v, ctx) => oneOf(BACKEND_NAMES)(keopsBackend(v, ctx), ctx) },
   fastMath: { check: bool },
+  gemm: { check: bool },
   ranges: { check: rangesValue },
   sumScheme: { check: oneOf(SUM_SCHEME_NAMES) },
   dtypeAcc: { check: oneOf(['auto', 'float32', 'float64']) },

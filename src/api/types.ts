@@ -157,6 +157,8 @@ export interface LaunchRequest {
   dtypeAcc?: 'float32' | 'float64';
   /** cpu and cuda: fast math (default: the cpu backend's polynomial exp for float32; off on cuda). */
   fastMath?: boolean;
+  /** cpu: register-blocked matrix products for long scalar products and square distances (default true). */
+  gemm?: boolean;
   /** Threads for large problems (js, cpu). */
   threads: number;
   /** Receives the values output (checked: the dtype and the length of the first output). */

@@ -314,7 +314,7 @@ async function workerCmd(opts: WorkerCliOptions, err: (s: string) => void): Prom
 
 /** `keopsc cluster`: blockSparseRanges on two .npy clouds, results written as .npy/.npz. */
 async function clusterCmd(xPath: string, yPath: string, opts: { eps: string; cutoff: string; epsY?: string; output: string }, out: (s: string) => void): Promise<number> {
-  const [{ loadNpy, saveNpy, saveNpz }, { blockSparseRanges }] = await Promise.all([import('../../runtime/npy/index.js'), import('../../runtime/cluster/index.js')]);
+  const [{ loadNpy, saveNpy, saveNpz }, { blockSparseRanges }] = await Promise.all([import('../../runtime/npy/index.js'), import('../../runtime/cluster/index.js'), import('../../runtime/cluster/node.js')]);
   const num = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);

@@ -78,6 +78,25 @@ export interface ComponentLoop {
   args: SExpr[];
 }
 
+/** What the printers (and the distributed merge) need of a kernel's reduction, from the registry. */
+export function reductionPlan(kernel: Kernel): ReductionPlan {
+  const red = kernel.reduction;
+  const outputs = kernelOutputs(kernel);
+  return {
+    name: red.name,
+    D: kernel.formula.dim,
+    K: kernel.K ?? 0,
+    E: kernel.formula2?.dim ?? 0,
+    sumLike: red.sumLike,
+    outputs,
+    family: red.family,
+    max: red.max ?? false,
+    writesValues: outputs.some((o) => o.name === 'values'),
+    writesIndices: outputs.some((o) => o.name === 'indices'),
+    lseWeights: red.lseWeights ?? 'one',
+  };
+}
+
 /** Where a scalar statement runs: once per call, once per output row, or once per (row, index) pair. */
 export type Stage = 'param' | 'outer' | 'inner';
 
@@ -157,20 +176,7 @@ export function lowerKernel(kernel: Kernel, loops = true, componentLoops = loops
     (n.fn === 'input' ? loads : stmts)[stageOf(n)].push(n);
   }
   const red = kernel.reduction;
-  const outputs = kernelOutputs(kernel);
-  const reduction: ReductionPlan = {
-    name: red.name,
-    D: kernel.formula.dim,
-    K: kernel.K ?? 0,
-    E: kernel.formula2?.dim ?? 0,
-    sumLike: red.sumLike,
-    outputs,
-    family: red.family,
-    max: red.max ?? false,
-    writesValues: outputs.some((o) => o.name === 'values'),
-    writesIndices: outputs.some((o) => o.name === 'indices'),
-    lseWeights: red.lseWeights ?? 'one',
-  };
+  const reduction = reductionPlan(kernel);
   const zero = red.name === 'Sum' && f.every((x) => x.fn === 'const' && x.value === 0);
   return { kernel, tag, reduction, f, g, ...(fLoop && { fLoop }), ...(gLoop && { gLoop }), stmts, loads, rowCat: tag === 0 ? 0 : 1, zero };
 }

@@ -4,6 +4,7 @@ import { DEP_I, DEP_J } from '../ir/types.js';
 import { printKernel } from '../ir/print.js';
 import { callK, extremumUpdate, kminInsert, lseUpdate, printUpdate, type CodeOptions, type CSyntax, type Spellings } from './common.js';
 import { KERNEL_ABI, KERNEL_INFO_DECLS, printKernelInfo, type KernelInfo } from './abi.js';
+import { GEMM_CANCEL, gemmProducts, type GemmProduct } from '../lower/gemm.js';
 
 /** Options that change the generated C++ (they are part of the cache key): the shared code options
  * (in C++ every formula is evaluated in `dtype`; the JS target evaluates in float64 and rounds f) and fastMath. */
@@ -12,6 +13,11 @@ export interface CppCodeOptions extends CodeOptions {
    * float and double; NaN, ±inf, overflow and the subnormal range handled) instead of std::exp in the
    * inner loop. Every other function is the <cmath> one. */
   fastMath: boolean;
+  /** Compute the plan's products over long vectors (`gemmProducts`: scalar products and square
+   * distances of a row-side and a reduction-side vector, 64 components or more) as register-blocked
+   * matrix products, the square distance expanded as ‖x‖² + ‖y‖² − 2⟨x, y⟩ (default true; false keeps
+   * the direct loop, whose rounding does not depend on the norms of x and y). */
+  gemm?: boolean;
 }
 
 /** Compiler flags that make the generated code fast: explicit vector types need nothing else to
@@ -36,6 +42,9 @@ export const CPP_FAST_FLAGS: readonly string[] = ['-O3', '-march=native', '-fno-
  * log-sum-exp update per lane merged with the same rule, and per-tile partial sums for the block sum.
  * The extremum, KMin and log-sum-exp updates and merges are the shared ones of src/targets/common.ts,
  * printed lane-wise on the vectors (selects) and on scalars for the merges.
+ * With matrix products (`gemm`, src/lower/gemm.ts), the block functions first accumulate the scalar
+ * products of RB rows × CV vectors of the tile over their components (register-blocked fused
+ * multiply-adds), and derive the square distances from them and the rows' and tile's norms.
  */
 export function printCpp(plan: KernelPlan, opts: CppCodeOptions): string {
   return new CppPrinter(plan, opts).print();
@@ -43,7 +52,7 @@ export function printCpp(plan: KernelPlan, opts: CppCodeOptions): string {
 
 /** {@link printCpp}, printed once per (plan, options). */
 export function cppSource(plan: KernelPlan, opts: CppCodeOptions): string {
-  return printedOnce(plan, `cpp|${opts.dtype}|${opts.sumScheme}|${opts.accDtype}|${opts.fastMath}`, () => printCpp(plan, opts));
+  return printedOnce(plan, `cpp|${opts.dtype}|${opts.sumScheme}|${opts.accDtype}|${opts.fastMath}|${opts.gemm !== false}`, () => printCpp(plan, opts));
 }
 
 /** The fixed part of every translation unit: types, vector helpers, math. `T`, `A`, `V` come first. */
@@ -208,6 +217,12 @@ class CppPrinter {
   private readonly inBody = new Set<SExpr>();
   /** The variables whose components loops on the reduction side read: staged whole in the tile. */
   private readonly laneVars: number[];
+  /** The inner loops computed as register-blocked matrix products (empty with `gemm: false`). */
+  private readonly gemm: GemmProduct[];
+  /** The distinct scalar products the matrix products need (a square distance and a scalar product of
+   * the same operands share one), and the one of each product. */
+  private readonly dots: Pick<GemmProduct, 'row' | 'red' | 'n'>[] = [];
+  private readonly dotOf: number[] = [];
 
   constructor(
     private readonly plan: KernelPlan,
@@ -238,6 +253,13 @@ class CppPrinter {
       }
     }
     this.laneVars = [...laneVars].sort((a, b) => a - b);
+    this.gemm = opts.gemm === false ? [] : gemmProducts(plan);
+    const key = (g: Pick<GemmProduct, 'row' | 'red' | 'n'>) => `${g.row.index}:${g.row.comp}:${g.red.index}:${g.red.comp}:${g.n}`;
+    for (const g of this.gemm) {
+      let a = this.dots.findIndex((d) => key(d) === key(g));
+      if (a < 0) a = this.dots.push({ row: g.row, red: g.red, n: g.n }) - 1;
+      this.dotOf.push(a);
+    }
   }
 
   private get accSame(): boolean {
@@ -367,12 +389,24 @@ class CppPrinter {
     // rows give the same speed on exp-bound kernels, 4 is best on cheap ones); rows per chunk: about
     // 64 KiB of row states on the stack (KMin with a large K falls to 1 row)
     const big = gen.stBytes * 4 > 65536;
-    const RB = !big && gen.laneVecs <= 4 && innerRowStmts <= 48 ? 4 : !big && gen.laneVecs <= 8 && innerRowStmts <= 120 ? 2 : 1;
-    const CH = Math.max(RB, Math.min(64, Math.floor(65536 / Math.max(1, gen.stBytes) / RB) * RB));
+    let RB = !big && gen.laneVecs <= 4 && innerRowStmts <= 48 ? 4 : !big && gen.laneVecs <= 8 && innerRowStmts <= 120 ? 2 : 1;
+    // matrix products (this.gemm): RB rows x CV vectors of accumulators per scalar product, about 16
+    // registers; the reduction side's vectors are read once per RB rows, so RB is as large as fits
+    // (a formula with much work per pair keeps its row block: the block's code grows with RB x CV)
+    const G = this.dots.length;
+    let CV = 1;
+    if (G > 0) {
+      CV = innerRowStmts <= 48 && G <= 2 ? 2 : 1;
+      if (RB === 4) RB = Math.max(1, Math.floor(16 / (G * CV)));
+    }
+    // more rows per chunk with matrix products: the tile (all D components) is filled once per chunk
+    const chMax = G > 0 ? 256 : 64;
+    const CH = Math.max(RB, Math.min(chMax, Math.floor(65536 / Math.max(1, gen.stBytes) / RB) * RB));
     const laneComps = this.laneVars.reduce((s, i) => s + this.dims.get(i)!, 0);
-    const loadBytes = (innerLoads.length + laneComps) * (this.f32 ? 4 : 8) + (gen.needJ ? 8 : 0);
+    const sqdists = this.gemm.filter((g) => g.kind === 'sqdist').length; // their ‖y‖² are in the tile
+    const loadBytes = (innerLoads.length + laneComps + sqdists) * (this.f32 ? 4 : 8) + (gen.needJ ? 8 : 0);
     let TILE = 1024;
-    while (TILE > 2 * V && TILE * loadBytes > 24576) TILE /= 2;
+    while (TILE > Math.max(2 * V, CV * V) && TILE * loadBytes > (G > 0 ? 262144 : 24576)) TILE /= 2;
     const NR = plan.tag === 0 ? 'N' : 'M';
     const rows = plan.tag === 0 ? 'M' : 'N';
     const outs = red.outputs.map((o) => ({ ...o, width: o.rowShape.reduce((a, b) => a * b, 1) }));
@@ -385,14 +419,14 @@ class CppPrinter {
       outputs: outs.map((o) => ({ name: o.name, kind: o.kind, width: o.width })),
     };
     const info = JSON.stringify({ abi: KERNEL_ABI, ...kernelInfo });
-    return { gen, usedIdx, innerLoads, RB, CH, TILE, loadBytes, NR, rows, outs, info, kernelInfo };
+    return { gen, usedIdx, innerLoads, RB, CV, CH, TILE, loadBytes, NR, rows, outs, info, kernelInfo };
   }
 
   /** The comment that documents the kernel, the includes, the call struct and the type definitions. */
   private header(L: CppLayout): string[] {
     const { plan, red, T, A, V } = this;
     const k = plan.kernel;
-    const { gen, CH, TILE, loadBytes, rows, outs, info } = L;
+    const { gen, CH, CV, TILE, loadBytes, rows, outs, info } = L;
     // ---- header
     const lines: string[] = [];
     lines.push(
@@ -423,7 +457,7 @@ class CppPrinter {
       '#include <cstdint>',
       '#include <cstring>',
       '#include <limits>',
-      ...(red.family === 'kmin' ? ['#ifdef __AVX512F__', '#include <immintrin.h> // the KMin lane mask', '#endif'] : []),
+      ...(red.family === 'kmin' || this.gemm.length > 0 ? ['#ifdef __AVX512F__', '#include <immintrin.h> // the KMin lane mask, fused multiply-adds', '#endif'] : []),
       '',
       'struct keopsc_call {',
       '  const void* const* in;',
@@ -451,6 +485,7 @@ class CppPrinter {
       '',
       prelude(this.opts.fastMath),
       '',
+      ...(this.gemm.length > 0 ? this.gemmPrelude(CV) : []),
     );
 
     return lines;
@@ -477,14 +512,17 @@ class CppPrinter {
       ...innerLoads.map((n) => `  alignas(64) T ${this.buf(n)}[TILE];`),
       ...this.laneVars.map((i) => `  alignas(64) T L${i}[${this.dims.get(i)!} * TILE]; // all components, component-major (read by loops)`),
       ...(gen.needJ ? ['  alignas(64) int64_t J[TILE]; // the reduction index at each position'] : []),
+      ...this.gemm.flatMap((g, p) => (g.kind === 'sqdist' ? [`  alignas(64) T Q${p}[TILE]; // ‖y‖² of the square distance t${g.node.id}`] : [])),
       ...(innerLoads.length === 0 && this.laneVars.length === 0 && !gen.needJ ? ['  char unused;'] : []),
       '};',
       '',
       '// the reduction state of one output row',
       'struct St {',
       ...gen.st.map((l) => `  ${l}`),
+      ...this.gemm.flatMap((g, p) => (g.kind === 'sqdist' ? [`  T gx${p}; // ‖x‖² of the square distance t${g.node.id}`] : [])),
       '};',
       '',
+      ...(this.gemm.length > 0 ? [...this.gemmRows(), ...this.gemmSquares()] : []),
       'inline void init(St& s) {',
       ...gen.init.map((l) => `  ${l}`),
       '}',
@@ -525,11 +563,11 @@ class CppPrinter {
 
   /** The row-block functions `blk<nb>`. */
   private blocks(L: CppLayout): string[] {
-    const { gen, RB } = L;
+    const { gen, RB, CV } = L;
     const lines: string[] = [];
     // ---- the row blocks
     const blocks = RB > 1 ? [RB, 1] : [1];
-    for (const nb of blocks) lines.push(...this.block(nb, gen), '');
+    for (const nb of blocks) lines.push(...(this.gemm.length > 0 ? this.gemmBlock(nb, CV, gen) : this.block(nb, gen)), '');
 
     return lines;
   }
@@ -541,11 +579,12 @@ class CppPrinter {
     lines.push(
       '// one tile for rows [ra, ra + nr) of a chunk: pad to whole vectors (with position 0), then row blocks',
       'inline void run_tile(const Prm& P, Tile& tl, const int n, St* const st, const int64_t ra, const int nr) {',
-      '  for (int t = n; t < ((n + V - 1) & ~(V - 1)); ++t) {',
+      `  for (int t = n; t < ((n + ${this.gemm.length > 0 ? 'VB' : 'V'} - 1) & ~(${this.gemm.length > 0 ? 'VB' : 'V'} - 1)); ++t) {`,
       ...innerLoads.map((n) => `    tl.${this.buf(n)}[t] = tl.${this.buf(n)}[0];`),
       ...this.laneVars.map((i) => `    for (int c = 0; c < ${this.dims.get(i)!}; ++c) tl.L${i}[c * TILE + t] = tl.L${i}[c * TILE];`),
       ...(gen.needJ ? ['    tl.J[t] = tl.J[0];'] : []),
       '  }',
+      ...this.gemmColumns(),
       '  int q = 0;',
       ...(RB > 1 ? [`  for (; q + ${RB} <= nr; q += ${RB}) blk${RB}(P, tl, n, st + q, ra + q);`] : []),
       '  for (; q < nr; ++q) blk1(P, tl, n, st + q, ra + q);',
@@ -556,7 +595,7 @@ class CppPrinter {
       '[[maybe_unused]] void process(const Prm& P, const int64_t ra, const int64_t rb, const int32_t* iv, const int64_t niv, const int64_t nr_dense) {',
       '  St st[CH];',
       '  const int nr = static_cast<int>(rb - ra);',
-      '  for (int q = 0; q < nr; ++q) init(st[q]);',
+      `  for (int q = 0; q < nr; ++q) init(st[q]);${this.gemm.length > 0 ? ' for (int q = 0; q < nr; ++q) gemm_rows(P, st[q], ra + q);' : ''}`,
       '  Tile tl;',
       '  int n = 0;',
       '  for (int64_t l = 0; l < (iv ? niv : 1); ++l) {',
@@ -633,6 +672,29 @@ class CppPrinter {
 
   /** The block function `blk<nb>`: nb rows over one tile. */
   private block(nb: number, gen: RedGen): string[] {
+    const { L, body } = this.blockParts(nb, gen, () => []);
+    L.push(
+      '  const int nv = n & ~(V - 1);',
+      '  int jb = 0;',
+      '  for (; jb < nv; jb += V) {',
+      ...body(false).map((l) => `    ${l}`),
+      '  }',
+      '  if (jb < n) {',
+      '    const VI mk = (IOTA + jb) < n;',
+      ...body(true).map((l) => `    ${l}`),
+      '  }',
+    );
+    for (let q = 0; q < nb; q++) L.push(...gen.laneEnd(q).map((l) => `  ${l}`));
+    L.push('}');
+    return L;
+  }
+
+  /**
+   * What every block function shares: its head (signature, parameters, the rows' outer values and lane
+   * states) and the body of one vector position `jb` for every row (`masked`: the last, partial one),
+   * with `defs(q)` printed first for row q (the values the matrix products give).
+   */
+  private blockParts(nb: number, gen: RedGen, defs: (q: number) => string[]) {
     const { plan } = this;
     const qs = Array.from({ length: nb }, (_, q) => q);
     // param values referenced by row or reduction-side code
@@ -655,9 +717,11 @@ class CppPrinter {
       if (gen.needPos) B.push('const VI pos = IOTA + jb;');
       B.push(...plan.loads.inner.map((n) => `const VT ${this.ref(n, 0)} = ldT(tl.${this.buf(n)} + jb);`));
       const indep = plan.stmts.inner.filter((n) => !this.isRowDep(n));
-      const dep = plan.stmts.inner.filter((n) => this.isRowDep(n));
+      const gemmNodes = new Set(this.gemm.map((g) => g.node));
+      const dep = plan.stmts.inner.filter((n) => this.isRowDep(n) && !gemmNodes.has(n));
       B.push(...indep.map((n) => `const VT ${this.ref(n, 0)} = ${this.expr(n, 0, true)};`));
       for (const q of qs) {
+        B.push(...defs(q));
         B.push(...dep.map((n) => `const VT ${this.ref(n, q)} = ${this.expr(n, q, true)};`));
         const vecOf = (x: SExpr) => (this.isVec(x) ? this.ref(x, q) : `bT(${this.ref(x, q)})`);
         if (gen.foldLoop) {
@@ -680,17 +744,140 @@ class CppPrinter {
       }
       return B;
     };
-    L.push(
-      '  const int nv = n & ~(V - 1);',
-      '  int jb = 0;',
-      '  for (; jb < nv; jb += V) {',
-      ...body(false).map((l) => `    ${l}`),
-      '  }',
-      '  if (jb < n) {',
-      '    const VI mk = (IOTA + jb) < n;',
-      ...body(true).map((l) => `    ${l}`),
-      '  }',
+    return { L, body };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // matrix products (this.gemm, see src/lower/gemm.ts): scalar product a (this.dots) of row q and
+  // vector c of a VB-wide column block is the accumulator d<a>_<q>_<c>; square distance p is
+  // ‖x‖² (St::gx<p>, once per row and chunk) + ‖y‖² (Tile::Q<p>, once per tile) − 2⟨x, y⟩.
+
+  /** `VB`, the sizes of the scalar products and the fused multiply-add of vectors. */
+  private gemmPrelude(CV: number): string[] {
+    return [
+      `constexpr int VB = ${CV} * V; // reduction indices per column block of the matrix products`,
+      ...this.dots.map((g, a) => `constexpr int GN${a} = ${g.n}, GS${a} = ${this.dims.get(g.row.index)!}; // scalar product ${a}: components, row stride of x`),
+      '// a * b + c rounded once (the matrix products): one instruction on AVX-512, a lane loop elsewhere',
+      'inline VT k_fma(const VT& a, const VT& b, const VT& c) {',
+      '#ifdef __AVX512F__',
+      '  if constexpr (sizeof(T) == 4) { const __m512 v = _mm512_fmadd_ps(reinterpret_cast<const __m512&>(a), reinterpret_cast<const __m512&>(b), reinterpret_cast<const __m512&>(c)); return reinterpret_cast<const VT&>(v); }',
+      '  else { const __m512d v = _mm512_fmadd_pd(reinterpret_cast<const __m512d&>(a), reinterpret_cast<const __m512d&>(b), reinterpret_cast<const __m512d&>(c)); return reinterpret_cast<const VT&>(v); }',
+      '#else',
+      '  VT r = c;',
+      '  for (int l = 0; l < V; ++l) r[l] = std::fma(a[l], b[l], c[l]);',
+      '  return r;',
+      '#endif',
+      '}',
+      '',
+    ];
+  }
+
+  /** `gemm_rows`: the row-side norms ‖x‖² of the square distances, once per row and chunk. */
+  private gemmRows(): string[] {
+    const L = ['// the row-side norms of the square distances, once per row and chunk', 'inline void gemm_rows([[maybe_unused]] const Prm& P, [[maybe_unused]] St& s, [[maybe_unused]] const int64_t r) {'];
+    this.gemm.forEach((g, p) => {
+      if (g.kind !== 'sqdist') return;
+      const a = this.dotOf[p]!;
+      L.push(
+        `  { const T* const x = P.in${g.row.index} + r * GS${a} + ${g.row.comp};`,
+        '    VT a = {};',
+        '    int k = 0;',
+        `    for (; k + V <= GN${a}; k += V) { const VT v = ldT(x + k); a = k_fma(v, v, a); }`,
+        '    T t = 0;',
+        '    for (int l = 0; l < V; ++l) t += a[l];',
+        `    for (; k < GN${a}; ++k) t = std::fma(x[k], x[k], t);`,
+        `    s.gx${p} = t; }`,
+      );
+    });
+    L.push('}', '');
+    return L;
+  }
+
+  /**
+   * `gemm_sq<p>`: square distance p of row r and the tile's vector at jb from the scalar product d:
+   * ‖x‖² + ‖y‖² − 2d; where that is below (‖x‖² + ‖y‖²) / GEMM_CANCEL (its error bound more than
+   * 2·GEMM_CANCEL times the direct form's) or not a number (inf − inf), the direct form instead, the
+   * loop statement printed as the block functions of gemm: false print it (`gemm_direct<p>`).
+   */
+  private gemmSquares(): string[] {
+    return this.gemm.flatMap((g, p) =>
+      g.kind !== 'sqdist'
+        ? []
+        : [
+            `// t${g.node.id} in the direct form, for the pairs where the expanded form cancels`,
+            `__attribute__((noinline)) VT gemm_direct${p}(const Prm& P, const Tile& tl, const int jb, const int64_t r) {`,
+            `  return ${this.loop(g.node, 0, true, false)};`,
+            '}',
+            `// t${g.node.id} from the scalar product d`,
+            `__attribute__((always_inline)) inline VT gemm_sq${p}(const VT& d, const Prm& P, const Tile& tl, const int jb, const int64_t r, const T gx) {`,
+            `  const VT nn = bT(gx) + ldT(tl.Q${p} + jb);`,
+            '  const VT e = nn - (d + d);',
+            `  if (const VI near = (e * ${this.lit(GEMM_CANCEL)} >= nn) == 0; __builtin_expect(k_any(near), 0)) return near ? gemm_direct${p}(P, tl, jb, r) : e;`,
+            '  return e;',
+            '}',
+            '',
+          ],
     );
+  }
+
+  /** In run_tile, after the padding: the reduction-side norms ‖y‖² of the square distances. */
+  private gemmColumns(): string[] {
+    return this.gemm.flatMap((g, p) =>
+      g.kind !== 'sqdist'
+        ? []
+        : [
+            `  for (int t = 0; t < n; t += V) { // ‖y‖² of t${g.node.id}`,
+            `    const T* const y = tl.L${g.red.index} + ${g.red.comp} * TILE + t;`,
+            '    VT a = {};',
+            `    for (int k = 0; k < GN${this.dotOf[p]!}; ++k) { const VT v = ldT(y + k * TILE); a = k_fma(v, v, a); }`,
+            `    std::memcpy(tl.Q${p} + t, &a, sizeof a);`,
+            '  }',
+          ],
+    );
+  }
+
+  /**
+   * The block function `blk<nb>` of a plan with matrix products: for each column block of VB = CV·V
+   * reduction indices, the products of the nb rows are accumulated over their components (one
+   * broadcast x[k] per row, one vector of y per column vector, nb·CV fused multiply-adds), then the
+   * rest of f and the fold run on each of the CV vectors as in {@link block}.
+   */
+  private gemmBlock(nb: number, CV: number, gen: RedGen): string[] {
+    const qs = Array.from({ length: nb }, (_, q) => q);
+    const cs = Array.from({ length: CV }, (_, c) => c);
+    let c = 0; // the column vector whose products `defs` names
+    const defs = (q: number) =>
+      this.gemm.map((g, p) => {
+        const d = `d${this.dotOf[p]!}_${q}_${c}`;
+        const name = this.ref(g.node, q);
+        return `const VT ${name} = ${g.kind === 'dot' ? d : `gemm_sq${p}(${d}, P, tl, jb, r + ${q}, S[${q}].gx${p})`};`;
+      });
+    const { L, body } = this.blockParts(nb, gen, defs);
+    this.dots.forEach((g, p) => {
+      for (const q of qs) L.push(`  const T* const x${p}_${q} = P.in${g.row.index} + (r + ${q}) * GS${p} + ${g.row.comp};`);
+    });
+    L.push('  for (int j0 = 0; j0 < n; j0 += VB) {');
+    this.dots.forEach((g, p) => {
+      L.push(
+        ...qs.flatMap((q) => cs.map((c) => `    VT d${p}_${q}_${c} = {};`)),
+        `    for (int k = 0; k < GN${p}; ++k) {`,
+        `      const T* const y = tl.L${g.red.index} + (${g.red.comp} + k) * TILE + j0;`,
+        ...cs.map((c) => `      const VT y${c} = ldT(y${c ? ` + ${c * this.V}` : ''});`),
+        ...qs.flatMap((q) => [`      const VT x${q} = bT(x${p}_${q}[k]);`, ...cs.map((c) => `      d${p}_${q}_${c} = k_fma(x${q}, y${c}, d${p}_${q}_${c});`)]),
+        '    }',
+      );
+    });
+    for (c = 0; c < CV; c++) {
+      L.push(
+        `    if (const int jb = j0${c ? ` + ${c * this.V}` : ''}; jb + V <= n) {`,
+        ...body(false).map((l) => `      ${l}`),
+        `    } else if (jb < n) {`,
+        '      const VI mk = (IOTA + jb) < n;',
+        ...body(true).map((l) => `      ${l}`),
+        '    }',
+      );
+    }
+    L.push('  }');
     for (const q of qs) L.push(...gen.laneEnd(q).map((l) => `  ${l}`));
     L.push('}');
     return L;
