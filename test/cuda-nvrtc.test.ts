@@ -3,6 +3,7 @@ import { compileModule } from '../src/api/compile.js';
 import { printCuda } from '../src/targets/cuda.js';
 import { cudaAddon, cudaStatus, type CudaAddon } from '../runtime/cuda/index.js';
 import { goldenModules } from './helpers/golden.js';
+import { highDimPlans } from './helpers/dims.js';
 
 /**
  * The CUDA output compiled by NVRTC itself, through the addon's `nvrtcCompile` (the cuda backend's own
@@ -41,5 +42,22 @@ describe('CUDA output compiled by NVRTC (no GPU needed)', function () {
       expect(Array.from(cubin.image.slice(0, 4))).to.deep.equal([0x7f, 0x45, 0x4c, 0x46]); // an ELF image
     }
     console.log(`      NVRTC ${nvrtc.version} (${nvrtc.path}): ${kernels} kernels x 3 modes`);
+  });
+
+  it('high-dimensional kernels (D = 1 ... 4096: unrolled, whole staged vectors, chunks of components) compile with NVRTC', function () {
+    const a = cudaAddon();
+    const nvrtc = cudaStatus().nvrtc;
+    if (!('addon' in a) || !nvrtc) {
+      if (process.env['KEOPSC_REQUIRE_NVRTC'] === '1') throw new Error('KEOPSC_REQUIRE_NVRTC=1 but NVRTC is unavailable');
+      console.log('      (skipped: NVRTC is unavailable)');
+      this.skip();
+    }
+    const addon = (a as { addon: CudaAddon }).addon;
+    const plans = highDimPlans();
+    for (const mode of [{ dtype: 'float32' }, { dtype: 'float64' }] as const) {
+      const source = plans.map(({ name, plan }) => printCuda(plan, { ...mode, symbol: `keopsc_${name}` }).source).join('\n');
+      const text = new TextDecoder().decode(addon.nvrtcCompile(source, 'dims.cu', ['--gpu-architecture=compute_80'], false).image);
+      for (const { name } of plans) expect(text, `${mode.dtype} ${name}`).to.include(`.entry keopsc_${name}_dense(`);
+    }
   });
 });

@@ -276,6 +276,22 @@ describe('cuda backend without a GPU (runtime/cuda, native/src/cuda.cc)', functi
       assert.match(out['layoutBad'] as string, /^RangeError: cudaLoad: layout\.storage must be "float32" or "float16", got "bfloat16"$/);
     });
 
+    it('high-dimensional kernels (D = 768, 4096) launch their chunked layouts: 256 or 128 threads, a few KiB of shared memory', () => {
+      const { out, log } = child('wide', { FAKE_CUDA_WORDS: 'keopsc_g_=6,keopsc_k_=5' });
+      const layouts = out['layouts'] as Record<'gauss' | 'knn', { staging: string; chunk: { rows: number; dims: number }; blockRows: number; sharedBytes: number }>;
+      // one staged slot (y from component 0): 32 indices x 32 components of float32 / float64
+      assert.deepEqual([layouts.gauss.staging, layouts.gauss.chunk, layouts.gauss.blockRows, layouts.gauss.sharedBytes], ['chunked', { rows: 32, dims: 32 }, 256, 32 * 32 * 4]);
+      assert.deepEqual([layouts.knn.staging, layouts.knn.chunk, layouts.knn.blockRows, layouts.knn.sharedBytes], ['chunked', { rows: 32, dims: 32 }, 128, 32 * 32 * 8]);
+      const launches = log.filter((l) => l.startsWith('launch'));
+      assert.match(launches[0]!, /^launch keopsc_g_dense grid 1 1 1 block 256 1 1 shmem 4096 /);
+      assert.match(launches[1]!, /^launch keopsc_g_fill grid 1 1 1 block 256 1 1 shmem 0 /);
+      assert.match(launches[2]!, /^launch keopsc_g_ranges grid 1 1 1 block 256 1 1 shmem 4096 /);
+      assert.match(launches[3]!, /^launch keopsc_k_dense grid 1 1 1 block 128 1 1 shmem 8192 /);
+      // the sources: loops over chunks of components, the same size at D = 768 and 4096 (but the numbers)
+      const sources = log.filter((l) => l.startsWith('source '));
+      assert.equal(sources.length, 2);
+    });
+
     it('cudaRun refuses bad arrays and ranges before any copy', () => {
       const { out, log } = child('validate');
       const errors = out['errors'] as string[];

@@ -9,6 +9,7 @@ import { main } from '../src/cli/main.js';
 import { cudaLayout, printCuda } from '../src/targets/cuda.js';
 import { blockTable as cudaBlockTable } from '../runtime/ranges/index.js';
 import { deviceOnly, goldenModules } from './helpers/golden.js';
+import { highDimPlans } from './helpers/dims.js';
 import { matchSnapshot } from './helpers/snapshot.js';
 
 const run = promisify(execFile);
@@ -206,6 +207,37 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
     });
   });
 
+  describe('high-dimensional kernels with nvcc (issue 19)', function () {
+    skipWithoutNvcc();
+
+    it('kernels at D = 1 ... 4096 (unrolled, whole staged vectors, chunks of components) compile to PTX: float32 (whole file), float64 and float16 storage (as NVRTC sees them)', async function () {
+      this.timeout(900_000);
+      const dir = mkdtempSync(join(tmpdir(), 'keopsc-cuda-dims-'));
+      try {
+        // the gradient up to D = 300 (nvcc takes minutes on its 768 unrolled outputs; NVRTC compiles D = 768)
+        const plans = highDimPlans(300);
+        const jobs: [string, string[]][] = [];
+        for (const mode of [{ dtype: 'float32' }, { dtype: 'float64' }, { dtype: 'float32', storage: 'float16' }] as const) {
+          const what = `${mode.dtype}${'storage' in mode ? '_half' : ''}`;
+          const src = plans.map(({ name, plan }) => printCuda(plan, { ...mode, symbol: `keopsc_${name}` }).source).join('\n');
+          // the whole file (host launcher included) once; the device part alone for the other modes
+          writeFileSync(join(dir, `${what}.cu`), what === 'float32' ? src : deviceOnly(src));
+          jobs.push([what, ['-ptx', `-arch=${what === 'float32' ? 'sm_80' : 'sm_90'}`, join(dir, `${what}.cu`), '-o', join(dir, `${what}.ptx`)]]);
+        }
+        for (const [what, args] of jobs)
+          await run('nvcc', args).catch((e: { stderr?: string }) => {
+            throw new Error(`nvcc ${what} failed:\n${(e.stderr ?? String(e)).split('\n').slice(0, 30).join('\n')}`);
+          });
+        for (const [what] of jobs) {
+          const ptx = readFileSync(join(dir, `${what}.ptx`), 'utf8');
+          for (const { name } of plans) assert.match(ptx, new RegExp(`\\.entry keopsc_${name}_dense\\(`), `${what} ${name}`);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
   describe('golden kernels with nvcc', function () {
     skipWithoutNvcc();
 
@@ -321,8 +353,19 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
     const wide = compile('x = Vi(0, 3)\ny = Vj(1, 100)\nk = Sum_Reduction(Sum(y) * x, 0)');
     const w = cudaLayout(wide.plan, { dtype: 'float64' });
     assert.ok(w.sharedBytes <= 49152 && w.blockRows === 32 * Math.floor(49152 / (100 * 8) / 32), `${w.blockRows} rows, ${w.sharedBytes} bytes`);
-    const tooWide = compile('x = Vi(0, 3)\ny = Vj(1, 200)\nk = Sum_Reduction(Sum(y) * x, 0)');
-    assert.throws(() => cudaLayout(tooWide.plan, { dtype: 'float64' }), /200 float64 values per row, more than fit in 48 KiB/);
+    // wider: chunks of components (32 indices x 32 components per staged slot), at 256 threads
+    for (const D of [200, 768, 4096]) {
+      const tooWide = compile(`x = Vi(0, 3)\ny = Vj(1, ${D})\nk = Sum_Reduction(Sum(y) * x, 0)`);
+      const t = cudaLayout(tooWide.plan, { dtype: 'float64' });
+      assert.deepEqual([t.staging, t.chunk, t.blockRows, t.sharedBytes], ['chunked', { rows: 32, dims: 32 }, 256, 32 * 32 * 8], `D = ${D}`);
+    }
+    // many staged slots: smaller chunks; a reduction-side loop that needs another's value: no staging
+    const slots = compile('x = Vi(0, 3)\ny = Vj(1, 2000)\nk = Sum_Reduction(Sum(Extract(y, 0, 64)) + Sum(Extract(y, 100, 64)) + Sum(Extract(y, 200, 64)) + Sum(Extract(y, 300, 64)) + Sum(Extract(y, 400, 64)) + Sum(Extract(y, 500, 64)) + Sum(Extract(y, 600, 64)), 0)');
+    const sl = cudaLayout(slots.plan, { dtype: 'float64' });
+    assert.deepEqual([sl.staging, sl.chunk, sl.sharedBytes], ['chunked', { rows: 32, dims: 16 }, 7 * 32 * 16 * 8]);
+    const nested = compile('x = Vi(0, 400)\ny = Vj(1, 400)\nk = Sum_Reduction(Sum(Exp(y * (x | y))), 0)');
+    const ne = cudaLayout(nested.plan, { dtype: 'float32' });
+    assert.deepEqual([ne.staging, ne.sharedBytes, ne.chunk], ['direct', 0, undefined]);
     assert.throws(() => printCuda(k.plan, { dtype: 'float32', symbol: 'not-c' }), /not a C identifier/);
   });
 

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
-import { compile, type RunResult } from '../src/index.js';
+import { compile, WEBGPU_CONFIG, type RunResult } from '../src/index.js';
 import { LOOP_MIN_TERMS } from '../src/ir/scalar.js';
 import { JS_UNROLL_MAX } from '../src/targets/js.js';
+import { printCuda } from '../src/targets/cuda.js';
+import { printWgsl } from '../src/targets/wgsl.js';
 import { cpuOrSkip } from './helpers/native.js';
 import { webgpuOrSkip } from './helpers/webgpu.js';
 import { expectClose, rng } from './helpers/data.js';
@@ -131,6 +133,24 @@ describe('high-dimensional vectors: loops over components (issue 19)', function 
     }
   });
 
+  it('prints CUDA and WGSL whose size does not grow with D beyond the loop threshold', () => {
+    for (const name of ['argkmin', 'gaussian']) {
+      const cuda = (D: number) => printCuda(kernel(D, name).plan, { dtype: 'float32' }).source.length;
+      const wgsl = (D: number) => printWgsl(kernel(D, name).plan).code.length;
+      for (const [target, size] of [['cuda', cuda], ['wgsl', wgsl]] as const) {
+        const s768 = size(768), s4096 = size(4096);
+        expect(s768, `${name} ${target}`).to.be.below(16000); // 490-730 KB unrolled
+        expect(Math.abs(s4096 - s768), `${name} ${target}`).to.be.below(200); // only the printed sizes differ
+        expect(size(64), `${name} ${target}`).to.be.below(16000);
+      }
+    }
+    // the row's own x_i, read by the loops: a private copy, whole (D = 64) or per chunk (D = 768)
+    const c64 = printCuda(kernel(64, 'argkmin').plan, { dtype: 'float32' }).source;
+    expect(c64).to.include('T xr0[64]; for (int u = 0; u < 64; u++) xr0[u] = a.in0[r * 64 + 0 + u];').and.to.include('const T t').and.to.match(/= xr0\[k\];/);
+    const w768 = printWgsl(kernel(768, 'argkmin').plan).code;
+    expect(w768).to.include('var xr0: array<f32, 32>;').and.to.match(/= xr0\[k - kc\];/);
+  });
+
   for (const name of Object.keys(FORMULAS)) {
     it(`${name}: js (float64 and float32) and the reference agree at D = ${DIMS.join(', ')}`, () => {
       for (const D of DIMS) {
@@ -194,16 +214,83 @@ describe('high-dimensional vectors: loops over components (issue 19)', function 
   });
 
   describe('webgpu backend (float32)', function () {
-    webgpuOrSkip();
-    // software Vulkan compiles large unrolled shaders slowly (about 5 minutes at D = 300): D = 1 and 65
-    for (const name of ['gaussian', 'scalprod']) {
-      it(`${name}: webgpu and the reference agree at D = 1, 65`, async () => {
-        for (const D of [1, 65]) {
+    webgpuOrSkip({ tiles: 'on' });
+    // D = 1, 3: unrolled; 64, 65: loops over the whole vectors staged in workgroup memory; 300, 768,
+    // 4096: chunks of components staged in workgroup memory (16 KiB hold 32 x 32 components)
+    const GPU_DIMS = [1, 3, 64, 65, 300, 768];
+    for (const name of ['gaussian', 'argkmin', 'scalprod']) {
+      it(`${name}: webgpu and the reference agree at D = ${GPU_DIMS.join(', ')}`, async () => {
+        for (const D of GPU_DIMS) {
           const k = kernel(D, name);
-          const a = args(D, 5, 19, true, D + 2, k.args);
+          // 70 reduction indices: two full tiles of 32 and a partial one
+          const a = args(D, 37, 70, true, D + 2, k.args);
           compare(k.run(a, { backend: 'ref' }), await k.run(a, { backend: 'webgpu' }), 1e-4, `${name} D=${D}`, false);
         }
       });
     }
+
+    it('chunks with a reduction-side invariant factor in the loop, LogSumExp, Max_ArgMax (tag 1) and the kahan and direct sums agree with the reference at D = 300, 768', async () => {
+      const cases: [string, (D: number) => string, object][] = [
+        ['invariant factor', (D) => `Max_Reduction(Sum(Square(x - y) * Exp(-Abs(x) * b)) / ${D} + Sum(y * p), 0)`, {}],
+        ['logsumexp', (D) => `LogSumExp_Reduction(-SqDist(x, y) / ${D}, 0)`, {}],
+        ['max_argmax', () => 'Max_ArgMax_Reduction(-SqDist(x, y), 1)', {}],
+        ['kahan', (D) => `Sum_Reduction(Exp(-SqDist(x, y) / ${D}) * b, 0)`, { sumScheme: 'kahan' }],
+        ['direct', (D) => `Sum_Reduction(Exp(-SqDist(x, y) / ${D}) * b, 0)`, { sumScheme: 'direct' }],
+      ];
+      for (const D of [300, 768])
+        for (const [what, f, opts] of cases) {
+          const k = compile(`x = Vi(0, ${D})\ny = Vj(1, ${D})\nb = Vj(2, 1)\np = Pm(3, ${D})\nk = ${f(D)}`);
+          expect(k.wgslSource().staging, what).to.equal('chunked');
+          const a = args(D, 37, 70, true, D + 11, k.args);
+          compare(k.run(a, { backend: 'ref' }), await k.run(a, { backend: 'webgpu', ...opts }), 1e-4, `${what} D=${D}`, what === 'max_argmax');
+        }
+    });
+
+    it('vector-valued results (folded component by component) agree with the reference at D = 3, 65', async () => {
+      for (const name of ['vecgauss', 'vecmax', 'veclse'])
+        for (const D of [3, 65]) {
+          const k = kernel(D, name);
+          const a = args(D, 37, 70, true, D + 6, k.args);
+          compare(k.run(a, { backend: 'ref' }), await k.run(a, { backend: 'webgpu' }), 1e-4, `${name} D=${D}`, false);
+        }
+    });
+
+    it('ArgKMin at D = 4096 (chunks of components) agrees with the reference, block-sparse too', async () => {
+      const D = 4096;
+      const k = kernel(D, 'argkmin');
+      const a = args(D, 9, 45, true, 3, k.args);
+      const ranges = { ranges_i: [0, 4, 4, 9], slices_i: [1, 2], redranges_j: [0, 20, 12, 45], ranges_j: [0, 45], slices_j: [2], redranges_i: [0, 9, 0, 9] };
+      for (const r of [undefined, ranges]) {
+        const ref = k.run(a, { backend: 'ref', ...(r ? { ranges: r } : {}) });
+        compare(ref, await k.run(a, { backend: 'webgpu', ...(r ? { ranges: r } : {}) }), 1e-4, `argkmin D=4096${r ? ' ranges' : ''}`, true);
+      }
+    });
+
+    it(`the gradient of a Gaussian agrees with the reference at D = ${GPU_DIMS.join(', ')}`, async () => {
+      for (const D of GPU_DIMS) {
+        const k = compile(`x = Vi(0, ${D})\ny = Vj(1, ${D})\nb = Vj(2, 1)\ne = Vi(3, 1)\ng = Sum_Reduction(Grad(Exp(-SqDist(x, y) / ${D}) * b, x, e), 0)`);
+        const r = rng(D + 5);
+        const make = (n: number) => Float32Array.from({ length: n }, () => 2 * r() - 1);
+        const a = { x: { data: make(5 * D), shape: [5, D] }, y: { data: make(40 * D), shape: [40, D] }, b: { data: make(40), shape: [40, 1] }, e: { data: make(5), shape: [5, 1] } };
+        compare(k.run(a, { backend: 'ref' }), await k.run(a, { backend: 'webgpu' }), 1e-4, `grad D=${D}`, false);
+      }
+    });
+
+    it('a reduction-side loop that needs another one (no chunks: storage-buffer reads), and tiles off, agree with the reference', async () => {
+      const k = compile('x = Vi(0, 400)\ny = Vj(1, 400)\nk = Sum_Reduction(Sum(Exp(y * (x | y) / 400)), 0)');
+      expect(k.wgslSource().staging).to.equal('direct');
+      const a = args(400, 6, 40, true, 9, k.args);
+      compare(k.run(a, { backend: 'ref' }), await k.run(a, { backend: 'webgpu' }), 1e-4, 'nested loops', false);
+      const g = kernel(768, 'gaussian');
+      expect(g.wgslSource({ tile: false }).staging).to.equal('direct');
+      const saved = WEBGPU_CONFIG.tiles;
+      WEBGPU_CONFIG.tiles = 'off';
+      try {
+        const b = args(768, 6, 40, true, 10, g.args);
+        compare(g.run(b, { backend: 'ref' }), await g.run(b, { backend: 'webgpu' }), 1e-4, 'gaussian D=768 untiled', false);
+      } finally {
+        WEBGPU_CONFIG.tiles = saved;
+      }
+    });
   });
 });

@@ -32,14 +32,19 @@ describe('WGSL target (src/targets/wgsl.ts)', () => {
     expect(s.code).to.not.match(/\b(1000|1500)\b/);
   });
 
-  it('shrinks the workgroup to fit the tile in workgroup memory, and drops the tile when 32 rows do not fit', () => {
+  it('shrinks the workgroup to fit the tile in workgroup memory, stages chunks of components when 32 rows do not fit, and drops the tile when neither fits', () => {
     const wide = compile('x = Vi(0, 3)\ny = Vj(1, 100)\nk = Sum_Reduction(Sum(y) * x, 0)').plan;
     const a = printWgsl(wide, { workgroupSize: 256, maxWorkgroupStorage: 16384 });
-    expect(a.workgroupSize).to.equal(32);
-    expect(a.tiled).to.equal(true);
+    expect([a.workgroupSize, a.tiled, a.staging]).to.deep.equal([32, true, 'whole']);
+    // the loop over y's components: 32 indices x 32 components per chunk, at 256 invocations
     const b = printWgsl(wide, { workgroupSize: 256, maxWorkgroupStorage: 8192 });
-    expect(b.tiled).to.equal(false);
-    expect(b.code).to.not.include('var<workgroup>');
+    expect([b.workgroupSize, b.tiled, b.staging, b.chunk]).to.deep.equal([256, true, 'chunked', { rows: 32, dims: 32 }]);
+    expect(b.code).to.include('var<workgroup> sh: array<f32, 1024>;');
+    // components read one by one (no loop) that do not fit: no tile
+    const unrolled = compile('x = Vi(0, 3)\ny = Vj(1, 100)\nk = Sum_Reduction(Elem(y, 7) * x + Elem(y, 99), 0)').plan;
+    const c = printWgsl(unrolled, { workgroupSize: 256, maxWorkgroupStorage: 8192 });
+    expect([c.tiled, c.staging]).to.deep.equal([false, 'direct']);
+    expect(c.code).to.not.include('var<workgroup>');
   });
 
   it('declares f16 storage only when asked', () => {
@@ -183,7 +188,7 @@ describe('webgpu backend', function () {
     }
   });
 
-  it('runs kernels whose reduction-side inputs do not fit workgroup memory (no tile)', async () => {
+  it('runs kernels whose reduction-side inputs do not fit workgroup memory (a loop staged in chunks of components, a component read from the storage buffer)', async () => {
     const k = compile('x = Vi(0, 2)\ny = Vj(1, 300)\nk = Max_ArgMax_Reduction(Sum(y) * Elem(x, 0) - Elem(y, 7) * Elem(x, 1), 0)');
     const M = 40, N = 70;
     const args = { x: f32(M * 2, 7), y: f32(N * 300, 8) };

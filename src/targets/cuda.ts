@@ -1,7 +1,7 @@
-import { printedOnce, type KernelPlan, type ReductionPlan, unrolledPlan } from '../lower/plan.js';
+import { printedOnce, withoutComponentLoops, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
 import { callK, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
-import type { SExpr } from '../lower/scalar.js';
-import { LimitError } from '../diagnostics/diagnostic.js';
+import { loopBody, type SExpr } from '../lower/scalar.js';
+import { GPU_ROW_COPY, gpuStaging, type GpuStaging } from './gpu-loops.js';
 
 /** Options of the CUDA target. */
 export interface CudaCodeOptions {
@@ -44,9 +44,28 @@ function cudaSymbol(plan: KernelPlan, opts: CudaCodeOptions): string {
  * host, see `blockTable` in runtime/ranges), a neutral-fill kernel and an `extern "C"` host launcher. The
  * device part needs no header, so NVRTC compiles it too (runtime/cuda does, for the `cuda` backend);
  * the host launcher is compiled only outside NVRTC (`#ifndef __CUDACC_RTC__`).
+ *
+ * Sums over vector components (the plan's `loop` statements) print as `for` loops, so the source does
+ * not grow with the dimension (about 13 KB for ArgKMin at D = 768 and 4096, 490 KB and 2.7 MB
+ * unrolled). The reduction side is staged as `cudaStaging` decides (see `GpuStaging` in src/targets/gpu-loops.ts):
+ * - whole vectors of a tile of blockDim.x indices when they fit 48 KiB with at least 32 rows per block
+ *   (reduction-side variables up to 384 float32 / 192 float64 values per row): KeOps's scheme, each
+ *   value loaded once per block and read by every thread from shared memory;
+ * - above that, chunks: tiles of 32 reduction indices, and per chunk of 32 components the block copies
+ *   the 32 x 32 values of each staged (variable, first component) into shared memory (coalesced), then
+ *   every thread adds that chunk's terms of each reduction-side loop, for the 32 indices, to 32 partial
+ *   sums per loop held per thread; after the last chunk they are the loops' values (the same order of
+ *   additions as the whole loop), and the fold runs over the tile. 256 threads per block (128 for KMin)
+ *   and 4 KiB (float32) of shared memory per staged variable, whatever D is. The row's own x_i
+ *   components that the loops read are copied by each thread into a private array per chunk (in the
+ *   other modes: whole, once per row, up to GPU_ROW_COPY components; nvcc keeps a short one in
+ *   registers), parameters are read from global memory (one address for every thread), and
+ *   reduction-side components used outside loops (a gradient's y_j - x_i) one by one from global memory;
+ * - no staging (`direct`) when a reduction-side loop needs another one's value (which chunks cannot
+ *   order) or the staged slots do not fit even in chunks of 4: every read from global memory.
  */
 export function printCuda(plan: KernelPlan, opts: CudaCodeOptions): { source: string; header: string } {
-  return new CudaPrinter(unrolledPlan(plan), opts).print();
+  return new CudaPrinter(withoutComponentLoops(plan), opts).print();
 }
 
 /** The `.cu` source of {@link printCuda} (what the cuda backend compiles), printed once per (plan, options). */
@@ -78,36 +97,46 @@ export interface CudaLayout {
   outputs: { name: 'values' | 'indices'; kind: 'float' | 'index'; width: number }[];
   /** Threads per block = output rows per block (also the tile length of the reduction index). */
   blockRows: number;
-  /** Dynamic shared memory per block, in bytes (blockRows x the reduction-side values per row x sizeof T). */
+  /** Dynamic shared memory per block, in bytes: `whole`: blockRows x the reduction-side values per row x
+   * sizeof T; `chunked`: chunk.rows x chunk.dims x sizeof T per staged (variable, first component);
+   * `direct`: 0. */
   sharedBytes: number;
+  /** How the reduction side is staged (see {@link printCuda}): whole vectors for a tile of blockRows
+   * indices, chunks of `chunk.dims` components for tiles of `chunk.rows` indices, or not at all. */
+  staging: 'whole' | 'chunked' | 'direct';
+  chunk?: { rows: number; dims: number };
   /** The `extern "C"` kernel names: dense, the neutral fill, the ranges variant, and the batched dense
    * kernel (batch dims: `(Args a, const int64* boff, int64 b0)`, grid (row blocks, batch entries): entry
    * t = b0 + blockIdx.y reads input k from `in<k> + boff[t * nIn + k]` and writes rows t·rows + r). */
   kernels: { dense: string; fill: string; ranges: string; denseBatched: string };
 }
 
+/** The shared-memory staging of a plan's CUDA kernels (see `GpuStaging` in src/targets/gpu-loops.ts): 256 threads per block
+ * (128 for the KMin family, whose per-thread arrays use many registers); the whole tile when it fits 48
+ * KiB with at least 32 rows (lowered by steps of 32), else chunks of components, else no staging. */
+export function cudaStaging(plan: KernelPlan, opts: CudaCodeOptions): GpuStaging {
+  plan = withoutComponentLoops(plan); // vector results are folded component by component
+  return gpuStaging(plan, { valueBytes: opts.dtype === 'float32' ? 4 : 8, budget: CUDA_SHARED_BYTES, rows: plan.reduction.family === 'kmin' ? 128 : 256, shrink: (r) => r - 32, tile: true });
+}
+
 /**
  * The launch layout of a plan's CUDA kernels (see {@link CudaLayout}). The block size is 256 threads
  * (128 for the KMin family, whose per-thread arrays use many registers), lowered by steps of 32 until the
- * shared tile fits in 48 KiB. Throws an Error when even 32 rows do not fit (reduction-side variables of
- * more than 384 float32 or 192 float64 values per row).
+ * whole tile fits in 48 KiB; when even 32 rows do not fit (reduction-side variables of more than 384
+ * float32 or 192 float64 values per row), the kernels stage chunks of components instead (`staging`
+ * `chunked`, a few KiB whatever the dimension; see {@link printCuda}).
  */
-export function cudaLayout(loopPlan: KernelPlan, opts: CudaCodeOptions): CudaLayout {
-  const plan = unrolledPlan(loopPlan);
+export function cudaLayout(plan: KernelPlan, opts: CudaCodeOptions): CudaLayout {
+  plan = withoutComponentLoops(plan); // vector results are folded component by component
   const sizeofT = opts.dtype === 'float32' ? 4 : 8;
   const half = halfStorage(opts);
-  const dims = new Map(plan.kernel.args.map((a) => [a.index, a.dim]));
-  const innerVars = [...new Set(plan.loads.inner.map((n) => n.input!.index))];
-  const perRow = innerVars.reduce((s, v) => s + dims.get(v)!, 0);
-  const usedLoads = [...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner];
+  const st = cudaStaging(plan, opts);
+  const laneIdx = Object.values(plan.stmts).flatMap((ss) => ss.filter((n) => n.fn === 'loop').flatMap((n) => loopBody(n).filter((b) => b.fn === 'lane')));
+  const usedLoads = [...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner, ...laneIdx];
   const used = [...new Set(usedLoads.map((n) => n.input!.index))].sort((a, b) => a - b);
   const nIn = Math.max(0, ...plan.kernel.args.map((a) => a.index + 1), ...used.map((u) => u + 1));
-  const heavy = plan.reduction.family === 'kmin';
-  let blockRows = heavy ? 128 : 256;
-  while (blockRows > 32 && blockRows * perRow * sizeofT > CUDA_SHARED_BYTES) blockRows -= 32;
-  const sharedBytes = blockRows * perRow * sizeofT;
-  if (sharedBytes > CUDA_SHARED_BYTES)
-    throw new LimitError(`kernel '${plan.kernel.name}': its reduction-side variables hold ${perRow} ${opts.dtype} values per row, more than fit in 48 KiB of shared memory for 32 rows; split the formula`);
+  const blockRows = st.rows;
+  const sharedBytes = st.sharedValues * sizeofT;
   const name = plan.kernel.name;
   const sym = cudaSymbol(plan, opts);
   const arg = (index: number) => {
@@ -125,6 +154,8 @@ export function cudaLayout(loopPlan: KernelPlan, opts: CudaCodeOptions): CudaLay
     outputs: plan.reduction.outputs.map((o) => ({ name: o.name, kind: o.kind, width: o.rowShape.reduce((p, x) => p * x, 1) })),
     blockRows,
     sharedBytes,
+    staging: st.mode,
+    ...(st.mode === 'chunked' ? { chunk: { rows: st.chunk.tileRows, dims: st.chunk.dims } } : {}),
     kernels: { dense: `${sym}_dense`, fill: `${sym}_fill`, ranges: `${sym}_ranges`, denseBatched: `${sym}_dense_batched` },
   };
 }
@@ -142,6 +173,7 @@ class CudaPrinter {
   private readonly T: string;
   private readonly red: ReductionPlan;
   private readonly dims: Map<number, number>;
+  private readonly staging: GpuStaging;
   constructor(
     private readonly plan: KernelPlan,
     private readonly opts: CudaCodeOptions,
@@ -151,6 +183,7 @@ class CudaPrinter {
     this.T = this.f32 ? 'float' : 'double';
     this.red = plan.reduction;
     this.dims = new Map(plan.kernel.args.map((a) => [a.index, a.dim]));
+    this.staging = cudaStaging(plan, opts);
   }
 
   private lit(v: number): string {
@@ -167,8 +200,35 @@ class CudaPrinter {
     return scalarRef(n, (v) => this.lit(v));
   }
 
-  private stmt(n: SExpr): string {
-    return scalarStatement(n, (v) => this.lit(v), CUDA_SPELLINGS, (t, e) => `const T ${t} = ${e};`);
+  /** A load from an input array: half bits are converted to float (k_h2f). */
+  private ld(e: string): string {
+    return this.half ? `k_h2f(${e})` : e;
+  }
+
+  /** Where a reduction-side loop reads component `c` (an expression in k) of variable `index`. */
+  private innerLane: (index: number, comp: number, c: string) => string = () => {
+    throw new Error('internal: no reduction-side lane reader here');
+  };
+
+  /** Where a reduction-side loop reads the row's component `comp` (+ k: `c`) of variable `index` when a
+   * private copy holds it (see GpuStaging.rowSlots); undefined: from global memory. */
+  private rowLane: (index: number, comp: number) => string | undefined = () => undefined;
+
+  /** A statement `const T t<id> = ...;`, or a loop (`T t<id> = init; for (k in [from, to)) ...`, the
+   * body's statements named t<id> in the loop's scope, t<id> += body in the order of k). */
+  private stmt(n: SExpr, range?: { from: string; to: string; init: string }): string {
+    if (n.fn !== 'loop') return scalarStatement(n, (v) => this.lit(v), CUDA_SPELLINGS, (t, e) => `const T ${t} = ${e};`);
+    const body = loopBody(n).map((b) => {
+      if (b.fn !== 'lane') return this.stmt(b);
+      const { index, comp } = b.input!;
+      const c = comp ? `${comp} + k` : 'k';
+      const stage = this.staging.bodyStage.get(b);
+      const row = () => (this.staging.chunk.loops.includes(n) ? this.rowLane(index, comp) : undefined) ?? this.ld(`a.in${index}[r * ${this.dims.get(index)!} + ${c}]`);
+      const at = stage === 'param' ? this.ld(`a.in${index}[${c}]`) : stage === 'outer' ? row() : this.innerLane(index, comp, c);
+      return `const T t${b.id} = ${at};`;
+    });
+    const r = range ?? { from: '0', to: `${n.loop!.n}`, init: '(T)0' };
+    return `T t${n.id} = ${r.init}; for (int k = ${r.from}; k < ${r.to}; k++) { ${body.join(' ')} t${n.id} = t${n.id} + ${this.ref(n.loop!.body)}; }`;
   }
 
   print(): { source: string; header: string } {
@@ -176,14 +236,10 @@ class CudaPrinter {
     const name = plan.kernel.name;
     const sym = cudaSymbol(plan, this.opts);
     const outs = red.outputs.map((o) => ({ name: o.name, width: o.rowShape.reduce((p, x) => p * x, 1), index: o.name === 'indices' }));
-    const innerVars = [...new Set(plan.loads.inner.map((n) => n.input!.index))].sort((a, b) => a - b);
-    // shared layout: variable v occupies dims(v) rows of blockDim.x values (structure of arrays)
-    const shOff = new Map<number, number>();
-    let perThread = 0;
-    for (const v of innerVars) {
-      shOff.set(v, perThread);
-      perThread += this.dims.get(v)!;
-    }
+    const st = this.staging;
+    // whole: variable v occupies dims(v) rows of blockDim.x values of the tile (structure of arrays)
+    const shOff = st.whole.offset;
+    const perThread = st.whole.perRow;
     const layout = cudaLayout(plan, this.opts);
     const nIn = layout.nIn;
     const acc = this.accumulator();
@@ -194,7 +250,14 @@ class CudaPrinter {
     const argsDoc = [
       `// keopsc CUDA kernel '${name}': ${red.name}_Reduction, tag ${plan.tag}, output rows indexed by ${rowTag}; ${opts(this.opts)}.`,
       '// Generated by keopsc (src/targets/cuda.ts). GPU 1D scheme: one thread per output row; the reduction',
-      '// index runs in tiles of blockDim.x whose reduction-side inputs are staged in shared memory.',
+      ...(st.mode === 'whole'
+        ? ['// index runs in tiles of blockDim.x whose reduction-side inputs are staged in shared memory.']
+        : st.mode === 'chunked'
+          ? [
+              `// index runs in tiles of ${st.chunk.tileRows} whose reduction-side vectors are staged in shared memory in chunks of`,
+              `// ${st.chunk.dims} components; each thread keeps the partial sums of the loops over components for the tile.`,
+            ]
+          : ['// index runs in tiles of blockDim.x; the reduction-side inputs are read from global memory.']),
       '//',
       `// cudaError_t ${sym}_launch(d_in, d_out, M, N, use_ranges, d_slices, d_red, d_block_table, n_blocks, stream)`,
       ...(this.half
@@ -224,25 +287,40 @@ class CudaPrinter {
       '//   the host array ranges_out (n_clusters int32 pairs [start, end) of output rows) into table (host,',
       '//   3 int32 per block; null to only count) and returns the number of blocks.',
     ];
-    // a load from an input array: half bits are converted to float (k_h2f)
-    const ld = (e: string) => (this.half ? `k_h2f(${e})` : e);
+    const ld = (e: string) => this.ld(e);
     const loadsParam = plan.loads.param.map((n) => `const T x${n.input!.index}_${n.input!.comp} = ${ld(`a.in${n.input!.index}[${n.input!.comp}]`)};`);
     const loadsOuter = plan.loads.outer.map((n) => {
       const { index, comp } = n.input!;
       return `const T x${index}_${comp} = ${ld(`a.in${index}[r * ${this.dims.get(index)!} + ${comp}]`)};`;
     });
-    const loadsInner = plan.loads.inner.map((n) => {
+    // reduction-side components read one by one: from the whole tile, else from global memory
+    const loadInner = (n: SExpr) => {
       const { index, comp } = n.input!;
-      return `const T x${index}_${comp} = sh[${shOff.get(index)! + comp} * bd + q];`;
-    });
-    const tileLoad = innerVars.flatMap((v) => {
-      const d = this.dims.get(v)!;
-      return Array.from({ length: d }, (_, c) => `sh[${shOff.get(v)! + c} * bd + threadIdx.x] = ${ld(`a.in${v}[jj * ${d} + ${c}]`)};`);
-    });
+      return `const T x${index}_${comp} = ${st.mode === 'whole' ? `sh[${shOff.get(index)! + comp} * bd + q]` : ld(`a.in${index}[s * ${this.dims.get(index)!} + ${comp}]`)};`;
+    };
+    const loadsInner = plan.loads.inner.map(loadInner);
+    this.innerLane = st.mode === 'whole' ? (index, _comp, c) => `sh[(${shOff.get(index)!} + ${c}) * bd + q]` : (index, _comp, c) => ld(`a.in${index}[s * ${this.dims.get(index)!} + ${c}]`);
+    // whole: the variables that loops read are copied by a loop over components, the others unrolled
+    const looped = new Set(st.chunk.slots.map((x) => x.index));
+    const tileLoad =
+      st.mode !== 'whole'
+        ? []
+        : st.whole.vars.flatMap((v) => {
+            const d = this.dims.get(v)!;
+            if (looped.has(v)) return [`for (int c = 0; c < ${d}; c++) sh[(${shOff.get(v)!} + c) * bd + threadIdx.x] = ${ld(`a.in${v}[jj * ${d} + c]`)};`];
+            return Array.from({ length: d }, (_, c) => `sh[${shOff.get(v)! + c} * bd + threadIdx.x] = ${ld(`a.in${v}[jj * ${d} + ${c}]`)};`);
+          });
     const I = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
+    // whole, direct: the row-side vectors the loops read, copied once per row into private arrays
+    const copied = st.mode === 'chunked' ? [] : st.rowSlots.map((x, k) => ({ ...x, k })).filter((x) => x.n <= GPU_ROW_COPY);
+    const rowCopy = copied.map((x) => `T xr${x.k}[${x.n}]; for (int u = 0; u < ${x.n}; u++) xr${x.k}[u] = ${ld(`a.in${x.index}[r * ${this.dims.get(x.index)!} + ${x.comp} + u]`)};`);
+    this.rowLane = (index, comp) => {
+      const x = copied.find((y) => y.index === index && y.comp === comp);
+      return x && `xr${x.k}[k]`;
+    };
     const foldBody = [...loadsInner, ...plan.stmts.inner.map((n) => this.stmt(n)), ...acc.fold];
     // one tile [j0, j0 + cnt) of reduction indices: load, barrier, fold, barrier
-    const tile = (j0: string, end: string) => [
+    const tileWhole = (j0: string, end: string) => [
       `for (keopsc_i64 j0 = ${j0}; j0 < ${end}; j0 += bd) {`,
       `  const keopsc_i64 cnt = (${end} - j0) < bd ? (${end} - j0) : bd;`,
       `  if (threadIdx.x < cnt) { const keopsc_i64 jj = j0 + threadIdx.x;${tileLoad.length ? '' : ' (void)jj;'}`,
@@ -260,8 +338,9 @@ class CudaPrinter {
       '  __syncthreads();',
       '}',
     ];
+    const tile = st.mode === 'chunked' ? (j0: string, end: string) => this.chunkedTile(j0, end, acc) : tileWhole;
     const outArgs = outs.map((o, q) => `  ${o.index ? 'keopsc_i64' : 'T'}* out${q};`);
-    const rowPre = ['const keopsc_i64 r = active ? row : 0;', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl];
+    const rowPre = ['const keopsc_i64 r = active ? row : 0;', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl, ...rowCopy];
     // the body of the dense kernels (after the signature): one thread per output row
     const denseBody = [
       `  using namespace ${sym};`,
@@ -362,7 +441,11 @@ class CudaPrinter {
       '#include <cuda_runtime.h>',
       '#include <vector>',
       '',
-      `// ${layout.blockRows} rows per block; shared memory: ${perThread} values of ${sizeofT} bytes per row (${layout.sharedBytes} bytes per block)`,
+      st.mode === 'whole'
+        ? `// ${layout.blockRows} rows per block; shared memory: ${perThread} values of ${sizeofT} bytes per row (${layout.sharedBytes} bytes per block)`
+        : st.mode === 'chunked'
+          ? `// ${layout.blockRows} rows per block; shared memory: ${st.chunk.slots.length} chunks of ${st.chunk.tileRows} x ${st.chunk.dims} values of ${sizeofT} bytes (${layout.sharedBytes} bytes per block)`
+          : `// ${layout.blockRows} rows per block; no shared memory (the reduction side is read from global memory)`,
       `static const int ${sym}_bs = ${layout.blockRows};`,
       `static const size_t ${sym}_shmem = ${layout.sharedBytes};`,
       '',
@@ -455,6 +538,67 @@ class CudaPrinter {
       out: (which, w, col) => `a.out${which === 'indices' && red.writesValues ? 1 : 0}[r * ${w} + ${col}]`,
       used: (names) => names.map((n) => ` (void)${n};`).join(''),
     };
+  }
+
+  /**
+   * One tile [j0, j0 + TJ) of reduction indices in the chunked mode (see `GpuStaging` in src/targets/gpu-loops.ts): the
+   * partial sums p<l>[q] of the reduction-side loops; per chunk [kc, kc + dims) of components: the block stages the
+   * chunk of every slot (slot-major, then index, then component), barrier, each thread adds the chunk's
+   * terms for each index of the tile, barrier; then the fold of the tile, the loops' values read from
+   * p<l>[q] and the other reduction-side components from global memory.
+   */
+  private chunkedTile(j0: string, end: string, acc: { tileInit: string[]; tileMerge: string[]; fold: string[] }): string[] {
+    const { tileRows: TJ, dims: CH, slots, loops, maxN, pre, fold } = this.staging.chunk;
+    const I = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
+    const slotAt = new Map(slots.map((x, k) => [`${x.index}:${x.comp}`, k * TJ * CH]));
+    const global = (n: SExpr) => {
+      const { index, comp } = n.input!;
+      return `const T x${index}_${comp} = ${this.ld(`a.in${index}[s * ${this.dims.get(index)!} + ${comp}]`)};`;
+    };
+    const stage = slots.map((x) => {
+      const d = this.dims.get(x.index)!;
+      return `for (int e = threadIdx.x; e < cnt * ${CH}; e += bd) { const int q = e / ${CH}, u = e % ${CH}; sh[${slotAt.get(`${x.index}:${x.comp}`)!} + e] = kc + u < ${x.n} ? ${this.ld(`a.in${x.index}[(j0 + q) * ${d} + ${x.comp} + kc + u]`)} : (T)0; }`;
+    });
+    // the lanes of the loops read the staged chunk: component comp + k of index q is at k - kc
+    this.innerLane = (index, comp) => `sh[${slotAt.get(`${index}:${comp}`)!} + q * ${CH} + (k - kc)]`;
+    // the chunk of the row-side vectors the loops read, in private arrays
+    const rowSlots = this.staging.rowSlots;
+    const rowCopy = rowSlots.map((x, k) => `T xr${k}[${CH}]; for (int u = 0; u < ${CH}; u++) xr${k}[u] = kc + u < ${x.n} ? ${this.ld(`a.in${x.index}[r * ${this.dims.get(x.index)!} + ${x.comp} + kc + u]`)} : (T)0;`);
+    this.rowLane = (index, comp) => `xr${rowSlots.findIndex((y) => y.index === index && y.comp === comp)}[k - kc]`;
+    const chunkLoops = loops.map((l, k) => `{ ${this.stmt(l, { from: 'kc', to: `(kc + ${CH} < ${l.loop!.n} ? kc + ${CH} : ${l.loop!.n})`, init: `p${k}[q]` })} p${k}[q] = t${l.id}; }`);
+    // the fold: what f and g need, the loops' values from p<l>[q]
+    const loopIdx = new Map(loops.map((l, k) => [l, k]));
+    const folded = [
+      ...fold.map((n) => (n.fn === 'input' ? global(n) : n.fn !== 'loop' ? this.stmt(n) : `const T t${n.id} = p${loopIdx.get(n)!}[q];`)),
+      ...acc.fold,
+    ];
+    return [
+      `for (keopsc_i64 j0 = ${j0}; j0 < ${end}; j0 += ${TJ}) {`,
+      `  const keopsc_i64 cnt = (${end} - j0) < ${TJ} ? (${end} - j0) : ${TJ};`,
+      `  T ${loops.map((_, k) => `p${k}[${TJ}]`).join(', ')};`,
+      `  for (int q = 0; q < ${TJ}; q++) { ${loops.map((_, k) => `p${k}[q] = (T)0;`).join(' ')} }`,
+      `  for (int kc = 0; kc < ${maxN}; kc += ${CH}) {`,
+      ...I(stage, 4),
+      '    __syncthreads();',
+      '    if (active) {',
+      ...I(rowCopy, 6),
+      '      for (int q = 0; q < cnt; q++) {',
+      '        const keopsc_i64 s = j0 + q; (void)s;',
+      ...I([...pre.map((n) => (n.fn === 'input' ? global(n) : this.stmt(n))), ...chunkLoops], 8),
+      '      }',
+      '    }',
+      '    __syncthreads();',
+      '  }',
+      '  if (active) {',
+      ...I(acc.tileInit, 4),
+      '    for (int q = 0; q < cnt; q++) {',
+      '      const keopsc_i64 s = j0 + q; (void)s;',
+      ...I(folded, 6),
+      '    }',
+      ...I(acc.tileMerge, 4),
+      '  }',
+      '}',
+    ];
   }
 
   /** Per-thread accumulator: declaration+init, per-tile init/merge, fold, finalise (writes row r). */

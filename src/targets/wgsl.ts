@@ -1,6 +1,7 @@
-import { type KernelPlan, type ReductionPlan, unrolledPlan } from '../lower/plan.js';
+import { withoutComponentLoops, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
 import { callK, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
-import type { SExpr } from '../lower/scalar.js';
+import { loopBody, type SExpr } from '../lower/scalar.js';
+import { GPU_ROW_COPY, gpuStaging, type GpuStaging } from './gpu-loops.js';
 
 /** Options of the WGSL target. Everything here is fixed per device, never per problem size. */
 export interface WgslCodeOptions {
@@ -12,7 +13,8 @@ export interface WgslCodeOptions {
   workgroupSize: number;
   /** Bytes of workgroup memory the device allows (`maxComputeWorkgroupStorageSize`, default 16384, the
    * WebGPU minimum). The workgroup size shrinks so the tile fits; if even 32 rows do not fit, the kernel
-   * reads the reduction-side inputs straight from the storage buffer (no tile). */
+   * stages chunks of components for the loops over components, or else reads the reduction-side inputs
+   * straight from the storage buffer (no tile). */
   maxWorkgroupStorage: number;
   /** `float16`: the inputs are stored as f16 (needs the `shader-f16` feature); the arithmetic and the
    * accumulators stay f32. */
@@ -42,8 +44,12 @@ export interface WgslShader {
    * at its entry's offset from the table in `rng`). */
   entryPoints: { dense: string; ranges: string; rangesRows: string; denseBatched: string };
   workgroupSize: number;
-  /** Whether the reduction-side inputs are staged through workgroup memory. */
+  /** Whether the reduction-side inputs are staged through workgroup memory (whole or in chunks). */
   tiled: boolean;
+  /** How (see {@link printWgsl}): whole vectors for a tile of `workgroupSize` indices, chunks of
+   * `chunk.dims` components for tiles of `chunk.rows` indices, or not at all (`direct`). */
+  staging: 'whole' | 'chunked' | 'direct';
+  chunk?: { rows: number; dims: number };
   bindings: WgslBinding[];
   /** The u32 fields of the uniform block `P`, in order (16-byte padded). */
   params: string[];
@@ -66,9 +72,18 @@ export const WGSL_DEFAULTS: WgslCodeOptions = { sumScheme: 'block', workgroupSiz
  * (cluster, first row, end row), so rows that no cluster covers get the neutral value and overlapping
  * clusters resolve as on the CPU (the later cluster wins). Sizes, offsets and counts live in a uniform
  * block, so one pipeline serves every M and N. float32 only (WGSL has no f64).
+ *
+ * Sums over vector components (the plan's `loop` statements) print as `for` loops, so the shader does not
+ * grow with the dimension (about 13 KB for ArgKMin at D = 768 and 4096; 730 KB and 4 MB unrolled). The
+ * reduction side is staged as the CUDA target stages it (`GpuStaging` in src/targets/gpu-loops.ts), within
+ * `maxWorkgroupStorage`: whole vectors for a tile of `workgroupSize` indices while 32 rows fit (16 KiB:
+ * up to 128 f32 per reduction index), else chunks (tiles of 32 indices x 32 components per staged
+ * variable, 4 KiB each, the per-invocation partial sums of each reduction-side loop in a private
+ * array of 32), else the storage buffer. The row's own components that the loops read are copied into a
+ * private array (per chunk, or once per row up to GPU_ROW_COPY components).
  */
 export function printWgsl(plan: KernelPlan, options: Partial<WgslCodeOptions> = {}): WgslShader {
-  return new WgslPrinter(unrolledPlan(plan), { ...WGSL_DEFAULTS, ...options }).print();
+  return new WgslPrinter(withoutComponentLoops(plan), { ...WGSL_DEFAULTS, ...options }).print();
 }
 
 /** Helpers every shader gets: C round and pow, and comparisons as 0/1 (WGSL's built-ins differ). */
@@ -131,6 +146,7 @@ const WGSL_SPELLINGS: Spellings = {
 class WgslPrinter {
   private readonly red: ReductionPlan;
   private readonly dims: Map<number, number>;
+  private readonly staging: GpuStaging;
   constructor(
     private readonly plan: KernelPlan,
     private readonly opts: WgslCodeOptions,
@@ -139,6 +155,10 @@ class WgslPrinter {
     this.dims = new Map(plan.kernel.args.map((a) => [a.index, a.dim]));
     const wg = opts.workgroupSize;
     if (!Number.isInteger(wg) || wg < 1 || wg > 1024) throw new RangeError(`workgroupSize must be an integer in [1, 1024], got ${wg}`);
+    // the tile holds the staged f32 values of WG invocations; shrink the workgroup (by halves, not below
+    // 32) until it fits, else stage chunks of components, else read the storage buffer
+    const heavy = plan.reduction.family === 'kmin';
+    this.staging = gpuStaging(plan, { valueBytes: 4, budget: opts.maxWorkgroupStorage, rows: Math.max(1, Math.min(wg, heavy ? 128 : 256)), shrink: (r) => Math.max(32, r >> 1), tile: opts.tile });
   }
 
   private lit(v: number): string {
@@ -158,8 +178,38 @@ class WgslPrinter {
     return scalarRef(n, (v) => this.lit(v));
   }
 
-  private stmt(n: SExpr): string {
-    return scalarStatement(n, (v) => this.lit(v), WGSL_SPELLINGS, (t, e) => `let ${t}: f32 = ${e};`);
+  /** Where variable k starts in `inp`: P.o<k>, or (batched) its entry's start o<k>. */
+  private O = (k: number): string => `P.o${k}`;
+
+  /** A load of element `at` of `inp` (f16 storage: converted to f32). */
+  private ld(at: string): string {
+    return this.opts.storage === 'float16' ? `f32(inp[${at}])` : `inp[${at}]`;
+  }
+
+  /** Where a reduction-side loop reads component `comp` (+ k: `c`) of variable `index`. */
+  private innerLane: (index: number, comp: number, c: string) => string = () => {
+    throw new Error('internal: no reduction-side lane reader here');
+  };
+
+  /** Where a reduction-side loop reads the row's component `comp` (+ k) of variable `index` when a
+   * private copy holds it (see GpuStaging.rowSlots); undefined: from the storage buffer. */
+  private rowLane: (index: number, comp: number) => string | undefined = () => undefined;
+
+  /** A statement `let t<id>: f32 = ...;`, or a loop (`var t<id>: f32 = init; for (k in [from, to)) ...`,
+   * the body's statements named t<id> in the loop's scope, t<id> += body in the order of k). */
+  private stmt(n: SExpr, range?: { from: string; to: string; init: string }): string {
+    if (n.fn !== 'loop') return scalarStatement(n, (v) => this.lit(v), WGSL_SPELLINGS, (t, e) => `let ${t}: f32 = ${e};`);
+    const body = loopBody(n).map((b) => {
+      if (b.fn !== 'lane') return this.stmt(b);
+      const { index, comp } = b.input!;
+      const c = comp ? `${comp}u + k` : 'k';
+      const stage = this.staging.bodyStage.get(b);
+      const row = () => (this.staging.chunk.loops.includes(n) ? this.rowLane(index, comp) : undefined) ?? this.ld(`${this.O(index)} + r * ${this.dims.get(index)!}u + ${c}`);
+      const at = stage === 'param' ? this.ld(`${this.O(index)} + ${c}`) : stage === 'outer' ? row() : this.innerLane(index, comp, c);
+      return `let t${b.id}: f32 = ${at};`;
+    });
+    const r = range ?? { from: '0u', to: `${n.loop!.n}u`, init: '0.0' };
+    return `var t${n.id}: f32 = ${r.init}; for (var k: u32 = ${r.from}; k < ${r.to}; k = k + 1u) { ${body.join(' ')} t${n.id} = t${n.id} + ${this.ref(n.loop!.body)}; }`;
   }
 
   print(): WgslShader {
@@ -170,22 +220,17 @@ class WgslPrinter {
     const outs = red.outputs.map((o) => ({ name: o.name, width: o.rowShape.reduce((p, x) => p * x, 1), index: o.kind === 'index' }));
     const valuesOut = outs.find((o) => !o.index);
     const indexOut = outs.find((o) => o.index);
-    const used = [...new Set([...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner].map((n) => n.input!.index))].sort((a, b) => a - b);
+    const lanes = [...this.staging.bodyStage.keys()].filter((n) => n.fn === 'lane');
+    const used = [...new Set([...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner, ...lanes].map((n) => n.input!.index))].sort((a, b) => a - b);
     const args = plan.kernel.args.filter((a) => used.includes(a.index));
-    const innerVars = [...new Set(plan.loads.inner.map((n) => n.input!.index))].sort((a, b) => a - b);
-    // tile layout: variable v occupies dims(v) rows of WG values (structure of arrays)
-    const shOff = new Map<number, number>();
-    let perRow = 0;
-    for (const v of innerVars) {
-      shOff.set(v, perRow);
-      perRow += this.dims.get(v)!;
-    }
+    const st = this.staging;
+    // whole tile: variable v occupies dims(v) rows of WG values (structure of arrays)
+    const shOff = st.whole.offset;
+    const perRow = st.whole.perRow;
     const acc = this.accumulator();
-    let wg = Math.min(opts.workgroupSize, acc.heavy ? 128 : 256);
-    if (wg < 1) wg = 1;
-    // the tile holds perRow f32 per invocation; shrink the workgroup (by halves, not below 32) until it fits
-    while (opts.tile && perRow > 0 && wg > 32 && wg * perRow * 4 > opts.maxWorkgroupStorage) wg = Math.max(32, wg >> 1);
-    const tiled = opts.tile && perRow > 0 && wg * perRow * 4 <= opts.maxWorkgroupStorage;
+    const wg = st.rows;
+    const tiled = st.mode === 'whole' && perRow > 0;
+    const chunked = st.mode === 'chunked';
 
     const params = ['M', 'N', 'g0', 'inf_bits', 'nan_bits', 'one_bits', 'n_blocks', 'r_out', 'r_slices', 'r_red', 'r_table', 'n_batch', ...args.map((a) => `o${a.index}`)];
     while (params.length % 4) params.push(`pad${params.length}`);
@@ -198,9 +243,9 @@ class WgslPrinter {
     ];
     const NR = plan.tag === 0 ? 'P.M' : 'P.N';
     const NRED = plan.tag === 0 ? 'P.N' : 'P.M';
-    const ld = (at: string) => (half ? `f32(inp[${at}])` : `inp[${at}]`);
+    const ld = (at: string) => this.ld(at);
     // where variable k starts: P.o<k>, or (batched) its entry's start o<k> = P.o<k> + its batch offset
-    let O = (k: number) => `P.o${k}`;
+    const O = (k: number) => this.O(k);
     const loadsParamOf = () => plan.loads.param.map((n) => `let x${n.input!.index}_${n.input!.comp}: f32 = ${ld(`${O(n.input!.index)} + ${n.input!.comp}u`)};`);
     const loadsOuterOf = () =>
       plan.loads.outer.map((n) => {
@@ -214,9 +259,12 @@ class WgslPrinter {
         const { index, comp } = n.input!;
         return `let x${index}_${comp}: f32 = ${ld(`${O(index)} + s * ${this.dims.get(index)!}u + ${comp}u`)};`;
       });
+    // the variables that loops read are copied by a loop over components, the others unrolled
+    const looped = new Set(st.chunk.slots.map((x) => x.index));
     const tileLoadOf = () =>
-      innerVars.flatMap((v) => {
+      st.whole.vars.flatMap((v) => {
         const d = this.dims.get(v)!;
+        if (looped.has(v)) return [`for (var c: u32 = 0u; c < ${d}u; c = c + 1u) { sh[(${shOff.get(v)!}u + c) * WG + lid] = ${ld(`${O(v)} + jj * ${d}u + c`)}; }`];
         return Array.from({ length: d }, (_, c) => `sh[${shOff.get(v)! + c}u * WG + lid] = ${ld(`${O(v)} + jj * ${d}u + ${c}u`)};`);
       });
     let loadsParam = loadsParamOf();
@@ -235,6 +283,9 @@ class WgslPrinter {
       ...acc.tileMerge,
     ];
     const loop = (a: string, b: string, useTile: boolean): string[] => {
+      if (useTile && chunked) return this.chunkedTile(a, b, acc);
+      this.rowLane = copiedLane;
+      this.innerLane = useTile ? (index, comp) => `sh[(${shOff.get(index)! + comp}u + k) * WG + q]` : (index, _comp, c) => ld(`${O(index)} + s * ${this.dims.get(index)!}u + ${c}`);
       const head = [`for (var j0: u32 = ${a}; j0 < ${b}; j0 = j0 + WG) {`, `  let cnt = min(WG, ${b} - j0);`];
       if (!useTile) return ['if (live) {', ...I([...head, ...I(tileBody(loadsDirect), 2), '}'], 2), '}'];
       const load = ['if (lid < cnt) {', '  let jj = j0 + lid;', ...I(tileLoad, 2), '}', 'workgroupBarrier();'];
@@ -250,19 +301,26 @@ class WgslPrinter {
       ...(plan.zero ? ['  _ = sa; _ = sb;'] : I(body('sa', 'sb'), 2)),
       '}',
     ];
-    const rowPre = ['let r = select(0u, row, live);', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl];
+    // whole, direct: the row-side vectors the loops read, copied once per row into private arrays
+    const copied = st.mode === 'chunked' ? [] : st.rowSlots.map((x, k) => ({ ...x, k })).filter((x) => x.n <= GPU_ROW_COPY);
+    const rowCopyOf = () => copied.map((x) => `var xr${x.k}: array<f32, ${x.n}>; for (var u: u32 = 0u; u < ${x.n}u; u = u + 1u) { xr${x.k}[u] = ${ld(`${O(x.index)} + r * ${this.dims.get(x.index)!}u + ${x.comp}u + u`)}; }`);
+    const copiedLane = (index: number, comp: number) => {
+      const x = copied.find((y) => y.index === index && y.comp === comp);
+      return x && `xr${x.k}[k]`;
+    };
+    const rowPre = ['let r = select(0u, row, live);', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl, ...rowCopyOf()];
     // the batched dense entry: the same code reading each variable at its batch entry's start
     const denseBody = [
       ...I(loadsParam, 2),
       ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
       ...I(rowPre, 2),
-      ...(plan.zero ? [] : I(loop('0u', NRED, tiled), 2)),
+      ...(plan.zero ? [] : I(loop('0u', NRED, tiled || chunked), 2)),
       '  if (live) {',
       ...I(acc.finalize, 4),
       '  }',
       '}',
     ];
-    O = (k: number) => `o${k}`;
+    this.O = (k: number) => `o${k}`;
     [loadsParam, loadsOuter, loadsDirect, tileLoad] = [loadsParamOf(), loadsOuterOf(), loadsDirectOf(), tileLoadOf()];
     const batchedBody = [
       '  let bt = g / P.n_blocks;',
@@ -273,14 +331,14 @@ class WgslPrinter {
       ...args.map((a, k) => `  let o${a.index} = P.o${a.index} + u32(rng[tb * ${args.length}u + ${k}u]);`),
       ...I(loadsParam, 2),
       ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
-      ...I(['let r = select(0u, lrow, live);', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl], 2),
-      ...(plan.zero ? [] : I(loop('0u', NRED, tiled), 2)),
+      ...I(['let r = select(0u, lrow, live);', ...loadsOuter, ...plan.stmts.outer.map((n) => this.stmt(n)), ...acc.decl, ...rowCopyOf()], 2),
+      ...(plan.zero ? [] : I(loop('0u', NRED, tiled || chunked), 2)),
       '  if (live) {',
       ...I(acc.finalize, 4),
       '  }',
       '}',
     ];
-    O = (k: number) => `P.o${k}`;
+    this.O = (k: number) => `P.o${k}`;
     [loadsParam, loadsDirect, tileLoad] = [loadsParamOf(), loadsDirectOf(), tileLoadOf()];
     const head = (entry: string) => [
       '@compute @workgroup_size(WG)',
@@ -292,7 +350,11 @@ class WgslPrinter {
       `// keopsc WGSL kernel '${name}': ${red.name}_Reduction, tag ${plan.tag}, output rows indexed by ${rowTag}.`,
       `// float32 arithmetic and accumulators${half ? ', float16 input storage (needs the shader-f16 feature)' : ''}; sum scheme ${opts.sumScheme}.`,
       '// Generated by keopsc (src/targets/wgsl.ts): KeOps 1D scheme, one invocation per output row,',
-      tiled ? `// reduction-side inputs staged in workgroup memory in tiles of ${wg}.` : '// reduction-side inputs read from the storage buffer (they do not fit workgroup memory).',
+      tiled
+        ? `// reduction-side inputs staged in workgroup memory in tiles of ${wg}.`
+        : chunked
+          ? `// reduction-side vectors staged in workgroup memory in tiles of ${st.chunk.tileRows} indices x chunks of ${st.chunk.dims} components.`
+          : '// reduction-side inputs read from the storage buffer (they do not fit workgroup memory).',
       '//',
       '// Bind group 0:',
       ...bindings.map((b) => `//   @binding(${b.binding}) ${b.type}: ${b.doc}`),
@@ -318,7 +380,7 @@ class WgslPrinter {
       '}',
       ...bindings.map((b) => `@group(0) @binding(${b.binding}) ${b.type};`),
       `const WG: u32 = ${wg}u;`,
-      ...(tiled ? [`var<workgroup> sh: array<f32, ${perRow * wg}>;`] : []),
+      ...(tiled || chunked ? [`var<workgroup> sh: array<f32, ${st.sharedValues}>;`] : []),
       PRELUDE,
       '',
       ...head('dense'),
@@ -338,7 +400,7 @@ class WgslPrinter {
       ...I(plan.stmts.param.map((n) => this.stmt(n)), 2),
       ...I(rowPre, 2),
       '  if (g < P.n_blocks && c >= 0) {',
-      ...I(clusterLoop((a, b) => loop(a, b, tiled)), 4),
+      ...I(clusterLoop((a, b) => loop(a, b, tiled || chunked)), 4),
       '  }',
       '  if (live) {',
       ...I(acc.finalize, 4),
@@ -366,13 +428,76 @@ class WgslPrinter {
       code: lines.join('\n'),
       entryPoints: { dense: 'dense', ranges: 'ranges', rangesRows: 'ranges_rows', denseBatched: 'dense_batched' },
       workgroupSize: wg,
-      tiled,
+      tiled: tiled || chunked,
+      staging: tiled || st.mode !== 'whole' ? st.mode : 'direct',
+      ...(chunked ? { chunk: { rows: st.chunk.tileRows, dims: st.chunk.dims } } : {}),
       bindings,
       params,
       inputs,
       outputs: outs.map((o) => ({ name: o.name, binding: o.index ? 3 : 2, width: o.width })),
       elementBytes: elemBytes,
     };
+  }
+
+  /**
+   * The reduction over [a, b) in the chunked mode (see `GpuStaging` in src/targets/gpu-loops.ts), in tiles of TJ indices: the
+   * partial sums p<l>[q] of the reduction-side loops; per chunk [kc, kc + dims) of components: the workgroup stages the
+   * chunk of every slot (slot-major, then index, then component), barrier, each live invocation adds
+   * the chunk's terms for each index of the tile, barrier; then the fold of the tile, the loops' values
+   * read from p<l>[q] and the other reduction-side components from the storage buffer.
+   */
+  private chunkedTile(a: string, b: string, acc: { tileInit: string[]; tileMerge: string[]; fold: string[] }): string[] {
+    const { tileRows: TJ, dims: CH, slots, loops, maxN, pre, fold } = this.staging.chunk;
+    const I = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
+    const slotAt = new Map(slots.map((x, k) => [`${x.index}:${x.comp}`, k * TJ * CH]));
+    const direct = (n: SExpr) => {
+      const { index, comp } = n.input!;
+      return `let x${index}_${comp}: f32 = ${this.ld(`${this.O(index)} + s * ${this.dims.get(index)!}u + ${comp}u`)};`;
+    };
+    const stage = slots.map((x) => {
+      const d = this.dims.get(x.index)!;
+      return `for (var e: u32 = lid; e < cnt * ${CH}u; e = e + WG) { let q = e / ${CH}u; let u = e % ${CH}u; if (kc + u < ${x.n}u) { sh[${slotAt.get(`${x.index}:${x.comp}`)!}u + e] = ${this.ld(`${this.O(x.index)} + (j0 + q) * ${d}u + ${x.comp}u + kc + u`)}; } }`;
+    });
+    // the lanes of the loops read the staged chunk: component comp + k of index q is at k - kc
+    this.innerLane = (index, comp) => `sh[${slotAt.get(`${index}:${comp}`)!}u + q * ${CH}u + (k - kc)]`;
+    // the chunk of the row-side vectors the loops read, in private arrays
+    const rowSlots = this.staging.rowSlots;
+    const rowCopy = rowSlots.map((x, k) => `var xr${k}: array<f32, ${CH}>; for (var u: u32 = 0u; u < ${CH}u; u = u + 1u) { if (kc + u < ${x.n}u) { xr${k}[u] = ${this.ld(`${this.O(x.index)} + r * ${this.dims.get(x.index)!}u + ${x.comp}u + kc + u`)}; } }`);
+    this.rowLane = (index, comp) => `xr${rowSlots.findIndex((y) => y.index === index && y.comp === comp)}[k - kc]`;
+    const chunkLoops = loops.map((l, k) => `{ ${this.stmt(l, { from: 'kc', to: `min(kc + ${CH}u, ${l.loop!.n}u)`, init: `p${k}[q]` })} p${k}[q] = t${l.id}; }`);
+    // the fold: what f and g need, the loops' values from p<l>[q]
+    const loopIdx = new Map(loops.map((l, k) => [l, k]));
+    const folded = [
+      ...fold.map((n) => (n.fn === 'input' ? direct(n) : n.fn !== 'loop' ? this.stmt(n) : `let t${n.id}: f32 = p${loopIdx.get(n)!}[q];`)),
+      ...acc.fold,
+    ];
+    return [
+      `for (var j0: u32 = ${a}; j0 < ${b}; j0 = j0 + ${TJ}u) {`,
+      `  let cnt = min(${TJ}u, ${b} - j0);`,
+      ...loops.map((_, k) => `  var p${k}: array<f32, ${TJ}>;`),
+      `  for (var q: u32 = 0u; q < ${TJ}u; q = q + 1u) { ${loops.map((_, k) => `p${k}[q] = 0.0;`).join(' ')} }`,
+      `  for (var kc: u32 = 0u; kc < ${maxN}u; kc = kc + ${CH}u) {`,
+      ...I(stage, 4),
+      '    workgroupBarrier();',
+      '    if (live) {',
+      ...I(rowCopy, 6),
+      '      for (var q: u32 = 0u; q < cnt; q = q + 1u) {',
+      '        let s = j0 + q;',
+      ...I([...pre.map((n) => (n.fn === 'input' ? direct(n) : this.stmt(n))), ...chunkLoops], 8),
+      '      }',
+      '    }',
+      '    workgroupBarrier();',
+      '  }',
+      '  if (live) {',
+      ...I(acc.tileInit, 4),
+      '    for (var q: u32 = 0u; q < cnt; q = q + 1u) {',
+      '      let s = j0 + q;',
+      ...I(folded, 6),
+      '    }',
+      ...I(acc.tileMerge, 4),
+      '  }',
+      '}',
+    ];
   }
 
   /** WGSL's spelling of the shared GPU accumulators (src/targets/common.ts). */

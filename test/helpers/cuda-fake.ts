@@ -8,6 +8,7 @@
  *   tsx test/helpers/cuda-fake.ts validate the addon's errors for bad cudaRun arguments
  *   tsx test/helpers/cuda-fake.ts half     float16 storage: a half run, the float32 run after it, the errors
  *   tsx test/helpers/cuda-fake.ts batch    a batched run (batch dims, broadcast) and the addon's batch errors
+ *   tsx test/helpers/cuda-fake.ts wide     high-dimensional kernels (D = 768, 4096): chunked staging layouts and launches
  */
 import '../../runtime/cuda/backend.js';
 import { compile } from '../../src/api/compile.js';
@@ -45,6 +46,17 @@ if (mode === 'run') {
   } catch (e) {
     result.compileError = (e as Error).message;
   }
+}
+if (mode === 'wide') {
+  // D = 768 float32 Gaussian (dense and block-sparse), D = 4096 float64 ArgKMin: chunks of components
+  const M = 5, N = 300, D = 768, E = 4096;
+  const gauss = compile(`x = Vi(0, ${D})\ny = Vj(1, ${D})\nb = Vj(2, 1)\ng = Sum_Reduction(Exp(-SqDist(x, y) / ${D}) * b, 0)`);
+  const x = new Float32Array(M * D), y = new Float32Array(N * D), b = new Float32Array(N);
+  gauss.run({ x, y, b }, { backend: 'cuda' });
+  gauss.run({ x, y, b }, { backend: 'cuda', ranges: { ranges_i: [0, 5], slices_i: [1], redranges_j: [0, 300], ranges_j: [0, N], slices_j: [1], redranges_i: [0, M] } });
+  const knn = compile(`x = Vi(0, ${E})\ny = Vj(1, ${E})\nk = ArgKMin_Reduction(SqDist(x, y), 10, 0)`);
+  knn.run({ x: new Float64Array(M * E), y: new Float64Array(N * E) }, { backend: 'cuda' });
+  result.layouts = { gauss: cudaLayout(gauss.plan, { dtype: 'float32' }), knn: cudaLayout(knn.plan, { dtype: 'float64' }) };
 }
 if (mode === 'validate') {
   const k = compile('x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(3, 2)\ng = Sum_Reduction(Exp(-SqDist(x, y)) * b, 0)');
