@@ -193,8 +193,8 @@ export function planLoops(plan: KernelPlan): { sums: boolean; components: boolea
 const UNROLLED = new WeakMap<KernelPlan, KernelPlan>();
 const NO_COMPONENT_LOOPS = new WeakMap<KernelPlan, KernelPlan>();
 
-/** The plan itself when it has no loop, else the kernel lowered again fully unrolled (for the printers
- * that do not print loops yet: WGSL, CUDA). */
+/** The plan itself when it has no loop, else the kernel lowered again fully unrolled (the JS target
+ * unrolls short loops with it). */
 export function unrolledPlan(plan: KernelPlan): KernelPlan {
   const l = planLoops(plan);
   if (!l.sums && !l.components) return plan;
@@ -204,7 +204,8 @@ export function unrolledPlan(plan: KernelPlan): KernelPlan {
 }
 
 /** The plan itself when it has no component loop, else the kernel lowered again with its `loop`
- * statements but its vector results unrolled (for a printer that folds them component by component). */
+ * statements but its vector results unrolled (for the printers that fold them component by component:
+ * WGSL, CUDA). */
 export function withoutComponentLoops(plan: KernelPlan): KernelPlan {
   if (!plan.fLoop && !plan.gLoop) return plan;
   let u = NO_COMPONENT_LOOPS.get(plan);
