@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compile, type Backend } from '../src/index.js';
+import { record } from './report.js';
 import { blockSparseRanges, centroidMask, clusterRangesCentroids, fromMatrix, gridCluster, sortClusters } from '../runtime/cluster/index.js';
 import { clusterKernels, setNativeClustering } from '../runtime/cluster/native.js';
 
@@ -104,6 +105,16 @@ export async function blockSparseBench(sizes: number[], backend: Backend, thread
       `  ${String(M).padStart(6)}  ${pct(kept / (M * M)).padStart(5)}   ${`${ms(first)} (${nsPt(first)}) / ${ms(warm)} (${nsPt(warm)})`.padEnd(45)}  ${`${ms(bsrFirst)} / ${ms(bsr)}`.padEnd(19)}  ${ms(dense).padEnd(10)}  ${ms(sparse).padEnd(10)}  ${pct(sparse / dense).padStart(6)}         ${pct(first / sparse)} / ${pct(warm / sparse)}`,
     );
     const k = KEOPS[M];
+    const section = `Block-sparse Gaussian convolution, tutorial data (D = 2, float32), ${backend}, ${threads} thread${threads > 1 ? 's' : ''}`;
+    const at = `M = N = ${M}`;
+    const keops = (value: number | undefined) => (value === undefined ? {} : { ref: { label: 'KeOps 2.3 cpu', value } });
+    record({ section, name: `${at}: preprocessing, first call`, value: first * 1e3, unit: 'ms', ...keops(k?.prep), note: `${nsPt(first)} ns a point` });
+    record({ section, name: `${at}: preprocessing, warm`, value: warm * 1e3, unit: 'ms', note: `${nsPt(warm)} ns a point` });
+    record({ section, name: `${at}: blockSparseRanges, first call`, value: bsrFirst * 1e3, unit: 'ms', note: `warm ${ms(bsr)}` });
+    record({ section, name: `${at}: dense convolution`, value: dense * 1e3, unit: 'ms', ...keops(k?.dense) });
+    record({ section, name: `${at}: sparse convolution (${pct(kept / (M * M))} of the pairs)`, value: sparse * 1e3, unit: 'ms', ...keops(k?.sparse) });
+    record({ section, name: `${at}: sparse ÷ dense`, value: (100 * sparse) / dense, unit: '%', ...(k ? { ref: { label: 'KeOps', value: (100 * k.sparse) / k.dense } } : {}), ...(M <= 2000 ? { goal: { cmp: '<=' as const, value: 25 } } : {}) });
+    record({ section, name: `${at}: preprocessing (first call) ÷ sparse`, value: (100 * first) / sparse, unit: '%', ...(M >= 20000 ? { goal: { cmp: '<=' as const, value: 30 } } : {}), note: `warm ${pct(warm / sparse)}` });
     if (k) console.log(`          KeOps 2.3 cpu (issue 13): preprocessing ${k.prep} ms, dense ${k.dense} ms, sparse ${k.sparse} ms (${pct(k.sparse / k.dense)} of dense)`);
   }
   // the TypeScript passes (the browser build's) on the first size, still cold: none of their loops ran
@@ -117,6 +128,7 @@ export async function blockSparseBench(sizes: number[], backend: Backend, thread
     const warm = best(() => preprocess(x, y));
     setNativeClustering(was);
     const nsPt = (s: number) => ((s * 1e9) / (2 * M)).toFixed(0);
+    record({ section: `Block-sparse Gaussian convolution, tutorial data (D = 2, float32), ${backend}, ${threads} thread${threads > 1 ? 's' : ''}`, name: `M = N = ${M}: preprocessing by the TypeScript passes (the browser build), first call ÷ sparse`, value: (100 * first) / sparseAt[0]!, unit: '%', note: `first call ${ms(first)}, warm ${ms(warm)}` });
     console.log(`  the preprocessing above runs the addon's clustering passes; the TypeScript ones (the browser build, KEOPSC_NATIVE_CLUSTER=0) at M = N = ${M}: first call ${ms(first)} (${nsPt(first)} ns a point) / warm ${ms(warm)} (${nsPt(warm)}), ${pct(first / sparseAt[0]!)} / ${pct(warm / sparseAt[0]!)} of sparse`);
   } else console.log('  the preprocessing above runs the TypeScript clustering passes (no native addon with them)');
   console.log('  targets (issue 13): preprocessing (first call) ≤ 30 % of the sparse convolution at M = N ≥ 2e4; sparse ≤ 25 % of dense at M = N = 2000');
@@ -148,6 +160,7 @@ export function startupBench(runs = 7): void {
     const base = medianRun(process.execPath, ['-e', '0'], runs);
     const check = medianRun(process.execPath, [bin, 'check', file], runs);
     const bundled = existsSync(join(root, 'dist/cli/keopsc.mjs')) ? 'bundle dist/cli' : 'tsc output, no bundle';
+    record({ section: 'CLI start-up', name: `keopsc check on a 4-line file ÷ node -e 0 (${bundled})`, value: check / base, unit: 'x', goal: { cmp: '<=', value: 2 }, note: `${check.toFixed(3)} s against ${base.toFixed(3)} s, medians of ${runs} runs` });
     console.log(`CLI start-up (${bundled}): keopsc check on a 4-line file ${check.toFixed(3)} s, node -e 0 ${base.toFixed(3)} s: ${(check / base).toFixed(2)}× (target ≤ 2×; medians of ${runs} runs)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../src/index.js';
 import { loadNpy, saveNpy } from '../runtime/npy/index.js';
+import { record } from './report.js';
 
 /** NumPy's kNN, best of `reps` after a warm-up; prints its time in seconds, saves the indices. */
 const NUMPY_KNN = `
@@ -81,6 +82,7 @@ export function knnBench(maxThreads: number, M = 5000, N = 5000, D = 768, K = 10
           const theirs = loadNpy(out).data as BigInt64Array;
           let same = 0;
           for (let i = 0; i < M; i++) if (mine.slice(i * K, i * K + K).every((v, k) => BigInt(v) === theirs[i * K + k])) same++;
+          record({ section: `kNN: ArgKMin K = ${K}, M = N = ${M}, D = ${D}, float32, cpu against NumPy (x @ y.T + argpartition)`, name: `${threads} thread${threads > 1 ? 's' : ''}: keopsc speed ÷ NumPy's`, value: np / secs, unit: 'x', goal: { cmp: '>=', value: 0.5 }, note: `${(secs * 1e3).toFixed(0)} ms against ${(np * 1e3).toFixed(0)} ms; same ${K} indices on ${((100 * same) / M).toFixed(1)} % of rows` });
           line += `   NumPy ${(np * 1e3).toFixed(0).padStart(6)} ms   keopsc speed / NumPy's ${(np / secs).toFixed(2)}× (target ≥ 0.5×)   same ${K} indices on ${((100 * same) / M).toFixed(1)} % of rows`;
         }
       }

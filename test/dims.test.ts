@@ -156,8 +156,8 @@ describe('high-dimensional vectors: loops over components (issue 19)', function 
       for (const D of DIMS) {
         const k = kernel(D, name);
         for (const f32 of [false, true]) {
-          // 7 rows: a block of 4 rows and single rows
-          const a = args(D, 7, 37, f32, D, k.args);
+          // 11 rows: a block of 8 rows (or blocks of 2, see blockRows in src/targets/js.ts) and single rows
+          const a = args(D, 11, 37, f32, D, k.args);
           compare(k.run(a, { backend: 'ref' }), k.run(a, { backend: 'js' }), f32 ? 1e-5 : 1e-10, `${name} D=${D} f32=${f32}`, !f32);
         }
       }

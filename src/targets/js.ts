@@ -1,5 +1,5 @@
 import { lseOutputSlots, lseWeightTerms, planLoops, unrolledPlan, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { blockLoopLines, bodyLines, extremumAccumulator, INFIX, kminAccumulator, kminInsert, loopLines, lseAccumulator, scalarRef, scalarStatement, type CodeOptions, type CSyntax, type LoopSyntax, type Spellings } from './common.js';
+import { blockLoopLines, bodyLines, extremumAccumulator, INFIX, kminAccumulator, kminInsert, loopLines, lseAccumulator, scalarRef, scalarStatement, type AccumulatorLines, type CodeOptions, type CSyntax, type LoopSyntax, type Spellings } from './common.js';
 import { bodyStatements, type ScalarFn, type SExpr } from '../lower/scalar.js';
 import { DEP_I, DEP_J } from '../ir/types.js';
 
@@ -21,7 +21,7 @@ export function printJs(plan: KernelPlan, opts: CodeOptions): string {
 
 /**
  * The JS target prints loops (sums over components and vector results) once one has more than this many
- * components, and unrolls shorter ones: at D = 64 the unrolled Gaussian sum with its 4-row blocks runs
+ * components, and unrolls shorter ones: at D = 64 the unrolled Gaussian sum with its row blocks runs
  * about twice as fast as the loop in V8, while at D = 128 the unrolled function is too large for
  * V8's optimising compiler and runs ten times slower than the loop (one thread, measured 2026-12).
  */
@@ -37,6 +37,28 @@ function cPow(x, y) {
   if (x === 1 || y === 0) return 1;
   if (x === -1 && (y === Infinity || y === -Infinity)) return 1;
   return Math.pow(x, y);
+}`;
+
+/**
+ * exp for float32 kernels (`tExp`): a table-driven exp in float64 (x = (64n + j) ln2/64 + r, |r| <=
+ * ln2/128, Cody-Waite reduction, 2^(j/64) from a table, a degree-6 polynomial), within 2 ulp of Math.exp
+ * on [-708, 709] and Math.exp itself outside (NaN, infinities, overflow, subnormal results). A float32
+ * kernel rounds each term to float32 (24 bits), so the terms are those of Math.exp except in the rare
+ * case where the double lies within 2 ulp of a float32 rounding boundary (none in 1e7 samples on
+ * [-20, 0]: test/js-target.test.ts). It is inlined by the JIT, where Math.exp is a call that spills
+ * every live register; float64 kernels keep Math.exp.
+ */
+export const JS_EXP_PRELUDE = `const EXP_T = new Float64Array(64), EXP_P = new Float64Array(2046);
+for (let k = 0; k < 64; k++) EXP_T[k] = Math.pow(2, k / 64);
+for (let k = 0; k < 2046; k++) EXP_P[k] = Math.pow(2, k - 1022);
+function tExp(x) {
+  if (!(x > -708 && x < 709)) return Math.exp(x);
+  const kf = x * 92.33248261689366 + 6755399441055744 - 6755399441055744;
+  const k = kf | 0;
+  const r = x - kf * 0.01083042469326756 - kf * 2.9815858269852933e-12;
+  const q = r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720))))));
+  const t = EXP_T[k & 63];
+  return (t + t * q) * EXP_P[(k >> 6) + 1022];
 }`;
 
 /** The JS spelling of each scalar function (Math.*; cRound/cPow are the C semantics, see scalar.ts). */
@@ -63,18 +85,31 @@ const JS_SPELLINGS: Spellings = {
   select: (a) => `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`,
 };
 
-/** Output rows per block of the JS target's dense Sum loop (see JsPrinter.rowBlock). */
-const JS_ROW_BLOCK = 4;
+/** Output rows per block of the JS target's dense loop at most (see JsPrinter.blockRows). */
+const JS_ROW_BLOCK = 8;
+/** The row-dependent values (loads, accumulators) that a block of rows may keep in registers. */
+const JS_ROW_REGISTERS = 40;
 
 class JsPrinter {
   private readonly f32: boolean;
   private readonly red: ReductionPlan;
+  /** The spellings of this kernel: float32 kernels spell exp `tExp` (see JS_EXP_PRELUDE). */
+  private readonly spell: Spellings;
+  /** Whether the printed code calls tExp (then the source starts with JS_EXP_PRELUDE). */
+  private usesExp = false;
   constructor(
     private readonly plan: KernelPlan,
     private readonly opts: CodeOptions,
   ) {
     this.f32 = opts.dtype === 'float32';
     this.red = plan.reduction;
+    this.spell = this.f32 ? { ...JS_SPELLINGS, exp: (a) => this.tExp(a[0]!) } : JS_SPELLINGS;
+  }
+
+  /** A call of tExp (float32 kernels), noting that the source needs JS_EXP_PRELUDE. */
+  private tExp(x: string): string {
+    this.usesExp = true;
+    return `tExp(${x})`;
   }
 
   /** Round an accumulator value. */
@@ -99,7 +134,7 @@ class JsPrinter {
   /** A statement as lines: one `const`, or a `loop` (a sum over components) as a for loop. */
   private stmt(n: SExpr): string[] {
     if (n.fn === 'loop') return loopLines(n, this.ref(n), this.loopSyntax((x) => this.ref(x), 'r'));
-    return [scalarStatement(n, (v) => this.lit(v), JS_SPELLINGS, (t, e) => `const ${t} = ${e};`)];
+    return [scalarStatement(n, (v) => this.lit(v), this.spell, (t, e) => `const ${t} = ${e};`)];
   }
 
   /** JS's spelling of loops (src/targets/common.ts): nodes outside the body named by `ref`, lanes of
@@ -112,7 +147,7 @@ class JsPrinter {
       constant: (name, e) => `const ${name} = ${e};`,
       forHead: (k, len) => `for (let ${k} = 0; ${k} < ${len}; ${k}++) {`,
       zero: '0',
-      spell: JS_SPELLINGS,
+      spell: this.spell,
       ref,
       lane: (n, k) => {
         const { index, comp } = n.input!;
@@ -178,6 +213,7 @@ class JsPrinter {
     ];
     const indent = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
     const blocked = this.rowBlock();
+    const ranged = ['for (let l = la; l < lb; l++) {', '  const sa = Rred[2 * l], sb = Rred[2 * l + 1];', '  SPAN sa sb', '}'];
     const NR = plan.tag === 0 ? 'N' : 'M';
     const lines: string[] = [
       '"use strict";',
@@ -197,9 +233,10 @@ class JsPrinter {
     lines.push(
       ...indent(this.loads('param', '0'), 2),
       ...indent(plan.stmts.param.flatMap((n) => this.stmt(n)), 2),
+      ...indent(blocked.decl, 2),
       '  if (R === null) {',
       '    let r = r0;',
-      ...indent(blocked, 4),
+      ...indent(blocked.loop('r1', ['SPAN 0 NR']), 4),
       '    for (; r < r1; r++) {',
       ...indent(row(body('0', 'NR')), 6),
       '    }',
@@ -215,25 +252,52 @@ class JsPrinter {
       '    const ra = Math.max(Rout[2 * c], r0), rb = Math.min(Rout[2 * c + 1], r1);',
       '    if (ra >= rb) continue;',
       '    const la = c === 0 ? 0 : Rsl[c - 1], lb = Rsl[c];',
-      '    for (let r = ra; r < rb; r++) {',
-      ...indent(row(['for (let l = la; l < lb; l++) {', '  const sa = Rred[2 * l], sb = Rred[2 * l + 1];', ...indent(body('sa', 'sb'), 2), '}']), 6),
+      '    let r = ra;',
+      ...indent(blocked.loop('rb', ranged), 4),
+      '    for (; r < rb; r++) {',
+      ...indent(row(expandSpans(ranged, body)), 6),
       '    }',
       '  }',
       '};',
     );
+    if (this.usesExp) lines.splice(2, 0, JS_EXP_PRELUDE);
     return lines.join('\n');
   }
 
   /**
-   * The dense loop over blocks of {@link JS_ROW_BLOCK} rows (Sum family; nothing for the others): each
-   * reduction-side value is loaded and computed once for the rows of the block, and each row keeps its
-   * own sums (names suffixed `_q`), so every row adds the same terms in the same order as the one-row
-   * loop that takes the remaining rows.
+   * Rows per block of the dense loop (see {@link rowBlock}), from measurements on Gaussian, SqDist,
+   * Min_ArgMin, ArgKMin and LogSumExp kernels (D = 3): {@link JS_ROW_BLOCK} when the pair loop calls
+   * library functions such as Math.exp (each call spills the registers; more rows spread the cost) or
+   * none (1.4-1.5x the one-row loop); 2 when the pair formula inlines tExp (its code takes the registers
+   * that more rows would need; 2x); none (1) for a float32 log-sum-exp update, whose tExp sits in
+   * branches, where blocks gained nothing; fewer rows when their own values (loads, accumulators) would
+   * not fit in registers, and none for wide rows or a vector-valued result printed as a component loop
+   * (plan.fLoop / plan.gLoop: its array states take the one-row loop).
    */
-  private rowBlock(): string[] {
+  private blockRows(): number {
     const { plan, red } = this;
-    if (red.family !== 'sum' || plan.fLoop) return [];
-    const qs = Array.from({ length: JS_ROW_BLOCK }, (_, q) => q);
+    if (plan.fLoop || plan.gLoop) return 1;
+    if (this.f32 && red.family === 'logsumexp' && this.opts.accDtype === 'float32') return 1;
+    const inlinedExp = this.f32 && plan.stmts.inner.some((n) => n.fn === 'exp' || (n.fn === 'loop' && bodyStatements(n.loop!.body).some((x) => x.fn === 'exp')));
+    const state = red.family === 'sum' || red.family === 'extremum' ? 2 * red.D : red.family === 'kmin' ? 2 : 1 + lseWeightTerms(red, new Array<string>(red.E).fill('')).length;
+    const perRow = plan.loads.outer.length + plan.stmts.outer.length + state;
+    return Math.min(inlinedExp ? 2 : JS_ROW_BLOCK, Math.floor(JS_ROW_REGISTERS / perRow));
+  }
+
+  /**
+   * The loop over blocks of {@link blockRows} rows (every reduction family), dense or over the
+   * reduction intervals of a range: each reduction-side value is loaded and computed once for the rows
+   * of the block, and each row keeps its own accumulator (names suffixed `_q`, declared once by
+   * `decl`), so every row folds the same terms in the same order as the one-row loop that takes the
+   * remaining rows, and gets the same value. `loop(end, reduce)` takes rows from `r` while a whole
+   * block fits below `end`; `reduce` holds the loop over the reduction index, where a line
+   * `SPAN from to` stands for the loop over [from, to).
+   */
+  private rowBlock(): { decl: string[]; loop: (end: string, reduce: string[]) => string[] } {
+    const { plan } = this;
+    const nb = this.blockRows();
+    if (nb < 2) return { decl: [], loop: () => [] };
+    const qs = Array.from({ length: nb }, (_, q) => q);
     // the values that depend on the output row: its loads, and what is computed from them
     const dep = new Set<SExpr>([...plan.loads.outer, ...plan.stmts.outer]);
     const rowBit = plan.tag === 0 ? DEP_I : DEP_J; // a loop's lanes are not among its args
@@ -242,35 +306,42 @@ class JsPrinter {
     const stmt = (n: SExpr, q: number): string[] => {
       if (n.fn === 'loop') return loopLines(n, name(n, q), this.loopSyntax((x) => name(x, q), `(r + ${q})`));
       const a = n.args.map((x) => name(x, q));
-      return [`const ${name(n, q)} = ${JS_SPELLINGS[n.fn as ScalarFn](a, a)};`];
+      return [`const ${name(n, q)} = ${this.spell[n.fn as ScalarFn](a, a)};`];
     };
-    const terms = (q: number) => plan.f.map((x, k) => (this.f32 && x.fn !== 'const' ? { name: `f${k}_${q}`, line: `const f${k}_${q} = Math.fround(${name(x, q)});` } : { name: name(x, q), line: '' }));
-    const accs = qs.map((q) => this.accumulator(terms(q).map((t) => t.name), [], `_${q}`, `(r + ${q})`));
+    // float32 kernels round each term to float32 (as in print)
+    const terms = (xs: SExpr[], p: string, q: number) => xs.map((x, k) => (this.f32 && x.fn !== 'const' ? { name: `${p}${k}_${q}`, line: `const ${p}${k}_${q} = Math.fround(${name(x, q)});` } : { name: name(x, q), line: '' }));
+    const fg = qs.map((q) => [...terms(plan.f, 'f', q), ...terms(plan.g, 'g', q)]);
+    const accs = qs.map((q) => this.accumulator(fg[q]!.slice(0, plan.f.length).map((t) => t.name), fg[q]!.slice(plan.f.length).map((t) => t.name), `_${q}`, `(r + ${q})`));
     const all = (pick: (q: number) => string[]) => qs.flatMap(pick);
     const depStmts = plan.stmts.inner.filter((n) => dep.has(n));
+    const termLines = (q: number) => [...fg[q]!.map((t) => t.line).filter(Boolean), ...accs[q]!.fold('tmp')];
     // a loop that depends on the row is one loop for the rows of the block (sharing its reduction-side
     // loads); then the row-dependent statements are printed statement by statement
     const loopSyntaxes = qs.map((q) => this.loopSyntax((x) => name(x, q), `(r + ${q})`));
     const rowStmts = depStmts.some((n) => n.fn === 'loop')
-      ? [...depStmts.flatMap((n) => (n.fn === 'loop' ? blockLoopLines(n, qs.map((q) => name(n, q)), loopSyntaxes, (x) => (x.deps & rowBit) !== 0) : all((q) => stmt(n, q)))), ...all((q) => [...terms(q).map((t) => t.line).filter(Boolean), ...accs[q]!.fold('tmp')])]
-      : all((q) => [...depStmts.flatMap((n) => stmt(n, q)), ...terms(q).map((t) => t.line).filter(Boolean), ...accs[q]!.fold('tmp')]);
+      ? [...depStmts.flatMap((n) => (n.fn === 'loop' ? blockLoopLines(n, qs.map((q) => name(n, q)), loopSyntaxes, (x) => (x.deps & rowBit) !== 0) : all((q) => stmt(n, q)))), ...all(termLines)]
+      : all((q) => [...depStmts.flatMap((n) => stmt(n, q)), ...termLines(q)]);
     const fold = [...this.loads('inner', 's'), ...plan.stmts.inner.filter((n) => !dep.has(n)).flatMap((n) => stmt(n, 0)), ...rowStmts];
-    const inner = accs[0]!.block
-      ? ['for (let s0 = 0; s0 < NR; s0 += P) {', '  const s1 = Math.min(NR, s0 + P);', ...all((q) => accs[q]!.initTmp).map((l) => `  ${l}`), '  for (let s = s0; s < s1; s++) {', ...fold.map((l) => `    ${l}`), '  }', ...all((q) => accs[q]!.merge).map((l) => `  ${l}`), '}']
-      : ['for (let s = 0; s < NR; s++) {', ...fold.map((l) => `  ${l}`), '}'];
-    return [
-      `// blocks of ${JS_ROW_BLOCK} rows share the reduction-side loads and values`,
-      `for (; r + ${JS_ROW_BLOCK} <= r1; r += ${JS_ROW_BLOCK}) {`,
-      ...all((q) => [...this.loads('outer', `(r + ${q})`, `_${q}`), ...plan.stmts.outer.flatMap((n) => stmt(n, q))]).map((l) => `  ${l}`),
-      ...all((q) => [...accs[q]!.decl]).map((l) => `  ${l}`),
-      ...inner.map((l) => `  ${l}`),
-      ...all((q) => accs[q]!.finalize).map((l) => `  ${l}`),
-      '}',
-    ];
+    const span = (from: string, to: string) =>
+      accs[0]!.block
+        ? [`for (let s0 = ${from}; s0 < ${to}; s0 += P) {`, `  const s1 = Math.min(${to}, s0 + P);`, ...all((q) => accs[q]!.initTmp).map((l) => `  ${l}`), '  for (let s = s0; s < s1; s++) {', ...fold.map((l) => `    ${l}`), '  }', ...all((q) => accs[q]!.merge).map((l) => `  ${l}`), '}']
+        : [`for (let s = ${from}; s < ${to}; s++) {`, ...fold.map((l) => `  ${l}`), '}'];
+    return {
+      decl: [`// blocks of ${nb} rows share the reduction-side loads and values`, ...all((q) => accs[q]!.decl)],
+      loop: (end, reduce) => [
+        `for (; r + ${nb} <= ${end}; r += ${nb}) {`,
+        ...all((q) => [...this.loads('outer', `(r + ${q})`, `_${q}`), ...plan.stmts.outer.flatMap((n) => stmt(n, q))]).map((l) => `  ${l}`),
+        ...all((q) => accs[q]!.init).map((l) => `  ${l}`),
+        ...expandSpans(reduce, span).map((l) => `  ${l}`),
+        ...all((q) => accs[q]!.finalize).map((l) => `  ${l}`),
+        '}',
+      ],
+    };
   }
 
-  /** JS's spelling of the shared accumulators (src/targets/common.ts): indices are kept as floats. */
-  private syntax(): CSyntax {
+  /** JS's spelling of the shared accumulators (src/targets/common.ts) for output row `row`: indices are
+   * kept as floats. */
+  private syntax(row = 'r'): CSyntax {
     const { red } = this;
     return {
       inf: 'Infinity',
@@ -278,7 +349,7 @@ class JsPrinter {
       one: '1',
       ne: '!==',
       eq: '===',
-      exp: (x) => `Math.exp(${x})`,
+      exp: (x) => (this.f32 && this.opts.accDtype === 'float32' ? this.tExp(x) : `Math.exp(${x})`),
       log: (x) => `Math.log(${x})`,
       acc: (e) => this.FA(e),
       float: (n, init) => `let ${n} = ${init};`,
@@ -291,7 +362,7 @@ class JsPrinter {
       decrement: (n) => `${n}--;`,
       loop: (q, len, body) => `for (let ${q} = 0; ${q} < ${len}; ${q}++) { ${body} }`,
       // the values are O0; the indices are O1 after values, else O0
-      out: (which, w, col) => `O${which === 'indices' && red.writesValues ? 1 : 0}[r * ${w} + ${col}]`,
+      out: (which, w, col) => `O${which === 'indices' && red.writesValues ? 1 : 0}[${row} * ${w} + ${col}]`,
       used: () => '',
     };
   }
@@ -362,12 +433,12 @@ class JsPrinter {
       init: ['m = -Infinity; ls.fill(0);'],
       fold: () => [
         `if (${f} > m) {`,
-        `  const e = ${A(`Math.exp(${A(`m - ${f}`)})`)};`,
+        `  const e = ${A(S.exp(A(`m - ${f}`)))};`,
         ...(off ? [`  ls[0] = ${A(`${A('ls[0] * e')} + 1`)};`] : []),
         ...component([`ls[${off ? 'k + 1' : 'k'}] = ${A(`${A(`ls[${off ? 'k + 1' : 'k'}] * e`)} + fk`)};`]).map((l) => `  ${l}`),
         `  m = ${f};`,
         `} else if (${f} !== -Infinity) {`,
-        `  const e = ${A(`Math.exp(${A(`${f} - m`)})`)};`,
+        `  const e = ${A(S.exp(A(`${f} - m`)))};`,
         ...(off ? [`  ls[0] = ${A('ls[0] + e')};`] : []),
         ...component([`ls[${off ? 'k + 1' : 'k'}] = ${A(`ls[${off ? 'k + 1' : 'k'}] + ${A('e * fk')}`)};`]).map((l) => `  ${l}`),
         '}',
@@ -404,14 +475,35 @@ class JsPrinter {
       }
       case 'extremum':
       case 'kmin': {
-        const lines = (red.family === 'extremum' ? extremumAccumulator : kminAccumulator)(red, f, this.syntax());
+        const lines = suffixed((red.family === 'extremum' ? extremumAccumulator : kminAccumulator)(red, f, this.syntax(row)), sfx);
         return { decl: lines.decl, init: lines.reset, fold: () => lines.fold, finalize: lines.finalize, ...none };
       }
       case 'logsumexp':
         break; // the online update below
     }
     // the log-sum-exp family: online (max, sums) update; f is scalar
-    const lse = lseAccumulator(red, f[0]!, g, this.syntax());
+    const lse = suffixed(lseAccumulator(red, f[0]!, g, this.syntax(row)), sfx);
     return { decl: lse.decl, init: lse.reset, fold: () => lse.fold, finalize: lse.finalize, ...none };
   }
+}
+
+/** `lines` with each line `SPAN from to` replaced by `span(from, to)` (at that line's indentation). */
+function expandSpans(lines: string[], span: (from: string, to: string) => string[]): string[] {
+  return lines.flatMap((l) => {
+    const m = /^(\s*)SPAN (\S+) (\S+)$/.exec(l);
+    return m ? span(m[2]!, m[3]!).map((x) => `${m[1]}${x}`) : [l];
+  });
+}
+
+/**
+ * The accumulator lines of one row of a row block: every variable that `decl` declares (not a loop
+ * counter) renamed with the suffix `sfx` (the block's row), so that the rows keep separate states.
+ */
+function suffixed(lines: AccumulatorLines, sfx: string): AccumulatorLines {
+  if (!sfx) return lines;
+  const names = lines.decl.flatMap((l) => [...l.matchAll(/(?<!\()\b(?:let|const) ([A-Za-z_$][\w$]*)/g)].map((m) => m[1]!));
+  if (!names.length) return lines;
+  const re = new RegExp(`(?<![\\w$.])(${names.join('|')})(?![\\w$])`, 'g');
+  const ren = (ls: string[]) => ls.map((l) => l.replace(re, `$1${sfx}`));
+  return { decl: ren(lines.decl), reset: ren(lines.reset), fold: ren(lines.fold), finalize: ren(lines.finalize) };
 }
