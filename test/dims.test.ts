@@ -114,13 +114,14 @@ describe('high-dimensional vectors: loops over components (issue 19)', function 
     }
   });
 
+  // (bounds for 8-row blocks: each row of a block prints its own accumulator update, e.g. an ArgKMin insertion)
   it('prints JS whose size does not grow with D beyond JS_UNROLL_MAX (768 and 4096)', () => {
     for (const name of ['gaussian', 'argkmin', 'vecsum', 'vecgauss', 'veclse']) {
       const size = (D: number) => kernel(D, name).jsSource({ dtype: 'float32' }).length;
       const s768 = size(768), s4096 = size(4096);
-      expect(s768, name).to.be.below(20000);
+      expect(s768, name).to.be.below(40000);
       expect(Math.abs(s4096 - s768), name).to.be.below(s768 / 20); // only the printed sizes differ
-      expect(size(JS_UNROLL_MAX + 1), `${name}: a loop from JS_UNROLL_MAX + 1 on`).to.be.below(20000);
+      expect(size(JS_UNROLL_MAX + 1), `${name}: a loop from JS_UNROLL_MAX + 1 on`).to.be.below(40000);
     }
   });
 
