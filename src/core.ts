@@ -24,7 +24,7 @@ export { printKernel, printNode } from './ir/print.js';
 export type { Kernel, ArgInfo } from './ir/kernel.js';
 export type { Node, OpDef } from './ir/types.js';
 export { evaluateRef } from '../runtime/ref/index.js';
-export { lowerKernel, type KernelPlan, type ReductionPlan } from './lower/plan.js';
+export { lowerKernel, type ComponentLoop, type KernelPlan, type ReductionPlan } from './lower/plan.js';
 export { printPlan } from './lower/print-plan.js';
 export { verifyKernel } from './ir/verify.js';
 export { ScalarBuilder, SCALAR_FNS, type SExpr, type ScalarFn } from './ir/scalar.js';

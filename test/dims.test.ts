@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { compile, WEBGPU_CONFIG, type RunResult } from '../src/index.js';
 import { LOOP_MIN_TERMS } from '../src/ir/scalar.js';
+import { JS_UNROLL_MAX } from '../src/targets/js.js';
 import { printCuda } from '../src/targets/cuda.js';
 import { printWgsl } from '../src/targets/wgsl.js';
 import { cpuOrSkip } from './helpers/native.js';
@@ -9,8 +10,9 @@ import { expectClose, rng } from './helpers/data.js';
 
 /**
  * High-dimensional vectors (issue 19): sums over LOOP_MIN_TERMS or more components lower to `loop`
- * statements (printed as loops by the C++ target, so its source size does not grow with D), and every
- * backend agrees with the float64 reference at dimensions below, at and across the loop threshold.
+ * statements and long vector results to component loops (printed as loops by the C++ and JS targets, so
+ * their source size does not grow with D), and every backend agrees with the float64 reference at
+ * dimensions below, at and across the loop thresholds (LOOP_MIN_TERMS, and JS_UNROLL_MAX = 64 for JS).
  */
 const DIMS = [1, 3, LOOP_MIN_TERMS - 1, LOOP_MIN_TERMS, 64, 65, 300, 768];
 
@@ -21,17 +23,48 @@ const FORMULAS: Record<string, (D: number) => string> = {
   scalprod: (D) => `Sum_Reduction(Exp(-Abs((x | y) - (p | y)) / ${D}) * Norm2(x - p), 1)`,
   // a loop whose body has non-trivial statements and an invariant factor
   weighted: (D) => `Max_Reduction(Sum(Square(x - y) * Exp(-Abs(x))) / ${D} + Sum(y * p), 0)`,
+  lse: (D) => `LogSumExp_Reduction(-SqDist(x, y) / ${D} + (x | p), 0)`,
+  // vector-valued results: one loop over the components of f (or of the weight g)
+  vecsum: () => 'Sum_Reduction(Exp(-SqDist(u, v)) * y, 0)',
+  vecgauss: (D) => `Sum_Reduction(Exp(-SqDist(x, y) / ${D}) * (x - y + p), 0)`,
+  vecmax: () => 'Max_ArgMax_Reduction(x - y + p, 0)',
+  vecargmin: () => 'ArgMin_Reduction(x * y, 1)',
+  veckmin: () => 'KMin_ArgKMin_Reduction(x - y, 3, 0)',
+  veclse: () => 'LogSumExpWeight_Reduction(-SqDist(u, v), 0, Abs(y) + 1)',
+  vecsoftmax: () => 'SumSoftMaxWeight_Reduction(-SqDist(u, v), 0, y)',
 };
 
 function kernel(D: number, name: string) {
-  return compile(`x = Vi(0, ${D})\ny = Vj(1, ${D})\nb = Vj(2, 1)\np = Pm(3, ${D})\nk = ${FORMULAS[name]!(D)}`);
+  return compile(`x = Vi(0, ${D})\ny = Vj(1, ${D})\nb = Vj(2, 1)\np = Pm(3, ${D})\nu = Vi(4, 3)\nv = Vj(5, 3)\nk = ${FORMULAS[name]!(D)}`);
 }
+
+const CPP = { dtype: 'float32', sumScheme: 'block', accDtype: 'float32', fastMath: true } as const;
 
 function args(D: number, M: number, N: number, f32: boolean, seed: number, used: readonly { name: string }[]) {
   const r = rng(seed);
   const make = (n: number) => (f32 ? Float32Array.from({ length: n }, () => 2 * r() - 1) : Float64Array.from({ length: n }, () => 2 * r() - 1));
-  const all = { x: { data: make(M * D), shape: [M, D] }, y: { data: make(N * D), shape: [N, D] }, b: { data: make(N), shape: [N, 1] }, p: { data: make(D), shape: [D] } };
+  const all = { x: { data: make(M * D), shape: [M, D] }, y: { data: make(N * D), shape: [N, D] }, b: { data: make(N), shape: [N, 1] }, p: { data: make(D), shape: [D] }, u: { data: make(M * 3), shape: [M, 3] }, v: { data: make(N * 3), shape: [N, 3] } };
   return Object.fromEntries(Object.entries(all).filter(([n]) => used.some((a) => a.name === n)));
+}
+
+/** Block-sparse ranges for 7 rows i and 37 rows j: two clusters on each side, with gaps (row 2 and rows
+ * 10..14 of the reduction side are never visited from the first clusters). */
+const RANGES = {
+  ranges_i: Int32Array.of(0, 3, 3, 7),
+  slices_i: Int32Array.of(1, 3),
+  redranges_j: Int32Array.of(0, 10, 5, 20, 25, 37),
+  ranges_j: Int32Array.of(0, 10, 10, 37),
+  slices_j: Int32Array.of(1, 2),
+  redranges_i: Int32Array.of(0, 2, 3, 7),
+};
+
+/** The gradient of a D-dim Gaussian with respect to x (a D-dim vector result), and data for it. */
+function gaussianGrad(D: number) {
+  const k = compile(`x = Vi(0, ${D})\ny = Vj(1, ${D})\nb = Vj(2, 1)\ne = Vi(3, 1)\ng = Sum_Reduction(Grad(Exp(-SqDist(x, y) / ${D}) * b, x, e), 0)`);
+  const r = rng(5);
+  const make = (n: number) => Float64Array.from({ length: n }, () => 2 * r() - 1);
+  const a = { x: { data: make(5 * D), shape: [5, D] }, y: { data: make(21 * D), shape: [21, D] }, b: { data: make(21), shape: [21, 1] }, e: { data: make(5), shape: [5, 1] } };
+  return { k, a };
 }
 
 function compare(ref: RunResult, mine: RunResult, tol: number, what: string, exactIndices: boolean): void {
@@ -61,10 +94,44 @@ describe('high-dimensional vectors: loops over components (issue 19)', function 
   });
 
   it('prints C++ whose size does not grow with D beyond the loop threshold', () => {
-    const size = (D: number) => kernel(D, 'argkmin').cppSource({ dtype: 'float32', sumScheme: 'block', accDtype: 'float32', fastMath: true }).length;
+    const size = (D: number) => kernel(D, 'argkmin').cppSource(CPP).length;
     const s768 = size(768), s4096 = size(4096);
     expect(s768).to.be.below(40000);
     expect(Math.abs(s4096 - s768)).to.be.below(200); // only the printed sizes differ
+  });
+
+  it('lowers long vector results to one component loop and keeps short ones unrolled', () => {
+    for (const D of DIMS) {
+      for (const [name, which] of [['vecsum', 'fLoop'], ['vecgauss', 'fLoop'], ['veckmin', 'fLoop'], ['veclse', 'gLoop']] as const) {
+        const plan = kernel(D, name).plan;
+        expect(!!plan[which], `${name} D=${D}`).to.equal(D >= LOOP_MIN_TERMS);
+        if (D >= LOOP_MIN_TERMS) {
+          expect(plan[which]!.n).to.equal(D);
+          // nothing is computed per component outside the loop
+          expect(plan.stmts.inner.length + plan.loads.inner.length, `${name} D=${D}: statements outside the loop`).to.be.below(40);
+        }
+      }
+    }
+  });
+
+  // (bounds for 8-row blocks: each row of a block prints its own accumulator update, e.g. an ArgKMin insertion)
+  it('prints JS whose size does not grow with D beyond JS_UNROLL_MAX (768 and 4096)', () => {
+    for (const name of ['gaussian', 'argkmin', 'vecsum', 'vecgauss', 'veclse']) {
+      const size = (D: number) => kernel(D, name).jsSource({ dtype: 'float32' }).length;
+      const s768 = size(768), s4096 = size(4096);
+      expect(s768, name).to.be.below(40000);
+      expect(Math.abs(s4096 - s768), name).to.be.below(s768 / 20); // only the printed sizes differ
+      expect(size(JS_UNROLL_MAX + 1), `${name}: a loop from JS_UNROLL_MAX + 1 on`).to.be.below(40000);
+    }
+  });
+
+  it('prints C++ whose size does not grow with D for vector-valued results (768 and 4096)', () => {
+    for (const name of ['vecsum', 'vecgauss', 'vecmax', 'veclse', 'vecsoftmax']) {
+      const size = (D: number) => kernel(D, name).cppSource(CPP).length;
+      const s768 = size(768), s4096 = size(4096);
+      expect(s768, name).to.be.below(40000);
+      expect(Math.abs(s4096 - s768), name).to.be.below(200);
+    }
   });
 
   it('prints CUDA and WGSL whose size does not grow with D beyond the loop threshold', () => {
@@ -86,14 +153,33 @@ describe('high-dimensional vectors: loops over components (issue 19)', function 
   });
 
   for (const name of Object.keys(FORMULAS)) {
-    it(`${name}: js and the reference agree at D = ${DIMS.join(', ')}`, () => {
+    it(`${name}: js (float64 and float32) and the reference agree at D = ${DIMS.join(', ')}`, () => {
       for (const D of DIMS) {
         const k = kernel(D, name);
-        const a = args(D, 7, 37, false, D, k.args);
-        compare(k.run(a, { backend: 'ref' }), k.run(a, { backend: 'js' }), 1e-10, `${name} D=${D}`, true);
+        for (const f32 of [false, true]) {
+          // 11 rows: a block of 8 rows (or blocks of 2, see blockRows in src/targets/js.ts) and single rows
+          const a = args(D, 11, 37, f32, D, k.args);
+          compare(k.run(a, { backend: 'ref' }), k.run(a, { backend: 'js' }), f32 ? 1e-5 : 1e-10, `${name} D=${D} f32=${f32}`, !f32);
+        }
       }
     });
   }
+
+  it('js: every sum scheme, and block-sparse ranges, agree with the reference across the loop thresholds', () => {
+    for (const [name, D] of [['vecgauss', 65], ['vecgauss', 300], ['gaussian', 300], ['vecmax', 65], ['veclse', 65], ['scalprod', 300]] as const) {
+      const k = kernel(D, name);
+      for (const f32 of [false, true]) {
+        const a = args(D, 7, 37, f32, D + 3, k.args);
+        if (k.plan.reduction.family === 'sum') for (const sumScheme of ['block', 'kahan', 'direct'] as const) compare(k.run(a, { backend: 'ref' }), k.run(a, { backend: 'js', sumScheme }), f32 ? 1e-5 : 1e-10, `${name} D=${D} f32=${f32} ${sumScheme}`, !f32);
+        compare(k.run(a, { backend: 'ref', ranges: RANGES }), k.run(a, { backend: 'js', ranges: RANGES }), f32 ? 1e-5 : 1e-10, `${name} D=${D} f32=${f32} ranges`, !f32);
+      }
+    }
+  });
+
+  it('js: the gradient of a 768-dim Gaussian agrees with the reference', () => {
+    const { k, a } = gaussianGrad(768);
+    compare(k.run(a, { backend: 'ref' }), k.run(a, { backend: 'js' }), 1e-10, 'grad js', true);
+  });
 
   describe('cpu backend', function () {
     if (!cpuOrSkip()) return;
@@ -110,15 +196,21 @@ describe('high-dimensional vectors: loops over components (issue 19)', function 
       });
     }
 
+    it('every sum scheme, and block-sparse ranges, agree with the reference across the loop thresholds', () => {
+      for (const [name, D] of [['vecgauss', 65], ['vecgauss', 300], ['vecmax', 65], ['veclse', 65]] as const) {
+        const k = kernel(D, name);
+        for (const f32 of [false, true]) {
+          const a = args(D, 7, 37, f32, D + 4, k.args);
+          if (k.plan.reduction.family === 'sum') for (const sumScheme of ['kahan', 'direct'] as const) compare(k.run(a, { backend: 'ref' }), k.run(a, { backend: 'cpu', sumScheme }), f32 ? 1e-4 : 1e-10, `${name} D=${D} f32=${f32} ${sumScheme}`, !f32);
+          compare(k.run(a, { backend: 'ref', ranges: RANGES }), k.run(a, { backend: 'cpu', ranges: RANGES }), f32 ? 1e-4 : 1e-10, `${name} D=${D} f32=${f32} ranges`, !f32);
+        }
+      }
+    });
+
     it('the gradient of a 768-dim Gaussian agrees with the reference', () => {
-      const D = 768;
-      const k = compile(`x = Vi(0, ${D})\ny = Vj(1, ${D})\nb = Vj(2, 1)\ne = Vi(3, 1)\ng = Sum_Reduction(Grad(Exp(-SqDist(x, y) / ${D}) * b, x, e), 0)`);
-      const r = rng(5);
-      const make = (n: number) => Float64Array.from({ length: n }, () => 2 * r() - 1);
-      const a = { x: { data: make(5 * D), shape: [5, D] }, y: { data: make(21 * D), shape: [21, D] }, b: { data: make(21), shape: [21, 1] }, e: { data: make(5), shape: [5, 1] } };
-      const ref = k.run(a, { backend: 'ref' });
-      compare(ref, k.run(a, { backend: 'cpu' }), 1e-10, 'grad cpu', true);
-      compare(ref, k.run(a, { backend: 'js' }), 1e-10, 'grad js', true);
+      const { k, a } = gaussianGrad(768);
+      expect(k.plan.fLoop, 'the gradient is a vector result: one component loop').to.not.equal(undefined);
+      compare(k.run(a, { backend: 'ref' }), k.run(a, { backend: 'cpu' }), 1e-10, 'grad cpu', true);
     });
   });
 
@@ -152,6 +244,15 @@ describe('high-dimensional vectors: loops over components (issue 19)', function 
           expect(k.wgslSource().staging, what).to.equal('chunked');
           const a = args(D, 37, 70, true, D + 11, k.args);
           compare(k.run(a, { backend: 'ref' }), await k.run(a, { backend: 'webgpu', ...opts }), 1e-4, `${what} D=${D}`, what === 'max_argmax');
+        }
+    });
+
+    it('vector-valued results (folded component by component) agree with the reference at D = 3, 65', async () => {
+      for (const name of ['vecgauss', 'vecmax', 'veclse'])
+        for (const D of [3, 65]) {
+          const k = kernel(D, name);
+          const a = args(D, 37, 70, true, D + 6, k.args);
+          compare(k.run(a, { backend: 'ref' }), await k.run(a, { backend: 'webgpu' }), 1e-4, `${name} D=${D}`, false);
         }
     });
 

@@ -161,6 +161,21 @@ export class ScalarBuilder {
 
   /** The loop of sumOf, or undefined when the terms are not one shifted expression. */
   private loopOf(xs: readonly SExpr[]): SExpr | undefined {
+    const sh = this.shifted(xs);
+    if (!sh) return undefined;
+    const n = xs.length;
+    return this.intern(`loop(${n},${sh.body.id})`, (id) => ({ id, fn: 'loop', args: sh.args, value: NaN, deps: sh.deps, loop: { n, body: sh.body } }));
+  }
+
+  /**
+   * The terms `xs` as one expression over input components shifted by the term's position: `body`,
+   * whose `lane` leaves read component `comp + k` at position k, such that xs[k] is the body at k for
+   * every k (x[c + k], y[c' + k], ...); `args` are the nodes the body reads that do not depend on k
+   * (computed before a loop over k), `deps` what the body depends on. Undefined when the terms are not
+   * of that form (fewer than 2 terms, a term that does not move with k, or terms that differ).
+   */
+  shifted(xs: readonly SExpr[]): { body: SExpr; args: SExpr[]; deps: number } | undefined {
+    if (xs.length < 2) return undefined;
     // the body: xs[0] with the inputs that move by one component from xs[0] to xs[1] made lanes
     const memo = new Map<SExpr, SExpr | null>();
     const tmpl = (a: SExpr, b: SExpr): SExpr | null => {
@@ -208,9 +223,7 @@ export class ScalarBuilder {
         deps |= a.deps;
       }
     }
-    const args = [...ext];
-    const n = xs.length;
-    return this.intern(`loop(${n},${body.id})`, (id) => ({ id, fn: 'loop', args, value: NaN, deps, loop: { n, body } }));
+    return { body, args: [...ext], deps };
   }
 
   // shorthands
@@ -252,8 +265,14 @@ export function scalarOrder(roots: readonly SExpr[]): SExpr[] {
 /** The statements of a loop body in order (its nodes that depend on the loop index; `lane` nodes
  * included), after which the body's other nodes are the loop's args or constants. */
 export function loopBody(loop: SExpr): SExpr[] {
+  return bodyStatements(loop.loop!.body);
+}
+
+/** The statements of a shifted body (see ScalarBuilder.shifted) in order: its nodes that depend on the
+ * loop index, `lane` nodes included. */
+export function bodyStatements(body: SExpr): SExpr[] {
   const varying = new Set<SExpr>();
-  for (const n of scalarOrder([loop.loop!.body])) if (n.fn === 'lane' || n.args.some((a) => varying.has(a))) varying.add(n);
+  for (const n of scalarOrder([body])) if (n.fn === 'lane' || n.args.some((a) => varying.has(a))) varying.add(n);
   return [...varying];
 }
 

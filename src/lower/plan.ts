@@ -3,7 +3,7 @@ import { OPS } from '../ir/ops/index.js';
 import { kernelOutputs, type Kernel } from '../ir/kernel.js';
 import { REDUCTIONS, type OutputSpec, type ReductionDef } from '../ir/reductions.js';
 import { DEP_I, DEP_J, type Cat, type Node } from '../ir/types.js';
-import { ScalarBuilder, scalarOrder, type SExpr } from './scalar.js';
+import { LOOP_MIN_TERMS, ScalarBuilder, scalarOrder, type SExpr } from './scalar.js';
 
 /** The reduction part of a plan: which reduction, with its sizes. Each target prints its init /
  * fold (with the reduction index) / merge / finalise from this. */
@@ -65,6 +65,19 @@ export function lseSlotValue(slot: LseSlot, names: { m: string; s: (k: number) =
   }
 }
 
+/**
+ * A vector result computed by one loop over its components: component k (k in [0, n)) is `body` at
+ * loop index k, whose `lane` leaves read component `comp + k` of their input (see
+ * ScalarBuilder.shifted). `args` are the nodes the body reads that do not depend on k: statements (or
+ * loads) of the plan, computed before the loop. Printers print the body with their loop syntax
+ * (src/targets/common.ts bodyLines) and fold component k into element k of array accumulators.
+ */
+export interface ComponentLoop {
+  n: number;
+  body: SExpr;
+  args: SExpr[];
+}
+
 /** What the printers (and the distributed merge) need of a kernel's reduction, from the registry. */
 export function reductionPlan(kernel: Kernel): ReductionPlan {
   const red = kernel.reduction;
@@ -96,9 +109,14 @@ export interface KernelPlan {
   kernel: Kernel;
   tag: 0 | 1;
   reduction: ReductionPlan;
-  /** The scalar components of f (and g). */
+  /** The scalar components of f (and g). With `fLoop` (`gLoop`) they are not statements of the plan:
+   * they are what the loop computes, kept for the printers of unrolled plans and for checks. */
   f: SExpr[];
   g: SExpr[];
+  /** f (g) as one loop over its components, when it has LOOP_MIN_TERMS or more components that are one
+   * shifted expression (e.g. `K * b` with b = Vj(2, 768)); the statements then compute its args. */
+  fLoop?: ComponentLoop;
+  gLoop?: ComponentLoop;
   /** Non-leaf statements by stage. */
   stmts: Record<Stage, SExpr[]>;
   /** Input components by stage. */
@@ -113,8 +131,10 @@ export interface KernelPlan {
  * Lower an optimised kernel to its plan. Throws an internal error for an op with no lowering. With
  * `loops` (the default), long sums over vector components (Sum, SqDist, Norm2, scalar products, ...
  * over LOOP_MIN_TERMS or more dimensions) become `loop` statements; without, everything is unrolled.
+ * With `componentLoops` (the default when `loops`), a long vector f or g that is one shifted expression
+ * becomes a {@link ComponentLoop} (`fLoop`, `gLoop`).
  */
-export function lowerKernel(kernel: Kernel, loops = true): KernelPlan {
+export function lowerKernel(kernel: Kernel, loops = true, componentLoops = loops): KernelPlan {
   const S = new ScalarBuilder(loops);
   const roots = kernel.formula2 ? [kernel.formula, kernel.formula2] : [kernel.formula];
   const vals = new Map<Node, SExpr[]>();
@@ -137,30 +157,59 @@ export function lowerKernel(kernel: Kernel, loops = true): KernelPlan {
   }
   const f = vals.get(kernel.formula)!;
   const g = kernel.formula2 ? vals.get(kernel.formula2)! : [];
+  const componentLoop = (xs: SExpr[]): ComponentLoop | undefined => {
+    if (!componentLoops || xs.length < LOOP_MIN_TERMS) return undefined;
+    const sh = S.shifted(xs);
+    return sh && { n: xs.length, body: sh.body, args: sh.args };
+  };
+  // the extremum, KMin and Sum families fold f component by component, the log-sum-exp family g
+  const fLoop = kernel.reduction.family === 'logsumexp' ? undefined : componentLoop(f);
+  const gLoop = kernel.reduction.family === 'logsumexp' ? componentLoop(g) : undefined;
   const tag = kernel.tag;
   const redDep = tag === 0 ? DEP_J : DEP_I;
   const rowDep = tag === 0 ? DEP_I : DEP_J;
   const stageOf = (n: SExpr): Stage => (n.deps & redDep ? 'inner' : n.deps & rowDep ? 'outer' : 'param');
   const stmts: Record<Stage, SExpr[]> = { param: [], outer: [], inner: [] };
   const loads: Record<Stage, SExpr[]> = { param: [], outer: [], inner: [] };
-  for (const n of scalarOrder([...f, ...g])) {
+  for (const n of scalarOrder([...(fLoop ? fLoop.args : f), ...(gLoop ? gLoop.args : g)])) {
     if (n.fn === 'const') continue;
     (n.fn === 'input' ? loads : stmts)[stageOf(n)].push(n);
   }
   const red = kernel.reduction;
   const reduction = reductionPlan(kernel);
   const zero = red.name === 'Sum' && f.every((x) => x.fn === 'const' && x.value === 0);
-  return { kernel, tag, reduction, f, g, stmts, loads, rowCat: tag === 0 ? 0 : 1, zero };
+  return { kernel, tag, reduction, f, g, ...(fLoop && { fLoop }), ...(gLoop && { gLoop }), stmts, loads, rowCat: tag === 0 ? 0 : 1, zero };
+}
+
+/** Whether a plan has loops: `loop` statements (`sums`) or component loops (`components`). */
+export function planLoops(plan: KernelPlan): { sums: boolean; components: boolean; longest: number } {
+  let longest = 0;
+  for (const ss of Object.values(plan.stmts)) for (const n of ss) if (n.fn === 'loop') longest = Math.max(longest, n.loop!.n);
+  const sums = longest > 0;
+  for (const c of [plan.fLoop, plan.gLoop]) if (c) longest = Math.max(longest, c.n);
+  return { sums, components: !!(plan.fLoop || plan.gLoop), longest };
 }
 
 const UNROLLED = new WeakMap<KernelPlan, KernelPlan>();
+const NO_COMPONENT_LOOPS = new WeakMap<KernelPlan, KernelPlan>();
 
-/** The plan itself when it has no `loop` statement, else the kernel lowered again fully unrolled (for
- * the printers that do not print loops yet: JS, WGSL, CUDA). */
+/** The plan itself when it has no loop, else the kernel lowered again fully unrolled (the JS target
+ * unrolls short loops with it). */
 export function unrolledPlan(plan: KernelPlan): KernelPlan {
-  if (!Object.values(plan.stmts).some((ss) => ss.some((n) => n.fn === 'loop'))) return plan;
+  const l = planLoops(plan);
+  if (!l.sums && !l.components) return plan;
   let u = UNROLLED.get(plan);
   if (!u) UNROLLED.set(plan, (u = lowerKernel(plan.kernel, false)));
+  return u;
+}
+
+/** The plan itself when it has no component loop, else the kernel lowered again with its `loop`
+ * statements but its vector results unrolled (for the printers that fold them component by component:
+ * WGSL, CUDA). */
+export function withoutComponentLoops(plan: KernelPlan): KernelPlan {
+  if (!plan.fLoop && !plan.gLoop) return plan;
+  let u = NO_COMPONENT_LOOPS.get(plan);
+  if (!u) NO_COMPONENT_LOOPS.set(plan, (u = lowerKernel(plan.kernel, true, false)));
   return u;
 }
 

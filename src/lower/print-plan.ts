@@ -1,4 +1,4 @@
-import { loopBody, type SExpr } from '../ir/scalar.js';
+import { bodyStatements, type SExpr } from '../ir/scalar.js';
 import type { KernelPlan, Stage } from './plan.js';
 
 const STAGE_DOC: Record<Stage, string> = {
@@ -33,6 +33,14 @@ export function printPlan(plan: KernelPlan): string {
     return `?#${n.id}`;
   };
   const lines: string[] = [];
+  const body = (root: SExpr, indent: string) => {
+    let b = 1;
+    for (const x of bodyStatements(root)) {
+      if (x.fn === 'lane') continue;
+      names.set(x, `b${b++}`);
+      lines.push(`${indent}${names.get(x)} = ${x.fn}(${x.args.map(ref).join(', ')})`);
+    }
+  };
   const row = plan.tag === 0 ? 'i' : 'j';
   const over = plan.tag === 0 ? 'j' : 'i';
   lines.push(`# plan of ${k.name}: ${red.name}_Reduction over ${over}, one output row per ${row}`);
@@ -51,17 +59,17 @@ export function printPlan(plan: KernelPlan): string {
       if (n.fn === 'loop') {
         // a loop: its body's statements, named b1, b2, ... inside it
         lines.push(`  ${name} = sum over k in [0, ${n.loop!.n}) of:`);
-        let b = 1;
-        for (const x of loopBody(n)) {
-          if (x.fn === 'lane') continue;
-          names.set(x, `b${b++}`);
-          lines.push(`    ${names.get(x)} = ${x.fn}(${x.args.map(ref).join(', ')})`);
-        }
+        body(n.loop!.body, '    ');
       } else lines.push(`  ${name} = ${n.fn}(${n.args.map(ref).join(', ')})`);
       names.set(n, name);
     }
   }
-  lines.push(`f = [${plan.f.map(ref).join(', ')}]`);
-  if (plan.g.length) lines.push(`g = [${plan.g.map(ref).join(', ')}]`);
+  for (const [what, xs, loop] of [['f', plan.f, plan.fLoop], ['g', plan.g, plan.gLoop]] as const) {
+    if (loop) {
+      lines.push(`${what}[k] for k in [0, ${loop.n}):`);
+      body(loop.body, '  ');
+      lines.push(`  = ${ref(loop.body)}`);
+    } else if (what === 'f' || xs.length) lines.push(`${what} = [${xs.map(ref).join(', ')}]`);
+  }
   return lines.join('\n');
 }

@@ -27,9 +27,16 @@ export function verifyPlan(plan: KernelPlan): string[] {
       ready.add(n);
     }
   }
-  for (const [what, xs] of [['f', plan.f], ['g', plan.g]] as const)
+  for (const [what, xs, loop] of [['f', plan.f, plan.fLoop], ['g', plan.g, plan.gLoop]] as const) {
+    if (loop) {
+      // a component loop: its args are computed, and it has one component per element
+      if (loop.n !== xs.length) problems.push(`the loop over ${what} has ${loop.n} components, ${what} has ${xs.length}`);
+      for (const a of loop.args) if (a.fn !== 'const' && !ready.has(a)) problems.push(`the loop over ${what} reads #${a.id} (${a.fn}), which is never computed`);
+      continue;
+    }
     xs.forEach((x, k) => {
       if (x.fn !== 'const' && !ready.has(x)) problems.push(`${what}[${k}] (#${x.id}) is never computed`);
     });
+  }
   return problems;
 }

@@ -9,6 +9,7 @@ import { autodiff } from './autodiff.js';
 import { simplify } from './simplify.js';
 import { cse } from './cse.js';
 import { PassError } from './error.js';
+import { checkExpandedSize } from './limits.js';
 import { verifyKernel, type VerifyStage } from '../ir/verify.js';
 import { lowerKernel, type KernelPlan } from '../lower/plan.js';
 import { verifyPlan } from '../lower/verify.js';
@@ -85,6 +86,9 @@ export function optimize(kernel: Kernel, hook?: PassHook): Kernel {
       }
       throw e;
     }
+    // a pass may expand the formula (macros, derivatives): bound what lowering will build
+    const tooLarge = checkExpandedSize(k.formula2 ? [k.formula, k.formula2] : [k.formula]);
+    if (tooLarge) throw fail([diag('TooLarge', `after ${pass.name}, ${tooLarge.message}`, kernel.span, tooLarge.hint)], kernel.source);
     if (verifyOptions.enabled) verifyStage(pass.name, k);
     hook?.(pass.name, k);
   }

@@ -1,5 +1,5 @@
 import { lseOutputSlots, lseSlotValue, lseWeightTerms, type ReductionPlan } from '../lower/plan.js';
-import type { ScalarFn, SExpr } from '../lower/scalar.js';
+import { bodyStatements, type ScalarFn, type SExpr } from '../lower/scalar.js';
 
 /** The resolved code options of a run, shared by every target (each target's options extend them). */
 export interface CodeOptions {
@@ -45,11 +45,102 @@ export function callK<F extends ScalarFn>(fns: readonly F[], wide = false): Reco
   return Object.fromEntries(fns.map((fn) => [fn, (a: readonly string[], w: readonly string[]) => `k_${fn}(${(wide ? w : a).join(', ')})`])) as Record<F, Spellings[F]>;
 }
 
-/** A scalar statement of the JS, CUDA and WGSL printers: `decl('t<id>', expression)`, spelled by `spell`. */
+/** A scalar statement of the JS, CUDA and WGSL printers: `decl('t<id>', expression)`, spelled by `spell`.
+ * A `loop` node is several lines: print it with {@link loopLines}. */
 export function scalarStatement(n: SExpr, lit: (v: number) => string, spell: Spellings, decl: (name: string, e: string) => string): string {
-  if (n.fn === 'const' || n.fn === 'input' || n.fn === 'lane' || n.fn === 'loop') throw new Error(`internal: a ${n.fn} node is not a statement here (loops print only from C++; the other printers take unrolledPlan)`);
+  if (n.fn === 'const' || n.fn === 'input' || n.fn === 'lane' || n.fn === 'loop') throw new Error(`internal: a ${n.fn} node is not a one-line statement (print loops with loopLines)`);
   const a = n.args.map((x) => scalarRef(x, lit));
   return decl(`t${n.id}`, spell[n.fn](a, a));
+}
+
+/**
+ * How a C-like target (JS, CUDA C, WGSL) prints the loops of the scalar IR: `loop` statements (sums
+ * over components, {@link loopLines}) and loops over the components of a result ({@link bodyLines}).
+ * The body of a loop is a shifted expression (ScalarBuilder.shifted): its `lane` leaves read component
+ * `comp + k` of an input at loop index `k`, its other leaves are constants and nodes computed before
+ * the loop.
+ */
+export interface LoopSyntax {
+  /** A mutable float at `init` (`let s = 0;`, `T s = 0;`, `var s: f32 = 0.0;`). */
+  mutable(name: string, init: string): string;
+  /** An immutable float (`const b = e;`, `const T b = e;`, `let b = e;`). */
+  constant(name: string, e: string): string;
+  /** The head of the loop over k in [0, n), ending with `{` (`for (let k = 0; k < 768; k++) {`). */
+  forHead(k: string, n: number): string;
+  /** The float zero that a sum starts from (`0`, `T(0)`, `0.0`). */
+  zero: string;
+  /** The spelling of the scalar functions. */
+  spell: Spellings;
+  /** The name (or literal) of a node computed before the loop, or of a constant. */
+  ref(n: SExpr): string;
+  /** The value of `lane` node `n` (component `n.input.comp + k` of its input) at loop index `k`. */
+  lane(n: SExpr, k: string): string;
+  /** The prefix of the body statements' names (`<prefix><id>`); `b` unless given. */
+  prefix?: string;
+  /** Print the body this many times per iteration (k, k + 1, ...; then a loop over the remainder),
+   * adding the terms in the same order; 1 unless given. */
+  unroll?: number;
+}
+
+/** The statements of a shifted body at loop index `k`, one line each, and the name of its root. */
+export function bodyLines(body: SExpr, k: string, S: LoopSyntax): { lines: string[]; root: string } {
+  const r = blockBodyLines(body, k, [S], () => false);
+  return { lines: r.lines, root: r.roots[0]! };
+}
+
+/**
+ * The statements of a shifted body for a block of rows: the statements for which `rowDep` holds once
+ * per row q (named `<prefix><id>_<q>`, printed with `Ss[q]`), the others once (with `Ss[0]`), so that
+ * the rows share the loads and values that do not depend on them; the roots are the body's value per row.
+ */
+export function blockBodyLines(body: SExpr, k: string, Ss: readonly LoopSyntax[], rowDep: (n: SExpr) => boolean): { lines: string[]; roots: string[] } {
+  const stmts = bodyStatements(body);
+  const inBody = new Set(stmts);
+  const dep = new Set<SExpr>();
+  for (const n of stmts) if (rowDep(n) || n.args.some((a) => dep.has(a))) dep.add(n);
+  const perRow = Ss.length > 1;
+  const name = (n: SExpr, q: number) => `${Ss[0]!.prefix ?? 'b'}${n.id}${perRow && dep.has(n) ? `_${q}` : ''}`;
+  const ref = (n: SExpr, q: number) => (inBody.has(n) ? name(n, q) : Ss[q]!.ref(n));
+  const stmt = (n: SExpr, q: number, S: LoopSyntax) => {
+    if (n.fn === 'lane') return S.constant(name(n, q), S.lane(n, k));
+    if (n.fn === 'const' || n.fn === 'input' || n.fn === 'loop') throw new Error(`internal: a ${n.fn} node in a loop body`);
+    const a = n.args.map((x) => ref(x, q));
+    return S.constant(name(n, q), S.spell[n.fn](a, a));
+  };
+  const lines = [...stmts.filter((n) => !dep.has(n)).map((n) => stmt(n, 0, Ss[0]!)), ...Ss.flatMap((S, q) => stmts.filter((n) => dep.has(n)).map((n) => stmt(n, q, S)))];
+  return { lines, roots: Ss.map((_, q) => ref(body, q)) };
+}
+
+/** A `loop` statement named `name` as lines: `name = 0`, then for k in [0, n): the body and
+ * `name = name + body`, the order of the unrolled sum (so the same value, bit for bit). */
+export function loopLines(n: SExpr, name: string, S: LoopSyntax, k = 'k'): string[] {
+  return blockLoopLines(n, [name], [S], () => false, k);
+}
+
+/** One `loop` statement for a block of rows (see {@link blockBodyLines}): the sums `names[q]` in one loop
+ * over k, each in the order of the unrolled sum. */
+export function blockLoopLines(n: SExpr, names: readonly string[], Ss: readonly LoopSyntax[], rowDep: (n: SExpr) => boolean, k = 'k'): string[] {
+  if (n.fn !== 'loop') throw new Error(`internal: loopLines of a ${n.fn} node`);
+  const S0 = Ss[0]!;
+  const len = n.loop!.n;
+  const U = Math.max(1, Math.min(S0.unroll ?? 1, Math.floor(len / 2)));
+  const step = (at: string) => {
+    const { lines, roots } = blockBodyLines(n.loop!.body, at, Ss, rowDep);
+    return [...lines, ...names.map((nm, q) => `${nm} = ${nm} + ${roots[q]};`)];
+  };
+  const decl = names.map((nm, q) => Ss[q]!.mutable(nm, Ss[q]!.zero));
+  if (U === 1) return [...decl, S0.forHead(k, len), ...step(k).map((l) => `  ${l}`), '}'];
+  // U bodies per iteration, each in its own block, then the remainder from k = len - len % U
+  const main = len - (len % U);
+  const head = S0.forHead(k, main / U);
+  const at = (u: number) => `${k} * ${U}${u ? ` + ${u}` : ''}`;
+  return [
+    ...decl,
+    head,
+    ...Array.from({ length: U }, (_, u) => [`  {`, ...step(at(u)).map((l) => `    ${l}`), '  }']).flat(),
+    '}',
+    ...(main < len ? [S0.forHead(k, len - main), ...step(`${main} + ${k}`).map((l) => `  ${l}`), '}'] : []),
+  ];
 }
 
 /**
@@ -202,11 +293,12 @@ export function kminAccumulator(red: ReductionPlan, f: readonly string[], S: CSy
  * component `k` of D interleaved: element l at `l * D + k`) and their indices `ki`, stable (strict <:
  * equal values stay after the ones already kept). Nothing happens when v is not below the K-th value.
  */
-export function kminInsert(S: Pick<CSyntax, 'int' | 'counter' | 'decrement'>, K: number, D: number, v: string, j: string, kv: string, ki: string, k: number): string {
-  const at = (l: string) => `${l} * ${S.int(D)} + ${S.int(k)}`;
+export function kminInsert(S: Pick<CSyntax, 'int' | 'counter' | 'decrement'>, K: number, D: number, v: string, j: string, kv: string, ki: string, k: number | string): string {
+  // k: a component, or the name of a loop counter over the components
+  const at = (l: string) => `${l} * ${S.int(D)} + ${typeof k === 'number' ? S.int(k) : k}`;
   const prev = at(`(l - ${S.int(1)})`);
   const cur = at('l');
-  return `if (${v} < ${kv}[${S.int((K - 1) * D + k)}]) { ${S.counter('l', S.int(K - 1))} while (l > ${S.int(0)} && ${v} < ${kv}[${prev}]) { ${kv}[${cur}] = ${kv}[${prev}]; ${ki}[${cur}] = ${ki}[${prev}]; ${S.decrement('l')} } ${kv}[${cur}] = ${v}; ${ki}[${cur}] = ${j}; }`;
+  return `if (${v} < ${kv}[${typeof k === 'number' ? S.int((K - 1) * D + k) : `${S.int((K - 1) * D)} + ${k}`}]) { ${S.counter('l', S.int(K - 1))} while (l > ${S.int(0)} && ${v} < ${kv}[${prev}]) { ${kv}[${cur}] = ${kv}[${prev}]; ${ki}[${cur}] = ${ki}[${prev}]; ${S.decrement('l')} } ${kv}[${cur}] = ${v}; ${ki}[${cur}] = ${j}; }`;
 }
 
 /**

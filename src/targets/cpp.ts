@@ -1,5 +1,5 @@
 import { lseOutputSlots, lseSlotValue, lseWeightTerms, printedOnce, type KernelPlan, type ReductionPlan, type Stage } from '../lower/plan.js';
-import { loopBody, type SExpr } from '../lower/scalar.js';
+import { bodyStatements, type SExpr } from '../lower/scalar.js';
 import { DEP_I, DEP_J } from '../ir/types.js';
 import { printKernel } from '../ir/print.js';
 import { callK, extremumUpdate, kminInsert, lseUpdate, printUpdate, type CodeOptions, type CSyntax, type Spellings } from './common.js';
@@ -167,6 +167,10 @@ interface RedGen {
   needJ: boolean;
   /** The vector loop needs the lane positions `pos`. */
   needPos: boolean;
+  /** With a component loop (plan.fLoop, plan.gLoop), the fold of row q instead of `fold`: `F` holds the
+   * vector f when it is not the looped one (log-sum-exp), `component(name)` prints component k of the
+   * looped result as the vector `name` (inside the fold's loop over k). */
+  foldLoop?: (q: number, F: string[], component: (name: string) => string[]) => string[];
 }
 
 /** The C++ spelling of each scalar function: the `k_*` helpers of the printed prelude, called on the
@@ -180,6 +184,22 @@ const CPP_SPELLINGS: Spellings = {
   ...callK(['exp', 'log', 'sin', 'cos', 'asin', 'acos', 'atan', 'sqrt', 'abs', 'floor', 'round', 'rsqrt', 'atan2', 'pow', 'lt', 'le', 'eq', 'ne'], true),
   select: (_a, w) => `k_sel(${w[0]}, ${w[1]}, ${w[2]})`,
 };
+
+/** The log-sum-exp finalisation's merge of the V lanes of a row state `s` (m[V], s[W][V]) into `m` and
+ * `sm[W]`, in lane order, with the rule of the online update: a lane (m2, s2) is a term f = m2 of weight
+ * s2; a lane that saw only NaN terms (m2 = -inf, s2 = NaN) still poisons the sums. */
+function lseLaneMerge(W: number): string[] {
+  const NEG = '(-std::numeric_limits<A>::infinity())';
+  return [
+    `A m = ${NEG}, sm[${W}] = {};`,
+    'for (int l = 0; l < V; ++l) {',
+    '  const A m2 = s.m[l];',
+    `  if (m2 > m) { const A q = std::exp(m - m2); for (int k = 0; k < ${W}; ++k) sm[k] = sm[k] * q + s.s[k][l]; m = m2; }`,
+    `  else if (m2 != ${NEG}) { const A q = std::exp(m2 - m); for (int k = 0; k < ${W}; ++k) sm[k] = sm[k] + s.s[k][l] * q; }`,
+    `  else { for (int k = 0; k < ${W}; ++k) if (s.s[k][l] != s.s[k][l]) sm[k] = s.s[k][l]; }`,
+    '}',
+  ];
+}
 
 /** The shared facts of one printed C++ kernel (see CppPrinter.layout). */
 type CppLayout = ReturnType<CppPrinter['layout']>;
@@ -221,10 +241,10 @@ class CppPrinter {
     this.dims = new Map(plan.kernel.args.map((a) => [a.index, a.dim]));
     const redBit = plan.tag === 0 ? DEP_J : DEP_I;
     const laneVars = new Set<number>();
-    for (const s of ['param', 'outer', 'inner'] as const) {
-      for (const n of plan.stmts[s]) {
-        if (n.fn !== 'loop') continue;
-        for (const b of loopBody(n)) {
+    const bodies = [...(['param', 'outer', 'inner'] as const).flatMap((s) => plan.stmts[s].filter((n) => n.fn === 'loop').map((n) => n.loop!.body)), ...[plan.fLoop, plan.gLoop].flatMap((c) => (c ? [c.body] : []))];
+    {
+      for (const body of bodies) {
+        for (const b of bodyStatements(body)) {
           const st: Stage = b.deps & redBit ? 'inner' : b.deps & this.rowBit ? 'outer' : 'param';
           this.stage.set(b, st);
           this.inBody.add(b);
@@ -303,8 +323,16 @@ class CppPrinter {
    * the tile's component-major copy of the reduction side) and `s = s + body`, as the unrolled chain.
    */
   private loop(n: SExpr, q: number, vec: boolean, run: boolean): string {
+    const body = this.bodyLines(n.loop!.body, q, run);
+    const root = this.ref(n.loop!.body, q, run);
+    return `[&] { ${vec ? 'VT' : 'T'} s = ${vec ? 'bT(0)' : 'T(0)'}; for (int k = 0; k < ${n.loop!.n}; ++k) { ${body.join(' ')} s = s + ${root}; } return s; }()`;
+  }
+
+  /** The statements of a loop body at loop index `k` for row q (`b<id>`, lanes read at component c + k:
+   * a parameter's element, row r + q's element, or the tile's component-major copy of the reduction side). */
+  private bodyLines(root: SExpr, q: number, run = false): string[] {
     const body: string[] = [];
-    for (const b of loopBody(n)) {
+    for (const b of bodyStatements(root)) {
       const st = this.stage.get(b)!;
       const ty = st === 'inner' ? 'VT' : 'T';
       if (b.fn === 'lane') {
@@ -314,8 +342,18 @@ class CppPrinter {
         body.push(`const ${ty} b${b.id} = ${at};`);
       } else body.push(`const ${ty} b${b.id} = ${this.expr(b, q, st === 'inner', run)};`);
     }
-    const root = this.ref(n.loop!.body, q, run);
-    return `[&] { ${vec ? 'VT' : 'T'} s = ${vec ? 'bT(0)' : 'T(0)'}; for (int k = 0; k < ${n.loop!.n}; ++k) { ${body.join(' ')} s = s + ${root}; } return s; }()`;
+    return body;
+  }
+
+  /**
+   * Component k of the component loop `which` (plan.fLoop or plan.gLoop) for row q, inside a loop over
+   * k: the body's statements, then the component as the vector `name` (f masked with the reduction's
+   * neutral value in the masked tail).
+   */
+  private component(which: 'f' | 'g', q: number, name: string, masked: boolean, neutral: string): string[] {
+    const loop = (which === 'f' ? this.plan.fLoop : this.plan.gLoop)!;
+    const v = this.isVec(loop.body) ? this.ref(loop.body, q) : `bT(${this.ref(loop.body, q)})`;
+    return [...this.bodyLines(loop.body, q), `const VT ${name} = ${masked && which === 'f' ? `mk ? ${v} : bT(${neutral})` : v};`];
   }
 
   /** The load of an input node for row q (param: element comp; outer: row r + q). */
@@ -661,8 +699,9 @@ class CppPrinter {
     const qs = Array.from({ length: nb }, (_, q) => q);
     // param values referenced by row or reduction-side code
     const usedParams = new Set<SExpr>();
-    for (const n of [...plan.stmts.outer, ...plan.stmts.inner, ...plan.f, ...plan.g]) {
-      for (const x of n.fn === 'input' || n.fn === 'const' ? [n] : [n, ...n.args]) if (this.stage.get(x) === 'param') usedParams.add(x);
+    const loopNodes = [plan.fLoop, plan.gLoop].flatMap((c) => (c ? [...c.args, ...bodyStatements(c.body)] : []));
+    for (const n of [...plan.stmts.outer, ...plan.stmts.inner, ...(plan.fLoop ? [] : plan.f), ...(plan.gLoop ? [] : plan.g), ...loopNodes]) {
+      for (const x of n.fn === 'input' || n.fn === 'const' ? [n] : [n, ...n.args]) if (this.stage.get(x) === 'param' && !this.inBody.has(x)) usedParams.add(x);
     }
     const L: string[] = [
       `[[maybe_unused]] __attribute__((noinline, noclone)) void blk${nb}([[maybe_unused]] const Prm& P, [[maybe_unused]] const Tile& tl, const int n, St* const S, [[maybe_unused]] const int64_t r) {`,
@@ -685,6 +724,12 @@ class CppPrinter {
         B.push(...defs(q));
         B.push(...dep.map((n) => `const VT ${this.ref(n, q)} = ${this.expr(n, q, true)};`));
         const vecOf = (x: SExpr) => (this.isVec(x) ? this.ref(x, q) : `bT(${this.ref(x, q)})`);
+        if (gen.foldLoop) {
+          // a component loop: the reduction folds component k in a loop over k
+          const F = plan.fLoop ? [] : plan.f.map((x) => (masked ? `(mk ? ${vecOf(x)} : bT(${gen.neutral}))` : vecOf(x)));
+          B.push(...gen.foldLoop(q, F, (name) => this.component(plan.fLoop ? 'f' : 'g', q, name, masked, gen.neutral)));
+          continue;
+        }
         const F = plan.f.map((x, k) => {
           const name = `F${q}_${k}`;
           B.push(`const VT ${name} = ${masked ? `mk ? ${vecOf(x)} : bT(${gen.neutral})` : vecOf(x)};`);
@@ -871,6 +916,140 @@ class CppPrinter {
     ];
   }
 
+  /**
+   * The reduction's pieces for a plan with a component loop (plan.fLoop: Sum, extremum and KMin
+   * families over a long vector f; plan.gLoop: the log-sum-exp family with a long weight g): the same
+   * states and arithmetic as {@link reduction}, with the per-component lines made loops over k, so the
+   * source does not grow with the dimension. Lane states live in arrays local to the row block.
+   */
+  private loopReduction(): RedGen {
+    const { red } = this;
+    const D = red.D;
+    const sT = this.f32 ? 4 : 8;
+    const sA = this.A === 'float' ? 4 : 8;
+    const V = this.V;
+    const widen = this.accSame ? 1 : 2;
+    const over = (n: number, body: string) => `for (int k = 0; k < ${n}; ++k) { ${body} }`;
+    const loopFold = (n: number, comp: string[], fold: string[]) => [`for (int k = 0; k < ${n}; ++k) {`, ...comp.map((l) => `  ${l}`), ...fold.map((l) => `  ${l}`), '}'];
+    const common = { laneVecs: 0, needJ: false, needPos: false, fold: () => [] as string[] };
+    if (red.family === 'sum') {
+      const scheme = this.opts.sumScheme;
+      if (scheme === 'block') {
+        return {
+          ...common,
+          st: [`A a[${D}];`],
+          stBytes: D * sA,
+          laneVecs: D * widen,
+          init: [over(D, 's.a[k] = 0;')],
+          fin: [over(D, `P.out0[r * ${D} + k] = static_cast<T>(s.a[k]);`)],
+          laneInit: (q) => [`VA a${q}[${D}] = {};`],
+          foldLoop: (q, _F, comp) => loopFold(D, comp(`F${q}`), [`a${q}[k] += ${this.cvA(`F${q}`)};`]),
+          // the tile's partial sum (lanes in order), merged into the row's sum: KeOps's block scheme
+          laneEnd: (q) => [over(D, `A b = a${q}[k][0]; for (int l = 1; l < V; ++l) b += a${q}[k][l]; S[${q}].a[k] += b;`)],
+          neutral: this.lit(0),
+        };
+      }
+      const kahan = scheme === 'kahan';
+      return {
+        ...common,
+        st: [`alignas(64) A l[${D}][V];`, ...(kahan ? [`alignas(64) A c[${D}][V];`] : [])],
+        stBytes: D * V * sA * (kahan ? 2 : 1),
+        laneVecs: D * widen * (kahan ? 2 : 1),
+        init: [`for (int k = 0; k < ${D}; ++k) for (int l = 0; l < V; ++l) { s.l[k][l] = 0;${kahan ? ' s.c[k][l] = 0;' : ''} }`],
+        // finalisation: the lanes in order (Kahan: compensated, each lane contributing sum - compensation)
+        fin: kahan
+          ? [
+              `for (int k = 0; k < ${D}; ++k) {`,
+              '  A a = 0, c = 0;',
+              '  for (int l = 0; l < V; ++l) {',
+              '    const A xs[2] = {s.l[k][l], -s.c[k][l]};',
+              '    for (const A x : xs) { const A y = x - c; const A t = a + y; c = (t - a) - y; a = t; }',
+              '  }',
+              `  P.out0[r * ${D} + k] = static_cast<T>(a);`,
+              '}',
+            ]
+          : [over(D, `A a = 0; for (int l = 0; l < V; ++l) a += s.l[k][l]; P.out0[r * ${D} + k] = static_cast<T>(a);`)],
+        laneInit: (q) => [`VA a${q}[${D}];`, `std::memcpy(a${q}, S[${q}].l, sizeof a${q});`, ...(kahan ? [`VA c${q}[${D}];`, `std::memcpy(c${q}, S[${q}].c, sizeof c${q});`] : [])],
+        foldLoop: (q, _F, comp) =>
+          loopFold(D, comp(`F${q}`), [kahan ? `const VA y = ${this.cvA(`F${q}`)} - c${q}[k]; const VA t = a${q}[k] + y; c${q}[k] = (t - a${q}[k]) - y; a${q}[k] = t;` : `a${q}[k] += ${this.cvA(`F${q}`)};`]),
+        laneEnd: (q) => [`std::memcpy(S[${q}].l, a${q}, sizeof a${q});`, ...(kahan ? [`std::memcpy(S[${q}].c, c${q}, sizeof c${q});`] : [])],
+        neutral: this.lit(0),
+      };
+    }
+    if (red.family === 'extremum') {
+      const [sc, vec] = [this.syntax(false), this.syntax(true)];
+      const start = red.max ? '(-std::numeric_limits<T>::infinity())' : 'std::numeric_limits<T>::infinity()';
+      const fin = !red.writesValues ? `P.out0[r * ${D} + k] = s.i[k];` : !red.writesIndices ? `P.out0[r * ${D} + k] = s.m[k];` : `P.out0[r * ${D} + k] = s.m[k]; P.out1[r * ${D} + k] = s.i[k];`;
+      return {
+        ...common,
+        st: [`T m[${D}];`, `int64_t i[${D}];`],
+        stBytes: D * (sT + 8),
+        laneVecs: 2 * D,
+        init: [over(D, `s.m[k] = ${start}; s.i[k] = 0;`)],
+        fin: [over(D, fin)],
+        // lane values and positions (TILE = none yet)
+        laneInit: (q) => [`VT m${q}[${D}];`, `VI p${q}[${D}];`, over(D, `m${q}[k] = bT(${start}); p${q}[k] = bI(TILE);`)],
+        // the shared extremum update, lane-wise, with the tile positions as indices (as reduction())
+        foldLoop: (q, _F, comp) => loopFold(D, comp(`F${q}`), printUpdate(vec, extremumUpdate(red, vec, `m${q}[k]`, `p${q}[k]`, `F${q}`, 'pos'))),
+        // the tile's best over the lanes (first position on ties), then the update of the row's state
+        laneEnd: (q) => {
+          const lanes = printUpdate(sc, extremumUpdate(red, sc, 'bm', 'bp', 'v', 'p', true)).join(' ');
+          const row = printUpdate(sc, extremumUpdate(red, sc, `S[${q}].m[k]`, red.writesIndices ? `S[${q}].i[k]` : null, 'bm', 'tl.J[bp]')).join(' ');
+          return [over(D, `T bm = m${q}[k][0]; int bp = static_cast<int>(p${q}[k][0]); for (int l = 1; l < V; ++l) { const T v = m${q}[k][l]; const int p = static_cast<int>(p${q}[k][l]); ${lanes} } ${row}`)];
+        },
+        neutral: start,
+        needJ: red.writesIndices,
+        needPos: true,
+      };
+    }
+    if (red.family === 'kmin') {
+      // the states, init and finalisation of the unrolled form are loops already; only the fold differs
+      const gen = this.reduction(false);
+      return {
+        ...gen,
+        foldLoop: (q, _F, comp) =>
+          loopFold(D, comp(`F${q}`), [`if (const uint32_t b = k_ltmask(F${q}, S[${q}].kv[${(red.K - 1) * D} + k]); __builtin_expect(b != 0, 0)) kmin_push(S[${q}].kv + k, S[${q}].ki + k, F${q}, tl.J + jb, b);`]),
+      };
+    }
+    if (red.family === 'logsumexp') {
+      // lseWeightTerms: 1 for the 'one+g' weights (sum 0 unweighted), then one sum per component of g
+      const E = red.E;
+      const off = lseWeightTerms(red, []).length;
+      const W = off + E;
+      const NEG = '(-std::numeric_limits<A>::infinity())';
+      const slots = lseOutputSlots(red);
+      const first = slots[0]!.kind === 'max' ? [`P.out0[r * ${slots.length}] = static_cast<T>(m);`] : [];
+      const rest = slots[first.length]!;
+      const k0 = (rest as { k: number }).k;
+      // slot k of the kind of the slots after the max: sum k, m + log(sum k) or sum k / sum 0 (the -1 marks k)
+      const value = lseSlotValue({ ...rest, k: -1 } as typeof rest, { m: 'm', s: (k) => (k === -1 ? 'sm[k]' : `sm[${k}]`), log: (x) => `std::log(${x})` });
+      const d = first.length - k0;
+      // the states and their init of the unrolled form; the writes, lane states and fold as loops
+      return {
+        ...this.reduction(false),
+        // merge the lanes in order (lseLaneMerge), then write the slots in a loop
+        fin: [
+          ...lseLaneMerge(W),
+          ...first,
+          `for (int k = ${k0}; k < ${W}; ++k) P.out0[r * ${slots.length} + k${d === 0 ? '' : d > 0 ? ` + ${d}` : ` - ${-d}`}] = static_cast<T>(${value});`,
+        ],
+        laneInit: (q) => [`VA m${q};`, `std::memcpy(&m${q}, S[${q}].m, sizeof(VA));`, `VA s${q}[${W}];`, `std::memcpy(s${q}, S[${q}].s, sizeof s${q});`],
+        // the online update of reduction(), with the sums of g's components in a loop
+        foldLoop: (q, F, comp) => [
+          `{ const VA fv = ${this.cvA(F[0]!)};`,
+          `  const auto gt = fv > m${q};`,
+          `  const auto up = fv != ${NEG};`,
+          `  const VA qx = k_exp(gt ? m${q} - fv : fv - m${q});`,
+          ...(off ? [`  s${q}[0] = gt ? s${q}[0] * qx + 1.0f : (up ? s${q}[0] + qx : s${q}[0]);`] : []),
+          ...loopFold(E, comp(`G${q}`), [`const VA w = ${this.cvA(`G${q}`)}; VA& sv = s${q}[k${off ? ' + 1' : ''}]; sv = gt ? sv * qx + w : (up ? sv + qx * w : sv);`]).map((l) => `  ${l}`),
+          `  m${q} = gt ? fv : m${q}; }`,
+        ],
+        laneEnd: (q) => [`std::memcpy(S[${q}].m, &m${q}, sizeof(VA));`, `std::memcpy(S[${q}].s, s${q}, sizeof s${q});`],
+      };
+    }
+    throw new Error(`internal: no C++ for reduction ${red.name}`);
+  }
+
   /** The C++ spelling of the shared accumulator updates (src/targets/common.ts): on scalars of the
    * accumulator type (the lane merges), or `lanes`-wise on vectors (the folds: selects per lane). */
   private syntax(lanes: boolean): Pick<CSyntax, 'inf' | 'one' | 'ne' | 'eq' | 'exp' | 'acc' | 'constant' | 'mask'> {
@@ -878,8 +1057,10 @@ class CppPrinter {
     return { inf: 'std::numeric_limits<A>::infinity()', one: 'A(1)', ne: '!=', eq: '==', exp: (x) => `k_exp(${x})`, acc: (e) => e, constant: decl, ...(lanes ? { mask: decl } : {}) };
   }
 
-  /** The reduction's pieces (see RedGen). */
-  private reduction(): RedGen {
+  /** The reduction's pieces (see RedGen); with `loops` (the default), those of loopReduction for a plan
+   * with a component loop. */
+  private reduction(loops = true): RedGen {
+    if (loops && (this.plan.fLoop || this.plan.gLoop)) return this.loopReduction();
     const { red } = this;
     const D = red.D;
     const ks = Array.from({ length: D }, (_, k) => k);

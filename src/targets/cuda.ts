@@ -1,4 +1,4 @@
-import { printedOnce, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
+import { printedOnce, withoutComponentLoops, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
 import { callK, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
 import { loopBody, type SExpr } from '../lower/scalar.js';
 import { GPU_ROW_COPY, gpuStaging, type GpuStaging } from './gpu-loops.js';
@@ -65,7 +65,7 @@ function cudaSymbol(plan: KernelPlan, opts: CudaCodeOptions): string {
  *   order) or the staged slots do not fit even in chunks of 4: every read from global memory.
  */
 export function printCuda(plan: KernelPlan, opts: CudaCodeOptions): { source: string; header: string } {
-  return new CudaPrinter(plan, opts).print();
+  return new CudaPrinter(withoutComponentLoops(plan), opts).print();
 }
 
 /** The `.cu` source of {@link printCuda} (what the cuda backend compiles), printed once per (plan, options). */
@@ -115,6 +115,7 @@ export interface CudaLayout {
  * (128 for the KMin family, whose per-thread arrays use many registers); the whole tile when it fits 48
  * KiB with at least 32 rows (lowered by steps of 32), else chunks of components, else no staging. */
 export function cudaStaging(plan: KernelPlan, opts: CudaCodeOptions): GpuStaging {
+  plan = withoutComponentLoops(plan); // vector results are folded component by component
   return gpuStaging(plan, { valueBytes: opts.dtype === 'float32' ? 4 : 8, budget: CUDA_SHARED_BYTES, rows: plan.reduction.family === 'kmin' ? 128 : 256, shrink: (r) => r - 32, tile: true });
 }
 
@@ -126,6 +127,7 @@ export function cudaStaging(plan: KernelPlan, opts: CudaCodeOptions): GpuStaging
  * `chunked`, a few KiB whatever the dimension; see {@link printCuda}).
  */
 export function cudaLayout(plan: KernelPlan, opts: CudaCodeOptions): CudaLayout {
+  plan = withoutComponentLoops(plan); // vector results are folded component by component
   const sizeofT = opts.dtype === 'float32' ? 4 : 8;
   const half = halfStorage(opts);
   const st = cudaStaging(plan, opts);

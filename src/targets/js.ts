@@ -1,6 +1,7 @@
-import { type KernelPlan, lseWeightTerms, type ReductionPlan, unrolledPlan } from '../lower/plan.js';
-import { type AccumulatorLines, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CodeOptions, type CSyntax, type Spellings } from './common.js';
-import type { ScalarFn, SExpr } from '../lower/scalar.js';
+import { lseOutputSlots, lseWeightTerms, planLoops, unrolledPlan, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
+import { blockLoopLines, bodyLines, extremumAccumulator, INFIX, kminAccumulator, kminInsert, loopLines, lseAccumulator, scalarRef, scalarStatement, type AccumulatorLines, type CodeOptions, type CSyntax, type LoopSyntax, type Spellings } from './common.js';
+import { bodyStatements, type ScalarFn, type SExpr } from '../lower/scalar.js';
+import { DEP_I, DEP_J } from '../ir/types.js';
 
 /** @deprecated the code options are target-neutral: use {@link CodeOptions}. */
 export type JsCodeOptions = CodeOptions;
@@ -15,8 +16,16 @@ export type JsCodeOptions = CodeOptions;
  * The source is self-contained (no closure), so worker threads compile it too.
  */
 export function printJs(plan: KernelPlan, opts: CodeOptions): string {
-  return new JsPrinter(unrolledPlan(plan), opts).print();
+  return new JsPrinter(planLoops(plan).longest <= JS_UNROLL_MAX ? unrolledPlan(plan) : plan, opts).print();
 }
+
+/**
+ * The JS target prints loops (sums over components and vector results) once one has more than this many
+ * components, and unrolls shorter ones: at D = 64 the unrolled Gaussian sum with its row blocks runs
+ * about twice as fast as the loop in V8, while at D = 128 the unrolled function is too large for
+ * V8's optimising compiler and runs ten times slower than the loop (one thread, measured 2026-12).
+ */
+export const JS_UNROLL_MAX = 64;
 
 /** C round and C pow, as in src/ir/ops/util.ts (the reference semantics). */
 const PRELUDE = `function cRound(x) {
@@ -122,8 +131,33 @@ class JsPrinter {
     return scalarRef(n, (v) => this.lit(v));
   }
 
-  private stmt(n: SExpr): string {
-    return scalarStatement(n, (v) => this.lit(v), this.spell, (t, e) => `const ${t} = ${e};`);
+  /** A statement as lines: one `const`, or a `loop` (a sum over components) as a for loop. */
+  private stmt(n: SExpr): string[] {
+    if (n.fn === 'loop') return loopLines(n, this.ref(n), this.loopSyntax((x) => this.ref(x), 'r'));
+    return [scalarStatement(n, (v) => this.lit(v), this.spell, (t, e) => `const ${t} = ${e};`)];
+  }
+
+  /** JS's spelling of loops (src/targets/common.ts): nodes outside the body named by `ref`, lanes of
+   * the output row's variables read at row `row`, of the reduction side at `s`, of parameters directly. */
+  private loopSyntax(ref: (n: SExpr) => string, row: string): LoopSyntax {
+    const dims = new Map(this.plan.kernel.args.map((a) => [a.index, a.dim]));
+    const redBit = this.plan.tag === 0 ? DEP_J : DEP_I;
+    return {
+      mutable: (name, init) => `let ${name} = ${init};`,
+      constant: (name, e) => `const ${name} = ${e};`,
+      forHead: (k, len) => `for (let ${k} = 0; ${k} < ${len}; ${k}++) {`,
+      zero: '0',
+      spell: this.spell,
+      ref,
+      lane: (n, k) => {
+        const { index, comp } = n.input!;
+        const at = `${comp ? `${comp} + ` : ''}${k}`;
+        if (n.input!.cat === 2) return `A${index}[${at}]`;
+        return `A${index}[${n.deps & redBit ? 's' : row} * ${dims.get(index)!} + ${at}]`;
+      },
+      prefix: 'u',
+      unroll: 4,
+    };
   }
 
   /** Load statements for the input components of a stage, reading row `idx`. */
@@ -139,18 +173,23 @@ class JsPrinter {
 
   print(): string {
     const { plan, red } = this;
-    const used = [...new Set([...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner].map((n) => n.input!.index))].sort((a, b) => a - b);
+    const bodies = [...[...plan.stmts.param, ...plan.stmts.outer, ...plan.stmts.inner].filter((n) => n.fn === 'loop').map((n) => n.loop!.body), ...[plan.fLoop, plan.gLoop].flatMap((c) => (c ? [c.body] : []))];
+    const lanes = bodies.flatMap((b) => bodyStatements(b).filter((x) => x.fn === 'lane'));
+    const used = [...new Set([...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner, ...lanes].map((n) => n.input!.index))].sort((a, b) => a - b);
     // float32 kernels compute each term in float64 and round it to float32 before the reduction
     const rounded = (xs: SExpr[], p: string) => xs.map((x, k) => (this.f32 && x.fn !== 'const' ? { name: `${p}${k}`, line: `const ${p}${k} = Math.fround(${this.ref(x)});` } : { name: this.ref(x), line: '' }));
     const fr = rounded(plan.f, 'f');
     const gr = rounded(plan.g, 'g');
-    const acc = this.accumulator(
-      fr.map((x) => x.name),
-      gr.map((x) => x.name),
-    );
-    const roundLines = [...fr, ...gr].map((x) => x.line).filter(Boolean);
+    const acc = plan.fLoop || plan.gLoop
+      ? this.loopAccumulator(fr.map((x) => x.name))
+      : this.accumulator(
+          fr.map((x) => x.name),
+          gr.map((x) => x.name),
+        );
+    // with a component loop, the loop computes (and rounds) the components
+    const roundLines = [...(plan.fLoop ? [] : fr), ...(plan.gLoop ? [] : gr)].map((x) => x.line).filter(Boolean);
     const body = (sFrom: string, sTo: string): string[] => {
-      const fold = (into: 'acc' | 'tmp') => [...this.loads('inner', 's'), ...plan.stmts.inner.map((n) => this.stmt(n)), ...roundLines, ...acc.fold(into)];
+      const fold = (into: 'acc' | 'tmp') => [...this.loads('inner', 's'), ...plan.stmts.inner.flatMap((n) => this.stmt(n)), ...roundLines, ...acc.fold(into)];
       if (acc.block) {
         return [
           `for (let s0 = ${sFrom}; s0 < ${sTo}; s0 += P) {`,
@@ -167,7 +206,7 @@ class JsPrinter {
     };
     const row = (inner: string[]): string[] => [
       ...this.loads('outer', 'r'),
-      ...plan.stmts.outer.map((n) => this.stmt(n)),
+      ...plan.stmts.outer.flatMap((n) => this.stmt(n)),
       ...acc.init,
       ...inner,
       ...acc.finalize,
@@ -193,7 +232,7 @@ class JsPrinter {
     }
     lines.push(
       ...indent(this.loads('param', '0'), 2),
-      ...indent(plan.stmts.param.map((n) => this.stmt(n)), 2),
+      ...indent(plan.stmts.param.flatMap((n) => this.stmt(n)), 2),
       ...indent(blocked.decl, 2),
       '  if (R === null) {',
       '    let r = r0;',
@@ -232,12 +271,14 @@ class JsPrinter {
    * none (1.4-1.5x the one-row loop); 2 when the pair formula inlines tExp (its code takes the registers
    * that more rows would need; 2x); none (1) for a float32 log-sum-exp update, whose tExp sits in
    * branches, where blocks gained nothing; fewer rows when their own values (loads, accumulators) would
-   * not fit in registers, and none for wide rows.
+   * not fit in registers, and none for wide rows or a vector-valued result printed as a component loop
+   * (plan.fLoop / plan.gLoop: its array states take the one-row loop).
    */
   private blockRows(): number {
     const { plan, red } = this;
+    if (plan.fLoop || plan.gLoop) return 1;
     if (this.f32 && red.family === 'logsumexp' && this.opts.accDtype === 'float32') return 1;
-    const inlinedExp = this.f32 && plan.stmts.inner.some((n) => n.fn === 'exp');
+    const inlinedExp = this.f32 && plan.stmts.inner.some((n) => n.fn === 'exp' || (n.fn === 'loop' && bodyStatements(n.loop!.body).some((x) => x.fn === 'exp')));
     const state = red.family === 'sum' || red.family === 'extremum' ? 2 * red.D : red.family === 'kmin' ? 2 : 1 + lseWeightTerms(red, new Array<string>(red.E).fill('')).length;
     const perRow = plan.loads.outer.length + plan.stmts.outer.length + state;
     return Math.min(inlinedExp ? 2 : JS_ROW_BLOCK, Math.floor(JS_ROW_REGISTERS / perRow));
@@ -259,22 +300,28 @@ class JsPrinter {
     const qs = Array.from({ length: nb }, (_, q) => q);
     // the values that depend on the output row: its loads, and what is computed from them
     const dep = new Set<SExpr>([...plan.loads.outer, ...plan.stmts.outer]);
-    for (const n of plan.stmts.inner) if (n.args.some((x) => dep.has(x))) dep.add(n);
+    const rowBit = plan.tag === 0 ? DEP_I : DEP_J; // a loop's lanes are not among its args
+    for (const n of plan.stmts.inner) if (n.args.some((x) => dep.has(x)) || (n.fn === 'loop' && n.deps & rowBit)) dep.add(n);
     const name = (n: SExpr, q: number) => (dep.has(n) ? `${this.ref(n)}_${q}` : this.ref(n));
-    const stmt = (n: SExpr, q: number) => {
+    const stmt = (n: SExpr, q: number): string[] => {
+      if (n.fn === 'loop') return loopLines(n, name(n, q), this.loopSyntax((x) => name(x, q), `(r + ${q})`));
       const a = n.args.map((x) => name(x, q));
-      return `const ${name(n, q)} = ${this.spell[n.fn as ScalarFn](a, a)};`;
+      return [`const ${name(n, q)} = ${this.spell[n.fn as ScalarFn](a, a)};`];
     };
     // float32 kernels round each term to float32 (as in print)
     const terms = (xs: SExpr[], p: string, q: number) => xs.map((x, k) => (this.f32 && x.fn !== 'const' ? { name: `${p}${k}_${q}`, line: `const ${p}${k}_${q} = Math.fround(${name(x, q)});` } : { name: name(x, q), line: '' }));
     const fg = qs.map((q) => [...terms(plan.f, 'f', q), ...terms(plan.g, 'g', q)]);
     const accs = qs.map((q) => this.accumulator(fg[q]!.slice(0, plan.f.length).map((t) => t.name), fg[q]!.slice(plan.f.length).map((t) => t.name), `_${q}`, `(r + ${q})`));
     const all = (pick: (q: number) => string[]) => qs.flatMap(pick);
-    const fold = [
-      ...this.loads('inner', 's'),
-      ...plan.stmts.inner.filter((n) => !dep.has(n)).map((n) => stmt(n, 0)),
-      ...all((q) => [...plan.stmts.inner.filter((n) => dep.has(n)).map((n) => stmt(n, q)), ...fg[q]!.map((t) => t.line).filter(Boolean), ...accs[q]!.fold('tmp')]),
-    ];
+    const depStmts = plan.stmts.inner.filter((n) => dep.has(n));
+    const termLines = (q: number) => [...fg[q]!.map((t) => t.line).filter(Boolean), ...accs[q]!.fold('tmp')];
+    // a loop that depends on the row is one loop for the rows of the block (sharing its reduction-side
+    // loads); then the row-dependent statements are printed statement by statement
+    const loopSyntaxes = qs.map((q) => this.loopSyntax((x) => name(x, q), `(r + ${q})`));
+    const rowStmts = depStmts.some((n) => n.fn === 'loop')
+      ? [...depStmts.flatMap((n) => (n.fn === 'loop' ? blockLoopLines(n, qs.map((q) => name(n, q)), loopSyntaxes, (x) => (x.deps & rowBit) !== 0) : all((q) => stmt(n, q)))), ...all(termLines)]
+      : all((q) => [...depStmts.flatMap((n) => stmt(n, q)), ...termLines(q)]);
+    const fold = [...this.loads('inner', 's'), ...plan.stmts.inner.filter((n) => !dep.has(n)).flatMap((n) => stmt(n, 0)), ...rowStmts];
     const span = (from: string, to: string) =>
       accs[0]!.block
         ? [`for (let s0 = ${from}; s0 < ${to}; s0 += P) {`, `  const s1 = Math.min(${to}, s0 + P);`, ...all((q) => accs[q]!.initTmp).map((l) => `  ${l}`), '  for (let s = s0; s < s1; s++) {', ...fold.map((l) => `    ${l}`), '  }', ...all((q) => accs[q]!.merge).map((l) => `  ${l}`), '}']
@@ -283,7 +330,7 @@ class JsPrinter {
       decl: [`// blocks of ${nb} rows share the reduction-side loads and values`, ...all((q) => accs[q]!.decl)],
       loop: (end, reduce) => [
         `for (; r + ${nb} <= ${end}; r += ${nb}) {`,
-        ...all((q) => [...this.loads('outer', `(r + ${q})`, `_${q}`), ...plan.stmts.outer.map((n) => stmt(n, q))]).map((l) => `  ${l}`),
+        ...all((q) => [...this.loads('outer', `(r + ${q})`, `_${q}`), ...plan.stmts.outer.flatMap((n) => stmt(n, q))]).map((l) => `  ${l}`),
         ...all((q) => accs[q]!.init).map((l) => `  ${l}`),
         ...expandSpans(reduce, span).map((l) => `  ${l}`),
         ...all((q) => accs[q]!.finalize).map((l) => `  ${l}`),
@@ -317,6 +364,87 @@ class JsPrinter {
       // the values are O0; the indices are O1 after values, else O0
       out: (which, w, col) => `O${which === 'indices' && red.writesValues ? 1 : 0}[${row} * ${w} + ${col}]`,
       used: () => '',
+    };
+  }
+
+  /**
+   * The accumulator of a plan with a component loop (plan.fLoop: Sum, extremum and KMin families;
+   * plan.gLoop: the log-sum-exp family, whose scalar f is `fv[0]`): array states, folded and written by
+   * loops over the components, computing what {@link accumulator} computes component by component.
+   */
+  private loopAccumulator(fv: string[]): ReturnType<JsPrinter['accumulator']> {
+    const { plan, red } = this;
+    const S = this.syntax();
+    const FA = (e: string) => this.FA(e);
+    const none = { block: false, initTmp: [] as string[], merge: [] as string[] };
+    const loop = (plan.fLoop ?? plan.gLoop)!;
+    const n = loop.n;
+    const over = (body: string[]) => [`for (let k = 0; k < ${n}; k++) {`, ...body.map((l) => `  ${l}`), '}'];
+    // the loop over the components: the body at k, rounded to float32 for float32 data, as `fk`
+    const component = (fold: string[]) => {
+      const { lines, root } = bodyLines(loop.body, 'k', this.loopSyntax((x) => this.ref(x), 'r'));
+      return over([...lines, `const fk = ${this.f32 ? `Math.fround(${root})` : root};`, ...fold]);
+    };
+    switch (red.family) {
+      case 'sum': {
+        // acc, comp, part: the sums, Kahan compensations and block partial sums (not sa/sb: the ranges' bounds)
+        const scheme = this.opts.sumScheme;
+        const decl = [`const acc = new Float64Array(${n})${scheme === 'kahan' ? `, comp = new Float64Array(${n})` : ''}${scheme === 'block' ? `, part = new Float64Array(${n})` : ''};`];
+        const init = [`acc.fill(0);${scheme === 'kahan' ? ' comp.fill(0);' : ''}`];
+        const finalize = over([`O0[r * ${n} + k] = acc[k];`]);
+        if (scheme === 'kahan') return { decl, init, fold: () => component([`const y = ${FA('fk - comp[k]')}; const t = ${FA('acc[k] + y')}; comp[k] = ${FA(`${FA('t - acc[k]')} - y`)}; acc[k] = t;`]), finalize, ...none };
+        if (scheme === 'block') return { decl, init, fold: () => component([`part[k] = ${FA('part[k] + fk')};`]), finalize, block: true, initTmp: ['part.fill(0);'], merge: over([`acc[k] = ${FA('acc[k] + part[k]')};`]) };
+        return { decl, init, fold: () => component([`acc[k] = ${FA('acc[k] + fk')};`]), finalize, ...none };
+      }
+      case 'extremum': {
+        const start = red.max ? '-Infinity' : 'Infinity';
+        return {
+          decl: [`const em = new Float64Array(${n}), ei = new Float64Array(${n});`],
+          init: [`em.fill(${start}); ei.fill(0);`],
+          fold: () => component([`if (fk ${red.max ? '>' : '<'} em[k]) { em[k] = fk; ei[k] = s; }`]),
+          finalize: over([...(red.writesValues ? [`${S.out('values', n, 'k')} = em[k];`] : []), ...(red.writesIndices ? [`${S.out('indices', n, 'k')} = ei[k];`] : [])]),
+          ...none,
+        };
+      }
+      case 'kmin': {
+        // the states, reset and writes of kminAccumulator; the insertion of component k in a loop
+        const lines = kminAccumulator(red, [], S);
+        return { decl: lines.decl, init: lines.reset, fold: () => component([kminInsert(S, red.K, n, 'fk', 's', 'kv', 'ki', 'k')]), finalize: lines.finalize, ...none };
+      }
+      case 'logsumexp':
+        break;
+    }
+    // the log-sum-exp family with a weight g of n components: lseAccumulator's online update with the
+    // sums in `ls` (ls[0] the unweighted one for the 'one+g' weights, then one per component of g)
+    const f = fv[0]!;
+    const off = lseWeightTerms(red, []).length; // 1 for 'one+g', 0 for 'g'
+    const W = off + n;
+    const A = FA;
+    const slots = lseOutputSlots(red);
+    const value = (slot: (typeof slots)[number], k: string) => (slot.kind === 'max' ? 'm' : slot.kind === 'sum' ? `ls[${k}]` : slot.kind === 'logsum' ? `m + Math.log(ls[${k}])` : `ls[${k}] / ls[0]`);
+    const first = slots[0]!.kind === 'max' ? [`${S.out('values', slots.length, '0')} = m;`] : [];
+    const rest = slots.slice(first.length);
+    const k0 = (rest[0] as { k: number }).k;
+    // output column c + first.length holds sum k0 + c
+    const d = first.length - k0;
+    const finalize = [...first, `for (let k = ${k0}; k < ${W}; k++) ${S.out('values', slots.length, d === 0 ? 'k' : d > 0 ? `k + ${d}` : `k - ${-d}`)} = ${value(rest[0]!, 'k')};`];
+    return {
+      decl: [`let m = -Infinity; const ls = new Float64Array(${W});`],
+      init: ['m = -Infinity; ls.fill(0);'],
+      fold: () => [
+        `if (${f} > m) {`,
+        `  const e = ${A(S.exp(A(`m - ${f}`)))};`,
+        ...(off ? [`  ls[0] = ${A(`${A('ls[0] * e')} + 1`)};`] : []),
+        ...component([`ls[${off ? 'k + 1' : 'k'}] = ${A(`${A(`ls[${off ? 'k + 1' : 'k'}] * e`)} + fk`)};`]).map((l) => `  ${l}`),
+        `  m = ${f};`,
+        `} else if (${f} !== -Infinity) {`,
+        `  const e = ${A(S.exp(A(`${f} - m`)))};`,
+        ...(off ? [`  ls[0] = ${A('ls[0] + e')};`] : []),
+        ...component([`ls[${off ? 'k + 1' : 'k'}] = ${A(`ls[${off ? 'k + 1' : 'k'}] + ${A('e * fk')}`)};`]).map((l) => `  ${l}`),
+        '}',
+      ],
+      finalize,
+      ...none,
     };
   }
 

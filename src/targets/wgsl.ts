@@ -1,4 +1,4 @@
-import type { KernelPlan, ReductionPlan } from '../lower/plan.js';
+import { withoutComponentLoops, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
 import { callK, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
 import { loopBody, type SExpr } from '../lower/scalar.js';
 import { GPU_ROW_COPY, gpuStaging, type GpuStaging } from './gpu-loops.js';
@@ -83,7 +83,7 @@ export const WGSL_DEFAULTS: WgslCodeOptions = { sumScheme: 'block', workgroupSiz
  * private array (per chunk, or once per row up to GPU_ROW_COPY components).
  */
 export function printWgsl(plan: KernelPlan, options: Partial<WgslCodeOptions> = {}): WgslShader {
-  return new WgslPrinter(plan, { ...WGSL_DEFAULTS, ...options }).print();
+  return new WgslPrinter(withoutComponentLoops(plan), { ...WGSL_DEFAULTS, ...options }).print();
 }
 
 /** Helpers every shader gets: C round and pow, and comparisons as 0/1 (WGSL's built-ins differ). */
