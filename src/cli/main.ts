@@ -302,12 +302,20 @@ async function workerCmd(opts: WorkerCliOptions, err: (s: string) => void): Prom
     verbose: opts.verbose,
     log: err,
   });
+  // the first signal closes the worker gracefully; a later SIGTERM (a supervisor repeating itself, or
+  // one sent to the whole process group while closing) changes nothing; a second Ctrl-C exits at once
+  let stopping = false;
   const stop = (sig: string) => {
+    if (stopping) {
+      if (sig === 'SIGINT') process.exit(130);
+      return;
+    }
+    stopping = true;
     err(`keopsc worker: ${sig}: finishing the tiles in progress, then exiting`);
     void w.close();
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   await w.closed;
   return 0;
 }
