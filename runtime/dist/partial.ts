@@ -95,14 +95,9 @@ export class MergeState {
       if (I && pi) for (let q = 0; q < n * w; q++) I[row0 * w + q] = pi[q]! + offset;
       return;
     }
-    this.mergeRows(V, I ?? this.noIndices, row0, n, pv, pi ?? this.noIndices, offset);
+    // a merge printed without indices never reads them
+    this.mergeRows(V, I ?? NO_INDICES, row0, n, pv, pi ?? NO_INDICES, offset);
   }
-
-  /** The states without indices stand in for them in the printed merges (KMin writes a row's K). */
-  private get noIndices(): Float64Array {
-    return (this.scratch ??= new Float64Array(this.width));
-  }
-  private scratch?: Float64Array;
 
   /**
    * The outputs of the original reduction, as the local backends finalise them: values in `dtype`,
@@ -125,6 +120,9 @@ export class MergeState {
     });
   }
 }
+
+/** What stands for the indices of states that have none. */
+const NO_INDICES = new Float64Array(0);
 
 /** `(V, I, row0, n, pv, pi, offset)`: merge a chunk's states `pv`/`pi` (indices relative to the chunk
  * start `offset`) into rows [row0, row0 + n) of the states `V`/`I`. */
