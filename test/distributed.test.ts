@@ -343,6 +343,19 @@ describe('distributed runs (Redis + BullMQ)', function () {
       }
     });
 
+    it('a worker stopped by SIGTERM the moment it says it listens exits cleanly (status 0)', async () => {
+      // the signal handlers must be in place before the "listening on" line: a supervisor (or the
+      // after hook below) may send SIGTERM as soon as it reads it
+      const codes: (number | string)[] = [];
+      for (let round = 0; round < 3; round++) {
+        const ws = [0, 1, 2].map(() => spawnWorker(redis.url, WORKER));
+        await Promise.all(ws.map((w) => w.ready));
+        for (const w of ws) w.proc.kill('SIGTERM');
+        codes.push(...(await Promise.all(ws.map((w) => exited(w.proc)))));
+      }
+      expect(codes).to.deep.equal(codes.map(() => 0));
+    });
+
     it('workers killed at random moments in 10 runs: nothing lost or duplicated, the same bits every time', async () => {
       const M = 3000;
       const N = 3000;

@@ -292,6 +292,23 @@ async function runDistributedCli(kernel: CompiledKernel, args: Record<string, { 
 
 /** `keopsc worker`: runs until SIGTERM or SIGINT (then finishes its tiles and exits). */
 async function workerCmd(opts: WorkerCliOptions, err: (s: string) => void): Promise<number> {
+  // The handlers are in place before the worker says it listens: a SIGTERM that follows that line at
+  // once (a supervisor, or a test) must close the worker, not take the default action. The first
+  // signal closes the worker gracefully (at once if it has started, else as soon as it has); a later
+  // SIGTERM (a supervisor repeating itself, or one sent to the whole process group while closing)
+  // changes nothing; a second Ctrl-C exits at once.
+  const state: { stopping: boolean; worker?: { close(): Promise<void> } } = { stopping: false };
+  const stop = (sig: string) => {
+    if (state.stopping) {
+      if (sig === 'SIGINT') process.exit(130);
+      return;
+    }
+    state.stopping = true;
+    err(`keopsc worker: ${sig}: finishing the tiles in progress, then exiting`);
+    void state.worker?.close();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   const { startWorker } = await import('../../runtime/dist/index.js');
   const w = await startWorker({
     redis: opts.redis,
@@ -302,20 +319,8 @@ async function workerCmd(opts: WorkerCliOptions, err: (s: string) => void): Prom
     verbose: opts.verbose,
     log: err,
   });
-  // the first signal closes the worker gracefully; a later SIGTERM (a supervisor repeating itself, or
-  // one sent to the whole process group while closing) changes nothing; a second Ctrl-C exits at once
-  let stopping = false;
-  const stop = (sig: string) => {
-    if (stopping) {
-      if (sig === 'SIGINT') process.exit(130);
-      return;
-    }
-    stopping = true;
-    err(`keopsc worker: ${sig}: finishing the tiles in progress, then exiting`);
-    void w.close();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  state.worker = w;
+  if (state.stopping) void w.close();
   await w.closed;
   return 0;
 }
