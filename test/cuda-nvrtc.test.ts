@@ -3,7 +3,7 @@ import { compileModule } from '../src/api/compile.js';
 import { printCuda } from '../src/targets/cuda.js';
 import { cudaAddon, cudaStatus, type CudaAddon } from '../runtime/cuda/index.js';
 import { goldenModules } from './helpers/golden.js';
-import { highDimPlans } from './helpers/dims.js';
+import { highDimPlans, vectorPlans, VECTOR_DIMS } from './helpers/dims.js';
 
 /**
  * The CUDA output compiled by NVRTC itself, through the addon's `nvrtcCompile` (the cuda backend's own
@@ -58,6 +58,24 @@ describe('CUDA output compiled by NVRTC (no GPU needed)', function () {
       const source = plans.map(({ name, plan }) => printCuda(plan, { ...mode, symbol: `keopsc_${name}` }).source).join('\n');
       const text = new TextDecoder().decode(addon.nvrtcCompile(source, 'dims.cu', ['--gpu-architecture=compute_80'], false).image);
       for (const { name } of plans) expect(text, `${mode.dtype} ${name}`).to.include(`.entry keopsc_${name}_dense(`);
+    }
+  });
+
+  it(`vector-valued results (loops over the components of the result) compile with NVRTC at D = ${VECTOR_DIMS.join(', ')}`, function () {
+    const a = cudaAddon();
+    const nvrtc = cudaStatus().nvrtc;
+    if (!('addon' in a) || !nvrtc) {
+      if (process.env['KEOPSC_REQUIRE_NVRTC'] === '1') throw new Error('KEOPSC_REQUIRE_NVRTC=1 but NVRTC is unavailable');
+      console.log('      (skipped: NVRTC is unavailable)');
+      this.skip();
+    }
+    const addon = (a as { addon: CudaAddon }).addon;
+    const plans = vectorPlans();
+    expect(plans.filter((p) => p.plan.fLoop || p.plan.gLoop).length, 'component loops from D = 64 on').to.equal(plans.filter((p) => p.D >= 64).length);
+    for (const mode of [{ dtype: 'float32' }, { dtype: 'float64' }, { dtype: 'float32', storage: 'float16' }] as const) {
+      const source = plans.map(({ name, plan }) => printCuda(plan, { ...mode, symbol: `keopsc_${name}` }).source).join('\n');
+      const text = new TextDecoder().decode(addon.nvrtcCompile(source, 'vectors.cu', ['--gpu-architecture=compute_80'], false).image);
+      for (const { name } of plans) for (const entry of ['dense', 'ranges', 'dense_batched']) expect(text, `${mode.dtype} ${name}`).to.include(`.entry keopsc_${name}_${entry}(`);
     }
   });
 });

@@ -276,8 +276,8 @@ describe('cuda backend without a GPU (runtime/cuda, native/src/cuda.cc)', functi
       assert.match(out['layoutBad'] as string, /^RangeError: cudaLoad: layout\.storage must be "float32" or "float16", got "bfloat16"$/);
     });
 
-    it('high-dimensional kernels (D = 768, 4096) launch their chunked layouts: 256 or 128 threads, a few KiB of shared memory', () => {
-      const { out, log } = child('wide', { FAKE_CUDA_WORDS: 'keopsc_g_=6,keopsc_k_=5' });
+    it('high-dimensional kernels (D = 768, 4096) launch their chunked layouts: 256 or 128 threads, a few KiB of shared memory; vector-valued results the layouts of their unrolled form', () => {
+      const { out, log } = child('wide', { FAKE_CUDA_WORDS: 'keopsc_g_=6,keopsc_k_=5,keopsc_v_=7,keopsc_l_=6,keopsc_m_=6' });
       const layouts = out['layouts'] as Record<'gauss' | 'knn', { staging: string; chunk: { rows: number; dims: number }; blockRows: number; sharedBytes: number }>;
       // one staged slot (y from component 0): 32 indices x 32 components of float32 / float64
       assert.deepEqual([layouts.gauss.staging, layouts.gauss.chunk, layouts.gauss.blockRows, layouts.gauss.sharedBytes], ['chunked', { rows: 32, dims: 32 }, 256, 32 * 32 * 4]);
@@ -289,7 +289,26 @@ describe('cuda backend without a GPU (runtime/cuda, native/src/cuda.cc)', functi
       assert.match(launches[3]!, /^launch keopsc_k_dense grid 1 1 1 block 128 1 1 shmem 8192 /);
       // the sources: loops over chunks of components, the same size at D = 768 and 4096 (but the numbers)
       const sources = log.filter((l) => l.startsWith('source '));
-      assert.equal(sources.length, 2);
+      assert.equal(sources.length, 5);
+      // vector-valued results (loops over the components of the result, per-thread arrays): the layout of
+      // their unrolled form; the outputs as wide as the result
+      type L = { staging: string; chunk?: { rows: number; dims: number }; blockRows: number; sharedBytes: number; outputs: { width: number }[] };
+      const v = out['vectors'] as { grad: L; lse: L; max: L; shapes: number[][][]; loops: boolean[] };
+      assert.deepEqual(v.loops, [true, true, true]);
+      assert.deepEqual([v.grad.staging, v.grad.chunk, v.grad.blockRows, v.grad.sharedBytes, v.grad.outputs.map((o) => o.width)], ['chunked', { rows: 32, dims: 32 }, 256, 32 * 32 * 4, [768]]);
+      // 3 + 65 staged values per reduction index: 160 rows fit 48 KiB
+      assert.deepEqual([v.lse.staging, v.lse.blockRows, v.lse.sharedBytes, v.lse.outputs.map((o) => o.width)], ['whole', 160, 160 * 68 * 4, [65]]);
+      assert.deepEqual([v.max.staging, v.max.blockRows, v.max.sharedBytes, v.max.outputs.map((o) => o.width)], ['direct', 256, 0, [768, 768]]);
+      assert.deepEqual(v.shapes, [[[5, 768]], [[5, 65]], [[5, 768], [5, 768]], [[5, 768]], [[5, 65]], [[5, 768], [5, 768]]]);
+      assert.match(launches[4]!, /^launch keopsc_v_dense grid 1 1 1 block 256 1 1 shmem 4096 args \d+ \d+ \d+ \d+ \d+ 5 300$/);
+      assert.match(launches[5]!, /^launch keopsc_l_dense grid 1 1 1 block 160 1 1 shmem 43520 args \d+ \d+ \d+ \d+ 5 300$/);
+      assert.match(launches[6]!, /^launch keopsc_m_dense grid 1 1 1 block 256 1 1 shmem 0 args \d+ \d+ \d+ \d+ 5 300$/);
+      assert.match(launches[7]!, /^launch keopsc_v_fill grid 1 1 1 block 256 1 1 shmem 0 /);
+      assert.match(launches[8]!, /^launch keopsc_v_ranges grid 1 1 1 block 256 1 1 shmem 4096 /);
+      assert.match(launches[10]!, /^launch keopsc_l_ranges grid 1 1 1 block 160 1 1 shmem 43520 /);
+      assert.match(launches[12]!, /^launch keopsc_m_ranges grid 1 1 1 block 256 1 1 shmem 0 /);
+      // each compiled once (the fake logs the first line of each source)
+      for (const name of ['v', 'l', 'm']) assert.equal(sources.filter((l) => l.includes(`CUDA kernel '${name}'`)).length, 1, `the source of kernel ${name}`);
     });
 
     it('cudaRun refuses bad arrays and ranges before any copy', () => {

@@ -7,9 +7,12 @@ import { promisify } from 'node:util';
 import { compile, compileModule } from '../src/api/compile.js';
 import { main } from '../src/cli/main.js';
 import { cudaLayout, printCuda } from '../src/targets/cuda.js';
+import { withoutComponentLoops } from '../src/lower/plan.js';
 import { blockTable as cudaBlockTable } from '../runtime/ranges/index.js';
 import { deviceOnly, goldenModules } from './helpers/golden.js';
-import { highDimPlans } from './helpers/dims.js';
+import { highDimPlans, VECTOR_FORMULAS, vectorDecls, vectorPlans, VECTOR_DIMS } from './helpers/dims.js';
+import { emulateCuda, type EmuRun } from './helpers/cuda-emu.js';
+import { rng } from './helpers/data.js';
 import { matchSnapshot } from './helpers/snapshot.js';
 
 const run = promisify(execFile);
@@ -214,8 +217,8 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
       this.timeout(900_000);
       const dir = mkdtempSync(join(tmpdir(), 'keopsc-cuda-dims-'));
       try {
-        // the gradient up to D = 300 (nvcc takes minutes on its 768 unrolled outputs; NVRTC compiles D = 768)
-        const plans = highDimPlans(300);
+        // the gradient too: its vector result is a loop over components, at every D
+        const plans = highDimPlans(4096);
         const jobs: [string, string[]][] = [];
         for (const mode of [{ dtype: 'float32' }, { dtype: 'float64' }, { dtype: 'float32', storage: 'float16' }] as const) {
           const what = `${mode.dtype}${'storage' in mode ? '_half' : ''}`;
@@ -231,6 +234,29 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
         for (const [what] of jobs) {
           const ptx = readFileSync(join(dir, `${what}.ptx`), 'utf8');
           for (const { name } of plans) assert.match(ptx, new RegExp(`\\.entry keopsc_${name}_dense\\(`), `${what} ${name}`);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('vector-valued results with nvcc (issue 19)', function () {
+    skipWithoutNvcc();
+
+    it(`compile to PTX at D = ${VECTOR_DIMS.join(', ')}: float32 (whole file, sm_80), float64 (as NVRTC sees it, sm_90)`, async function () {
+      this.timeout(900_000);
+      const dir = mkdtempSync(join(tmpdir(), 'keopsc-cuda-vec-'));
+      try {
+        const plans = vectorPlans();
+        for (const dtype of ['float32', 'float64'] as const) {
+          const src = plans.map(({ name, plan }) => printCuda(plan, { dtype, symbol: `keopsc_${name}` }).source).join('\n');
+          writeFileSync(join(dir, `${dtype}.cu`), dtype === 'float32' ? src : deviceOnly(src));
+          await run('nvcc', ['-ptx', `-arch=${dtype === 'float32' ? 'sm_80' : 'sm_90'}`, join(dir, `${dtype}.cu`), '-o', join(dir, `${dtype}.ptx`)]).catch((e: { stderr?: string }) => {
+            throw new Error(`nvcc ${dtype} failed:\n${(e.stderr ?? String(e)).split('\n').slice(0, 30).join('\n')}`);
+          });
+          const ptx = readFileSync(join(dir, `${dtype}.ptx`), 'utf8');
+          for (const { name } of plans) assert.match(ptx, new RegExp(`\\.entry keopsc_${name}_dense\\(`), `${dtype} ${name}`);
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -367,6 +393,116 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
     const ne = cudaLayout(nested.plan, { dtype: 'float32' });
     assert.deepEqual([ne.staging, ne.sharedBytes, ne.chunk], ['direct', 0, undefined]);
     assert.throws(() => printCuda(k.plan, { dtype: 'float32', symbol: 'not-c' }), /not a C identifier/);
+  });
+
+  describe('vector-valued results: loops over the components of the result (issue 19)', () => {
+    const plan = (name: string, D: number) => compile(`${vectorDecls(D)}k = ${VECTOR_FORMULAS[name]!(D)}`).plan;
+
+    it('print a source whose size does not grow with D (64, 768, 4096; KMin 1365: K x D is bounded)', () => {
+      for (const name of Object.keys(VECTOR_FORMULAS)) {
+        const top = name === 'veckmin' ? 1365 : 4096;
+        const size = (D: number) => printCuda(plan(name, D), { dtype: 'float32' }).source.length;
+        const s64 = size(64), s768 = size(768), sTop = size(top);
+        assert.ok(sTop < 16000, `${name}: ${sTop} bytes at D = ${top}`); // 2.4-4.8 MB unrolled
+        // D = 64 stages the reduction side whole, D = 4096 in chunks or not at all: up to 15 % apart
+        assert.ok(Math.abs(sTop - s64) < 0.15 * s64, `${name}: ${s64} bytes at D = 64, ${sTop} at D = ${top}`);
+        assert.ok(Math.abs(sTop - s768) < 200, `${name}: ${s768} bytes at D = 768, ${sTop} at D = ${top}`); // the printed sizes differ
+      }
+    });
+
+    it('fold the result in per-thread arrays by one loop over k, and write it by a loop', () => {
+      const src = (name: string, D: number, o: object = {}) => printCuda(plan(name, D), { dtype: 'float32', ...o }).source;
+      // Sum, block scheme: the total and the tile's partial sums; direct: one array
+      const sum = src('vecsum', 768);
+      assert.match(sum, /T acc\[768\]; for \(int k = 0; k < 768; k\+\+\) acc\[k\] = \(T\)0;/);
+      assert.match(sum, /T part\[768\]; for \(int k = 0; k < 768; k\+\+\) part\[k\] = \(T\)0;/);
+      assert.match(sum, /for \(int k = 0; k < 768; k\+\+\) acc\[k\] \+= part\[k\];/);
+      assert.match(sum, /for \(int k = 0; k < 768; k\+\+\) a\.out0\[row \* 768 \+ k\] = acc\[k\];/);
+      assert.match(src('vecsum', 768, { sumScheme: 'direct', accDtype: 'float64' }), /double acc\[768\];[\s\S]*acc\[k\] \+= fk;[\s\S]*a\.out0\[row \* 768 \+ k\] = \(T\)acc\[k\];/);
+      assert.doesNotMatch(src('vecsum', 768, { sumScheme: 'direct' }), /part\[/);
+      // extremum: values and indices; KMin: K x D; log-sum-exp: the maximum and the sums
+      assert.match(src('vecmax', 300), /T em\[300\]; keopsc_i64 ei\[300\]; for \(int k = 0; k < 300; k\+\+\) \{ em\[k\] = -k_inf\(\); ei\[k\] = 0; \}/);
+      assert.match(src('vecmax', 300), /if \(fk > em\[k\]\) \{ em\[k\] = fk; ei\[k\] = s; \}/);
+      assert.match(src('veckmin', 300), /T kv\[900\]; keopsc_i64 ki\[900\];/);
+      const lse = src('veclse', 768);
+      assert.match(lse, /T m = -k_inf\(\); T ls\[768\];/);
+      assert.match(lse, /ls\[k\] = ls\[k\] \* e \+ fk;/);
+      assert.match(src('vecsoftmax', 65), /T ls\[66\];[\s\S]*ls\[0\] = ls\[0\] \* e \+ \(T\)1;[\s\S]*ls\[k \+ 1\] = ls\[k \+ 1\] \* e \+ fk;[\s\S]*a\.out0\[row \* 65 \+ k - 1\] = ls\[k\] \/ ls\[0\];/);
+      // the component's reduction-side lanes: the staged tile (whole), else global memory
+      assert.match(src('veclse', 65), /= sh\[\(0 \+ k\) \* bd \+ q\];/);
+      assert.match(src('grad', 768), /= a\.in1\[s \* 768 \+ k\];/);
+      // short results stay unrolled (the same code as before)
+      assert.doesNotMatch(src('vecsum', 3), /acc\[/);
+    });
+
+    it('launch with the layout of their unrolled form (the staging does not change)', () => {
+      for (const { name, plan: p } of vectorPlans([64, 65, 300, 768]))
+        for (const dtype of ['float32', 'float64'] as const) {
+          assert.ok(p.fLoop || p.gLoop, name);
+          assert.deepEqual(cudaLayout(p, { dtype }), cudaLayout(withoutComponentLoops(p), { dtype }), `${name} ${dtype}`);
+        }
+      // the three stagings occur
+      const modes = new Set(vectorPlans([65, 768]).map((p) => cudaLayout(p.plan, { dtype: 'float32' }).staging));
+      assert.deepEqual([...modes].sort(), ['chunked', 'direct', 'whole']);
+    });
+  });
+
+  describe('the printed kernels run on the CPU (test/helpers/cuda-emu.ts: one thread per block)', function () {
+    this.timeout(600_000);
+    before(function () {
+      try {
+        execFileSync(process.env['CXX'] || 'g++', ['--version'], { stdio: 'pipe' });
+      } catch (e) {
+        console.log(`      skipped: no host C++ compiler (${(e as Error).message.split('\n')[0]})`);
+        this.skip();
+      }
+    });
+
+    /** The runs of every vector-valued formula at D, and the reference's outputs for each. */
+    function cases(D: number, dtype: 'float32' | 'float64', opts: { ranges?: boolean; sumScheme?: 'direct' } = {}) {
+      const M = 7, N = 37;
+      // block-sparse: two clusters on each side, with gaps (see test/dims.test.ts)
+      const R = { ranges_i: Int32Array.of(0, 3, 3, 7), slices_i: Int32Array.of(1, 3), redranges_j: Int32Array.of(0, 10, 5, 20, 25, 37), ranges_j: Int32Array.of(0, 10, 10, 37), slices_j: Int32Array.of(1, 2), redranges_i: Int32Array.of(0, 2, 3, 7) };
+      return Object.entries(VECTOR_FORMULAS)
+        .filter(([n]) => !opts.sumScheme || n === 'vecsum' || n === 'vecgauss' || n === 'grad')
+        .map(([n, f]) => {
+          const k = compile(`${vectorDecls(D)}k = ${f(D)}`);
+          const r = rng(D + n.length);
+          const inputs = new Map<number, Float64Array>();
+          const args = Object.fromEntries(
+            k.args.map((a) => {
+              const data = Float64Array.from({ length: (a.cat === 0 ? M : a.cat === 1 ? N : 1) * a.dim }, () => 2 * r() - 1);
+              inputs.set(a.index, dtype === 'float32' ? Float64Array.from(Float32Array.from(data)) : data);
+              return [a.name, { data: inputs.get(a.index)!, shape: a.cat === 2 ? [a.dim] : [a.cat === 0 ? M : N, a.dim] }];
+            }),
+          );
+          const tag = k.plan.tag;
+          const ref = k.run(args, { backend: 'ref', ...(opts.ranges ? { ranges: R } : {}) });
+          const ranges = opts.ranges ? (tag === 0 ? { out: R.ranges_i, slices: R.slices_i, red: R.redranges_j } : { out: R.ranges_j, slices: R.slices_j, red: R.redranges_i }) : undefined;
+          const run: EmuRun = { plan: k.plan, dtype, inputs, M, N, ...(ranges ? { ranges } : {}), ...(opts.sumScheme ? { sumScheme: opts.sumScheme } : {}) };
+          return { name: `${n} D=${D} ${dtype}${opts.ranges ? ' ranges' : ''}${opts.sumScheme ? ` ${opts.sumScheme}` : ''}`, run, ref };
+        });
+    }
+
+    it('vector-valued results agree with the reference at D = 3, 65, 768: float64 and float32, dense and block-sparse, block and direct sums', () => {
+      const all = [3, 65, 768].flatMap((D) => [...cases(D, 'float64'), ...cases(D, 'float32'), ...cases(D, 'float64', { ranges: true }), ...cases(D, 'float32', { sumScheme: 'direct' })]);
+      assert.equal(all.filter((c) => c.run.plan.fLoop || c.run.plan.gLoop).length, all.filter((c) => !c.name.includes('D=3 ')).length);
+      const got = emulateCuda(all.map((c) => c.run));
+      all.forEach((c, n) => {
+        const tol = c.run.dtype === 'float32' ? 1e-5 : 1e-12;
+        c.ref.outputs.forEach((o, q) => {
+          const want = Array.from(o.data as ArrayLike<number | bigint>, Number);
+          const mine = got[n]![q]!;
+          assert.equal(mine.length, want.length, `${c.name} ${o.name}`);
+          // float32 indices may differ where two values round to the same float: compared in float64 only
+          if (o.name === 'indices') {
+            if (c.run.dtype === 'float64') assert.deepEqual(mine, want, `${c.name} indices`);
+            return;
+          }
+          want.forEach((w, i) => assert.ok(Object.is(w, mine[i]) || Math.abs(w - mine[i]!) <= tol * (1 + Math.abs(w)), `${c.name} ${o.name}[${i}]: ${mine[i]} instead of ${w}`));
+        });
+      });
+    });
   });
 
   it('matches the snapshot of Gaussian Sum, ArgKMin, LogSumExp and a float16-storage Gaussian Sum (KEOPSC_BLESS=1 re-blesses)', () => {

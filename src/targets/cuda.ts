@@ -1,7 +1,7 @@
-import { printedOnce, withoutComponentLoops, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { callK, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
-import { loopBody, type SExpr } from '../lower/scalar.js';
-import { GPU_ROW_COPY, gpuStaging, type GpuStaging } from './gpu-loops.js';
+import { lseOutputSlots, lseSlotValue, lseWeightTerms, printedOnce, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
+import { bodyLines, callK, extremumAccumulator, extremumUpdate, INFIX, kminAccumulator, kminInsert, lseAccumulator, lseUpdate, printUpdate, scalarRef, scalarStatement, type CSyntax, type LoopSyntax, type Spellings } from './common.js';
+import { bodyStatements, loopBody, type SExpr } from '../lower/scalar.js';
+import { componentLoops, GPU_ROW_COPY, gpuStaging, type GpuStaging } from './gpu-loops.js';
 
 /** Options of the CUDA target. */
 export interface CudaCodeOptions {
@@ -63,9 +63,20 @@ function cudaSymbol(plan: KernelPlan, opts: CudaCodeOptions): string {
  *   reduction-side components used outside loops (a gradient's y_j - x_i) one by one from global memory;
  * - no staging (`direct`) when a reduction-side loop needs another one's value (which chunks cannot
  *   order) or the staged slots do not fit even in chunks of 4: every read from global memory.
+ *
+ * Vector results with a component loop (plan.fLoop: a Sum, extremum or KMin over a long f; plan.gLoop:
+ * the log-sum-exp family with a long weight g) are folded by one loop over their components: each
+ * thread keeps its states in private arrays sized to the result (Sum: `acc[D]` and the block scheme's
+ * tile sums `part[D]`; extremum: values `em[D]` and indices `ei[D]`; KMin: K x D values and indices;
+ * log-sum-exp: the maximum `m` and the sums `ls[]`), each reduction index runs `for k` computing
+ * component k and updating element k with the shared update (extremumUpdate, kminInsert, lseUpdate),
+ * and a loop writes the outputs: the same arithmetic, in the same order, as the unrolled fold, and a
+ * source that does not grow with D. The loop reads the reduction side's components from the staged
+ * tile (`whole`), else from global memory, and the row's own from its private copy where there is one,
+ * so the layout (see {@link cudaLayout}) is the one of the unrolled fold.
  */
 export function printCuda(plan: KernelPlan, opts: CudaCodeOptions): { source: string; header: string } {
-  return new CudaPrinter(withoutComponentLoops(plan), opts).print();
+  return new CudaPrinter(plan, opts).print();
 }
 
 /** The `.cu` source of {@link printCuda} (what the cuda backend compiles), printed once per (plan, options). */
@@ -115,7 +126,6 @@ export interface CudaLayout {
  * (128 for the KMin family, whose per-thread arrays use many registers); the whole tile when it fits 48
  * KiB with at least 32 rows (lowered by steps of 32), else chunks of components, else no staging. */
 export function cudaStaging(plan: KernelPlan, opts: CudaCodeOptions): GpuStaging {
-  plan = withoutComponentLoops(plan); // vector results are folded component by component
   return gpuStaging(plan, { valueBytes: opts.dtype === 'float32' ? 4 : 8, budget: CUDA_SHARED_BYTES, rows: plan.reduction.family === 'kmin' ? 128 : 256, shrink: (r) => r - 32, tile: true });
 }
 
@@ -127,11 +137,13 @@ export function cudaStaging(plan: KernelPlan, opts: CudaCodeOptions): GpuStaging
  * `chunked`, a few KiB whatever the dimension; see {@link printCuda}).
  */
 export function cudaLayout(plan: KernelPlan, opts: CudaCodeOptions): CudaLayout {
-  plan = withoutComponentLoops(plan); // vector results are folded component by component
   const sizeofT = opts.dtype === 'float32' ? 4 : 8;
   const half = halfStorage(opts);
   const st = cudaStaging(plan, opts);
-  const laneIdx = Object.values(plan.stmts).flatMap((ss) => ss.filter((n) => n.fn === 'loop').flatMap((n) => loopBody(n).filter((b) => b.fn === 'lane')));
+  const laneIdx = [
+    ...Object.values(plan.stmts).flatMap((ss) => ss.filter((n) => n.fn === 'loop').flatMap((n) => loopBody(n).filter((b) => b.fn === 'lane'))),
+    ...componentLoops(plan).flatMap((c) => bodyStatements(c.body).filter((b) => b.fn === 'lane')),
+  ];
   const usedLoads = [...plan.loads.param, ...plan.loads.outer, ...plan.loads.inner, ...laneIdx];
   const used = [...new Set(usedLoads.map((n) => n.input!.index))].sort((a, b) => a - b);
   const nIn = Math.max(0, ...plan.kernel.args.map((a) => a.index + 1), ...used.map((u) => u + 1));
@@ -301,7 +313,7 @@ class CudaPrinter {
     const loadsInner = plan.loads.inner.map(loadInner);
     this.innerLane = st.mode === 'whole' ? (index, _comp, c) => `sh[(${shOff.get(index)!} + ${c}) * bd + q]` : (index, _comp, c) => ld(`a.in${index}[s * ${this.dims.get(index)!} + ${c}]`);
     // whole: the variables that loops read are copied by a loop over components, the others unrolled
-    const looped = new Set(st.chunk.slots.map((x) => x.index));
+    const looped = new Set([...st.chunk.slots.map((x) => x.index), ...st.componentVars]);
     const tileLoad =
       st.mode !== 'whole'
         ? []
@@ -312,7 +324,7 @@ class CudaPrinter {
           });
     const I = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
     // whole, direct: the row-side vectors the loops read, copied once per row into private arrays
-    const copied = st.mode === 'chunked' ? [] : st.rowSlots.map((x, k) => ({ ...x, k })).filter((x) => x.n <= GPU_ROW_COPY);
+    const copied = this.copiedRows();
     const rowCopy = copied.map((x) => `T xr${x.k}[${x.n}]; for (int u = 0; u < ${x.n}; u++) xr${x.k}[u] = ${ld(`a.in${x.index}[r * ${this.dims.get(x.index)!} + ${x.comp} + u]`)};`);
     this.rowLane = (index, comp) => {
       const x = copied.find((y) => y.index === index && y.comp === comp);
@@ -601,9 +613,144 @@ class CudaPrinter {
     ];
   }
 
+  /** The row-side vectors that loops read, copied whole into private arrays `xr<k>` once per row (the
+   * `whole` and `direct` modes; in `chunked` mode the loops over components read chunks of them). */
+  private copiedRows(): { index: number; comp: number; n: number; k: number }[] {
+    const st = this.staging;
+    return st.mode === 'chunked' ? [] : st.rowSlots.map((x, k) => ({ ...x, k })).filter((x) => x.n <= GPU_ROW_COPY);
+  }
+
+  /**
+   * Where the loop over the components of a vector result (plan.fLoop / gLoop, `len` components) reads
+   * lane `n` (component comp + k of its input) at index `k`: a parameter from global memory; a row-side
+   * component from the private copy that holds it (copiedRows), else global memory; a reduction-side
+   * component from the staged tile (`whole`), else global memory (the chunks hold the loops over
+   * components of the pair stage, not the components of the result).
+   */
+  private componentLane(n: SExpr, k: string, len: number): string {
+    const { index, comp } = n.input!;
+    const st = this.staging;
+    const c = comp ? `${comp} + ${k}` : k;
+    const d = this.dims.get(index)!;
+    switch (st.bodyStage.get(n)) {
+      case 'param':
+        return this.ld(`a.in${index}[${c}]`);
+      case 'outer': {
+        const x = this.copiedRows().find((y) => y.index === index && y.comp <= comp && comp + len <= y.comp + y.n);
+        return x ? `xr${x.k}[${comp > x.comp ? `${comp - x.comp} + ` : ''}${k}]` : this.ld(`a.in${index}[r * ${d} + ${c}]`);
+      }
+      case 'inner':
+        return st.mode === 'whole' ? `sh[(${st.whole.offset.get(index)!} + ${c}) * bd + q]` : this.ld(`a.in${index}[s * ${d} + ${c}]`);
+      case undefined:
+        throw new Error('internal: a lane of a component loop has no stage');
+    }
+  }
+
+  /**
+   * The accumulator of a vector result printed as a loop over its `n` components (plan.fLoop: Sum,
+   * extremum and KMin families; plan.gLoop: the log-sum-exp family with a weight of n components): per
+   * thread arrays sized to the result (Sum: `acc[n]`, with the block scheme's tile sums `part[n]`;
+   * extremum: values `em[n]` and indices `ei[n]`; KMin: K x n values and indices; log-sum-exp: the
+   * maximum `m` and the sums `ls[]`), folded by a loop over k that computes component k (`fk`) and
+   * updates element k with the shared update (extremumUpdate, kminInsert, lseUpdate), and written by a
+   * loop. The same arithmetic, in the same order, as the unrolled {@link accumulator}.
+   */
+  private loopAccumulator(): ReturnType<CudaPrinter['accumulator']> {
+    const { plan, red } = this;
+    const S = this.syntax();
+    const loop = (plan.fLoop ?? plan.gLoop)!;
+    const n = loop.n;
+    const plain = { tileInit: [] as string[], tileMerge: [] as string[] };
+    const over = (body: string[], from = 0, to = n) => [`for (int k = ${from}; k < ${to}; k++) {`, ...body.map((l) => `  ${l}`), '}'];
+    const L: LoopSyntax = {
+      mutable: (name, init) => `T ${name} = ${init};`,
+      constant: (name, e) => `const T ${name} = ${e};`,
+      forHead: (k, len) => `for (int ${k} = 0; ${k} < ${len}; ${k}++) {`,
+      zero: '(T)0',
+      spell: CUDA_SPELLINGS,
+      ref: (x) => this.ref(x),
+      lane: (x, k) => this.componentLane(x, k, n),
+      prefix: 'u',
+    };
+    // the loop over the components: component k as `fk`, then `fold`
+    const component = (fold: string[]) => {
+      const { lines, root } = bodyLines(loop.body, 'k', L);
+      return over([...lines, `const T fk = ${root};`, ...fold]);
+    };
+    switch (red.family) {
+      case 'sum': {
+        const A = this.opts.accDtype === 'float64' ? 'double' : 'T';
+        const cast = A === 'T' ? '' : '(T)';
+        const decl = [`${A} acc[${n}]; for (int k = 0; k < ${n}; k++) acc[k] = (${A})0;`];
+        const finalize = [`for (int k = 0; k < ${n}; k++) a.out0[r * ${n} + k] = ${cast}acc[k];`];
+        if (this.opts.sumScheme === 'direct') return { decl, fold: component(['acc[k] += fk;']), finalize, ...plain };
+        return {
+          decl,
+          // the tile's partial sums live in the tile's `if (active)` block
+          tileInit: [`${A} part[${n}]; for (int k = 0; k < ${n}; k++) part[k] = (${A})0;`],
+          fold: component(['part[k] += fk;']),
+          tileMerge: [`for (int k = 0; k < ${n}; k++) acc[k] += part[k];`],
+          finalize,
+        };
+      }
+      case 'extremum': {
+        const start = red.max ? `-${S.inf}` : S.inf;
+        return {
+          decl: [`T em[${n}]; keopsc_i64 ei[${n}]; for (int k = 0; k < ${n}; k++) { em[k] = ${start}; ei[k] = 0; }`],
+          fold: component(printUpdate(S, extremumUpdate(red, S, 'em[k]', 'ei[k]', 'fk', 's'))),
+          finalize: over([...(red.writesValues ? [`${S.out('values', n, 'k')} = em[k];`] : []), ...(red.writesIndices ? [`${S.out('indices', n, 'k')} = ei[k];`] : [])]),
+          ...plain,
+        };
+      }
+      case 'kmin': {
+        // the states, reset and writes of kminAccumulator (K x n interleaved); the insertion of component k in the loop
+        const lines = kminAccumulator(red, [], S);
+        return { decl: lines.decl, fold: component([kminInsert(S, red.K, n, 'fk', 's', 'kv', 'ki', 'k')]), finalize: lines.finalize, ...plain };
+      }
+      case 'logsumexp':
+        break;
+    }
+    // the log-sum-exp family with a weight g of n components: lseUpdate with the sums in `ls` (ls[0] the
+    // unweighted sum of the 'one+g' weights, then one per component of g, component k weighted by fk).
+    // lseUpdate's scalar printing (printUpdate) has no loop form here: its cases are printed below, the
+    // sets of the array elements inside one loop over k (each set reads only its own target, the case's
+    // `e` and the term, so grouping them keeps the update's meaning)
+    const f = this.ref(plan.f[0]!);
+    const off = lseWeightTerms(red, []).length; // 1 for 'one+g', 0 for 'g'
+    const W = off + n;
+    const kth = `ls[${off ? 'k + 1' : 'k'}]`;
+    const u = lseUpdate(S, 'm', [...(off ? ['ls[0]'] : []), kth], f, [...(off ? [S.one] : []), 'fk']);
+    const fold = u.cases.flatMap((c, i) => {
+      const lines = c.arg !== undefined && u.let ? [S.constant(u.let.name, u.let.of(c.arg))] : [];
+      const each = c.set.filter(([t]) => t === kth).map(([t, v]) => `${t} = ${v};`);
+      let looped = false;
+      for (const [t, v] of c.set) {
+        if (t !== kth) lines.push(`${t} = ${v};`);
+        else if (!looped) {
+          lines.push(...component(each));
+          looped = true;
+        }
+      }
+      return [`${i ? 'else ' : ''}${c.when === null ? '' : `if (${c.when}) `}{`, ...lines.map((l) => `  ${l}`), '}'];
+    });
+    // the outputs: the maximum first (the raw form), then sums k0, ... of one kind, output column k + d
+    const slots = lseOutputSlots(red);
+    const first = slots[0]!.kind === 'max' ? [`${S.out('values', slots.length, '0')} = m;`] : [];
+    const rest = slots[first.length]! as Exclude<(typeof slots)[number], { kind: 'max' }>;
+    const d = first.length - rest.k;
+    const value = lseSlotValue(rest, { m: 'm', s: (j) => (j === rest.k ? 'ls[k]' : `ls[${j}]`), log: (x) => S.log(x) });
+    return {
+      decl: [`T m = -${S.inf}; T ls[${W}]; for (int k = 0; k < ${W}; k++) ls[k] = ${S.zero};`],
+      fold,
+      finalize: [...first, ...over([`${S.out('values', slots.length, d === 0 ? 'k' : d > 0 ? `k + ${d}` : `k - ${-d}`)} = ${value};`], rest.k, W)],
+      ...plain,
+    };
+  }
+
   /** Per-thread accumulator: declaration+init, per-tile init/merge, fold, finalise (writes row r). */
   private accumulator(): { decl: string[]; tileInit: string[]; tileMerge: string[]; fold: string[]; finalize: string[] } {
     const { plan, red } = this;
+    if (plan.fLoop || plan.gLoop) return this.loopAccumulator();
     const D = red.D;
     const ks = Array.from({ length: D }, (_, k) => k);
     const f = plan.f.map((x) => this.ref(x));

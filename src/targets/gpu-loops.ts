@@ -1,5 +1,5 @@
-import type { KernelPlan, Stage } from '../lower/plan.js';
-import { loopBody, type SExpr } from '../lower/scalar.js';
+import type { ComponentLoop, KernelPlan, Stage } from '../lower/plan.js';
+import { bodyStatements, loopBody, type SExpr } from '../lower/scalar.js';
 import { DEP_I, DEP_J } from '../ir/types.js';
 
 /**
@@ -24,6 +24,12 @@ import { DEP_I, DEP_J } from '../ir/types.js';
  * - `direct`: no staging (the WGSL option `tile: false`, the WGSL block-sparse per-row entry, or a
  *   kernel with a reduction-side loop that needs the value of another one, which chunks cannot order):
  *   every reduction-side value is read from global memory.
+ *
+ * A vector result printed as a loop over its components (plan.fLoop / plan.gLoop, see
+ * {@link componentLoops}) runs in the fold, once per reduction index: its reduction-side lanes read the
+ * staged tile in `whole` mode (their variables are among `whole.vars`, listed in `componentVars`) and
+ * global memory in the other modes; its row-side lanes read a private copy (`rowSlots`) that holds them
+ * in `whole` and `direct` mode, else global memory.
  */
 export interface GpuStaging {
   mode: 'whole' | 'chunked' | 'direct';
@@ -45,6 +51,14 @@ export interface GpuStaging {
    * `n` <= GPU_ROW_COPY, per chunk in `chunked` mode), so the loops do not read global memory with a
    * stride of D between threads for every reduction index. */
   rowSlots: { index: number; comp: number; n: number }[];
+  /** The reduction-side variables that component loops read (ascending): staged whole (by a loop over
+   * their components) in `whole` mode. */
+  componentVars: number[];
+}
+
+/** The component loops of a plan (plan.fLoop, plan.gLoop): the vector results folded by a loop. */
+export function componentLoops(plan: KernelPlan): ComponentLoop[] {
+  return [plan.fLoop, plan.gLoop].flatMap((c) => (c ? [c] : []));
 }
 
 /** The longest row-side vector a thread copies whole into a private array (whole and direct modes). */
@@ -85,8 +99,16 @@ export function gpuStaging(plan: KernelPlan, o: { valueBytes: number; budget: nu
         const into = stageOf(b) === 'inner' ? slotN : rowN;
         into.set(key, { index, comp, n: Math.max(into.get(key)?.n ?? 0, l.loop!.n) });
       }
+  // the component loops' lanes (they run in the fold: nothing of them is chunked)
+  const componentVarSet = new Set<number>();
+  for (const c of componentLoops(plan))
+    for (const b of bodyStatements(c.body)) {
+      bodyStage.set(b, stageOf(b));
+      if (b.fn === 'lane' && stageOf(b) === 'inner') componentVarSet.add(b.input!.index);
+    }
+  const componentVars = [...componentVarSet].sort((a, b) => a - b);
   // whole: the variables read one component at a time or by loops
-  const vars = [...new Set([...plan.loads.inner.map((n) => n.input!.index), ...[...slotN.values()].map((s) => s.index)])].sort((a, b) => a - b);
+  const vars = [...new Set([...plan.loads.inner.map((n) => n.input!.index), ...[...slotN.values()].map((s) => s.index), ...componentVars])].sort((a, b) => a - b);
   const offset = new Map<number, number>();
   let perRow = 0;
   for (const v of vars) {
@@ -112,11 +134,11 @@ export function gpuStaging(plan: KernelPlan, o: { valueBytes: number; budget: nu
     loops.flatMap((l) => l.args),
     true,
   );
-  const fold = needed([...plan.f, ...plan.g], false);
+  const fold = needed([...(plan.fLoop ? plan.fLoop.args : plan.f), ...(plan.gLoop ? plan.gLoop.args : plan.g)], false);
   const maxN = Math.max(0, ...loops.map((l) => l.loop!.n));
   const none = { tileRows: 0, dims: 0, slots, loops, maxN, pre, fold };
   const rowSlots = [...rowN.values()].sort((a, b) => a.index - b.index || a.comp - b.comp);
-  const result = (mode: GpuStaging['mode'], rows: number, sharedValues: number, chunk = none): GpuStaging => ({ mode, rows, sharedValues, whole, chunk, bodyStage, rowSlots });
+  const result = (mode: GpuStaging['mode'], rows: number, sharedValues: number, chunk = none): GpuStaging => ({ mode, rows, sharedValues, whole, chunk, bodyStage, rowSlots, componentVars });
   if (!o.tile || perRow === 0) return result(perRow === 0 ? 'whole' : 'direct', o.rows, 0);
   let rows = o.rows;
   while (rows > 32 && rows * perRow * o.valueBytes > o.budget) rows = o.shrink(rows);

@@ -8,7 +8,8 @@
  *   tsx test/helpers/cuda-fake.ts validate the addon's errors for bad cudaRun arguments
  *   tsx test/helpers/cuda-fake.ts half     float16 storage: a half run, the float32 run after it, the errors
  *   tsx test/helpers/cuda-fake.ts batch    a batched run (batch dims, broadcast) and the addon's batch errors
- *   tsx test/helpers/cuda-fake.ts wide     high-dimensional kernels (D = 768, 4096): chunked staging layouts and launches
+ *   tsx test/helpers/cuda-fake.ts wide     high-dimensional kernels (D = 768, 4096): chunked staging layouts and launches,
+ *                                          and vector-valued results (loops over the components of the result)
  */
 import '../../runtime/cuda/backend.js';
 import { compile } from '../../src/api/compile.js';
@@ -57,6 +58,21 @@ if (mode === 'wide') {
   const knn = compile(`x = Vi(0, ${E})\ny = Vj(1, ${E})\nk = ArgKMin_Reduction(SqDist(x, y), 10, 0)`);
   knn.run({ x: new Float64Array(M * E), y: new Float64Array(N * E) }, { backend: 'cuda' });
   result.layouts = { gauss: cudaLayout(gauss.plan, { dtype: 'float32' }), knn: cudaLayout(knn.plan, { dtype: 'float64' }) };
+  // vector-valued results (loops over the components of the result): the gradient of a D = 768 Gaussian
+  // (chunks), a LogSumExpWeight with a 65-dim weight (the whole tile, fewer rows), a 768-dim Max_ArgMax
+  // (no staging), each dense and block-sparse
+  const grad = compile(`x = Vi(0, ${D})\ny = Vj(1, ${D})\nb = Vj(2, 1)\ne = Vi(3, 1)\nv = Sum_Reduction(Grad(Exp(-SqDist(x, y) / ${D}) * b, x, e), 0)`);
+  const lse = compile('u = Vi(0, 3)\nt = Vj(1, 3)\nw = Vj(2, 65)\nl = LogSumExpWeight_Reduction(-SqDist(u, t), 0, w)');
+  const max = compile(`x = Vi(0, ${D})\ny = Vj(1, ${D})\nm = Max_ArgMax_Reduction(x - y, 0)`);
+  const one = { ranges_i: [0, 5], slices_i: [1], redranges_j: [0, 300], ranges_j: [0, N], slices_j: [1], redranges_i: [0, M] };
+  const shapes: number[][][] = [];
+  for (const ranges of [undefined, one]) {
+    const o = ranges ? { backend: 'cuda' as const, ranges } : { backend: 'cuda' as const };
+    shapes.push(grad.run({ x, y, b, e: new Float32Array(M) }, o).outputs.map((r) => r.shape));
+    shapes.push(lse.run({ u: new Float32Array(M * 3), t: new Float32Array(N * 3), w: new Float32Array(N * 65) }, o).outputs.map((r) => r.shape));
+    shapes.push(max.run({ x: new Float64Array(M * D), y: new Float64Array(N * D) }, o).outputs.map((r) => r.shape));
+  }
+  result.vectors = { grad: cudaLayout(grad.plan, { dtype: 'float32' }), lse: cudaLayout(lse.plan, { dtype: 'float32' }), max: cudaLayout(max.plan, { dtype: 'float64' }), shapes, loops: [!!grad.plan.fLoop, !!lse.plan.gLoop, !!max.plan.fLoop] };
 }
 if (mode === 'validate') {
   const k = compile('x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(3, 2)\ng = Sum_Reduction(Exp(-SqDist(x, y)) * b, 0)');
