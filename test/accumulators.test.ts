@@ -11,8 +11,17 @@ import { compile } from '../src/index.js';
 import { MergeState } from '../runtime/dist/partial.js';
 import { extremumUpdate, lseUpdate, printUpdate, type CSyntax, type GuardedUpdate } from '../src/targets/common.js';
 
-const SCALAR = { inf: 'Infinity', one: '1', ne: '!==', eq: '===', exp: (x: string) => `Math.exp(${x})`, acc: (e: string) => e, constant: (n: string, e: string) => `const ${n} = ${e};` };
-const LANES: Pick<CSyntax, 'inf' | 'one' | 'ne' | 'eq' | 'exp' | 'acc' | 'constant' | 'mask'> = { ...SCALAR, mask: (n, e) => `const ${n} = ${e};` };
+const SCALAR = {
+  inf: 'Infinity',
+  one: '1',
+  ne: '!==',
+  eq: '===',
+  exp: (x: string) => `Math.exp(${x})`,
+  acc: (e: string) => e,
+  constant: (n: string, e: string) => `const ${n} = ${e};`,
+  forHead: (k: string, n: number) => `for (let ${k} = 0; ${k} < ${n}; ${k}++) {`,
+};
+const LANES: Pick<CSyntax, 'inf' | 'one' | 'ne' | 'eq' | 'exp' | 'acc' | 'constant' | 'mask'> & { forHead: typeof SCALAR.forHead } = { ...SCALAR, mask: (n, e) => `const ${n} = ${e};` };
 
 /** The state after the printed update: `state` are the targets (in order), `inputs` the values read. */
 function run(lines: string[], state: Record<string, number>, inputs: Record<string, number>): number[] {
@@ -80,6 +89,43 @@ describe('shared accumulator updates (src/targets/common.ts): the scalar and the
     // a state that saw only NaN terms (-inf, NaN) poisons the sum; an empty one merged into an empty one stays empty
     expect(at([1, 2], -Infinity, Number.NaN, true)).to.deep.equal([1, Number.NaN]);
     expect(at([-Infinity, 0], -Infinity, 0, true)).to.deep.equal([-Infinity, 0]);
+  });
+});
+
+describe('the loop form of the log-sum-exp update (array sums in one loop over k, GuardedUpdate.each)', () => {
+  /** The state after the printed update: the scalars m, s0 and the array s; the inputs m2, w0 and the array w. */
+  function runLoop(lines: string[], m: number, s0: number, s: readonly number[], m2: number, w0: number, w: readonly number[]): number[] {
+    const body = `let m = $m, s0 = $s0; const s = $s.slice();\n${lines.join('\n')}\nreturn [m, s0, ...s];`;
+    return (new Function('$m', '$s0', '$s', 'm2', 'w0', 'w', body) as (...a: unknown[]) => number[])(m, s0, s, m2, w0, w);
+  }
+  const n = 3;
+  const vals = fc.array(value, { minLength: n, maxLength: n });
+  for (const merge of [false, true])
+    it(`${merge ? 'the merge' : 'the update'}: scalar and lane-wise loop prints give the unrolled print's state, bit for bit`, () => {
+      const names = Array.from({ length: n }, (_, k) => k);
+      const w0 = merge ? 'w0' : '1';
+      const unrolled = printUpdate(SCALAR, lseUpdate(SCALAR, 'm', ['s0', ...names.map((k) => `s[${k}]`)], 'm2', [w0, ...names.map((k) => `w[${k}]`)], merge));
+      // the weight read through a head line, as the printers read component k of g
+      const array = { k: 'k', n, s: 's[k]', w: 'wk', head: ['const wk = w[k];'] };
+      const [scalar, lanes] = [SCALAR, LANES].map((S) => printUpdate(S, lseUpdate(S, 'm', ['s0'], 'm2', [w0], merge, array))) as [string[], string[]];
+      expect(lanes.filter((l) => l.includes('for ('))).to.have.length(1);
+      expect(scalar.filter((l) => l.includes('for ('))).to.have.length(merge ? 3 : 2);
+      fc.assert(
+        fc.property(value, value, vals, value, value, vals, (m, s0, s, m2, w0v, w) => {
+          const want = runLoop(unrolled, m, s0, s, m2, w0v, w);
+          for (const got of [runLoop(scalar, m, s0, s, m2, w0v, w), runLoop(lanes, m, s0, s, m2, w0v, w)])
+            got.forEach((x, k) => expect(Object.is(x, want[k]), `${scalar.join('\n')}\n${lanes.join('\n')}\n${[m, s0, s, m2, w0v, w].join(' | ')}: ${got} vs ${want}`).to.equal(true));
+        }),
+        { seed: 18, numRuns: 500 },
+      );
+    });
+
+  it('the short forms stay one line per case (scalar) and one block (lane-wise); array sets need a loop head', () => {
+    const u = lseUpdate(SCALAR, 'm', ['s0'], 'm2', ['1']);
+    expect(printUpdate(SCALAR, u)).to.deep.equal(['if (m2 > m) { const e = Math.exp(m - m2); s0 = s0 * e + 1; m = m2; }', 'else if (m2 !== -Infinity) { const e = Math.exp(m2 - m); s0 = s0 + e; }']);
+    expect(printUpdate(LANES, u)).to.deep.equal(['{ const c0 = m2 > m; const c1 = m2 !== -Infinity; const e = Math.exp(c0 ? m - m2 : m2 - m); s0 = c0 ? s0 * e + 1 : (c1 ? s0 + e : s0); m = c0 ? m2 : m; }']);
+    const { forHead: _, ...noLoop } = SCALAR;
+    expect(() => printUpdate(noLoop, lseUpdate(SCALAR, 'm', [], 'm2', [], true, { k: 'k', n: 2, s: 's[k]', w: 'w[k]' }))).to.throw(/forHead/);
   });
 });
 
