@@ -44,16 +44,21 @@ describe('CUDA output compiled by NVRTC (no GPU needed)', function () {
     console.log(`      NVRTC ${nvrtc.version} (${nvrtc.path}): ${kernels} kernels x 3 modes`);
   });
 
-  it('high-dimensional kernels (D = 1 ... 4096: unrolled, whole staged vectors, chunks of components) compile with NVRTC', function () {
+  /** The addon with NVRTC, else the test is skipped (failed with KEOPSC_REQUIRE_NVRTC=1). */
+  function nvrtcOrSkip(test: Mocha.Context): CudaAddon {
     const a = cudaAddon();
     const nvrtc = cudaStatus().nvrtc;
     if (!('addon' in a) || !nvrtc) {
       if (process.env['KEOPSC_REQUIRE_NVRTC'] === '1') throw new Error('KEOPSC_REQUIRE_NVRTC=1 but NVRTC is unavailable');
       console.log('      (skipped: NVRTC is unavailable)');
-      this.skip();
+      test.skip();
     }
-    const addon = (a as { addon: CudaAddon }).addon;
-    const plans = highDimPlans();
+    return (a as { addon: CudaAddon }).addon;
+  }
+
+  it('high-dimensional kernels (D = 1 ... 4096: unrolled, whole staged vectors, chunks of components) compile with NVRTC', function () {
+    const addon = nvrtcOrSkip(this);
+    const plans = highDimPlans(4096);
     for (const mode of [{ dtype: 'float32' }, { dtype: 'float64' }] as const) {
       const source = plans.map(({ name, plan }) => printCuda(plan, { ...mode, symbol: `keopsc_${name}` }).source).join('\n');
       const text = new TextDecoder().decode(addon.nvrtcCompile(source, 'dims.cu', ['--gpu-architecture=compute_80'], false).image);
@@ -62,14 +67,7 @@ describe('CUDA output compiled by NVRTC (no GPU needed)', function () {
   });
 
   it(`vector-valued results (loops over the components of the result) compile with NVRTC at D = ${VECTOR_DIMS.join(', ')}`, function () {
-    const a = cudaAddon();
-    const nvrtc = cudaStatus().nvrtc;
-    if (!('addon' in a) || !nvrtc) {
-      if (process.env['KEOPSC_REQUIRE_NVRTC'] === '1') throw new Error('KEOPSC_REQUIRE_NVRTC=1 but NVRTC is unavailable');
-      console.log('      (skipped: NVRTC is unavailable)');
-      this.skip();
-    }
-    const addon = (a as { addon: CudaAddon }).addon;
+    const addon = nvrtcOrSkip(this);
     const plans = vectorPlans();
     expect(plans.filter((p) => p.plan.fLoop || p.plan.gLoop).length, 'component loops from D = 64 on').to.equal(plans.filter((p) => p.D >= 64).length);
     for (const mode of [{ dtype: 'float32' }, { dtype: 'float64' }, { dtype: 'float32', storage: 'float16' }] as const) {

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { compile, compileModule } from '../src/api/compile.js';
+import { compile, compileModule, type RunResult } from '../src/api/compile.js';
 import { main } from '../src/cli/main.js';
 import { cudaLayout, printCuda } from '../src/targets/cuda.js';
 import { withoutComponentLoops } from '../src/lower/plan.js';
@@ -217,8 +217,8 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
       this.timeout(900_000);
       const dir = mkdtempSync(join(tmpdir(), 'keopsc-cuda-dims-'));
       try {
-        // the gradient too: its vector result is a loop over components, at every D
-        const plans = highDimPlans(4096);
+        // the gradient up to D = 300 (vector-valued results, the gradient at D = 768 among them, below)
+        const plans = highDimPlans(300);
         const jobs: [string, string[]][] = [];
         for (const mode of [{ dtype: 'float32' }, { dtype: 'float64' }, { dtype: 'float32', storage: 'float16' }] as const) {
           const what = `${mode.dtype}${'storage' in mode ? '_half' : ''}`;
@@ -458,35 +458,36 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
       }
     });
 
-    /** The runs of every vector-valued formula at D, and the reference's outputs for each. */
-    function cases(D: number, dtype: 'float32' | 'float64', opts: { ranges?: boolean; sumScheme?: 'direct' } = {}) {
+    type Case = { name: string; run: EmuRun; ref: RunResult };
+
+    /** Emulated runs of `formulas` (over the variables of vectorDecls) at D, and the reference's outputs. */
+    function cases(formulas: Record<string, (D: number) => string>, D: number, dtype: 'float32' | 'float64', opts: { ranges?: boolean; sumScheme?: 'direct' } = {}): Case[] {
       const M = 7, N = 37;
       // block-sparse: two clusters on each side, with gaps (see test/dims.test.ts)
       const R = { ranges_i: Int32Array.of(0, 3, 3, 7), slices_i: Int32Array.of(1, 3), redranges_j: Int32Array.of(0, 10, 5, 20, 25, 37), ranges_j: Int32Array.of(0, 10, 10, 37), slices_j: Int32Array.of(1, 2), redranges_i: Int32Array.of(0, 2, 3, 7) };
-      return Object.entries(VECTOR_FORMULAS)
-        .filter(([n]) => !opts.sumScheme || n === 'vecsum' || n === 'vecgauss' || n === 'grad')
-        .map(([n, f]) => {
-          const k = compile(`${vectorDecls(D)}k = ${f(D)}`);
-          const r = rng(D + n.length);
-          const inputs = new Map<number, Float64Array>();
-          const args = Object.fromEntries(
-            k.args.map((a) => {
-              const data = Float64Array.from({ length: (a.cat === 0 ? M : a.cat === 1 ? N : 1) * a.dim }, () => 2 * r() - 1);
-              inputs.set(a.index, dtype === 'float32' ? Float64Array.from(Float32Array.from(data)) : data);
-              return [a.name, { data: inputs.get(a.index)!, shape: a.cat === 2 ? [a.dim] : [a.cat === 0 ? M : N, a.dim] }];
-            }),
-          );
-          const tag = k.plan.tag;
-          const ref = k.run(args, { backend: 'ref', ...(opts.ranges ? { ranges: R } : {}) });
-          const ranges = opts.ranges ? (tag === 0 ? { out: R.ranges_i, slices: R.slices_i, red: R.redranges_j } : { out: R.ranges_j, slices: R.slices_j, red: R.redranges_i }) : undefined;
-          const run: EmuRun = { plan: k.plan, dtype, inputs, M, N, ...(ranges ? { ranges } : {}), ...(opts.sumScheme ? { sumScheme: opts.sumScheme } : {}) };
-          return { name: `${n} D=${D} ${dtype}${opts.ranges ? ' ranges' : ''}${opts.sumScheme ? ` ${opts.sumScheme}` : ''}`, run, ref };
-        });
+      return Object.entries(formulas).flatMap(([n, f]) => {
+        const k = compile(`${vectorDecls(D)}k = ${f(D)}`);
+        if (opts.sumScheme && k.plan.reduction.family !== 'sum') return [];
+        const r = rng(D + n.length);
+        const inputs = new Map<number, Float64Array>();
+        const args = Object.fromEntries(
+          k.args.map((a) => {
+            const data = Float64Array.from({ length: (a.cat === 0 ? M : a.cat === 1 ? N : 1) * a.dim }, () => 2 * r() - 1);
+            inputs.set(a.index, dtype === 'float32' ? Float64Array.from(Float32Array.from(data)) : data);
+            return [a.name, { data: inputs.get(a.index)!, shape: a.cat === 2 ? [a.dim] : [a.cat === 0 ? M : N, a.dim] }];
+          }),
+        );
+        const tag = k.plan.tag;
+        const ref = k.run(args, { backend: 'ref', ...(opts.ranges ? { ranges: R } : {}) });
+        const ranges = opts.ranges ? (tag === 0 ? { out: R.ranges_i, slices: R.slices_i, red: R.redranges_j } : { out: R.ranges_j, slices: R.slices_j, red: R.redranges_i }) : undefined;
+        const run: EmuRun = { plan: k.plan, dtype, inputs, M, N, ...(ranges ? { ranges } : {}), ...(opts.sumScheme ? { sumScheme: opts.sumScheme } : {}) };
+        return [{ name: `${n} D=${D} ${dtype}${opts.ranges ? ' ranges' : ''}${opts.sumScheme ? ` ${opts.sumScheme}` : ''}`, run, ref }];
+      });
     }
 
-    it('vector-valued results agree with the reference at D = 3, 65, 768: float64 and float32, dense and block-sparse, block and direct sums', () => {
-      const all = [3, 65, 768].flatMap((D) => [...cases(D, 'float64'), ...cases(D, 'float32'), ...cases(D, 'float64', { ranges: true }), ...cases(D, 'float32', { sumScheme: 'direct' })]);
-      assert.equal(all.filter((c) => c.run.plan.fLoop || c.run.plan.gLoop).length, all.filter((c) => !c.name.includes('D=3 ')).length);
+    /** Every case's emulated outputs against the reference: values within 1e-5 (float32) or 1e-12
+     * relative, indices equal (float64 only: float32 values may tie where float64 ones do not). */
+    function check(all: Case[]): void {
       const got = emulateCuda(all.map((c) => c.run));
       all.forEach((c, n) => {
         const tol = c.run.dtype === 'float32' ? 1e-5 : 1e-12;
@@ -494,7 +495,6 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
           const want = Array.from(o.data as ArrayLike<number | bigint>, Number);
           const mine = got[n]![q]!;
           assert.equal(mine.length, want.length, `${c.name} ${o.name}`);
-          // float32 indices may differ where two values round to the same float: compared in float64 only
           if (o.name === 'indices') {
             if (c.run.dtype === 'float64') assert.deepEqual(mine, want, `${c.name} indices`);
             return;
@@ -502,10 +502,30 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
           want.forEach((w, i) => assert.ok(Object.is(w, mine[i]) || Math.abs(w - mine[i]!) <= tol * (1 + Math.abs(w)), `${c.name} ${o.name}[${i}]: ${mine[i]} instead of ${w}`));
         });
       });
+    }
+
+    it('vector-valued results agree with the reference at D = 3, 65, 768: float64 and float32, dense and block-sparse, block and direct sums', () => {
+      const all = [3, 65, 768].flatMap((D) => [...cases(VECTOR_FORMULAS, D, 'float64'), ...cases(VECTOR_FORMULAS, D, 'float32'), ...cases(VECTOR_FORMULAS, D, 'float64', { ranges: true }), ...cases(VECTOR_FORMULAS, D, 'float32', { sumScheme: 'direct' })]);
+      assert.equal(all.filter((c) => c.run.plan.fLoop || c.run.plan.gLoop).length, all.filter((c) => !c.name.includes('D=3 ')).length);
+      check(all);
+    });
+
+    it('loops over components with the reduction side staged whole, in chunks and not at all agree with the reference at D = 65, 300, 768', () => {
+      const F: Record<string, (D: number) => string> = {
+        gauss: (D) => `Sum_Reduction(Exp(-SqDist(x, y) / ${D}) * b, 0)`,
+        argkmin: () => 'ArgKMin_Reduction(SqDist(x, y), 10, 0)',
+        scalprod: (D) => `Sum_Reduction(Exp(-Abs((x | y) - (p | y)) / ${D}) * Norm2(x - p), 1)`,
+        weighted: (D) => `Max_Reduction(Sum(Square(x - y) * Exp(-Abs(x) * b)) / ${D} + Sum(y * p), 0)`,
+        lse: (D) => `LogSumExp_Reduction(-SqDist(x, y) / ${D} + (x | p), 0)`,
+        nested: (D) => `Sum_Reduction(Sum(Exp(y * (x | y) / ${D})), 0)`,
+      };
+      const all = [65, 300, 768].flatMap((D) => [...cases(F, D, 'float64'), ...cases(F, D, 'float32'), ...cases(F, D, 'float64', { ranges: true })]);
+      assert.deepEqual([...new Set(all.map((c) => cudaLayout(c.run.plan, { dtype: c.run.dtype }).staging))].sort(), ['chunked', 'direct', 'whole']);
+      check(all);
     });
   });
 
-  it('matches the snapshot of Gaussian Sum, ArgKMin, LogSumExp and a float16-storage Gaussian Sum (KEOPSC_BLESS=1 re-blesses)', () => {
+  it('matches the snapshot of Gaussian Sum, ArgKMin, LogSumExp, a float16-storage Gaussian Sum and two vector-valued results (KEOPSC_BLESS=1 re-blesses)', () => {
     const snap = [
       ['gauss', 'Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)', 'float32'],
       ['argkmin', 'ArgKMin_Reduction(SqDist(x, y), 3, 0)', 'float64'],
@@ -515,6 +535,9 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
       ...snap.map(([n, t, d]) => `==== ${n} (${d}): ${t}\n${emit(n, t, d).source}`),
       // float16 storage: a parameter, an i-variable and a tiled j-variable, block-sparse too
       `==== gauss_half (float32, float16 storage): Sum_Reduction(Exp(-SqDist(x, y) * Elem(p, 0)) * b, 0)\n${emit('gauss_half', 'Sum_Reduction(Exp(-SqDist(x, y) * Elem(p, 0)) * b, 0)', 'float32', 'float16').source}`,
+      // vector-valued results: loops over the components of the result (a Sum with a loop statement, and
+      // the log-sum-exp family with a 65-dim weight), the reduction side staged whole
+      ...([['grad', 64, 'float32'], ['vecsoftmax', 65, 'float64']] as const).map(([n, D, dtype]) => `==== ${n}_${D} (${dtype}): ${VECTOR_FORMULAS[n]!(D)}\n${printCuda(compile(`${vectorDecls(D)}${n} = ${VECTOR_FORMULAS[n]!(D)}`).plan, { dtype }).source}`),
     ].join('\n');
     matchSnapshot('cuda.snap.txt', text);
   });

@@ -7,6 +7,7 @@ import { printWgsl } from '../src/targets/wgsl.js';
 import { cpuOrSkip } from './helpers/native.js';
 import { webgpuOrSkip } from './helpers/webgpu.js';
 import { expectClose, rng } from './helpers/data.js';
+import { VECTOR_RESULTS } from './helpers/dims.js';
 
 /**
  * High-dimensional vectors (issue 19): sums over LOOP_MIN_TERMS or more components lower to `loop`
@@ -25,13 +26,7 @@ const FORMULAS: Record<string, (D: number) => string> = {
   weighted: (D) => `Max_Reduction(Sum(Square(x - y) * Exp(-Abs(x))) / ${D} + Sum(y * p), 0)`,
   lse: (D) => `LogSumExp_Reduction(-SqDist(x, y) / ${D} + (x | p), 0)`,
   // vector-valued results: one loop over the components of f (or of the weight g)
-  vecsum: () => 'Sum_Reduction(Exp(-SqDist(u, v)) * y, 0)',
-  vecgauss: (D) => `Sum_Reduction(Exp(-SqDist(x, y) / ${D}) * (x - y + p), 0)`,
-  vecmax: () => 'Max_ArgMax_Reduction(x - y + p, 0)',
-  vecargmin: () => 'ArgMin_Reduction(x * y, 1)',
-  veckmin: () => 'KMin_ArgKMin_Reduction(x - y, 3, 0)',
-  veclse: () => 'LogSumExpWeight_Reduction(-SqDist(u, v), 0, Abs(y) + 1)',
-  vecsoftmax: () => 'SumSoftMaxWeight_Reduction(-SqDist(u, v), 0, y)',
+  ...VECTOR_RESULTS,
 };
 
 function kernel(D: number, name: string) {

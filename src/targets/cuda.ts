@@ -73,7 +73,7 @@ function cudaSymbol(plan: KernelPlan, opts: CudaCodeOptions): string {
  * and a loop writes the outputs: the same arithmetic, in the same order, as the unrolled fold, and a
  * source that does not grow with D. The loop reads the reduction side's components from the staged
  * tile (`whole`), else from global memory, and the row's own from its private copy where there is one,
- * so the layout (see {@link cudaLayout}) is the one of the unrolled fold.
+ * so the layout (`cudaLayout`) is the one of the unrolled fold.
  */
 export function printCuda(plan: KernelPlan, opts: CudaCodeOptions): { source: string; header: string } {
   return new CudaPrinter(plan, opts).print();
@@ -673,10 +673,11 @@ class CudaPrinter {
       prefix: 'u',
     };
     // the loop over the components: component k as `fk`, then `fold`
-    const component = (fold: string[]) => {
+    const head = () => {
       const { lines, root } = bodyLines(loop.body, 'k', L);
-      return over([...lines, `const T fk = ${root};`, ...fold]);
+      return [...lines, `const T fk = ${root};`];
     };
+    const component = (fold: string[]) => over([...head(), ...fold]);
     switch (red.family) {
       case 'sum': {
         const A = this.opts.accDtype === 'float64' ? 'double' : 'T';
@@ -711,28 +712,13 @@ class CudaPrinter {
         break;
     }
     // the log-sum-exp family with a weight g of n components: lseUpdate with the sums in `ls` (ls[0] the
-    // unweighted sum of the 'one+g' weights, then one per component of g, component k weighted by fk).
-    // lseUpdate's scalar printing (printUpdate) has no loop form here: its cases are printed below, the
-    // sets of the array elements inside one loop over k (each set reads only its own target, the case's
-    // `e` and the term, so grouping them keeps the update's meaning)
+    // unweighted sum of the 'one+g' weights, then one per component of g), the sums of g's components
+    // updated in one loop over k that computes component k of g (`fk`)
     const f = this.ref(plan.f[0]!);
-    const off = lseWeightTerms(red, []).length; // 1 for 'one+g', 0 for 'g'
-    const W = off + n;
-    const kth = `ls[${off ? 'k + 1' : 'k'}]`;
-    const u = lseUpdate(S, 'm', [...(off ? ['ls[0]'] : []), kth], f, [...(off ? [S.one] : []), 'fk']);
-    const fold = u.cases.flatMap((c, i) => {
-      const lines = c.arg !== undefined && u.let ? [S.constant(u.let.name, u.let.of(c.arg))] : [];
-      const each = c.set.filter(([t]) => t === kth).map(([t, v]) => `${t} = ${v};`);
-      let looped = false;
-      for (const [t, v] of c.set) {
-        if (t !== kth) lines.push(`${t} = ${v};`);
-        else if (!looped) {
-          lines.push(...component(each));
-          looped = true;
-        }
-      }
-      return [`${i ? 'else ' : ''}${c.when === null ? '' : `if (${c.when}) `}{`, ...lines.map((l) => `  ${l}`), '}'];
-    });
+    const ones = lseWeightTerms(red, [], S.one); // [1] for 'one+g', [] for 'g'
+    const W = ones.length + n;
+    const g = { k: 'k', n, s: `ls[${ones.length ? 'k + 1' : 'k'}]`, w: 'fk', head: head() };
+    const fold = printUpdate({ ...S, forHead: L.forHead }, lseUpdate(S, 'm', ones.map((_, k) => `ls[${k}]`), f, ones, false, g));
     // the outputs: the maximum first (the raw form), then sums k0, ... of one kind, output column k + d
     const slots = lseOutputSlots(red);
     const first = slots[0]!.kind === 'max' ? [`${S.out('values', slots.length, '0')} = m;`] : [];

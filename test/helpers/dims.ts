@@ -27,16 +27,23 @@ export function highDimPlans(gradUpTo = 768): { name: string; plan: KernelPlan }
  * the result (64 and up), with the reduction side staged whole (64, 65), in chunks (300, 768) or not. */
 export const VECTOR_DIMS = [1, 3, 64, 65, 300, 768];
 
-/** Vector-valued results (a D-dim f, or a D-dim log-sum-exp weight g), by name: their plans have a
- * component loop (plan.fLoop / plan.gLoop) from LOOP_MIN_TERMS components on. */
-export const VECTOR_FORMULAS: Record<string, (D: number) => string> = {
+/** Vector-valued results (a D-dim f, or a D-dim log-sum-exp weight g) over the variables of
+ * {@link vectorDecls}, by name: their plans have a component loop (plan.fLoop / plan.gLoop) from
+ * LOOP_MIN_TERMS components on. test/dims.test.ts runs them on every backend. */
+export const VECTOR_RESULTS: Record<string, (D: number) => string> = {
   vecsum: () => 'Sum_Reduction(Exp(-SqDist(u, v)) * y, 0)',
   vecgauss: (D) => `Sum_Reduction(Exp(-SqDist(x, y) / ${D}) * (x - y + p), 0)`,
   vecmax: () => 'Max_ArgMax_Reduction(x - y + p, 0)',
   vecargmin: () => 'ArgMin_Reduction(x * y, 1)',
   veckmin: () => 'KMin_ArgKMin_Reduction(x - y, 3, 0)',
   veclse: () => 'LogSumExpWeight_Reduction(-SqDist(u, v), 0, Abs(y) + 1)',
-  vecsoftmax: () => 'SumSoftMaxWeight_Reduction(-SqDist(u, v), 1, x)',
+  vecsoftmax: () => 'SumSoftMaxWeight_Reduction(-SqDist(u, v), 0, y)',
+};
+
+/** VECTOR_RESULTS, a tag-1 SumSoftMaxWeight, and the gradient of a D-dim Gaussian with respect to x. */
+export const VECTOR_FORMULAS: Record<string, (D: number) => string> = {
+  ...VECTOR_RESULTS,
+  vecsoftmax1: () => 'SumSoftMaxWeight_Reduction(-SqDist(u, v), 1, x)',
   grad: (D) => `Sum_Reduction(Grad(Exp(-SqDist(x, y) / ${D}) * b, x, e), 0)`,
 };
 
