@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { checkedRanges, coalesce, coarsen, coarsenedFor, rangesFor, swapAxes, toRanges, validateRanges } from '../runtime/ranges/index.js';
+import { checkedRanges, coalesce, coarsen, coarsenedFor, keepsEveryPair, rangesFor, swapAxes, toRanges, validateRanges } from '../runtime/ranges/index.js';
 import { compile } from '../src/index.js';
 import { cpuStatus } from '../runtime/cpu/index.js';
 import { expectClose } from './helpers/data.js';
@@ -127,6 +127,43 @@ describe('runtime/ranges', () => {
         expect(after[2]! - before[2]!).to.be.closeTo(Math.exp(-((1 - 0.4) ** 2)) * 0.4, 1e-12);
         expectClose(k.run({ x, y }, { backend, ranges: input }).values.data, before as Float64Array, 0, 0);
       }
+    });
+  });
+
+  describe('ranges that keep every pair', () => {
+    const M = 37, N = 53;
+    // clusters [0,10) [10,20) [20,37), each over [0,N) in pieces: every pair, in the dense order
+    const full = {
+      ranges_i: Int32Array.of(0, 10, 10, 20, 20, 37),
+      slices_i: Int32Array.of(2, 3, 6),
+      redranges_j: Int32Array.of(0, 30, 30, 53, 0, 53, 0, 1, 1, 40, 40, 53),
+      ranges_j: Int32Array.of(0, N),
+      slices_j: Int32Array.of(1),
+      redranges_i: Int32Array.of(0, M),
+    };
+    it('keepsEveryPair: one cluster over everything after coarsening, and nothing less', () => {
+      expect(keepsEveryPair(coarsen(rangesFor(toRanges(full), 0)), M, N)).to.equal(true);
+      expect(keepsEveryPair(coarsen(rangesFor(toRanges(full), 1)), N, M)).to.equal(true);
+      expect(keepsEveryPair(coarsen(rangesFor(toRanges(full), 0)), M + 1, N)).to.equal(false);
+      expect(keepsEveryPair(coarsen(rangesFor(toRanges(full), 0)), M, N + 1)).to.equal(false);
+      const order = { ...full, redranges_j: Int32Array.of(30, 53, 0, 30, 0, 53, 0, 1, 1, 40, 40, 53) }; // other order
+      expect(keepsEveryPair(coarsen(rangesFor(toRanges(order), 0)), M, N)).to.equal(false);
+    });
+
+    it('cpu: they give the dense values bit for bit; one pair less is not dense', function () {
+      if (!cpuStatus().ok) this.skip();
+      const k = compile('x = Vi(0, 3); y = Vj(1, 3); b = Vj(2, 1)\ns = Sum_Reduction(Exp(-SqDist(x, y)) * b, 0)');
+      const rnd = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + s) * 0.5);
+      const args = { x: { data: rnd(3 * M, 1), shape: [M, 3] }, y: { data: rnd(3 * N, 2), shape: [N, 3] }, b: { data: rnd(N, 3), shape: [N, 1] } };
+      const dense = k.run(args, { backend: 'cpu', threads: 1 }).values.data;
+      expect(Array.from(k.run(args, { backend: 'cpu', threads: 2, ranges: full }).values.data)).to.deep.equal(Array.from(dense));
+      // drop j = 0 for cluster 1 (rows 10..19): those rows lose the term of j = 0
+      const less = { ...full, redranges_j: Int32Array.of(0, 30, 30, 53, 1, 53, 0, 1, 1, 40, 40, 53) };
+      const got = k.run(args, { backend: 'cpu', threads: 1, ranges: less }).values.data;
+      const ref = k.run(args, { backend: 'ref', ranges: less }).values.data;
+      expectClose(got, ref as Float64Array, 1e-5, 1e-6);
+      const term = (i: number) => Math.exp(-[0, 1, 2].reduce((s, c) => s + (args.x.data[3 * i + c]! - args.y.data[c]!) ** 2, 0)) * args.b.data[0]!;
+      for (let i = 10; i < 20; i++) expect(dense[i]! - got[i]!).to.be.closeTo(term(i), 1e-5);
     });
   });
 });

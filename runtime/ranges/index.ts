@@ -250,6 +250,16 @@ export function coarsenedFor(r: Ranges, tag: 0 | 1): RangesTriplet {
 }
 
 /**
+ * Whether a coarsened triplet keeps every pair of a rows × redLen problem in the dense order: one
+ * cluster [0, rows) reducing over [0, redLen) (what {@link coarsen} makes of ranges that keep every
+ * pair, in any number of clusters). A backend may then run its dense kernel: the same pairs, each row
+ * visiting the reduction indices in the same order.
+ */
+export function keepsEveryPair(t: RangesTriplet, rows: number, redLen: number): boolean {
+  return t.slices.length === 1 && t.out[0] === 0 && t.out[1] === rows && t.red.length === 2 && t.red[0] === 0 && t.red[1] === redLen;
+}
+
+/**
  * The block table of a ranges launch on a GPU (cuda, webgpu): int32 triples (cluster, first row, end
  * row), one block (workgroup) each, over runs of at most `blockRows` consecutive output rows owned by
  * one cluster. A row belongs to the last cluster of `out` (pairs [start, end) of output rows) that covers
