@@ -354,7 +354,7 @@ void workOn(Job* j) {
 }
 
 // Waiting: a thread that sleeps on a condition variable hands its CPU back, and on a virtual machine
-// an idle CPU is halted: waking it again costs tens of microseconds, which a block-sparse run of a few
+// an idle CPU is halted, and waking it again can cost tens of microseconds, which a block-sparse run of a few
 // hundred microseconds pays twice (the helper's start, the caller's wake at the end). So both sides
 // first poll an atomic for a short, bounded time, yielding the CPU between polls: the caller while the
 // helpers finish their last block, and a helper after its job, for the next one (back-to-back runs: a
