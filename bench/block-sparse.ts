@@ -1,7 +1,7 @@
 /**
  * The block-sparse and start-up figures of `npm run bench` (issue 13's targets): the tutorial's
  * pipeline (examples/block-sparse.ts) timed by step, first call and warm, with the dense and sparse
- * Gaussian convolutions it serves, and `keopsc check` against `node -e 0`.
+ * Gaussian convolutions it serves (medians of alternating calls), and `keopsc check` against `node -e 0`.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,6 +58,33 @@ export async function timeAsync(fn: () => unknown, minMs = 300): Promise<number>
   return (performance.now() - t0) / n / 1000;
 }
 
+/**
+ * Median seconds per call of `a` and of `b`, measured in alternating calls (a, b, a, b, ...) for at
+ * least `minMs` in all (at least one pair), after one warm-up call of each: on a shared machine both
+ * figures see the same moments, and a preempted call moves a median less than a mean.
+ */
+async function pairedMedians(a: () => unknown, b: () => unknown, minMs = 600): Promise<[number, number]> {
+  await a();
+  await b();
+  const ta: number[] = [];
+  const tb: number[] = [];
+  const start = performance.now();
+  do {
+    let t0 = performance.now();
+    await a();
+    ta.push(performance.now() - t0);
+    t0 = performance.now();
+    await b();
+    tb.push(performance.now() - t0);
+  } while (performance.now() - start < minMs);
+  const median = (t: number[]) => {
+    const s = [...t].sort((x, y) => x - y);
+    const m = s.length >> 1;
+    return (s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2) / 1000;
+  };
+  return [median(ta), median(tb)];
+}
+
 /** The least of `reps` single calls, in seconds (warm). */
 function best(fn: () => unknown, reps = 7): number {
   let b = Infinity;
@@ -97,8 +124,10 @@ export async function blockSparseBench(sizes: number[], backend: Backend, thread
       for (; l < slices_i[a]!; l++) kept += (p.cx.ranges.data[2 * a + 1]! - p.cx.ranges.data[2 * a]!) * (redranges_j[2 * l + 1]! - redranges_j[2 * l]!);
     const scale = (a: { data: Float32Array; shape: number[] }) => ({ data: a.data.map((v) => v / 0.05), shape: a.shape });
     const args = { x: scale(p.x), y: scale(p.y), b: { data: Float32Array.from({ length: M }, (_, k) => Math.sin(k)), shape: [M, 1] } };
-    const dense = await timeAsync(() => conv.run(args, { backend, threads }), 200);
-    const sparse = await timeAsync(() => conv.run(args, { backend, threads, ranges: p.ranges }), 200);
+    const [dense, sparse] = await pairedMedians(
+      () => conv.run(args, { backend, threads }),
+      () => conv.run(args, { backend, threads, ranges: p.ranges }),
+    );
     sparseAt.push(sparse);
     const nsPt = (s: number) => ((s * 1e9) / (2 * M)).toFixed(0);
     console.log(

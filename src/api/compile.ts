@@ -4,7 +4,7 @@ import { frontend, optimize, fail, lower, type PassHook } from '../passes/pipeli
 import { diag } from '../diagnostics/index.js';
 import { kernelOutputs, type ArgInfo, type Kernel } from '../ir/kernel.js';
 import { printKernel } from '../ir/print.js';
-import { toRanges, validateRanges, type RangesInput } from '../../runtime/ranges/index.js';
+import { checkedRanges, type RangesInput } from '../../runtime/ranges/index.js';
 import { prepareArgs, type ArgsInput, type ArrayInput, type FloatDtype } from './inputs.js';
 import type { KernelPlan } from '../lower/plan.js';
 import { gradientKernel, type GradientKernel } from './grad.js';
@@ -232,8 +232,7 @@ export class CompiledKernel<R extends RunResult = RunResult> {
     if (options.ranges !== undefined && prep.batch) {
       throw new InputError(`ranges cannot be combined with batch dims (batch shape ${shapeText(prep.batch.shape)}): KeOps does not support user ranges in batch mode; run each batch entry with its ranges, or drop the batch dims`);
     }
-    const ranges = options.ranges === undefined ? undefined : toRanges(options.ranges);
-    if (ranges) validateRanges(ranges, prep.M, prep.N);
+    const ranges = options.ranges === undefined ? undefined : checkedRanges(options.ranges, prep.M, prep.N);
     const out = options.out === undefined ? undefined : this.checkOut(options.out, prep);
     checkOutAliasing(out, prep.arrays, new Map(this.args.map((a) => [a.index, a.name])));
     const inputs: LaunchInputs = { arrays: prep.arrays, M: prep.M, N: prep.N, dtype: prep.dtype, ranges };
