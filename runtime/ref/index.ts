@@ -160,7 +160,9 @@ function reduceLse(red: ReductionDef, fs: Float64Array[], gs: Float64Array[], E:
   // term still makes the sum NaN below
   let m = -Infinity;
   for (let t = 0; t < n; t++) if (fs[t]![0]! > m) m = fs[t]![0]!;
-  const w = fs.map((f) => (n === 0 || m === -Infinity ? 0 : Math.exp(f[0]! - m)));
+  // a term -inf weighs 0 (also when m = -inf: exp(-inf + inf) would be NaN); a NaN term weighs NaN, also
+  // when every other term is -inf (the online update of the backends: exp(NaN - m) is NaN)
+  const w = fs.map((f) => (f[0]! === -Infinity ? 0 : Math.exp(f[0]! - m)));
   const s = w.reduce((a, b) => a + b, 0);
   const sg = new Float64Array(E);
   for (let t = 0; t < n; t++) for (let k = 0; k < E; k++) sg[k]! += w[t]! * gs[t]![k]!;

@@ -186,6 +186,9 @@ export interface CSyntax {
   /** Lane-wise syntaxes only (C++ on GCC vector types): the declaration of a lane mask `name = e`.
    * Guarded updates then print as selects (see {@link printUpdate}). */
   mask?(name: string, e: string): string;
+  /** The head of a loop over k in [0, n), ending with `{` (as {@link LoopSyntax}'s): needed to print an
+   * update with array sets (GuardedUpdate.each, the loop form of {@link lseUpdate}). */
+  forHead?(k: string, n: number): string;
 }
 
 /**
@@ -193,22 +196,47 @@ export interface CSyntax {
  * other case) makes its assignments. A value reads the state as it was before the update (no value reads
  * a target that any case assigns before it) and the case's `let`: the name `let.name` bound to
  * `let.of(arg)` with the case's `arg` (a case without one does not read it).
+ *
+ * With `each`, the cases' `each` assignments are array sets (`s[k] = ...` for k in [0, each.n), their
+ * targets and values written with the loop counter `each.k`), printed inside one loop over k after the
+ * masks and the `let` and before the scalar sets (`set`); `each.head` starts every iteration (the values
+ * the array sets read at k, such as component k of a weight).
  */
 export interface GuardedUpdate {
   let?: { name: string; of: (arg: string) => string };
-  cases: { when: string | null; arg?: string; set: (readonly [target: string, value: string])[] }[];
+  each?: { k: string; n: number; head?: readonly string[] };
+  cases: { when: string | null; arg?: string; set: (readonly [target: string, value: string])[]; each?: (readonly [target: string, value: string])[] }[];
 }
+
+/** What {@link printUpdate} needs of a syntax: its constants, its lane masks (lane-wise syntaxes) and,
+ * for an update with array sets, the head of a loop. */
+export type UpdateSyntax = Pick<CSyntax, 'constant' | 'mask' | 'forHead'>;
 
 /**
  * A guarded update as lines. On scalars: `if (c0) { ... } else if (c1) { ... } else { ... }`, a line per
  * case. Lane-wise (a syntax with `mask`): one block in which each lane takes its own case, with selects
  * (`c ? a : b`, lane by lane on GCC vectors): `{ c0 = ...; c1 = ...; e = of(c0 ? a0 : a1); t = c0 ? v0 :
- * (c1 ? v1 : t); ... }`, so that the `let` (an exp) is computed once per lane.
+ * (c1 ? v1 : t); ... }`, so that the `let` (an exp) is computed once per lane. An update with array sets
+ * (`each`) prints its loop over k on lines of its own: in each case that has array sets on scalars, once
+ * lane-wise.
  */
-export function printUpdate(S: Pick<CSyntax, 'constant' | 'mask'>, u: GuardedUpdate): string[] {
+export function printUpdate(S: UpdateSyntax, u: GuardedUpdate): string[] {
   const bind = (arg: string | undefined) => (u.let && arg !== undefined ? [S.constant(u.let.name, u.let.of(arg))] : []);
+  const each = u.each;
+  // the loop over k of the array sets `sets` (none: no loop)
+  const loop = (sets: readonly string[]): string[] => {
+    if (!each || !sets.length) return [];
+    if (!S.forHead) throw new Error('internal: an update with array sets needs a syntax with forHead');
+    return [S.forHead(each.k, each.n), ...(each.head ?? []).map((l) => `  ${l}`), ...sets.map((l) => `  ${l}`), '}'];
+  };
+  const assign = ([t, v]: readonly [string, string]) => `${t} = ${v};`;
   if (!S.mask)
-    return u.cases.map((c, n) => `${n ? 'else ' : ''}${c.when === null ? '' : `if (${c.when}) `}{ ${[...bind(c.arg), ...c.set.map(([t, v]) => `${t} = ${v};`)].join(' ')} }`);
+    return u.cases.flatMap((c, n) => {
+      const head = `${n ? 'else ' : ''}${c.when === null ? '' : `if (${c.when}) `}{`;
+      const body = loop((c.each ?? []).map(assign));
+      if (!body.length) return [`${head} ${[...bind(c.arg), ...c.set.map(assign)].join(' ')} }`];
+      return [head, ...[...bind(c.arg), ...body, ...c.set.map(assign)].map((l) => `  ${l}`), '}'];
+    });
   const mask = S.mask;
   // the value of the first case whose condition holds, given each case's value (undefined: none)
   const pick = (vals: readonly (string | undefined)[], n = 0): string | undefined => {
@@ -218,14 +246,13 @@ export function printUpdate(S: Pick<CSyntax, 'constant' | 'mask'>, u: GuardedUpd
     if (v === undefined || v === rest) return rest;
     return c === null || c === undefined || rest === undefined ? v : `c${n} ? ${v} : ${rest.includes('?') ? `(${rest})` : rest}`;
   };
-  const targets = [...new Set(u.cases.flatMap((c) => c.set.map(([t]) => t)))];
-  const lines = [
-    ...u.cases.flatMap((c, n) => (c.when === null ? [] : [mask(`c${n}`, c.when)])),
-    ...bind(pick(u.cases.map((c) => c.arg))),
-    // a target no case sets keeps its value (the last value, when every case has a condition)
-    ...targets.map((t) => `${t} = ${pick([...u.cases.map((c) => c.set.find(([x]) => x === t)?.[1] ?? t), t])};`),
-  ];
-  return [`{ ${lines.join(' ')} }`];
+  // a target no case sets keeps its value (the last value, when every case has a condition)
+  const selects = (sets: (c: (typeof u.cases)[number]) => readonly (readonly [string, string])[]) =>
+    [...new Set(u.cases.flatMap((c) => sets(c).map(([t]) => t)))].map((t) => `${t} = ${pick([...u.cases.map((c) => sets(c).find(([x]) => x === t)?.[1] ?? t), t])};`);
+  const lines = [...u.cases.flatMap((c, n) => (c.when === null ? [] : [mask(`c${n}`, c.when)])), ...bind(pick(u.cases.map((c) => c.arg)))];
+  const body = loop(selects((c) => c.each ?? []));
+  if (!body.length) return [`{ ${[...lines, ...selects((c) => c.set)].join(' ')} }`];
+  return ['{', ...[...lines, ...body, ...selects((c) => c.set)].map((l) => `  ${l}`), '}'];
 }
 
 /** @deprecated the syntax is not GPU-only: use {@link CSyntax}. */
@@ -302,22 +329,43 @@ export function kminInsert(S: Pick<CSyntax, 'int' | 'counter' | 'decrement'>, K:
 }
 
 /**
+ * Sums of the log-sum-exp update that are the components k in [0, n) of arrays, updated in one loop over
+ * the counter `k`: sum `s` (an expression in k, such as `s[k + 1]`) of weight (or partial sum, merging)
+ * `w`, both read after the lines `head` (values at k, such as component k of a vector weight g).
+ */
+export interface LseArraySums {
+  k: string;
+  n: number;
+  s: string;
+  w: string;
+  head?: readonly string[];
+}
+
+/**
  * The log-sum-exp update: the state (running maximum `m`, sums `s_k` = Σ exp(f − m)·w_k) takes a term
  * f = `m2` of weights `w_k` (lseWeightTerms; `S.one` for 1), or, with `merge`, a partial state (`m2`,
  * sums `w_k`). When m2 > m the sums are rescaled by exp(m − m2) and gain w_k, and m = m2; otherwise
  * (m2 ≠ −inf) each sum gains exp(m2 − m)·w_k. A term −inf changes nothing whatever its weight; a
  * partial state with m2 = −inf has sums +0 (nothing seen) or NaN (only NaN terms seen): the merge adds
  * them, so that NaN poisons the sums and +0 changes nothing (a sum is never −0). Every operation is
- * rounded by `S.acc`.
+ * rounded by `S.acc`. `array`: more sums, the components of arrays, updated by the same rule in one loop
+ * (see {@link LseArraySums}; printUpdate then needs a syntax with `forHead`), before the sums `s` and m.
  */
-export function lseUpdate(S: Pick<CSyntax, 'inf' | 'one' | 'ne' | 'exp' | 'acc'>, m: string, s: readonly string[], m2: string, w: readonly string[], merge = false): GuardedUpdate {
+export function lseUpdate(S: Pick<CSyntax, 'inf' | 'one' | 'ne' | 'exp' | 'acc'>, m: string, s: readonly string[], m2: string, w: readonly string[], merge = false, array?: LseArraySums): GuardedUpdate {
   const A = (e: string) => S.acc(e);
+  // each case's rule on one sum sk of weight wk
+  const grow = (sk: string, wk: string) => A(`${A(`${sk} * e`)} + ${wk}`);
+  const gain = (sk: string, wk: string) => A(`${sk} + ${wk === S.one ? 'e' : A(`e * ${wk}`)}`);
+  const add = (sk: string, wk: string) => A(`${sk} + ${wk}`);
+  const sets = (rule: (sk: string, wk: string) => string) => s.map((sk, k) => [sk, rule(sk, w[k]!)] as const);
+  const each = (rule: (sk: string, wk: string) => string) => (array ? { each: [[array.s, rule(array.s, array.w)] as const] } : {});
   return {
     let: { name: 'e', of: (x) => A(S.exp(A(x))) },
+    ...(array ? { each: { k: array.k, n: array.n, ...(array.head ? { head: array.head } : {}) } } : {}),
     cases: [
-      { when: `${m2} > ${m}`, arg: `${m} - ${m2}`, set: [...s.map((sk, k) => [sk, A(`${A(`${sk} * e`)} + ${w[k]}`)] as const), [m, m2]] },
-      { when: `${m2} ${S.ne} -${S.inf}`, arg: `${m2} - ${m}`, set: s.map((sk, k) => [sk, A(`${sk} + ${w[k] === S.one ? 'e' : A(`e * ${w[k]}`)}`)] as const) },
-      ...(merge ? [{ when: null, set: s.map((sk, k) => [sk, A(`${sk} + ${w[k]}`)] as const) }] : []),
+      { when: `${m2} > ${m}`, arg: `${m} - ${m2}`, set: [...sets(grow), [m, m2]], ...each(grow) },
+      { when: `${m2} ${S.ne} -${S.inf}`, arg: `${m2} - ${m}`, set: sets(gain), ...each(gain) },
+      ...(merge ? [{ when: null, set: sets(add), ...each(add) }] : []),
     ],
   };
 }

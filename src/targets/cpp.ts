@@ -185,22 +185,6 @@ const CPP_SPELLINGS: Spellings = {
   select: (_a, w) => `k_sel(${w[0]}, ${w[1]}, ${w[2]})`,
 };
 
-/** The log-sum-exp finalisation's merge of the V lanes of a row state `s` (m[V], s[W][V]) into `m` and
- * `sm[W]`, in lane order, with the rule of the online update: a lane (m2, s2) is a term f = m2 of weight
- * s2; a lane that saw only NaN terms (m2 = -inf, s2 = NaN) still poisons the sums. */
-function lseLaneMerge(W: number): string[] {
-  const NEG = '(-std::numeric_limits<A>::infinity())';
-  return [
-    `A m = ${NEG}, sm[${W}] = {};`,
-    'for (int l = 0; l < V; ++l) {',
-    '  const A m2 = s.m[l];',
-    `  if (m2 > m) { const A q = std::exp(m - m2); for (int k = 0; k < ${W}; ++k) sm[k] = sm[k] * q + s.s[k][l]; m = m2; }`,
-    `  else if (m2 != ${NEG}) { const A q = std::exp(m2 - m); for (int k = 0; k < ${W}; ++k) sm[k] = sm[k] + s.s[k][l] * q; }`,
-    `  else { for (int k = 0; k < ${W}; ++k) if (s.s[k][l] != s.s[k][l]) sm[k] = s.s[k][l]; }`,
-    '}',
-  ];
-}
-
 /** The shared facts of one printed C++ kernel (see CppPrinter.layout). */
 type CppLayout = ReturnType<CppPrinter['layout']>;
 
@@ -1016,7 +1000,6 @@ class CppPrinter {
       const E = red.E;
       const off = lseWeightTerms(red, []).length;
       const W = off + E;
-      const NEG = '(-std::numeric_limits<A>::infinity())';
       const slots = lseOutputSlots(red);
       const first = slots[0]!.kind === 'max' ? [`P.out0[r * ${slots.length}] = static_cast<T>(m);`] : [];
       const rest = slots[first.length]!;
@@ -1027,23 +1010,22 @@ class CppPrinter {
       // the states and their init of the unrolled form; the writes, lane states and fold as loops
       return {
         ...this.reduction(false),
-        // merge the lanes in order (lseLaneMerge), then write the slots in a loop
+        // merge the lanes in order (the sums in an array), then write the slots in a loop
         fin: [
-          ...lseLaneMerge(W),
+          ...this.lseLaneMerge(W, true),
           ...first,
           `for (int k = ${k0}; k < ${W}; ++k) P.out0[r * ${slots.length} + k${d === 0 ? '' : d > 0 ? ` + ${d}` : ` - ${-d}`}] = static_cast<T>(${value});`,
         ],
         laneInit: (q) => [`VA m${q};`, `std::memcpy(&m${q}, S[${q}].m, sizeof(VA));`, `VA s${q}[${W}];`, `std::memcpy(s${q}, S[${q}].s, sizeof s${q});`],
-        // the online update of reduction(), with the sums of g's components in a loop
-        foldLoop: (q, F, comp) => [
-          `{ const VA fv = ${this.cvA(F[0]!)};`,
-          `  const auto gt = fv > m${q};`,
-          `  const auto up = fv != ${NEG};`,
-          `  const VA qx = k_exp(gt ? m${q} - fv : fv - m${q});`,
-          ...(off ? [`  s${q}[0] = gt ? s${q}[0] * qx + 1.0f : (up ? s${q}[0] + qx : s${q}[0]);`] : []),
-          ...loopFold(E, comp(`G${q}`), [`const VA w = ${this.cvA(`G${q}`)}; VA& sv = s${q}[k${off ? ' + 1' : ''}]; sv = gt ? sv * qx + w : (up ? sv + qx * w : sv);`]).map((l) => `  ${l}`),
-          `  m${q} = gt ? fv : m${q}; }`,
-        ],
+        // the shared online update, lane-wise, with the sums of g's components in one loop over k (component
+        // k of g computed at its start)
+        foldLoop: (q, F, comp) => {
+          const vec = this.syntax(true);
+          const ones = lseWeightTerms(red, [], vec.one);
+          const g = { k: 'k', n: E, s: `s${q}[k${off ? ' + 1' : ''}]`, w: 'w', head: [...comp(`G${q}`), `const VA w = ${this.cvA(`G${q}`)};`] };
+          const u = lseUpdate(vec, `m${q}`, ones.map((_, k) => `s${q}[${k}]`), 'fv', ones, false, g);
+          return [`{ const VA fv = ${this.cvA(F[0]!)};`, ...printUpdate(vec, u).map((l) => `  ${l}`), '}'];
+        },
         laneEnd: (q) => [`std::memcpy(S[${q}].m, &m${q}, sizeof(VA));`, `std::memcpy(S[${q}].s, s${q}, sizeof s${q});`],
       };
     }
@@ -1052,9 +1034,32 @@ class CppPrinter {
 
   /** The C++ spelling of the shared accumulator updates (src/targets/common.ts): on scalars of the
    * accumulator type (the lane merges), or `lanes`-wise on vectors (the folds: selects per lane). */
-  private syntax(lanes: boolean): Pick<CSyntax, 'inf' | 'one' | 'ne' | 'eq' | 'exp' | 'acc' | 'constant' | 'mask'> {
+  private syntax(lanes: boolean): Pick<CSyntax, 'inf' | 'one' | 'ne' | 'eq' | 'exp' | 'acc' | 'constant' | 'mask' | 'forHead'> {
     const decl = (n: string, e: string) => `const auto ${n} = ${e};`;
-    return { inf: 'std::numeric_limits<A>::infinity()', one: 'A(1)', ne: '!=', eq: '==', exp: (x) => `k_exp(${x})`, acc: (e) => e, constant: decl, ...(lanes ? { mask: decl } : {}) };
+    const forHead = (k: string, n: number) => `for (int ${k} = 0; ${k} < ${n}; ++${k}) {`;
+    return { inf: 'std::numeric_limits<A>::infinity()', one: 'A(1)', ne: '!=', eq: '==', exp: (x) => `k_exp(${x})`, acc: (e) => e, constant: decl, forHead, ...(lanes ? { mask: decl } : {}) };
+  }
+
+  /**
+   * The log-sum-exp finalisation's merge of the V lanes of a row state `s` (m[V], s[W][V]) into `m` and
+   * the sums (`sm<k>`, or with `loop` the array `sm[W]` updated in one loop over k), in lane order, by
+   * the shared update's merge: a lane is a partial state (m2, its sums); one that saw only NaN terms
+   * (m2 = -inf, sums NaN) still poisons the sums.
+   */
+  private lseLaneMerge(W: number, loop: boolean): string[] {
+    const sc = this.syntax(false);
+    const ws = Array.from({ length: W }, (_, k) => k);
+    const NEG = '(-std::numeric_limits<A>::infinity())';
+    const u = loop
+      ? lseUpdate(sc, 'm', [], 'm2', [], true, { k: 'k', n: W, s: 'sm[k]', w: 's.s[k][l]' })
+      : lseUpdate(sc, 'm', ws.map((k) => `sm${k}`), 'm2', ws.map((k) => `s.s[${k}][l]`), true);
+    return [
+      loop ? `A m = ${NEG}, sm[${W}] = {};` : `A m = ${NEG};${ws.map((k) => ` A sm${k} = 0;`).join('')}`,
+      'for (int l = 0; l < V; ++l) {',
+      '  const A m2 = s.m[l];',
+      ...printUpdate(sc, u).map((l) => `  ${l}`),
+      '}',
+    ];
   }
 
   /** The reduction's pieces (see RedGen); with `loops` (the default), those of loopReduction for a plan
@@ -1184,7 +1189,7 @@ class CppPrinter {
       };
     }
     if (red.family === 'logsumexp') {
-      const [sc, vec] = [this.syntax(false), this.syntax(true)];
+      const vec = this.syntax(true);
       const W = lseWeightTerms(red, Array.from({ length: red.E }, () => '')).length;
       const ws = Array.from({ length: W }, (_, k) => k);
       const NEG = '(-std::numeric_limits<A>::infinity())';
@@ -1195,15 +1200,8 @@ class CppPrinter {
         stBytes: (1 + W) * V * sA,
         laneVecs: (1 + W) * widen,
         init: [`for (int l = 0; l < V; ++l) { s.m[l] = ${NEG}; for (int k = 0; k < ${W}; ++k) s.s[k][l] = 0; }`],
-        // the lanes merged in order by the shared update: a lane is a partial state (m2, its sums)
-        fin: [
-          `A m = ${NEG};${ws.map((k) => ` A sm${k} = 0;`).join('')}`,
-          'for (int l = 0; l < V; ++l) {',
-          '  const A m2 = s.m[l];',
-          ...printUpdate(sc, lseUpdate(sc, 'm', ws.map((k) => `sm${k}`), 'm2', ws.map((k) => `s.s[${k}][l]`), true)).map((l) => `  ${l}`),
-          '}',
-          ...fin,
-        ],
+        // the lanes merged in order by the shared update
+        fin: [...this.lseLaneMerge(W, false), ...fin],
         laneInit: (q) => [`VA m${q};`, `std::memcpy(&m${q}, S[${q}].m, sizeof(VA));`, ...ws.flatMap((k) => [`VA s${q}_${k};`, `std::memcpy(&s${q}_${k}, S[${q}].s[${k}], sizeof(VA));`])],
         // the shared online update, lane-wise (one exp per lane)
         fold: (q, F, G) => [

@@ -1,5 +1,5 @@
 import { lseOutputSlots, lseWeightTerms, planLoops, unrolledPlan, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { blockLoopLines, bodyLines, extremumAccumulator, INFIX, kminAccumulator, kminInsert, loopLines, lseAccumulator, scalarRef, scalarStatement, type AccumulatorLines, type CodeOptions, type CSyntax, type LoopSyntax, type Spellings } from './common.js';
+import { blockLoopLines, bodyLines, extremumAccumulator, extremumUpdate, INFIX, kminAccumulator, kminInsert, loopLines, lseAccumulator, lseUpdate, printUpdate, scalarRef, scalarStatement, type AccumulatorLines, type CodeOptions, type CSyntax, type LoopSyntax, type Spellings } from './common.js';
 import { bodyStatements, type ScalarFn, type SExpr } from '../lower/scalar.js';
 import { DEP_I, DEP_J } from '../ir/types.js';
 
@@ -90,6 +90,9 @@ const JS_ROW_BLOCK = 8;
 /** The row-dependent values (loads, accumulators) that a block of rows may keep in registers. */
 const JS_ROW_REGISTERS = 40;
 
+/** The head of a JS loop over k in [0, n) (the loops of the scalar IR and the shared updates' array sets). */
+const jsForHead = (k: string, n: number) => `for (let ${k} = 0; ${k} < ${n}; ${k}++) {`;
+
 class JsPrinter {
   private readonly f32: boolean;
   private readonly red: ReductionPlan;
@@ -145,7 +148,7 @@ class JsPrinter {
     return {
       mutable: (name, init) => `let ${name} = ${init};`,
       constant: (name, e) => `const ${name} = ${e};`,
-      forHead: (k, len) => `for (let ${k} = 0; ${k} < ${len}; ${k}++) {`,
+      forHead: jsForHead,
       zero: '0',
       spell: this.spell,
       ref,
@@ -361,6 +364,7 @@ class JsPrinter {
       counter: (n, init) => `let ${n} = ${init};`,
       decrement: (n) => `${n}--;`,
       loop: (q, len, body) => `for (let ${q} = 0; ${q} < ${len}; ${q}++) { ${body} }`,
+      forHead: jsForHead,
       // the values are O0; the indices are O1 after values, else O0
       out: (which, w, col) => `O${which === 'indices' && red.writesValues ? 1 : 0}[${row} * ${w} + ${col}]`,
       used: () => '',
@@ -379,12 +383,13 @@ class JsPrinter {
     const none = { block: false, initTmp: [] as string[], merge: [] as string[] };
     const loop = (plan.fLoop ?? plan.gLoop)!;
     const n = loop.n;
-    const over = (body: string[]) => [`for (let k = 0; k < ${n}; k++) {`, ...body.map((l) => `  ${l}`), '}'];
+    const over = (body: string[]) => [jsForHead('k', n), ...body.map((l) => `  ${l}`), '}'];
     // the loop over the components: the body at k, rounded to float32 for float32 data, as `fk`
-    const component = (fold: string[]) => {
+    const head = () => {
       const { lines, root } = bodyLines(loop.body, 'k', this.loopSyntax((x) => this.ref(x), 'r'));
-      return over([...lines, `const fk = ${this.f32 ? `Math.fround(${root})` : root};`, ...fold]);
+      return [...lines, `const fk = ${this.f32 ? `Math.fround(${root})` : root};`];
     };
+    const component = (fold: string[]) => over([...head(), ...fold]);
     switch (red.family) {
       case 'sum': {
         // acc, comp, part: the sums, Kahan compensations and block partial sums (not sa/sb: the ranges' bounds)
@@ -401,7 +406,7 @@ class JsPrinter {
         return {
           decl: [`const em = new Float64Array(${n}), ei = new Float64Array(${n});`],
           init: [`em.fill(${start}); ei.fill(0);`],
-          fold: () => component([`if (fk ${red.max ? '>' : '<'} em[k]) { em[k] = fk; ei[k] = s; }`]),
+          fold: () => component(printUpdate(S, extremumUpdate(red, S, 'em[k]', 'ei[k]', 'fk', 's'))),
           finalize: over([...(red.writesValues ? [`${S.out('values', n, 'k')} = em[k];`] : []), ...(red.writesIndices ? [`${S.out('indices', n, 'k')} = ei[k];`] : [])]),
           ...none,
         };
@@ -414,12 +419,13 @@ class JsPrinter {
       case 'logsumexp':
         break;
     }
-    // the log-sum-exp family with a weight g of n components: lseAccumulator's online update with the
-    // sums in `ls` (ls[0] the unweighted one for the 'one+g' weights, then one per component of g)
+    // the log-sum-exp family with a weight g of n components: lseAccumulator's states with the sums in
+    // `ls` (ls[0] the unweighted one for the 'one+g' weights, then one per component of g), folded by the
+    // shared update with the sums of g's components in one loop over k (component k of g computed in it)
     const f = fv[0]!;
-    const off = lseWeightTerms(red, []).length; // 1 for 'one+g', 0 for 'g'
+    const ones = lseWeightTerms(red, [], S.one); // ['1'] for 'one+g', [] for 'g'
+    const off = ones.length;
     const W = off + n;
-    const A = FA;
     const slots = lseOutputSlots(red);
     const value = (slot: (typeof slots)[number], k: string) => (slot.kind === 'max' ? 'm' : slot.kind === 'sum' ? `ls[${k}]` : slot.kind === 'logsum' ? `m + Math.log(ls[${k}])` : `ls[${k}] / ls[0]`);
     const first = slots[0]!.kind === 'max' ? [`${S.out('values', slots.length, '0')} = m;`] : [];
@@ -428,21 +434,11 @@ class JsPrinter {
     // output column c + first.length holds sum k0 + c
     const d = first.length - k0;
     const finalize = [...first, `for (let k = ${k0}; k < ${W}; k++) ${S.out('values', slots.length, d === 0 ? 'k' : d > 0 ? `k + ${d}` : `k - ${-d}`)} = ${value(rest[0]!, 'k')};`];
+    const g = { k: 'k', n, s: `ls[${off ? 'k + 1' : 'k'}]`, w: 'fk', head: head() };
     return {
       decl: [`let m = -Infinity; const ls = new Float64Array(${W});`],
       init: ['m = -Infinity; ls.fill(0);'],
-      fold: () => [
-        `if (${f} > m) {`,
-        `  const e = ${A(S.exp(A(`m - ${f}`)))};`,
-        ...(off ? [`  ls[0] = ${A(`${A('ls[0] * e')} + 1`)};`] : []),
-        ...component([`ls[${off ? 'k + 1' : 'k'}] = ${A(`${A(`ls[${off ? 'k + 1' : 'k'}] * e`)} + fk`)};`]).map((l) => `  ${l}`),
-        `  m = ${f};`,
-        `} else if (${f} !== -Infinity) {`,
-        `  const e = ${A(S.exp(A(`${f} - m`)))};`,
-        ...(off ? [`  ls[0] = ${A('ls[0] + e')};`] : []),
-        ...component([`ls[${off ? 'k + 1' : 'k'}] = ${A(`ls[${off ? 'k + 1' : 'k'}] + ${A('e * fk')}`)};`]).map((l) => `  ${l}`),
-        '}',
-      ],
+      fold: () => printUpdate(S, lseUpdate(S, 'm', ones.map((_, k) => `ls[${k}]`), f, ones, false, g)),
       finalize,
       ...none,
     };
