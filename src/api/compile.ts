@@ -15,7 +15,7 @@ import { cppSource, type CppCodeOptions } from '../targets/cpp.js';
 import { backendFor, checkStorage, registeredBackend } from './backends.js';
 import type { WebGpuRunOptions } from '../../runtime/webgpu/index.js';
 import { shapeText } from '../../runtime/batch/index.js';
-import type { BackendName, BatchLayout, KernelOutput, LaunchInputs, LaunchRequest, ResultKind, ResultKindOf, ResultOf, RunResult } from './types.js';
+import { BACKENDS, SUM_SCHEMES, type Backend, type SumScheme, type BackendName, type BatchLayout, type KernelOutput, type LaunchInputs, type LaunchRequest, type ResultKind, type ResultKindOf, type ResultOf, type RunResult } from './types.js';
 import '../../runtime/ref/backend.js';
 import '../../runtime/js/backend.js';
 import '../../runtime/webgpu/backend.js';
@@ -36,17 +36,10 @@ export interface CompileOptions {
   allDeclaredAreArgs?: boolean;
 }
 
-/** Backends a kernel can run on. `webgpu` is asynchronous (its `run` returns a Promise). */
-export type Backend = 'ref' | 'js' | 'cpu' | 'cuda' | 'webgpu' | 'auto';
-/** Every backend name `run` accepts, `auto` included. */
-export const BACKENDS: readonly Backend[] = ['ref', 'js', 'cpu', 'cuda', 'webgpu', 'auto'];
+// the names a run accepts live with the API's types (./types.ts), which `keopsc check` can load alone
+export { BACKENDS, SUM_SCHEMES, type Backend, type SumScheme } from './types.js';
 /** The backends whose `run` returns the result directly. */
 export type SyncBackend = Exclude<Backend, 'webgpu'>;
-
-/** Summation schemes of Sum-type reductions (keops-reference §2). */
-export type SumScheme = 'auto' | 'block' | 'kahan' | 'direct';
-/** Every summation scheme `run` accepts (`auto`: `block`). */
-export const SUM_SCHEMES: readonly SumScheme[] = ['auto', 'block', 'kahan', 'direct'];
 
 /** Options of {@link CompiledKernel.run}. */
 export interface RunOptions extends WebGpuRunOptions {
