@@ -1,7 +1,7 @@
 /**
  * The block-sparse and start-up figures of `npm run bench` (issue 13's targets): the tutorial's
  * pipeline (examples/block-sparse.ts) timed by step, first call and warm, with the dense and sparse
- * Gaussian convolutions it serves, and `keopsc check` against `node -e 0`.
+ * Gaussian convolutions it serves (medians of alternating calls), and `keopsc check` against `node -e 0`.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,6 +58,33 @@ export async function timeAsync(fn: () => unknown, minMs = 300): Promise<number>
   return (performance.now() - t0) / n / 1000;
 }
 
+/**
+ * Median seconds per call of `a` and of `b`, measured in alternating calls (a, b, a, b, ...) for at
+ * least `minMs` in all (at least one pair), after one warm-up call of each: on a shared machine both
+ * figures see the same moments, and a preempted call moves a median less than a mean.
+ */
+async function pairedMedians(a: () => unknown, b: () => unknown, minMs = 600): Promise<[number, number]> {
+  await a();
+  await b();
+  const ta: number[] = [];
+  const tb: number[] = [];
+  const start = performance.now();
+  do {
+    let t0 = performance.now();
+    await a();
+    ta.push(performance.now() - t0);
+    t0 = performance.now();
+    await b();
+    tb.push(performance.now() - t0);
+  } while (performance.now() - start < minMs);
+  const median = (t: number[]) => {
+    const s = [...t].sort((x, y) => x - y);
+    const m = s.length >> 1;
+    return (s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2) / 1000;
+  };
+  return [median(ta), median(tb)];
+}
+
 /** The least of `reps` single calls, in seconds (warm). */
 function best(fn: () => unknown, reps = 7): number {
   let b = Infinity;
@@ -97,8 +124,10 @@ export async function blockSparseBench(sizes: number[], backend: Backend, thread
       for (; l < slices_i[a]!; l++) kept += (p.cx.ranges.data[2 * a + 1]! - p.cx.ranges.data[2 * a]!) * (redranges_j[2 * l + 1]! - redranges_j[2 * l]!);
     const scale = (a: { data: Float32Array; shape: number[] }) => ({ data: a.data.map((v) => v / 0.05), shape: a.shape });
     const args = { x: scale(p.x), y: scale(p.y), b: { data: Float32Array.from({ length: M }, (_, k) => Math.sin(k)), shape: [M, 1] } };
-    const dense = await timeAsync(() => conv.run(args, { backend, threads }), 200);
-    const sparse = await timeAsync(() => conv.run(args, { backend, threads, ranges: p.ranges }), 200);
+    const [dense, sparse] = await pairedMedians(
+      () => conv.run(args, { backend, threads }),
+      () => conv.run(args, { backend, threads, ranges: p.ranges }),
+    );
     sparseAt.push(sparse);
     const nsPt = (s: number) => ((s * 1e9) / (2 * M)).toFixed(0);
     console.log(
@@ -134,22 +163,24 @@ export async function blockSparseBench(sizes: number[], backend: Backend, thread
   console.log('  targets (issue 13): preprocessing (first call) ≤ 30 % of the sparse convolution at M = N ≥ 2e4; sparse ≤ 25 % of dense at M = N = 2000');
 }
 
-/** Median of `runs` wall times (s) of a command. */
-function medianRun(cmd: string, args: string[], runs: number): number {
-  const t: number[] = [];
+/** Median wall times (s) of commands, run in turn `runs` times (interleaved: a change of load hits all alike). */
+function medianRuns(commands: Array<[cmd: string, args: string[]]>, runs: number): number[] {
+  const t: number[][] = commands.map(() => []);
   for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    execFileSync(cmd, args, { stdio: 'pipe' });
-    t.push((performance.now() - t0) / 1000);
+    commands.forEach(([cmd, args], k) => {
+      const t0 = performance.now();
+      execFileSync(cmd, args, { stdio: 'pipe' });
+      t[k]!.push((performance.now() - t0) / 1000);
+    });
   }
-  return t.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+  return t.map((ts) => ts.sort((a, b) => a - b)[Math.floor(runs / 2)]!);
 }
 
-/** `keopsc check` on a 4-line file against `node -e 0` (the built CLI: bin/keopsc.js, dist/). */
-export function startupBench(runs = 7): void {
+/** `keopsc check` on a 4-line file against `node -e 0` (the built CLI: bin/keopsc.cjs, dist/). */
+export function startupBench(runs = 11): void {
   const root = resolve(import.meta.dirname, '..');
-  const bin = join(root, 'bin/keopsc.js');
-  if (!existsSync(join(root, 'dist/cli/keopsc.mjs')) && !existsSync(join(root, 'dist/src/cli/main.js'))) {
+  const bin = join(root, 'bin/keopsc.cjs');
+  if (!existsSync(join(root, 'dist/cli/keopsc.cjs')) && !existsSync(join(root, 'dist/src/cli/main.js'))) {
     console.log('CLI start-up: dist/ is not built (npm run build); skipped');
     return;
   }
@@ -157,9 +188,8 @@ export function startupBench(runs = 7): void {
   try {
     const file = join(dir, 'k.keo');
     writeFileSync(file, 'x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 1)\ngauss = Sum_Reduction(Exp(-SqDist(x, y) / 2) * b, 0)\n');
-    const base = medianRun(process.execPath, ['-e', '0'], runs);
-    const check = medianRun(process.execPath, [bin, 'check', file], runs);
-    const bundled = existsSync(join(root, 'dist/cli/keopsc.mjs')) ? 'bundle dist/cli' : 'tsc output, no bundle';
+    const [base, check] = medianRuns([[process.execPath, ['-e', '0']], [process.execPath, [bin, 'check', file]]], runs) as [number, number];
+    const bundled = !existsSync(join(root, 'dist/cli/keopsc.cjs')) ? 'tsc output, no bundle' : existsSync(join(root, 'dist/cli/keopsc.cjs.cache')) ? 'bundle dist/cli, code cache' : 'bundle dist/cli, no code cache';
     record({ section: 'CLI start-up', name: `keopsc check on a 4-line file ÷ node -e 0 (${bundled})`, value: check / base, unit: 'x', goal: { cmp: '<=', value: 2 }, note: `${check.toFixed(3)} s against ${base.toFixed(3)} s, medians of ${runs} runs` });
     console.log(`CLI start-up (${bundled}): keopsc check on a 4-line file ${check.toFixed(3)} s, node -e 0 ${base.toFixed(3)} s: ${(check / base).toFixed(2)}× (target ≤ 2×; medians of ${runs} runs)`);
   } finally {

@@ -87,7 +87,7 @@ export function grammarToEbnf(): string {
   const fixed = allTokens.filter((t) => typeof t.PATTERN === 'string').map((t) => JSON.stringify(t.PATTERN));
   lines.push(`(* Fixed tokens, the longest match first: ${fixed.join(' ')} *)`, '', SYNTAX);
 
-  const rules = keoParser.getSerializedGastProductions() as Gast[];
+  const rules = keoParser().getSerializedGastProductions() as Gast[];
   const pad = Math.max(...rules.map((r) => (r.name ?? '').length));
   for (const r of rules) {
     const def = r.definition ?? [];

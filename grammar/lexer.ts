@@ -12,12 +12,17 @@
  */
 import { createToken, createTokenInstance, Lexer, type IToken, type TokenType } from 'chevrotain';
 
+// Every token with a RegExp pattern lists the characters its matches can start with
+// (`start_chars_hint`): the lexer's first-character dispatch table then needs no analysis of the
+// patterns, which is most of the lexer's build time (keopsc check's start-up). test/grammar.test.ts
+// checks each list against its pattern.
+
 // --- skipped ---------------------------------------------------------------------------------
-export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\f\v\uFEFF]+/, group: Lexer.SKIPPED });
-export const Comment = createToken({ name: 'Comment', pattern: /#[^\n]*/, group: Lexer.SKIPPED });
+export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\f\v\uFEFF]+/, start_chars_hint: [' ', '\t', '\r', '\f', '\v', '\uFEFF'], group: Lexer.SKIPPED });
+export const Comment = createToken({ name: 'Comment', pattern: /#[^\n]*/, start_chars_hint: ['#'], group: Lexer.SKIPPED });
 
 // --- separators ------------------------------------------------------------------------------
-export const Newline = createToken({ name: 'Newline', pattern: /\n/, label: 'Newline' });
+export const Newline = createToken({ name: 'Newline', pattern: /\n/, start_chars_hint: ['\n'], label: 'Newline' });
 export const Semicolon = createToken({ name: 'Semicolon', pattern: ';', label: "';'" });
 
 // --- literals and names ----------------------------------------------------------------------
@@ -30,10 +35,11 @@ export const Semicolon = createToken({ name: 'Semicolon', pattern: ';', label: "
 export const NumberTok = createToken({
   name: 'Number',
   pattern: /(?:\d|\.\d)(?:[eE][+-]\d|[A-Za-z0-9_.])*/,
+  start_chars_hint: [...'0123456789.'],
 });
 /** The form of a valid numeric literal: digits with an optional fraction and exponent, or `.5`. */
 export const VALID_NUMBER = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-export const Identifier = createToken({ name: 'Identifier', pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
+export const Identifier = createToken({ name: 'Identifier', pattern: /[A-Za-z_][A-Za-z0-9_]*/, start_chars_hint: [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_'] });
 
 // --- operators (longest first where one is a prefix of another) -----------------------------
 export const Pow = createToken({ name: 'Pow', pattern: '**', label: "'**'" });
@@ -107,14 +113,17 @@ export const tokenDocs: ReadonlyArray<{ name: string; ebnf: string; doc: string 
 /**
  * A lexer of the language. `positionTracking: 'onlyOffset'`: spans are computed from offsets by
  * SourceFile. `validate` runs Chevrotain's token validations (the grammar tests do; the shared
- * {@link KeoLexer} skips them, which halves its start-up).
+ * {@link keoLexer} skips them, which halves its start-up).
  */
 export function createKeoLexer(validate = false): Lexer {
   return new Lexer(allTokens, { positionTracking: 'onlyOffset', ensureOptimizations: false, skipValidations: !validate });
 }
 
-/** The lexer (built once, without validations: see {@link createKeoLexer}). */
-export const KeoLexer = createKeoLexer();
+let shared: Lexer | undefined;
+/** The lexer, built without validations (see {@link createKeoLexer}) on first use, then reused. */
+export function keoLexer(): Lexer {
+  return (shared ??= createKeoLexer());
+}
 
 /** A lexing problem, turned into a Diagnostic by src/syntax/parse.ts. */
 export interface LexProblem {
@@ -143,7 +152,7 @@ function makeToken(type: TokenType, image: string, start: number, end: number): 
 
 /** Lex `text` and post-process the token vector (see the module comment). Never throws. */
 export function tokenize(text: string): TokenizeResult {
-  const res = KeoLexer.tokenize(text);
+  const res = keoLexer().tokenize(text);
   const problems: LexProblem[] = [];
   const raw: IToken[] = [];
   const errors = [...res.errors].sort((a, b) => a.offset - b.offset);

@@ -211,5 +211,11 @@ export class KeoParser extends CstParser {
   });
 }
 
-/** The one parser instance (Chevrotain parsers are meant to be reused: set `input`, call a rule). */
-export const keoParser = new KeoParser();
+let shared: KeoParser | undefined;
+/**
+ * The one parser instance (Chevrotain parsers are meant to be reused: set `input`, call a rule), built
+ * on first use: a command that parses nothing (`keopsc --version`) does not pay for it.
+ */
+export function keoParser(): KeoParser {
+  return (shared ??= new KeoParser());
+}

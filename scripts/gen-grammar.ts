@@ -63,7 +63,7 @@ function chevrotainDiagramsDir(): string {
 export function diagramsHtml(): string {
   const dir = chevrotainDiagramsDir();
   const BASE = 'KEOPSC_INLINE/';
-  let html = createSyntaxDiagramsCode(keoParser.getSerializedGastProductions(), {
+  let html = createSyntaxDiagramsCode(keoParser().getSerializedGastProductions(), {
     resourceBase: BASE,
     css: `${BASE}diagrams.css`,
   });

@@ -25,7 +25,7 @@ const SCALAR = {
   constant: (n: string, e: string) => `const ${n} = ${e};`,
   forHead: (k: string, n: number) => `for (let ${k} = 0; ${k} < ${n}; ${k}++) {`,
 };
-const LANES: Pick<CSyntax, 'inf' | 'one' | 'ne' | 'eq' | 'exp' | 'acc' | 'constant' | 'mask'> & { forHead: typeof SCALAR.forHead } = { ...SCALAR, mask: (n, e) => `const ${n} = ${e};` };
+const LANES: Pick<CSyntax, 'inf' | 'one' | 'ne' | 'eq' | 'exp' | 'acc' | 'constant' | 'mask' | 'forHead'> = { ...SCALAR, mask: (n, e) => `const ${n} = ${e};` };
 
 /** The state after the printed update: `state` are the targets (in order), `inputs` the values read. */
 function run(lines: string[], state: Record<string, number>, inputs: Record<string, number>): number[] {
@@ -155,14 +155,15 @@ describe('the loop form of the log-sum-exp family (a weight of many components):
     const c = arr(N, (j) => (special && j === 11 ? Infinity : 0.1 + r()));
     return { x: { data: arr(M * 3, (k) => (special && k >= 12 && k < 15 ? Infinity : 2 * r() - 1)), shape: [M, 3] }, y: { data: arr(N * 3, () => 2 * r() - 1), shape: [N, 3] }, a: { data: a, shape: [M, 1] }, c: { data: c, shape: [N, 1] }, b: { data: arr(N * E, () => 0.05 + r()), shape: [N, E] } };
   }
-  /** Block-sparse ranges for 7 rows and 37 columns (two clusters on each side, with gaps). */
+  /** Block-sparse ranges for 7 rows and 37 columns: row 2 in no cluster, rows 3 and 4 in a cluster with no
+   * interval, rows 5 and 6 reading column 11 (the NaN term of row 5) and the last columns. */
   const RANGES = {
-    ranges_i: Int32Array.of(0, 3, 3, 7),
-    slices_i: Int32Array.of(1, 3),
-    redranges_j: Int32Array.of(0, 10, 5, 20, 25, 37),
-    ranges_j: Int32Array.of(0, 10, 10, 37),
-    slices_j: Int32Array.of(1, 2),
-    redranges_i: Int32Array.of(0, 2, 3, 7),
+    ranges_i: Int32Array.of(0, 2, 3, 5, 5, 7),
+    slices_i: Int32Array.of(2, 2, 4),
+    redranges_j: Int32Array.of(0, 9, 12, 30, 30, 37, 10, 12),
+    ranges_j: Int32Array.of(0, 37),
+    slices_j: Int32Array.of(1),
+    redranges_i: Int32Array.of(0, 7),
   };
   function compare(ref: RunResult, got: RunResult, f32: boolean, what: string): void {
     const want = Array.from(ref.values!.data as ArrayLike<number>);
@@ -193,7 +194,13 @@ describe('the loop form of the log-sum-exp family (a weight of many components):
               compare(ref, k.run(a, { backend }), f32, what(`11 x ${N}`));
             }
             const a = data(E, 7, 37, f32, special, E + 1);
-            compare(k.run(a, { backend: 'ref', ranges: RANGES }), k.run(a, { backend, ranges: RANGES }), f32, what('ranges'));
+            const ref = k.run(a, { backend: 'ref', ranges: RANGES });
+            const v = Array.from(ref.values!.data as ArrayLike<number>);
+            const last = (i: number) => v[(i + 1) * (v.length / 7) - 1]!;
+            // rows 2, 3, 4 see no term (empty: -inf, or 0/0 for SumSoftMaxWeight), row 5 its NaN term when special
+            for (const i of [2, 3, 4]) expect(last(i), `${name} ranges: row ${i} is empty`).to.satisfy((x: number) => (name === 'SumSoftMaxWeight' ? Number.isNaN(x) : name === 'LogSumExpWeight' ? x === -Infinity : x === 0));
+            expect(Number.isNaN(last(5)), `${name} ranges: row 5`).to.equal(special);
+            compare(ref, k.run(a, { backend, ranges: RANGES }), f32, what('ranges'));
           }
       }
   }

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import vsctm from 'vscode-textmate';
 import oniguruma from 'vscode-oniguruma';
-import { Comment, KeoLexer } from '../grammar/lexer.js';
+import { Comment, keoLexer } from '../grammar/lexer.js';
 import { keoTmGrammarText, TM_GRAMMAR_PATH, IDENTIFIER_SCOPES, TOKEN_SCOPES } from '../scripts/gen-textmate.js';
 
 const ext = join('editors', 'vscode');
@@ -62,7 +62,7 @@ describe('editors/vscode', () => {
     for (const file of files) {
       const text = readFileSync(file, 'utf8');
       // the lexer's tokens, comments included (the lexer skips them)
-      const tokens = KeoLexer.tokenize(text).tokens.map((t) => ({ type: t.tokenType.name, start: t.startOffset, image: t.image }));
+      const tokens = keoLexer().tokenize(text).tokens.map((t) => ({ type: t.tokenType.name, start: t.startOffset, image: t.image }));
       const comment = new RegExp((Comment.PATTERN as RegExp).source, 'g');
       for (let m = comment.exec(text); m; m = comment.exec(text)) tokens.push({ type: 'Comment', start: m.index, image: m[0] });
       // TextMate's tokens, with offsets into the whole text

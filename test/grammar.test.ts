@@ -361,4 +361,25 @@ describe('grammar: Chevrotain validations', () => {
     expect(lexer.lexerDefinitionErrors).to.deep.equal([]);
     expect(lexer.tokenize('a = Vi(0, 3)\n').errors).to.deep.equal([]);
   });
+
+  it("each RegExp token's start_chars_hint lists exactly the characters its matches can start with", async () => {
+    // the lexer dispatches on the first character from these lists alone: a missing character would
+    // make it fail on input that matches, an extra one would only slow it down
+    const { allTokens } = await import('../grammar/lexer.js');
+    const regexTokens = allTokens.filter((t) => t.PATTERN instanceof RegExp);
+    expect(regexTokens.map((t) => t.name)).to.deep.equal(['WhiteSpace', 'Comment', 'Newline', 'Number', 'Identifier']);
+    for (const t of regexTokens) {
+      const sticky = new RegExp((t.PATTERN as RegExp).source, 'y');
+      const matches = (text: string): boolean => {
+        sticky.lastIndex = 0;
+        return sticky.test(text);
+      };
+      const starts: string[] = [];
+      for (let c = 0; c <= 0xffff; c++) {
+        const ch = String.fromCharCode(c);
+        if (['', '0', 'a', ' '].some((rest) => matches(ch + rest))) starts.push(ch);
+      }
+      expect(t.START_CHARS_HINT?.map((h) => (typeof h === 'number' ? String.fromCharCode(h) : h)).sort(), t.name).to.deep.equal(starts.sort());
+    }
+  });
 });

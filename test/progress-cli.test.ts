@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { saveNpy } from '../runtime/npy/index.js';
 import { cpuStatus, webgpuStatus } from '../src/index.js';
 import { uniform } from './helpers/data.js';
+import { cliProcessArgs } from './helpers/cli.js';
 
 /**
  * `keopsc run` as a user at a terminal sees it: the CLI runs under a pseudo-terminal (util-linux
  * `script`), so stderr is a TTY; Ctrl-C is the byte 0x03 typed into that terminal.
  */
-const CLI = ['--import', 'tsx', join('test', 'helpers', 'keopsc-cli.ts')];
+const CLI = cliProcessArgs();
 const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 
 function shellQuote(args: string[]): string {

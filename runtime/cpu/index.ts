@@ -2,7 +2,7 @@ import type { KernelPlan } from '../../src/lower/plan.js';
 import { allocateOutputs } from '../outputs.js';
 import type { KernelOutput } from '../../src/api/types.js';
 import type { Ranges } from '../ranges/index.js';
-import { coarsen, rangesFor } from '../ranges/index.js';
+import { coarsenedFor, keepsEveryPair } from '../ranges/index.js';
 import { addonStatus, requireAddon, type KernelHandle, type NativeRanges, type NativeRunArgs } from '../native/addon.js';
 import { batchArgs, type BatchLayout } from '../batch/index.js';
 import { findCompiler, loadCompiled, type CompileOptions, type Compiler } from './compiler.js';
@@ -77,7 +77,9 @@ export function runCpu(
   const outputs = allocateOutputs(plan, rows, inp.dtype, out, false, inp.batch?.shape);
   const maxIndex = Math.max(-1, ...inp.arrays.keys());
   const A = Array.from({ length: maxIndex + 1 }, (_, k) => inp.arrays.get(k));
-  const R = inp.ranges ? coarsen(rangesFor(inp.ranges, plan.tag)) : undefined;
+  const C = inp.ranges ? coarsenedFor(inp.ranges, plan.tag) : undefined;
+  // ranges that keep every pair in the dense order run the dense kernel: the same values, bit for bit
+  const R = C && !keepsEveryPair(C, rows, plan.tag === 0 ? inp.N : inp.M) ? C : undefined;
   runCompiled(
     handle,
     A,

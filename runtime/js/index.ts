@@ -3,7 +3,7 @@ import { allocateOutputs, toKernelOutputs } from '../outputs.js';
 import type { KernelOutput } from '../../src/api/types.js';
 import type { CodeOptions } from '../../src/targets/common.js';
 import type { Ranges } from '../ranges/index.js';
-import { coarsen, rangesFor } from '../ranges/index.js';
+import { coarsenedFor } from '../ranges/index.js';
 import { compileJs, type JsKernelFn } from './compile.js';
 import { batchCount, batchOffsetTable, type BatchLayout } from '../batch/index.js';
 
@@ -79,7 +79,7 @@ export function runJs(
   const rows = plan.tag === 0 ? inp.M : inp.N;
   const B = inp.batch ? batchCount(inp.batch) : 1;
   const outputs = allocateOutputs(plan, rows, inp.dtype, out, true, inp.batch?.shape);
-  const R = inp.ranges ? coarsen(rangesFor(inp.ranges, plan.tag)) : null;
+  const R = inp.ranges ? coarsenedFor(inp.ranges, plan.tag) : null;
   const maxIndex = Math.max(-1, ...inp.arrays.keys());
   const A: (Float32Array | Float64Array | undefined)[] = Array.from({ length: maxIndex + 1 }, (_, k) => inp.arrays.get(k));
   const pairs = B * (R ? rows * 64 + (R.red.length ? estimatePairs(R) : 0) : rows * (plan.tag === 0 ? inp.N : inp.M));

@@ -50,16 +50,68 @@ function toInt32(name: string, input: RangesArrayInput, pairs: boolean): Int32Ar
   return out;
 }
 
-/** Normalise user ranges to Int32Array form and check their shapes (not yet their bounds). */
-export function toRanges(input: RangesInput): Ranges {
-  const get = (k: RangesKey, pos: number): RangesArrayInput => {
+/** The six arrays of user ranges, in KeOps's order (an error names a missing one). */
+function rangesArrays(input: RangesInput): RangesArrayInput[] {
+  if (Array.isArray(input) && input.length !== 6) throw new InputError(`ranges must have 6 arrays (${RANGES_KEYS.join(', ')}), got ${input.length}`);
+  return RANGES_KEYS.map((k, pos) => {
     const v = Array.isArray(input) ? (input as readonly RangesArrayInput[])[pos] : (input as Partial<Record<RangesKey, RangesArrayInput>>)[k];
     if (v === undefined) throw new InputError(`ranges: missing array ${k} (ranges need the six arrays ${RANGES_KEYS.join(', ')})`);
     return v;
-  };
-  if (Array.isArray(input) && input.length !== 6) throw new InputError(`ranges must have 6 arrays (${RANGES_KEYS.join(', ')}), got ${input.length}`);
-  const r = Object.fromEntries(RANGES_KEYS.map((k, pos) => [k, toInt32(k, get(k, pos), !k.startsWith('slices'))])) as unknown as Ranges;
-  return r;
+  });
+}
+
+/** Normalise user ranges to Int32Array form and check their shapes (not yet their bounds). */
+export function toRanges(input: RangesInput): Ranges {
+  const arrays = rangesArrays(input);
+  return Object.fromEntries(RANGES_KEYS.map((k, pos) => [k, toInt32(k, arrays[pos]!, !k.startsWith('slices'))])) as unknown as Ranges;
+}
+
+/** What {@link checkedRanges} remembers of a ranges object: its six arrays, their copies, the sizes checked. */
+interface CheckedEntry {
+  sources: readonly Int32Array[];
+  ranges: Ranges;
+  M: number;
+  N: number;
+}
+const checked = new WeakMap<object, CheckedEntry>();
+/** The coarsened triplets of the copies {@link checkedRanges} keeps, by tag (see {@link coarsenedFor}). */
+const coarsenedCache = new WeakMap<Ranges, (RangesTriplet | undefined)[]>();
+
+function sameValues(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+/**
+ * {@link toRanges} then {@link validateRanges} for a run of an M×N problem, remembered per ranges
+ * object: when a run gets the same object again, holding the same six Int32Arrays with the same values
+ * (compared with the copies taken at the first call, so arrays changed in place are seen), it reuses
+ * the checked copies instead of copying and checking again. The result is a private copy: runs may
+ * keep what they derive from it (see {@link coarsenedFor}).
+ */
+export function checkedRanges(input: RangesInput, M: number, N: number): Ranges {
+  const known = typeof input === 'object' && input !== null ? checked.get(input) : undefined;
+  if (known) {
+    const arrays = rangesArrays(input);
+    const same = arrays.every((a, k) => a === known.sources[k] && sameValues(known.sources[k], known.ranges[RANGES_KEYS[k]!]));
+    if (same) {
+      if (known.M !== M || known.N !== N) {
+        validateRanges(known.ranges, M, N);
+        known.M = M;
+        known.N = N;
+      }
+      return known.ranges;
+    }
+  }
+  const ranges = toRanges(input);
+  validateRanges(ranges, M, N);
+  const arrays = typeof input === 'object' && input !== null ? rangesArrays(input) : [];
+  if (arrays.length === 6 && arrays.every((a) => a instanceof Int32Array)) {
+    checked.set(input, { sources: arrays as Int32Array[], ranges, M, N });
+    coarsenedCache.set(ranges, []);
+  }
+  return ranges;
 }
 
 /**
@@ -185,6 +237,26 @@ function compact(t: RangesTriplet, mergeClusters: boolean): RangesTriplet {
     m++;
   }
   return { out: out.slice(0, 2 * m), slices: slices.slice(0, m), red: red.slice(0, 2 * n) };
+}
+
+/**
+ * {@link coarsen} of the triplet of `tag`; computed once for the private copies that
+ * {@link checkedRanges} hands out run after run (nothing changes those), each time for other ranges.
+ */
+export function coarsenedFor(r: Ranges, tag: 0 | 1): RangesTriplet {
+  const byTag = coarsenedCache.get(r);
+  if (!byTag) return coarsen(rangesFor(r, tag));
+  return (byTag[tag] ??= coarsen(rangesFor(r, tag)));
+}
+
+/**
+ * Whether a coarsened triplet keeps every pair of a rows × redLen problem in the dense order: one
+ * cluster [0, rows) reducing over [0, redLen) (what {@link coarsen} makes of ranges that keep every
+ * pair, in any number of clusters). A backend may then run its dense kernel: the same pairs, each row
+ * visiting the reduction indices in the same order.
+ */
+export function keepsEveryPair(t: RangesTriplet, rows: number, redLen: number): boolean {
+  return t.slices.length === 1 && t.out[0] === 0 && t.out[1] === rows && t.red.length === 2 && t.red[0] === 0 && t.red[1] === redLen;
 }
 
 /**

@@ -4,7 +4,7 @@ import { frontend, optimize, fail, lower, type PassHook } from '../passes/pipeli
 import { diag } from '../diagnostics/index.js';
 import { kernelOutputs, type ArgInfo, type Kernel } from '../ir/kernel.js';
 import { printKernel } from '../ir/print.js';
-import { toRanges, validateRanges, type RangesInput } from '../../runtime/ranges/index.js';
+import { checkedRanges, type RangesInput } from '../../runtime/ranges/index.js';
 import { prepareArgs, type ArgsInput, type ArrayInput, type FloatDtype } from './inputs.js';
 import type { KernelPlan } from '../lower/plan.js';
 import { gradientKernel, type GradientKernel } from './grad.js';
@@ -15,7 +15,7 @@ import { cppSource, type CppCodeOptions } from '../targets/cpp.js';
 import { backendFor, checkStorage, registeredBackend } from './backends.js';
 import type { WebGpuRunOptions } from '../../runtime/webgpu/index.js';
 import { shapeText } from '../../runtime/batch/index.js';
-import type { BackendName, BatchLayout, KernelOutput, LaunchInputs, LaunchRequest, ResultKind, ResultKindOf, ResultOf, RunResult } from './types.js';
+import { BACKENDS, SUM_SCHEMES, type Backend, type SumScheme, type BackendName, type BatchLayout, type KernelOutput, type LaunchInputs, type LaunchRequest, type ResultKind, type ResultKindOf, type ResultOf, type RunResult } from './types.js';
 import '../../runtime/ref/backend.js';
 import '../../runtime/js/backend.js';
 import '../../runtime/webgpu/backend.js';
@@ -36,17 +36,10 @@ export interface CompileOptions {
   allDeclaredAreArgs?: boolean;
 }
 
-/** Backends a kernel can run on. `webgpu` is asynchronous (its `run` returns a Promise). */
-export type Backend = 'ref' | 'js' | 'cpu' | 'cuda' | 'webgpu' | 'auto';
-/** Every backend name `run` accepts, `auto` included. */
-export const BACKENDS: readonly Backend[] = ['ref', 'js', 'cpu', 'cuda', 'webgpu', 'auto'];
+// the names a run accepts live with the API's types (./types.ts), which `keopsc check` can load alone
+export { BACKENDS, SUM_SCHEMES, type Backend, type SumScheme } from './types.js';
 /** The backends whose `run` returns the result directly. */
 export type SyncBackend = Exclude<Backend, 'webgpu'>;
-
-/** Summation schemes of Sum-type reductions (keops-reference §2). */
-export type SumScheme = 'auto' | 'block' | 'kahan' | 'direct';
-/** Every summation scheme `run` accepts (`auto`: `block`). */
-export const SUM_SCHEMES: readonly SumScheme[] = ['auto', 'block', 'kahan', 'direct'];
 
 /** Options of {@link CompiledKernel.run}. */
 export interface RunOptions extends WebGpuRunOptions {
@@ -232,8 +225,7 @@ export class CompiledKernel<R extends RunResult = RunResult> {
     if (options.ranges !== undefined && prep.batch) {
       throw new InputError(`ranges cannot be combined with batch dims (batch shape ${shapeText(prep.batch.shape)}): KeOps does not support user ranges in batch mode; run each batch entry with its ranges, or drop the batch dims`);
     }
-    const ranges = options.ranges === undefined ? undefined : toRanges(options.ranges);
-    if (ranges) validateRanges(ranges, prep.M, prep.N);
+    const ranges = options.ranges === undefined ? undefined : checkedRanges(options.ranges, prep.M, prep.N);
     const out = options.out === undefined ? undefined : this.checkOut(options.out, prep);
     checkOutAliasing(out, prep.arrays, new Map(this.args.map((a) => [a.index, a.name])));
     const inputs: LaunchInputs = { arrays: prep.arrays, M: prep.M, N: prep.N, dtype: prep.dtype, ranges };

@@ -1,7 +1,8 @@
 /**
  * The types of the public API, in one place: what a run takes (arrays, sizes, ranges), what it returns
  * (outputs and results, typed per reduction family) and the one interface every backend implements
- * (ref, js, cpu, cuda, webgpu). No Node import: the browser build includes it.
+ * (ref, js, cpu, cuda, webgpu), and the names of the backends and summation schemes. No Node import:
+ * the browser build includes it; `keopsc check` loads it alone (for the options of `run`).
  * @module
  */
 import type { KernelPlan } from '../lower/plan.js';
@@ -12,6 +13,15 @@ export type { BatchLayout } from '../../runtime/batch/index.js';
 import type { CodeOptions } from '../targets/common.js';
 
 export type { CodeOptions } from '../targets/common.js';
+
+/** Backends a kernel can run on. `webgpu` is asynchronous (its `run` returns a Promise). */
+export type Backend = 'ref' | 'js' | 'cpu' | 'cuda' | 'webgpu' | 'auto';
+/** Every backend name `run` accepts, `auto` included. */
+export const BACKENDS: readonly Backend[] = ['ref', 'js', 'cpu', 'cuda', 'webgpu', 'auto'];
+/** Summation schemes of Sum-type reductions (keops-reference §2). */
+export type SumScheme = 'auto' | 'block' | 'kahan' | 'direct';
+/** Every summation scheme `run` accepts (`auto`: `block`). */
+export const SUM_SCHEMES: readonly SumScheme[] = ['auto', 'block', 'kahan', 'direct'];
 
 /** The float types of kernel data. */
 export type FloatDtype = 'float32' | 'float64';

@@ -65,6 +65,9 @@ export class SourceFile {
   }
 }
 
+/** Marks every {@link KeopsError}, whichever copy of keopsc made it (see {@link isKeopsError}). */
+const KEOPS_ERROR = Symbol.for('keopsc.KeopsError');
+
 /**
  * The error thrown by every public entry point when user input is wrong. `message` is the formatted
  * text the CLI prints (all diagnostics, with code frames); `diagnostics` holds the structured list.
@@ -73,11 +76,21 @@ export class KeopsError extends Error {
   constructor(readonly diagnostics: Diagnostic[], formatted: string) {
     super(formatted);
     this.name = 'KeopsError';
+    Object.defineProperty(this, KEOPS_ERROR, { value: true });
   }
   /** The code of the first diagnostic, e.g. `KEO3001`. */
   get code(): string {
     return this.diagnostics[0]?.code ?? 'KEO0000';
   }
+}
+
+/**
+ * Whether `e` is a {@link KeopsError}, also one made by another copy of keopsc loaded in the same
+ * process, which `instanceof` does not recognise: the CLI bundle (scripts/bundle-cli.mjs) runs its front
+ * end from one script and the other commands from chunks with their own copy of this module.
+ */
+export function isKeopsError(e: unknown): e is KeopsError {
+  return e instanceof KeopsError || (e instanceof Error && (e as unknown as Record<symbol, unknown>)[KEOPS_ERROR] === true);
 }
 
 /**

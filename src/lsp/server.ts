@@ -25,7 +25,7 @@ import {
   type Range,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { Identifier, KeoLexer, LParen, NumberTok } from '../../grammar/lexer.js';
+import { Identifier, keoLexer, LParen, NumberTok } from '../../grammar/lexer.js';
 import type { Diagnostic } from '../diagnostics/index.js';
 import { OPS } from '../ir/ops/index.js';
 import { reductionOf } from '../ir/reductions.js';
@@ -189,7 +189,7 @@ function symbols(a: Analysis, doc: TextDocument): DocumentSymbol[] {
 /** Semantic tokens: ops and reductions, variable constructors, declared names, definitions, kernels, numbers, operators. */
 function semanticTokens(a: Analysis, doc: TextDocument): number[] {
   const builder = new SemanticTokensBuilder();
-  const tokens = KeoLexer.tokenize(a.source.text).tokens;
+  const tokens = keoLexer().tokenize(a.source.text).tokens;
   for (let k = 0; k < tokens.length; k++) {
     const t = tokens[k]!;
     let type: number | undefined;

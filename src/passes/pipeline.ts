@@ -1,9 +1,7 @@
-import { diag, formatDiagnostics, KeopsError, SourceFile, type Diagnostic } from '../diagnostics/index.js';
-import { parseModule } from '../syntax/parse.js';
-import type { Module } from '../syntax/ast.js';
+import { diag } from '../diagnostics/index.js';
 import type { Kernel } from '../ir/kernel.js';
 import { DimError } from '../ir/types.js';
-import { elaborate, type ElaborateOptions, type Program } from './elaborate.js';
+import { fail } from './frontend.js';
 import { expandMacros } from './expand.js';
 import { autodiff } from './autodiff.js';
 import { simplify } from './simplify.js';
@@ -13,6 +11,10 @@ import { checkExpandedSize } from './limits.js';
 import { verifyKernel, type VerifyStage } from '../ir/verify.js';
 import { lowerKernel, type KernelPlan } from '../lower/plan.js';
 import { verifyPlan } from '../lower/verify.js';
+
+// The front end (parse and type-check) is ./frontend.ts, on its own so that `keopsc check` and the
+// language server load no pass, lowering or target.
+export { checkSource, fail, frontend } from './frontend.js';
 
 /** One optimisation pass over a kernel. */
 export interface Pass {
@@ -59,15 +61,6 @@ export function verifyStage(stage: string, kernel: Kernel): void {
   if (problems.length) throw new Error(`internal: the IR of kernel ${kernel.name} is invalid after ${stage}:\n  ${problems.join('\n  ')}`);
 }
 
-/** Parse and type-check a `.keo` text. Throws KeopsError with every diagnostic. */
-export function frontend(text: string, file = '<formula>', options: ElaborateOptions = {}): { program: Program; source: SourceFile; module: Module } {
-  const source = new SourceFile(file, text);
-  const parsed = parseModule(text, file);
-  if (parsed.diagnostics.length || !parsed.module) throw fail(parsed.diagnostics, source);
-  const checked = elaborate(parsed.module, source, options);
-  if (checked.diagnostics.length || !checked.program) throw fail(checked.diagnostics, source);
-  return { program: checked.program, source, module: parsed.module };
-}
 
 /** Run the pass pipeline on one kernel. Throws KeopsError for user errors found by a pass. */
 export function optimize(kernel: Kernel, hook?: PassHook): Kernel {
@@ -110,21 +103,4 @@ export function lower(kernel: Kernel, hook?: PlanHook): KernelPlan {
   }
   hook?.('lower', plan);
   return plan;
-}
-
-/** The KeopsError carrying `ds`, formatted with code frames. */
-export function fail(ds: Diagnostic[], source: SourceFile): KeopsError {
-  return new KeopsError(ds, formatDiagnostics(ds, source));
-}
-
-/**
- * Parse and type-check a `.keo` text without throwing: what `keopsc check` reports and the language
- * server publishes. Type-checking runs only when the text parses (as `frontend`).
- */
-export function checkSource(text: string, file = '<formula>', options: ElaborateOptions = {}): { module?: Module; program?: Program; source: SourceFile; diagnostics: Diagnostic[] } {
-  const source = new SourceFile(file, text);
-  const parsed = parseModule(text, file);
-  if (parsed.diagnostics.length || !parsed.module) return { module: parsed.module, source, diagnostics: parsed.diagnostics };
-  const checked = elaborate(parsed.module, source, options);
-  return { module: parsed.module, program: checked.program, source, diagnostics: checked.diagnostics };
 }

@@ -154,10 +154,11 @@ function run(text: string, file: string, entry: 'module' | 'formula'): RunResult
 
   let cst: CstNode | undefined;
   let errors: IRecognitionException[];
+  const parser = keoParser();
   try {
-    keoParser.input = tokens;
-    cst = entry === 'formula' ? keoParser.formula() : keoParser.module();
-    errors = [...keoParser.errors];
+    parser.input = tokens;
+    cst = entry === 'formula' ? parser.formula() : parser.module();
+    errors = [...parser.errors];
   } catch (e) {
     if (e instanceof RangeError) {
       diagnostics.push(
@@ -172,7 +173,7 @@ function run(text: string, file: string, entry: 'module' | 'formula'): RunResult
     }
     throw e;
   } finally {
-    keoParser.input = [];
+    parser.input = [];
   }
 
   const ctx = new ErrorContext(src, tokens, entry);

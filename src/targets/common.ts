@@ -186,6 +186,9 @@ export interface CSyntax {
   /** Lane-wise syntaxes only (C++ on GCC vector types): the declaration of a lane mask `name = e`.
    * Guarded updates then print as selects (see {@link printUpdate}). */
   mask?(name: string, e: string): string;
+  /** The head of a loop over k in [0, n), ending with `{` (as {@link LoopSyntax}'s): needed to print an
+   * update with array sets (GuardedUpdate.each, the loop form of {@link lseUpdate}). */
+  forHead?(k: string, n: number): string;
 }
 
 /**
@@ -206,8 +209,8 @@ export interface GuardedUpdate {
 }
 
 /** What {@link printUpdate} needs of a syntax: its constants, its lane masks (lane-wise syntaxes) and,
- * for an update with array sets, the head of a loop (LoopSyntax's `forHead`, ending with `{`). */
-export type UpdateSyntax = Pick<CSyntax, 'constant' | 'mask'> & Partial<Pick<LoopSyntax, 'forHead'>>;
+ * for an update with array sets, the head of a loop. */
+export type UpdateSyntax = Pick<CSyntax, 'constant' | 'mask' | 'forHead'>;
 
 /**
  * A guarded update as lines. On scalars: `if (c0) { ... } else if (c1) { ... } else { ... }`, a line per

@@ -2,7 +2,7 @@ import { lseOutputSlots, lseSlotValue, lseWeightTerms, printedOnce, type KernelP
 import { bodyStatements, type SExpr } from '../lower/scalar.js';
 import { DEP_I, DEP_J } from '../ir/types.js';
 import { printKernel } from '../ir/print.js';
-import { callK, extremumUpdate, kminInsert, lseUpdate, printUpdate, type CodeOptions, type CSyntax, type LoopSyntax, type Spellings } from './common.js';
+import { callK, extremumUpdate, kminInsert, lseUpdate, printUpdate, type CodeOptions, type CSyntax, type Spellings } from './common.js';
 import { KERNEL_ABI, KERNEL_INFO_DECLS, printKernelInfo, type KernelInfo } from './abi.js';
 import { GEMM_CANCEL, gemmProducts, type GemmProduct } from '../lower/gemm.js';
 
@@ -1034,7 +1034,7 @@ class CppPrinter {
 
   /** The C++ spelling of the shared accumulator updates (src/targets/common.ts): on scalars of the
    * accumulator type (the lane merges), or `lanes`-wise on vectors (the folds: selects per lane). */
-  private syntax(lanes: boolean): Pick<CSyntax, 'inf' | 'one' | 'ne' | 'eq' | 'exp' | 'acc' | 'constant' | 'mask'> & Pick<LoopSyntax, 'forHead'> {
+  private syntax(lanes: boolean): Pick<CSyntax, 'inf' | 'one' | 'ne' | 'eq' | 'exp' | 'acc' | 'constant' | 'mask' | 'forHead'> {
     const decl = (n: string, e: string) => `const auto ${n} = ${e};`;
     const forHead = (k: string, n: number) => `for (int ${k} = 0; ${k} < ${n}; ++${k}) {`;
     return { inf: 'std::numeric_limits<A>::infinity()', one: 'A(1)', ne: '!=', eq: '==', exp: (x) => `k_exp(${x})`, acc: (e) => e, constant: decl, forHead, ...(lanes ? { mask: decl } : {}) };

@@ -90,6 +90,9 @@ const JS_ROW_BLOCK = 8;
 /** The row-dependent values (loads, accumulators) that a block of rows may keep in registers. */
 const JS_ROW_REGISTERS = 40;
 
+/** The head of a JS loop over k in [0, n) (the loops of the scalar IR and the shared updates' array sets). */
+const jsForHead = (k: string, n: number) => `for (let ${k} = 0; ${k} < ${n}; ${k}++) {`;
+
 class JsPrinter {
   private readonly f32: boolean;
   private readonly red: ReductionPlan;
@@ -145,7 +148,7 @@ class JsPrinter {
     return {
       mutable: (name, init) => `let ${name} = ${init};`,
       constant: (name, e) => `const ${name} = ${e};`,
-      forHead: (k, len) => `for (let ${k} = 0; ${k} < ${len}; ${k}++) {`,
+      forHead: jsForHead,
       zero: '0',
       spell: this.spell,
       ref,
@@ -361,6 +364,7 @@ class JsPrinter {
       counter: (n, init) => `let ${n} = ${init};`,
       decrement: (n) => `${n}--;`,
       loop: (q, len, body) => `for (let ${q} = 0; ${q} < ${len}; ${q}++) { ${body} }`,
+      forHead: jsForHead,
       // the values are O0; the indices are O1 after values, else O0
       out: (which, w, col) => `O${which === 'indices' && red.writesValues ? 1 : 0}[${row} * ${w} + ${col}]`,
       used: () => '',
@@ -379,11 +383,10 @@ class JsPrinter {
     const none = { block: false, initTmp: [] as string[], merge: [] as string[] };
     const loop = (plan.fLoop ?? plan.gLoop)!;
     const n = loop.n;
-    const over = (body: string[]) => [`for (let k = 0; k < ${n}; k++) {`, ...body.map((l) => `  ${l}`), '}'];
+    const over = (body: string[]) => [jsForHead('k', n), ...body.map((l) => `  ${l}`), '}'];
     // the loop over the components: the body at k, rounded to float32 for float32 data, as `fk`
-    const LS = this.loopSyntax((x) => this.ref(x), 'r');
     const head = () => {
-      const { lines, root } = bodyLines(loop.body, 'k', LS);
+      const { lines, root } = bodyLines(loop.body, 'k', this.loopSyntax((x) => this.ref(x), 'r'));
       return [...lines, `const fk = ${this.f32 ? `Math.fround(${root})` : root};`];
     };
     const component = (fold: string[]) => over([...head(), ...fold]);
@@ -435,7 +438,7 @@ class JsPrinter {
     return {
       decl: [`let m = -Infinity; const ls = new Float64Array(${W});`],
       init: ['m = -Infinity; ls.fill(0);'],
-      fold: () => printUpdate({ ...S, forHead: LS.forHead }, lseUpdate(S, 'm', ones.map((_, k) => `ls[${k}]`), f, ones, false, g)),
+      fold: () => printUpdate(S, lseUpdate(S, 'm', ones.map((_, k) => `ls[${k}]`), f, ones, false, g)),
       finalize,
       ...none,
     };
