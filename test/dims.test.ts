@@ -130,7 +130,7 @@ describe('high-dimensional vectors: loops over components (issue 19)', function 
   });
 
   it('prints CUDA and WGSL whose size does not grow with D beyond the loop threshold', () => {
-    for (const name of ['argkmin', 'gaussian']) {
+    for (const name of ['argkmin', 'gaussian', 'vecsum', 'vecgauss', 'vecmax', 'veclse', 'vecsoftmax']) {
       const cuda = (D: number) => printCuda(kernel(D, name).plan, { dtype: 'float32' }).source.length;
       const wgsl = (D: number) => printWgsl(kernel(D, name).plan).code.length;
       for (const [target, size] of [['cuda', cuda], ['wgsl', wgsl]] as const) {
@@ -242,13 +242,35 @@ describe('high-dimensional vectors: loops over components (issue 19)', function 
         }
     });
 
-    it('vector-valued results (folded component by component) agree with the reference at D = 3, 65', async () => {
-      for (const name of ['vecgauss', 'vecmax', 'veclse'])
-        for (const D of [3, 65]) {
+    it('vector-valued results (one loop over the components) agree with the reference at D = 3, 65, 300, with every sum scheme, both block-sparse entries and tiles off', async () => {
+      // 70 reduction indices: two full tiles of 32 and a partial one; at D = 65 the reduction side is
+      // staged whole (the loop reads the tile), at 300 it is not (the loop reads the storage buffer)
+      for (const name of Object.keys(VECTOR_RESULTS))
+        for (const D of [3, 65, 300]) {
           const k = kernel(D, name);
+          if (D > 3) expect(k.plan.fLoop ?? k.plan.gLoop, `${name} D=${D}: a component loop`).to.not.equal(undefined);
           const a = args(D, 37, 70, true, D + 6, k.args);
-          compare(k.run(a, { backend: 'ref' }), await k.run(a, { backend: 'webgpu' }), 1e-4, `${name} D=${D}`, false);
+          const ref = k.run(a, { backend: 'ref' });
+          const exact = name === 'vecmax' || name === 'veckmin' || name === 'vecargmin';
+          if (k.plan.reduction.family === 'sum') for (const sumScheme of ['block', 'kahan', 'direct'] as const) compare(ref, await k.run(a, { backend: 'webgpu', sumScheme }), 1e-4, `${name} D=${D} ${sumScheme}`, exact);
+          else compare(ref, await k.run(a, { backend: 'webgpu' }), 1e-4, `${name} D=${D}`, exact);
         }
+      const saved = { ...WEBGPU_CONFIG };
+      try {
+        for (const [name, D] of [['vecgauss', 65], ['veclse', 65], ['veckmin', 300], ['vecmax', 300], ['vecsoftmax', 65]] as const) {
+          const k = kernel(D, name);
+          const a = args(D, 7, 37, true, D + 8, k.args);
+          const ref = k.run(a, { backend: 'ref', ranges: RANGES });
+          for (const rangesScheme of ['blocks', 'rows'] as const) {
+            Object.assign(WEBGPU_CONFIG, { rangesScheme, tiles: 'on' });
+            compare(ref, await k.run(a, { backend: 'webgpu', ranges: RANGES }), 1e-4, `${name} D=${D} ranges ${rangesScheme}`, false);
+          }
+          Object.assign(WEBGPU_CONFIG, { rangesScheme: saved.rangesScheme, tiles: 'off' });
+          compare(k.run(a, { backend: 'ref' }), await k.run(a, { backend: 'webgpu' }), 1e-4, `${name} D=${D} tiles off`, false);
+        }
+      } finally {
+        Object.assign(WEBGPU_CONFIG, saved);
+      }
     });
 
     it('ArgKMin at D = 4096 (chunks of components) agrees with the reference, block-sparse too', async () => {

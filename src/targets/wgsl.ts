@@ -1,5 +1,5 @@
-import { withoutComponentLoops, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
-import { callK, extremumAccumulator, INFIX, kminAccumulator, lseAccumulator, scalarRef, scalarStatement, type CSyntax, type Spellings } from './common.js';
+import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
+import { bodyLines, callK, extremumAccumulator, extremumUpdate, INFIX, kminAccumulator, kminInsert, lseAccumulator, lseUpdate, printUpdate, scalarRef, scalarStatement, type CSyntax, type LoopSyntax, type Spellings } from './common.js';
 import { loopBody, type SExpr } from '../lower/scalar.js';
 import { GPU_ROW_COPY, gpuStaging, type GpuStaging } from './gpu-loops.js';
 
@@ -81,9 +81,19 @@ export const WGSL_DEFAULTS: WgslCodeOptions = { sumScheme: 'block', workgroupSiz
  * variable, 4 KiB each, the per-invocation partial sums of each reduction-side loop in a private
  * array of 32), else the storage buffer. The row's own components that the loops read are copied into a
  * private array (per chunk, or once per row up to GPU_ROW_COPY components).
+ *
+ * Vector results with a component loop (plan.fLoop: a Sum, extremum or KMin over a long f; plan.gLoop:
+ * the log-sum-exp family with a long weight g) are folded by one `for` loop over their components: each
+ * invocation keeps its states in private arrays sized to the result (Sum: `va`, with the block scheme's
+ * `vb` and `vc` or Kahan's compensations `vc`; extremum: values `em` and indices `ei`; KMin: K x D values
+ * and indices; log-sum-exp: the maximum `m` and the sums `ls`), each reduction index computes
+ * component k and updates element k with the shared update (extremumUpdate, kminInsert, lseUpdate), and
+ * a loop writes the outputs: the arithmetic and order of the unrolled fold, in a shader that does not
+ * grow with D. The loop reads the reduction side's components from the staged tile (`whole`), else from
+ * the storage buffer, and the row's own from its private copy where there is one.
  */
 export function printWgsl(plan: KernelPlan, options: Partial<WgslCodeOptions> = {}): WgslShader {
-  return new WgslPrinter(withoutComponentLoops(plan), { ...WGSL_DEFAULTS, ...options }).print();
+  return new WgslPrinter(plan, { ...WGSL_DEFAULTS, ...options }).print();
 }
 
 /** Helpers every shader gets: C round and pow, and comparisons as 0/1 (WGSL's built-ins differ). */
@@ -260,7 +270,7 @@ class WgslPrinter {
         return `let x${index}_${comp}: f32 = ${ld(`${O(index)} + s * ${this.dims.get(index)!}u + ${comp}u`)};`;
       });
     // the variables that loops read are copied by a loop over components, the others unrolled
-    const looped = new Set(st.chunk.slots.map((x) => x.index));
+    const looped = new Set([...st.chunk.slots.map((x) => x.index), ...st.componentVars]);
     const tileLoadOf = () =>
       st.whole.vars.flatMap((v) => {
         const d = this.dims.get(v)!;
@@ -284,6 +294,7 @@ class WgslPrinter {
     ];
     const loop = (a: string, b: string, useTile: boolean): string[] => {
       if (useTile && chunked) return this.chunkedTile(a, b, acc);
+      this.foldReadsTile = useTile;
       this.rowLane = copiedLane;
       this.innerLane = useTile ? (index, comp) => `sh[(${shOff.get(index)! + comp}u + k) * WG + q]` : (index, _comp, c) => ld(`${O(index)} + s * ${this.dims.get(index)!}u + ${c}`);
       const head = [`for (var j0: u32 = ${a}; j0 < ${b}; j0 = j0 + WG) {`, `  let cnt = min(WG, ${b} - j0);`];
@@ -302,7 +313,7 @@ class WgslPrinter {
       '}',
     ];
     // whole, direct: the row-side vectors the loops read, copied once per row into private arrays
-    const copied = st.mode === 'chunked' ? [] : st.rowSlots.map((x, k) => ({ ...x, k })).filter((x) => x.n <= GPU_ROW_COPY);
+    const copied = this.copiedRows();
     const rowCopyOf = () => copied.map((x) => `var xr${x.k}: array<f32, ${x.n}>; for (var u: u32 = 0u; u < ${x.n}u; u = u + 1u) { xr${x.k}[u] = ${ld(`${O(x.index)} + r * ${this.dims.get(x.index)!}u + ${x.comp}u + u`)}; }`);
     const copiedLane = (index: number, comp: number) => {
       const x = copied.find((y) => y.index === index && y.comp === comp);
@@ -448,6 +459,7 @@ class WgslPrinter {
    */
   private chunkedTile(a: string, b: string, acc: { tileInit: string[]; tileMerge: string[]; fold: string[] }): string[] {
     const { tileRows: TJ, dims: CH, slots, loops, maxN, pre, fold } = this.staging.chunk;
+    this.foldReadsTile = false; // a vector result's loop reads the reduction side from the storage buffer
     const I = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
     const slotAt = new Map(slots.map((x, k) => [`${x.index}:${x.comp}`, k * TJ * CH]));
     const direct = (n: SExpr) => {
@@ -528,6 +540,7 @@ class WgslPrinter {
   /** Per-invocation accumulator: declaration+init, per-tile init/merge, fold (index `s`), finalise (row `r`). */
   private accumulator(): { decl: string[]; tileInit: string[]; tileMerge: string[]; fold: string[]; finalize: string[]; heavy: boolean } {
     const { plan, red } = this;
+    if (plan.fLoop || plan.gLoop) return this.loopAccumulator();
     const D = red.D;
     const ks = Array.from({ length: D }, (_, k) => k);
     const f = plan.f.map((x) => this.ref(x));
@@ -567,4 +580,140 @@ class WgslPrinter {
         return { ...lseAccumulator(red, f[0]!, g, this.syntax(outIdx)), ...plain };
     }
   }
+
+  /** The row-side vectors that loops read, copied whole into private arrays `xr<k>` once per row (the
+   * `whole` and `direct` modes; in `chunked` mode the loops over components read chunks of them). */
+  private copiedRows(): { index: number; comp: number; n: number; k: number }[] {
+    const st = this.staging;
+    return st.mode === 'chunked' ? [] : st.rowSlots.map((x, k) => ({ ...x, k })).filter((x) => x.n <= GPU_ROW_COPY);
+  }
+
+  /**
+   * Where the loop over the components of a vector result (plan.fLoop / gLoop, `len` components) reads
+   * lane `n` (component comp + k of its input) at index `k`: a parameter from the storage buffer; a
+   * row-side component from the private copy that holds it, else the storage buffer; a reduction-side
+   * component from the staged tile (`whole`), else the storage buffer (the chunks hold the loops over
+   * components of the pair stage, not the components of the result).
+   */
+  private componentLane(n: SExpr, k: string, len: number, tile: boolean): string {
+    const { index, comp } = n.input!;
+    const st = this.staging;
+    const c = comp ? `${comp}u + ${k}` : k;
+    const d = this.dims.get(index)!;
+    switch (st.bodyStage.get(n)) {
+      case 'param':
+        return this.ld(`${this.O(index)} + ${c}`);
+      case 'outer': {
+        const x = this.copiedRows().find((y) => y.index === index && y.comp <= comp && comp + len <= y.comp + y.n);
+        return x ? `xr${x.k}[${comp > x.comp ? `${comp - x.comp}u + ` : ''}${k}]` : this.ld(`${this.O(index)} + r * ${d}u + ${c}`);
+      }
+      case 'inner':
+        return tile ? `sh[(${st.whole.offset.get(index)!}u + ${c}) * WG + q]` : this.ld(`${this.O(index)} + s * ${d}u + ${c}`);
+      case undefined:
+        throw new Error('internal: a lane of a component loop has no stage');
+    }
+  }
+
+  /** Whether the fold being printed reads the staged tile (set by the tile loops before they print the fold). */
+  private foldReadsTile = false;
+
+  /**
+   * The accumulator of a vector result printed as a loop over its `n` components (plan.fLoop: Sum,
+   * extremum and KMin families; plan.gLoop: the log-sum-exp family with a weight of n components):
+   * private arrays sized to the result, folded by a loop over k that computes component k (`fk`) and
+   * updates element k with the shared update, and written by a loop. The same arithmetic, in the same
+   * order, as the unrolled {@link accumulator}. The fold is printed lazily (a getter) because where it
+   * reads the reduction side (tile or storage buffer) depends on the loop that prints it.
+   */
+  private loopAccumulator(): ReturnType<WgslPrinter['accumulator']> {
+    const { plan, red } = this;
+    const outIdx = (w: number, k: number | string) => `row * ${w}u + ${typeof k === 'number' ? `${k}u` : k}`;
+    const S = this.syntax(outIdx);
+    const loop = (plan.fLoop ?? plan.gLoop)!;
+    const n = loop.n;
+    const plain = { tileInit: [] as string[], tileMerge: [] as string[], heavy: false };
+    const over = (body: string[], from = 0, to = n) => [`for (var k: u32 = ${from}u; k < ${to}u; k = k + 1u) {`, ...body.map((l) => `  ${l}`), '}'];
+    const L: LoopSyntax = {
+      mutable: (name, init) => `var ${name}: f32 = ${init};`,
+      constant: (name, e) => `let ${name}: f32 = ${e};`,
+      forHead: (k, len) => `for (var ${k}: u32 = 0u; ${k} < ${len}u; ${k} = ${k} + 1u) {`,
+      zero: '0.0',
+      spell: WGSL_SPELLINGS,
+      ref: (x) => this.ref(x),
+      lane: (x, k) => this.componentLane(x, k, n, this.foldReadsTile),
+      prefix: 'u',
+    };
+    // component k as `fk`, then `fold`
+    const head = () => {
+      const { lines, root } = bodyLines(loop.body, 'k', L);
+      return [...lines, `let fk: f32 = ${root};`];
+    };
+    const component = (fold: string[]) => over([...head(), ...fold]);
+    const lazyFold = <T extends object>(o: T, fold: () => string[]): T & { fold: string[] } =>
+      Object.defineProperty(o, 'fold', { get: fold, enumerable: true }) as T & { fold: string[] };
+    switch (red.family) {
+      case 'sum': {
+        const scheme = this.opts.sumScheme;
+        const arrays = (names: string[]) => names.map((a) => `var ${a}: array<f32, ${n}>;`);
+        if (scheme === 'kahan')
+          return lazyFold({ decl: arrays(['va', 'vc']), finalize: over([`outv[${outIdx(n, 'k')}] = va[k];`]), ...plain }, () =>
+            // the product by P's 1.0 keeps drivers that reassociate from simplifying the compensation (see accumulator)
+            component(['let y = fk - vc[k];', 'let t = (va[k] + y) * k_one();', 'vc[k] = (t - va[k]) - y;', 'va[k] = t;']),
+          );
+        if (scheme === 'block')
+          // three levels: the terms of a tile (b), 16 tile sums (c), the running total (a)
+          return lazyFold(
+            {
+              decl: ['var nt: u32 = 0u;', ...arrays(['va', 'vb', 'vc'])],
+              tileInit: over(['vb[k] = 0.0;']),
+              tileMerge: [...over(['vc[k] = vc[k] + vb[k];']), 'nt = nt + 1u;', 'if (nt == 16u) {', ...over(['va[k] = va[k] + vc[k];', 'vc[k] = 0.0;']).map((l) => `  ${l}`), '}'],
+              finalize: over([`outv[${outIdx(n, 'k')}] = va[k] + vc[k];`]),
+              heavy: false,
+            },
+            () => component(['vb[k] = vb[k] + fk;']),
+          );
+        return lazyFold({ decl: arrays(['va']), finalize: over([`outv[${outIdx(n, 'k')}] = va[k];`]), ...plain }, () => component(['va[k] = va[k] + fk;']));
+      }
+      case 'extremum': {
+        const start = red.max ? `-${S.inf}` : S.inf;
+        return lazyFold(
+          {
+            decl: [`var em: array<f32, ${n}>; var ei: array<u32, ${n}>;`, ...over([`em[k] = ${start};`])],
+            finalize: over([...(red.writesValues ? [`${S.out('values', n, 'k')} = em[k];`] : []), ...(red.writesIndices ? [`${S.out('indices', n, 'k')} = ei[k];`] : [])]),
+            ...plain,
+          },
+          () => component(printUpdate(S, extremumUpdate(red, S, 'em[k]', 'ei[k]', 'fk', 's'))),
+        );
+      }
+      case 'kmin': {
+        // the states and writes of kminAccumulator (K x n interleaved); the insertion of component k in the loop
+        const lines = kminAccumulator(red, [], S);
+        return lazyFold({ decl: lines.decl, finalize: lines.finalize, ...plain, heavy: true }, () => component([kminInsert(S, red.K, n, 'fk', 's', 'kv', 'ki', 'k')]));
+      }
+      case 'logsumexp':
+        break;
+    }
+    // the log-sum-exp family with a weight g of n components: lseUpdate with the sums in `ls` (ls[0] the
+    // unweighted sum of the 'one+g' weights, then one per component of g), updated in one loop over k
+    const f = this.ref(plan.f[0]!);
+    const ones = lseWeightTerms(red, [], S.one); // [1] for 'one+g', [] for 'g'
+    const W = ones.length + n;
+    const slots = lseOutputSlots(red);
+    const first = slots[0]!.kind === 'max' ? [`${S.out('values', slots.length, '0u')} = m;`] : [];
+    const rest = slots[first.length]! as Exclude<(typeof slots)[number], { kind: 'max' }>;
+    const d = first.length - rest.k;
+    const value = lseSlotValue(rest, { m: 'm', s: (j) => (j === rest.k ? 'ls[k]' : `ls[${j}]`), log: (x) => S.log(x) });
+    return lazyFold(
+      {
+        decl: [`var m: f32 = -${S.inf}; var ls: array<f32, ${W}>;`],
+        finalize: [...first, ...over([`${S.out('values', slots.length, d === 0 ? 'k' : d > 0 ? `k + ${d}u` : `k - ${-d}u`)} = ${value};`], rest.k, W)],
+        ...plain,
+      },
+      () => {
+        const g = { k: 'k', n, s: `ls[${ones.length ? 'k + 1u' : 'k'}]`, w: 'fk', head: head() };
+        return printUpdate({ ...S, forHead: L.forHead }, lseUpdate(S, 'm', ones.map((_, k) => `ls[${k}]`), f, ones, false, g));
+      },
+    );
+  }
+
 }
