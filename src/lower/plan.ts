@@ -204,8 +204,8 @@ export function unrolledPlan(plan: KernelPlan): KernelPlan {
 }
 
 /** The plan itself when it has no component loop, else the kernel lowered again with its `loop`
- * statements but its vector results unrolled (for the printers that fold them component by component:
- * WGSL, CUDA). */
+ * statements but its vector results unrolled: every printer prints component loops, so this serves to
+ * check that a loop form has the launch layout of the unrolled one (test/cuda-target.test.ts). */
 export function withoutComponentLoops(plan: KernelPlan): KernelPlan {
   if (!plan.fLoop && !plan.gLoop) return plan;
   let u = NO_COMPONENT_LOOPS.get(plan);
