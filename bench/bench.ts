@@ -21,6 +21,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { compile, webgpuStatus, type Backend } from '../src/index.js';
+import { uniformLcg } from './random.js';
 import { webgpuStats } from '../runtime/webgpu/index.js';
 import { cpuStatus } from '../runtime/cpu/index.js';
 import { blockSparseBench, startupBench, timeAsync } from './block-sparse.js';
@@ -77,10 +78,9 @@ const kminKernels = (
   ] as const
 ).map(([name, f]) => [name, compile(`x = Vi(0, 3)\ny = Vj(1, 3)\nk = ${f}`)] as const);
 
-// a 32-bit LCG in integer arithmetic (the float one it replaces lost bits and cycled after 15 824 values,
-// so that at N >= 1e4 the points repeated)
-let seed = 42;
-const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+// uniform in [-1, 1) (bench/random.ts)
+const uniform = uniformLcg(42);
+const rand = () => uniform() * 2 - 1;
 const f32 = (n: number) => Float32Array.from({ length: n }, rand);
 
 /** The plain double loop: what a careful JS programmer writes by hand. */

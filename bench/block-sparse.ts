@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compile, type Backend } from '../src/index.js';
 import { record } from './report.js';
+import { uniformLcg } from './random.js';
 import { blockSparseRanges, centroidMask, clusterRangesCentroids, fromMatrix, gridCluster, sortClusters } from '../runtime/cluster/index.js';
 import { clusterKernels, setNativeClustering } from '../runtime/cluster/native.js';
 
@@ -21,8 +22,7 @@ const KEOPS: Record<number, { prep: number; dense: number; sparse: number }> = {
 
 /** The tutorial's clouds: a noisy spiral x and a Gaussian blob y on the unit square, float32. */
 function tutorialClouds(M: number): { x: { data: Float32Array; shape: number[] }; y: { data: Float32Array; shape: number[] } } {
-  let seed = 1234;
-  const uniform = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const uniform = uniformLcg(1234);
   const randn = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
   const xs = new Float32Array(M * 2);
   for (let i = 0; i < M; i++) {

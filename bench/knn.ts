@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../src/index.js';
+import { uniformLcg } from './random.js';
 import { loadNpy, saveNpy } from '../runtime/npy/index.js';
 import { record } from './report.js';
 
@@ -39,8 +40,8 @@ function numpyMissing(): string | undefined {
 
 /** The kNN rows: keopsc cpu and NumPy at 1 and `maxThreads` threads, their times and ratio. */
 export function knnBench(maxThreads: number, M = 5000, N = 5000, D = 768, K = 10): void {
-  let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+  const uniform = uniformLcg(7);
+  const rand = () => uniform() * 2 - 1;
   const x = Float32Array.from({ length: M * D }, rand);
   const y = Float32Array.from({ length: N * D }, rand);
   const kernel = compile(`x = Vi(0, ${D})\ny = Vj(1, ${D})\nknn = ArgKMin_Reduction(SqDist(x, y), ${K}, 0)`);

@@ -36,8 +36,9 @@ function fail(msg: string): never {
 }
 
 // ---- data: a spiral x and a Gaussian blob y on the unit square, float32 -------------------------
+// a 32-bit linear congruential generator in integer arithmetic: uniform in [0, 1), period 2^32
 let seed = 1234;
-const uniform = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const uniform = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 const randn = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 const xs = new Float32Array(M * 2);
 for (let i = 0; i < M; i++) {

@@ -19,8 +19,9 @@ const file = fileURLToPath(new URL('./gaussian.keo', import.meta.url));
 const kernel = compile(readFileSync(file, 'utf8'), { file: 'examples/gaussian.keo' });
 console.log(kernel.toString());
 
+// a 32-bit linear congruential generator in integer arithmetic: uniform in [-1, 1), period 2^32
 let seed = 1;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
 const M = n, N = n;
 const x = Float64Array.from({ length: M * 3 }, rand);
 const y = Float64Array.from({ length: N * 3 }, rand);
