@@ -9,7 +9,9 @@
  *
  * It starts with the block-sparse table of bench/block-sparse.ts (the tutorial's preprocessing, first
  * call and warm, and the dense and sparse convolutions) and ends with the CLI start-up figure. The kNN
- * row (bench/knn.ts, `--no-knn` to skip) times ArgKMin at D = 768 against NumPy when python3 has it.
+ * row (bench/knn.ts, `--no-knn` to skip) times ArgKMin at D = 768 against NumPy when python3 has it;
+ * the high-dimensional rows (`--no-highdim` to skip) print the generated source per target and the cpu
+ * first call with an empty kernel cache at D = 768 and 4096.
  *
  * Large sizes are timed on a slice of the output rows (all N columns), so that a run stays short;
  * the throughput (pairs/s) is what is compared. The machine is shared and noisy: compare ratios
@@ -26,7 +28,7 @@ import { webgpuStats } from '../runtime/webgpu/index.js';
 import { cpuStatus } from '../runtime/cpu/index.js';
 import { blockSparseBench, startupBench, timeAsync } from './block-sparse.js';
 import { record, writeReport } from './report.js';
-import { knnBench } from './knn.js';
+import { highDimCompileBench, knnBench } from './knn.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -239,6 +241,8 @@ if (!argv.includes('--no-batch')) {
 // kNN at D = 768 against NumPy's BLAS (issue 19's GEMM-class target; bench/knn.ts)
 if (cpu.ok && !argv.includes('--no-knn')) knnBench(maxThreads);
 else console.log(`\n(no kNN row: ${cpu.ok ? '--no-knn' : 'the cpu backend is unavailable'})`);
+if (cpu.ok && !argv.includes('--no-highdim')) highDimCompileBench();
+else console.log(`\n(no high-dimensional compile rows: ${cpu.ok ? '--no-highdim' : 'the cpu backend is unavailable'})`);
 
 // call overhead: a tiny problem, many calls
 {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../src/index.js';
 import { uniformLcg } from './random.js';
+import { cudaSource } from '../src/targets/cuda.js';
 import { loadNpy, saveNpy } from '../runtime/npy/index.js';
 import { record } from './report.js';
 
@@ -91,5 +92,48 @@ export function knnBench(maxThreads: number, M = 5000, N = 5000, D = 768, K = 10
     }
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Issue 19's bounded compile cost: for ArgKMin (K = 10) and the gradient of a Gaussian at D = 768 and
+ * 4096, the size of the generated source on each target (cpp as the cpu backend compiles it, js, wgsl,
+ * cuda) and the cpu backend's first call with an empty kernel cache (the C++ compile, on a 4 x 4
+ * problem so the run itself is negligible). Goals: C++ under 40 KB, first call under 1.5 s.
+ */
+export function highDimCompileBench(): void {
+  console.log('');
+  console.log('High-dimensional vectors (issue 19): generated source per target and the cpu first call with an empty kernel cache (g++ compile), float32');
+  const saved = process.env.KEOPSC_CACHE_DIR;
+  const cache = mkdtempSync(join(tmpdir(), 'keopsc-cache-'));
+  process.env.KEOPSC_CACHE_DIR = cache;
+  try {
+    for (const D of [768, 4096])
+      for (const [what, f] of [
+        ['ArgKMin K = 10', 'ArgKMin_Reduction(SqDist(x, y), 10, 0)'],
+        ['Gaussian gradient', `Sum_Reduction(Grad(Exp(-SqDist(x, y) / ${D}) * b, x, e), 0)`],
+      ] as const) {
+        const k = compile(`x = Vi(0, ${D})\ny = Vj(1, ${D})\nb = Vj(2, 1)\ne = Vi(3, 1)\nk = ${f}`);
+        const kb = (s: string) => s.length / 1024;
+        const cpp = kb(k.cppSource({ ...k.codeOptionsFor({}, 'float32'), fastMath: true, gemm: true }));
+        const js = kb(k.jsSource({ dtype: 'float32' }));
+        const wgsl = kb(k.wgslSource().code);
+        const cuda = kb(cudaSource(k.plan, { dtype: 'float32' }));
+        const uniform = uniformLcg(D);
+        const arr = (n: number) => Float32Array.from({ length: n }, uniform);
+        const args = Object.fromEntries(k.args.map((a) => [a.name, { data: arr(4 * a.dim), shape: [4, a.dim] }]));
+        const t = performance.now();
+        k.runSync(args, { backend: 'cpu', threads: 1 });
+        const first = (performance.now() - t) / 1000;
+        const name = `D = ${D}, ${what}`;
+        const section = 'High-dimensional vectors: generated source and the cpu first call (empty kernel cache)';
+        record({ section, name: `${name}: C++ source`, value: cpp, unit: 'KB', goal: { cmp: '<=', value: 40 }, note: `js ${js.toFixed(1)} KB, wgsl ${wgsl.toFixed(1)} KB, cuda ${cuda.toFixed(1)} KB` });
+        record({ section, name: `${name}: cpu first call (compile)`, value: first, unit: 's', goal: { cmp: '<=', value: 1.5 } });
+        console.log(`  D = ${String(D).padStart(4)}  ${what.padEnd(18)} source: cpp ${cpp.toFixed(1)} KB, js ${js.toFixed(1)} KB, wgsl ${wgsl.toFixed(1)} KB, cuda ${cuda.toFixed(1)} KB   cpu first call ${first.toFixed(2)} s   (targets: C++ ≤ 40 KB, first call ≤ 1.5 s)`);
+      }
+  } finally {
+    if (saved === undefined) delete process.env.KEOPSC_CACHE_DIR;
+    else process.env.KEOPSC_CACHE_DIR = saved;
+    rmSync(cache, { recursive: true, force: true });
   }
 }
