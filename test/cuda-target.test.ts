@@ -16,6 +16,22 @@ import { rng } from './helpers/data.js';
 import { matchSnapshot } from './helpers/snapshot.js';
 
 const run = promisify(execFile);
+
+/** Run nvcc; a failure throws its first 30 lines of output, naming `what`. */
+async function nvcc(what: string, args: string[]): Promise<void> {
+  await run('nvcc', args).catch((e: { stderr?: string }) => {
+    throw new Error(`nvcc ${what} failed:\n${(e.stderr ?? String(e)).split('\n').slice(0, 30).join('\n')}`);
+  });
+}
+
+/** Compile `src` to PTX as `<dir>/<what>.cu` (sm_80 for `float32`, else sm_90) and check that every kernel
+ * `keopsc_<name>_dense` of `names` is an entry of it. */
+async function ptxHasEntries(dir: string, what: string, src: string, names: readonly string[]): Promise<void> {
+  writeFileSync(join(dir, `${what}.cu`), src);
+  await nvcc(what, ['-ptx', `-arch=${what === 'float32' ? 'sm_80' : 'sm_90'}`, join(dir, `${what}.cu`), '-o', join(dir, `${what}.ptx`)]);
+  const ptx = readFileSync(join(dir, `${what}.ptx`), 'utf8');
+  for (const name of names) assert.match(ptx, new RegExp(`\\.entry keopsc_${name}_dense\\(`), `${what} ${name}`);
+}
 const DECLS = 'x = Vi(0, 3)\ny = Vj(1, 3)\nb = Vj(2, 2)\nc = Vi(3, 2)\np = Pm(4, 2)\n';
 
 const KERNELS: [string, string][] = [
@@ -219,21 +235,11 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
       try {
         // the gradient up to D = 300 (vector-valued results, the gradient at D = 768 among them, below)
         const plans = highDimPlans(300);
-        const jobs: [string, string[]][] = [];
         for (const mode of [{ dtype: 'float32' }, { dtype: 'float64' }, { dtype: 'float32', storage: 'float16' }] as const) {
           const what = `${mode.dtype}${'storage' in mode ? '_half' : ''}`;
           const src = plans.map(({ name, plan }) => printCuda(plan, { ...mode, symbol: `keopsc_${name}` }).source).join('\n');
           // the whole file (host launcher included) once; the device part alone for the other modes
-          writeFileSync(join(dir, `${what}.cu`), what === 'float32' ? src : deviceOnly(src));
-          jobs.push([what, ['-ptx', `-arch=${what === 'float32' ? 'sm_80' : 'sm_90'}`, join(dir, `${what}.cu`), '-o', join(dir, `${what}.ptx`)]]);
-        }
-        for (const [what, args] of jobs)
-          await run('nvcc', args).catch((e: { stderr?: string }) => {
-            throw new Error(`nvcc ${what} failed:\n${(e.stderr ?? String(e)).split('\n').slice(0, 30).join('\n')}`);
-          });
-        for (const [what] of jobs) {
-          const ptx = readFileSync(join(dir, `${what}.ptx`), 'utf8');
-          for (const { name } of plans) assert.match(ptx, new RegExp(`\\.entry keopsc_${name}_dense\\(`), `${what} ${name}`);
+          await ptxHasEntries(dir, what, what === 'float32' ? src : deviceOnly(src), plans.map((p) => p.name));
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -251,12 +257,7 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
         const plans = vectorPlans();
         for (const dtype of ['float32', 'float64'] as const) {
           const src = plans.map(({ name, plan }) => printCuda(plan, { dtype, symbol: `keopsc_${name}` }).source).join('\n');
-          writeFileSync(join(dir, `${dtype}.cu`), dtype === 'float32' ? src : deviceOnly(src));
-          await run('nvcc', ['-ptx', `-arch=${dtype === 'float32' ? 'sm_80' : 'sm_90'}`, join(dir, `${dtype}.cu`), '-o', join(dir, `${dtype}.ptx`)]).catch((e: { stderr?: string }) => {
-            throw new Error(`nvcc ${dtype} failed:\n${(e.stderr ?? String(e)).split('\n').slice(0, 30).join('\n')}`);
-          });
-          const ptx = readFileSync(join(dir, `${dtype}.ptx`), 'utf8');
-          for (const { name } of plans) assert.match(ptx, new RegExp(`\\.entry keopsc_${name}_dense\\(`), `${dtype} ${name}`);
+          await ptxHasEntries(dir, dtype, dtype === 'float32' ? src : deviceOnly(src), plans.map((p) => p.name));
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -288,11 +289,7 @@ describe('CUDA target (src/targets/cuda.ts)', function () {
         }
         for (let k = 0; k < jobs.length; k += 2)
           await Promise.all(
-            jobs.slice(k, k + 2).map(([what, args]) =>
-              run('nvcc', args).catch((e: { stderr?: string }) => {
-                throw new Error(`nvcc ${what} failed:\n${(e.stderr ?? String(e)).split('\n').slice(0, 30).join('\n')}`);
-              }),
-            ),
+            jobs.slice(k, k + 2).map(([what, args]) => nvcc(what, args)),
           );
       } finally {
         rmSync(dir, { recursive: true, force: true });
