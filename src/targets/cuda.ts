@@ -1,7 +1,7 @@
 import { lseOutputSlots, lseSlotValue, lseWeightTerms, printedOnce, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
 import { bodyLines, callK, extremumAccumulator, extremumUpdate, INFIX, kminAccumulator, kminInsert, lseAccumulator, lseUpdate, printUpdate, scalarRef, scalarStatement, type CSyntax, type LoopSyntax, type Spellings } from './common.js';
 import { bodyStatements, loopBody, type SExpr } from '../lower/scalar.js';
-import { componentLoops, GPU_ROW_COPY, gpuStaging, type GpuStaging } from './gpu-loops.js';
+import { componentLaneSource, componentLoops, copiedRowSlots, gpuStaging, type GpuStaging } from './gpu-loops.js';
 
 /** Options of the CUDA target. */
 export interface CudaCodeOptions {
@@ -324,7 +324,7 @@ class CudaPrinter {
           });
     const I = (ls: string[], n: number) => ls.map((l) => `${' '.repeat(n)}${l}`);
     // whole, direct: the row-side vectors the loops read, copied once per row into private arrays
-    const copied = this.copiedRows();
+    const copied = copiedRowSlots(this.staging);
     const rowCopy = copied.map((x) => `T xr${x.k}[${x.n}]; for (int u = 0; u < ${x.n}; u++) xr${x.k}[u] = ${ld(`a.in${x.index}[r * ${this.dims.get(x.index)!} + ${x.comp} + u]`)};`);
     this.rowLane = (index, comp) => {
       const x = copied.find((y) => y.index === index && y.comp === comp);
@@ -613,36 +613,23 @@ class CudaPrinter {
     ];
   }
 
-  /** The row-side vectors that loops read, copied whole into private arrays `xr<k>` once per row (the
-   * `whole` and `direct` modes; in `chunked` mode the loops over components read chunks of them). */
-  private copiedRows(): { index: number; comp: number; n: number; k: number }[] {
-    const st = this.staging;
-    return st.mode === 'chunked' ? [] : st.rowSlots.map((x, k) => ({ ...x, k })).filter((x) => x.n <= GPU_ROW_COPY);
-  }
-
-  /**
-   * Where the loop over the components of a vector result (plan.fLoop / gLoop, `len` components) reads
-   * lane `n` (component comp + k of its input) at index `k`: a parameter from global memory; a row-side
-   * component from the private copy that holds it (copiedRows), else global memory; a reduction-side
-   * component from the staged tile (`whole`), else global memory (the chunks hold the loops over
-   * components of the pair stage, not the components of the result).
-   */
+  /** Component comp + k of the lane `n` of a component loop of `len` components (see componentLaneSource). */
   private componentLane(n: SExpr, k: string, len: number): string {
     const { index, comp } = n.input!;
-    const st = this.staging;
     const c = comp ? `${comp} + ${k}` : k;
     const d = this.dims.get(index)!;
-    switch (st.bodyStage.get(n)) {
+    const src = componentLaneSource(this.staging, n, len, this.staging.mode === 'whole');
+    switch (src.from) {
       case 'param':
         return this.ld(`a.in${index}[${c}]`);
-      case 'outer': {
-        const x = this.copiedRows().find((y) => y.index === index && y.comp <= comp && comp + len <= y.comp + y.n);
-        return x ? `xr${x.k}[${comp > x.comp ? `${comp - x.comp} + ` : ''}${k}]` : this.ld(`a.in${index}[r * ${d} + ${c}]`);
-      }
-      case 'inner':
-        return st.mode === 'whole' ? `sh[(${st.whole.offset.get(index)!} + ${c}) * bd + q]` : this.ld(`a.in${index}[s * ${d} + ${c}]`);
-      case undefined:
-        throw new Error('internal: a lane of a component loop has no stage');
+      case 'rowCopy':
+        return `xr${src.k}[${src.skip ? `${src.skip} + ` : ''}${k}]`;
+      case 'row':
+        return this.ld(`a.in${index}[r * ${d} + ${c}]`);
+      case 'tile':
+        return `sh[(${src.offset} + ${c}) * bd + q]`;
+      case 'reduction':
+        return this.ld(`a.in${index}[s * ${d} + ${c}]`);
     }
   }
 

@@ -152,3 +152,44 @@ export function gpuStaging(plan: KernelPlan, o: { valueBytes: number; budget: nu
   }
   return result('direct', o.rows, 0);
 }
+
+/** The row-side vectors that loops read, copied whole into private arrays `xr<k>` once per row (the
+ * `whole` and `direct` modes, up to GPU_ROW_COPY components; in `chunked` mode the loops over components
+ * read chunks of them). */
+export function copiedRowSlots(st: GpuStaging): { index: number; comp: number; n: number; k: number }[] {
+  return st.mode === 'chunked' ? [] : st.rowSlots.map((x, k) => ({ ...x, k })).filter((x) => x.n <= GPU_ROW_COPY);
+}
+
+/** Where a component loop's lane is read (see {@link componentLaneSource}); `comp` is the lane's first
+ * component, to which the printer adds the loop index. */
+export type ComponentLaneSource =
+  | { from: 'param' }
+  | { from: 'row' }
+  | { from: 'rowCopy'; k: number; skip: number }
+  | { from: 'tile'; offset: number }
+  | { from: 'reduction' };
+
+/**
+ * Where the loop over the components of a vector result (plan.fLoop / gLoop, `len` components) reads
+ * lane `n` (component comp + k of its input): a parameter from global memory; a row-side component from
+ * the private copy `xr<k>` that holds it (its element `skip` + k), else global memory (`row`); a
+ * reduction-side component from the staged tile (`tile`: rows `offset` + comp + k, when the fold reads a
+ * tile staged whole), else global memory (`reduction`: the chunks hold the loops over components of the
+ * pair stage, not the components of the result). CUDA and WGSL spell each case.
+ */
+export function componentLaneSource(st: GpuStaging, n: SExpr, len: number, tile: boolean): ComponentLaneSource {
+  const { index, comp } = n.input!;
+  switch (st.bodyStage.get(n)) {
+    case 'param':
+      return { from: 'param' };
+    case 'outer': {
+      const x = copiedRowSlots(st).find((y) => y.index === index && y.comp <= comp && comp + len <= y.comp + y.n);
+      return x ? { from: 'rowCopy', k: x.k, skip: comp - x.comp } : { from: 'row' };
+    }
+    case 'inner':
+      return tile ? { from: 'tile', offset: st.whole.offset.get(index)! } : { from: 'reduction' };
+    case undefined:
+      throw new Error('internal: a lane of a component loop has no stage');
+  }
+}
+

@@ -1,7 +1,7 @@
 import { lseOutputSlots, lseSlotValue, lseWeightTerms, type KernelPlan, type ReductionPlan } from '../lower/plan.js';
 import { bodyLines, callK, extremumAccumulator, extremumUpdate, INFIX, kminAccumulator, kminInsert, lseAccumulator, lseUpdate, printUpdate, scalarRef, scalarStatement, type CSyntax, type LoopSyntax, type Spellings } from './common.js';
 import { loopBody, type SExpr } from '../lower/scalar.js';
-import { GPU_ROW_COPY, gpuStaging, type GpuStaging } from './gpu-loops.js';
+import { componentLaneSource, copiedRowSlots, gpuStaging, type GpuStaging } from './gpu-loops.js';
 
 /** Options of the WGSL target. Everything here is fixed per device, never per problem size. */
 export interface WgslCodeOptions {
@@ -313,7 +313,7 @@ class WgslPrinter {
       '}',
     ];
     // whole, direct: the row-side vectors the loops read, copied once per row into private arrays
-    const copied = this.copiedRows();
+    const copied = copiedRowSlots(this.staging);
     const rowCopyOf = () => copied.map((x) => `var xr${x.k}: array<f32, ${x.n}>; for (var u: u32 = 0u; u < ${x.n}u; u = u + 1u) { xr${x.k}[u] = ${ld(`${O(x.index)} + r * ${this.dims.get(x.index)!}u + ${x.comp}u + u`)}; }`);
     const copiedLane = (index: number, comp: number) => {
       const x = copied.find((y) => y.index === index && y.comp === comp);
@@ -581,36 +581,24 @@ class WgslPrinter {
     }
   }
 
-  /** The row-side vectors that loops read, copied whole into private arrays `xr<k>` once per row (the
-   * `whole` and `direct` modes; in `chunked` mode the loops over components read chunks of them). */
-  private copiedRows(): { index: number; comp: number; n: number; k: number }[] {
-    const st = this.staging;
-    return st.mode === 'chunked' ? [] : st.rowSlots.map((x, k) => ({ ...x, k })).filter((x) => x.n <= GPU_ROW_COPY);
-  }
-
-  /**
-   * Where the loop over the components of a vector result (plan.fLoop / gLoop, `len` components) reads
-   * lane `n` (component comp + k of its input) at index `k`: a parameter from the storage buffer; a
-   * row-side component from the private copy that holds it, else the storage buffer; a reduction-side
-   * component from the staged tile (`whole`), else the storage buffer (the chunks hold the loops over
-   * components of the pair stage, not the components of the result).
-   */
+  /** Component comp + k of the lane `n` of a component loop of `len` components, the fold reading the
+   * staged tile or not (see componentLaneSource). */
   private componentLane(n: SExpr, k: string, len: number, tile: boolean): string {
     const { index, comp } = n.input!;
-    const st = this.staging;
     const c = comp ? `${comp}u + ${k}` : k;
     const d = this.dims.get(index)!;
-    switch (st.bodyStage.get(n)) {
+    const src = componentLaneSource(this.staging, n, len, tile);
+    switch (src.from) {
       case 'param':
         return this.ld(`${this.O(index)} + ${c}`);
-      case 'outer': {
-        const x = this.copiedRows().find((y) => y.index === index && y.comp <= comp && comp + len <= y.comp + y.n);
-        return x ? `xr${x.k}[${comp > x.comp ? `${comp - x.comp}u + ` : ''}${k}]` : this.ld(`${this.O(index)} + r * ${d}u + ${c}`);
-      }
-      case 'inner':
-        return tile ? `sh[(${st.whole.offset.get(index)!}u + ${c}) * WG + q]` : this.ld(`${this.O(index)} + s * ${d}u + ${c}`);
-      case undefined:
-        throw new Error('internal: a lane of a component loop has no stage');
+      case 'rowCopy':
+        return `xr${src.k}[${src.skip ? `${src.skip}u + ` : ''}${k}]`;
+      case 'row':
+        return this.ld(`${this.O(index)} + r * ${d}u + ${c}`);
+      case 'tile':
+        return `sh[(${src.offset}u + ${c}) * WG + q]`;
+      case 'reduction':
+        return this.ld(`${this.O(index)} + s * ${d}u + ${c}`);
     }
   }
 
